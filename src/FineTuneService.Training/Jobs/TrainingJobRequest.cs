@@ -1,0 +1,39 @@
+using System.Text.Json.Nodes;
+
+namespace FineTuneService.Training.Jobs;
+
+/// <summary>Which columns of a tabular dataset feed the model.</summary>
+public sealed record ColumnMap(string Text = "text", string? TextPair = null, string? Label = "label");
+
+/// <summary>A data file on the artifacts volume. Format: csv, tsv, jsonl, txt (corpus); Path may end in .gz.</summary>
+public sealed record DataFile(string Path, string Format);
+
+/// <summary>Everything the core needs to run one job. Paths are absolute; the platform builds it from the job row.
+/// Type: finetune | pretrain. Task: sequence_classification | regression | token_classification | mlm | mlm_nsp | clm.</summary>
+public sealed record TrainingJobRequest(
+    string JobId,
+    string Type,
+    string Task,
+    DataFile Train,
+    DataFile? Validation,
+    double? ValidationSplit,
+    ColumnMap Columns,
+    JsonObject Hyperparameters,
+    string? BaseModelDir,
+    JsonObject? ModelShape,
+    JsonObject? TokenizerSpec,
+    string WorkDir,
+    string OutputModelDir,
+    string Device = "auto");
+
+/// <summary>How a job reports back; the platform writes these to the database.</summary>
+public interface ITrainingObserver
+{
+    void Progress(int step, int totalSteps, double epoch);
+    void Metrics(int step, double epoch, string split, IReadOnlyDictionary<string, double> values);
+    void Checkpoint(int step, string path, IReadOnlyDictionary<string, double> metrics);
+    void Event(string message);
+}
+
+/// <summary>What a finished job leaves: the Hugging Face folder of the result model and its last metrics.</summary>
+public sealed record TrainingJobResult(string ModelDir, IReadOnlyDictionary<string, double> FinalMetrics);

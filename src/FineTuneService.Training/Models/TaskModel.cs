@@ -1,0 +1,38 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace FineTuneService.Training.Models;
+
+/// <summary>One padded batch. Shapes: (B, T) for ids and masks; labels are task-specific:
+/// (B) int64 class ids, (B, C) float multi-hot, (B) float regression targets,
+/// (B, T) int64 token labels / MLM labels with -100 = ignore; NextSentenceLabels (B) int64.</summary>
+public sealed record Batch(
+    Tensor InputIds,
+    Tensor AttentionMask,
+    Tensor? TokenTypeIds = null,
+    Tensor? Labels = null,
+    Tensor? NextSentenceLabels = null) : IDisposable
+{
+    public int Size => (int)InputIds.shape[0];
+    public long Tokens => AttentionMask.sum().item<long>();
+
+    public Batch To(Device device) => new(InputIds.to(device), AttentionMask.to(device), TokenTypeIds?.to(device),
+        Labels?.to(device), NextSentenceLabels?.to(device));
+
+    public void Dispose()
+    {
+        InputIds.Dispose(); AttentionMask.Dispose(); TokenTypeIds?.Dispose(); Labels?.Dispose(); NextSentenceLabels?.Dispose();
+    }
+}
+
+/// <summary>What a task head returns: the loss when the batch has labels, and its logits
+/// ((B, C) classification, (B) or (B, 1) regression, (B, T, C) token classification, (B, T, V) LM).
+/// NspLogits: (B, 2) for BERT pretraining.</summary>
+public sealed record ModelOutput(Tensor? Loss, Tensor Logits, Tensor? NspLogits = null);
+
+/// <summary>A model with a task head that the Trainer can train: parameters carry Hugging Face names.</summary>
+public interface ITaskModel
+{
+    nn.Module Module { get; }
+    ModelOutput Forward(Batch batch);
+}
