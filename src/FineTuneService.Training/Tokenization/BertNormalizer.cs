@@ -70,13 +70,7 @@ internal sealed class BertNormalizer
         {
             var lower = new StringBuilder(s.Length);
             foreach (var r in s.EnumerateRunes())
-            {
-                // Rust's char::to_lowercase is the full mapping: only U+0130 differs from the simple one.
-                if (r.Value == 0x130)
-                    lower.Append("i\u0307");
-                else
-                    lower.Append(Rune.ToLowerInvariant(r).ToString());
-            }
+                lower.Append(ToLowerFull(r));
             s = lower.ToString();
         }
         return s;
@@ -156,6 +150,9 @@ internal sealed class BertNormalizer
         }
         word.Flush(ref sink);
     }
+
+    /// <summary>Rust's char::to_lowercase, the full mapping: only U+0130 differs from the simple one.</summary>
+    public static string ToLowerFull(Rune rune) => rune.Value == 0x130 ? "i\u0307" : Rune.ToLowerInvariant(rune).ToString();
 
     /// <summary>Rust's char::is_whitespace (Unicode White_Space).</summary>
     public static bool IsWhitespace(int cp) =>
