@@ -56,34 +56,14 @@ public class TokenizerTrainingTests
     }
 
     [Fact]
-    public void TrainedWordPieceRoundTripsAndHuggingFaceEncodesItIdentically()
-    {
-        var dir = TempDir.Create();
-        TrainedWordPiece.Value.Save(dir);
-        var reloaded = Assert.IsType<WordPieceTokenizer>(TokenizerFolder.LoadFromFolder(dir));
-        var huggingFace = new HuggingFaceTokenizer(vocabPath: Path.Combine(dir, "tokenizer.json"));
-        foreach (var text in HeldOut)
-        {
-            var ids = TrainedWordPiece.Value.Encode(text).Ids;
-            Assert.Equal(ids, reloaded.Encode(text).Ids);
-            Assert.Equal(ids, huggingFace.Encode(text).Select(id => (int)id));
-        }
-    }
+    public void TrainedWordPieceRoundTripsAndHuggingFaceEncodesItIdentically() =>
+        AssertReloadedAndHuggingFaceAgree<WordPieceTokenizer>(TrainedWordPiece.Value, HeldOut);
 
     [Fact]
     public void TrainedBpeRoundTripsAndHuggingFaceEncodesItIdentically()
     {
-        var dir = TempDir.Create();
-        TrainedBpe.Value.Save(dir);
-        var reloaded = Assert.IsType<ByteLevelBpeTokenizer>(TokenizerFolder.LoadFromFolder(dir));
-        var huggingFace = new HuggingFaceTokenizer(vocabPath: Path.Combine(dir, "tokenizer.json"));
         string[] extra = ["It's  a\ttest  \n\n of   spaces ", "Ünïcödé 😀 北京 ﬁ 123abc's 'll <|endoftext|>next", "  ", ""];
-        foreach (var text in HeldOut.Concat(extra))
-        {
-            var ids = TrainedBpe.Value.Encode(text).Ids;
-            Assert.Equal(ids, reloaded.Encode(text).Ids);
-            Assert.Equal(ids, huggingFace.Encode(text).Select(id => (int)id));
-        }
+        var dir = AssertReloadedAndHuggingFaceAgree<ByteLevelBpeTokenizer>(TrainedBpe.Value, HeldOut.Concat(extra));
 
         // Loading from vocab.json + merges.txt alone gives the same tokenizer.
         File.Delete(Path.Combine(dir, "tokenizer.json"));
@@ -96,12 +76,8 @@ public class TokenizerTrainingTests
     public void LowercasedBpeMatchesHuggingFace()
     {
         var tokenizer = BpeTrainer.Train(Corpus[..500], vocabSize: 600, minFrequency: 2, lowercase: true);
-        var dir = TempDir.Create();
-        tokenizer.Save(dir);
+        var dir = AssertReloadedAndHuggingFaceAgree<ByteLevelBpeTokenizer>(tokenizer, HeldOut.Take(200).Append("HELLO World İstanbul"));
         Assert.Equal("Lowercase", JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "tokenizer.json")))!["normalizer"]!["type"]!.GetValue<string>());
-        var huggingFace = new HuggingFaceTokenizer(vocabPath: Path.Combine(dir, "tokenizer.json"));
-        foreach (var text in HeldOut.Take(200).Append("HELLO World İstanbul"))
-            Assert.Equal(tokenizer.Encode(text).Ids, huggingFace.Encode(text).Select(id => (int)id));
         var encoding = tokenizer.Encode("HELLO World");
         Assert.Equal("HELLO World", "HELLO World"[encoding.Offsets[0].Start..encoding.Offsets[^1].End]);
     }
@@ -135,6 +111,22 @@ public class TokenizerTrainingTests
         Assert.IsType<WordPieceTokenizer>(TokenizerFolder.LoadFromFolder(Fixtures.MiniLm));
         var empty = TempDir.Create();
         Assert.Throws<FileNotFoundException>(() => TokenizerFolder.LoadFromFolder(empty));
+    }
+
+    /// <summary>Saves the tokenizer, loads the folder back with ours and with Hugging Face's, and checks that all three agree.</summary>
+    private static string AssertReloadedAndHuggingFaceAgree<T>(ITokenizer tokenizer, IEnumerable<string> texts) where T : ITokenizer
+    {
+        var dir = TempDir.Create();
+        tokenizer.Save(dir);
+        var reloaded = Assert.IsType<T>(TokenizerFolder.LoadFromFolder(dir));
+        var huggingFace = new HuggingFaceTokenizer(vocabPath: Path.Combine(dir, "tokenizer.json"));
+        foreach (var text in texts)
+        {
+            var ids = tokenizer.Encode(text).Ids;
+            Assert.Equal(ids, reloaded.Encode(text).Ids);
+            Assert.Equal(ids, huggingFace.Encode(text).Select(id => (int)id));
+        }
+        return dir;
     }
 
     private static void AssertSameFiles(ITokenizer first, ITokenizer second, params string[] files)
