@@ -9,7 +9,7 @@ namespace FineTuneService.Training.Data;
 /// batch's example indices: dynamic (each epoch batches differently), yet a resumed run redraws the same masks.
 /// File layout per example: int32 length, int32 next-sentence label, length × int32 ids, length × byte type ids,
 /// length × byte word starts; a sibling <c>.idx</c> file holds each example's int64 offset.</summary>
-public sealed class PretrainingDataset : IDisposable
+public sealed class PretrainingDataset : ITrainingData, IDisposable
 {
     private readonly MemoryMappedFile _data, _index;
     private readonly MemoryMappedViewAccessor _dataView, _indexView;
@@ -76,6 +76,13 @@ public sealed class PretrainingDataset : IDisposable
             return new PretrainingExample(ids, bytes[..length].Select(b => (int)b).ToArray(), bytes[length..].Select(b => b != 0).ToArray(), label);
         }
     }
+
+    public int[][] TrainBatches(int batchSize, int seed, int epoch, bool groupByLength) =>
+        BatchOrder.Train(Count, LengthOf, batchSize, seed, epoch, groupByLength);
+
+    public int[][] EvalBatches(int batchSize) => BatchOrder.Eval(Count, batchSize);
+
+    public IEvaluation StartEvaluation() => new PretrainingEvaluation(causal: _masking is null);
 
     /// <summary>The batch of the given examples: masked (MLM, NSP) or as causal-LM blocks.</summary>
     public Batch Collate(IReadOnlyList<int> indices)
