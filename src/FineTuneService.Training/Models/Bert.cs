@@ -33,7 +33,7 @@ public sealed record BertConfig : ModelConfig
     public static new BertConfig Load(string path) => ModelConfig.Load(path) as BertConfig
         ?? throw new Checkpoints.InvalidCheckpointException($"'{Path.GetFileName(path)}' is not a BERT config");
 
-    public override void Validate()
+    protected override void ValidateShape()
     {
         Require(VocabSize > 0 && HiddenSize > 0 && NumHiddenLayers > 0 && IntermediateSize > 0 && MaxPositionEmbeddings > 0 && TypeVocabSize > 0,
             "vocab_size, hidden_size, num_hidden_layers, intermediate_size, max_position_embeddings and type_vocab_size must be positive");

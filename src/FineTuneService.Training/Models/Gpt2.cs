@@ -32,7 +32,7 @@ public sealed record Gpt2Config : ModelConfig
     public static new Gpt2Config Load(string path) => ModelConfig.Load(path) as Gpt2Config
         ?? throw new Checkpoints.InvalidCheckpointException($"'{Path.GetFileName(path)}' is not a GPT-2 config");
 
-    public override void Validate()
+    protected override void ValidateShape()
     {
         Require(VocabSize > 0 && NEmbd > 0 && NLayer > 0 && NPositions > 0 && NInner is null or > 0,
             "vocab_size, n_embd, n_layer, n_positions and n_inner must be positive");
