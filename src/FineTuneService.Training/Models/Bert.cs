@@ -249,6 +249,10 @@ public sealed class BertModel : nn.Module
     /// last_hidden_state (B, T, H) and pooler_output (B, H) when the model has a pooler.</summary>
     public (Tensor LastHiddenState, Tensor? PoolerOutput) forward(Tensor inputIds, Tensor attentionMask, Tensor? tokenTypeIds = null)
     {
+        if (inputIds.shape[1] > Config.MaxPositionEmbeddings)
+        {
+            throw new ArgumentException($"{inputIds.shape[1]} tokens exceed max_position_embeddings ({Config.MaxPositionEmbeddings})", nameof(inputIds));
+        }
         using var scope = NewDisposeScope();
         var mask = attentionMask.to(ScalarType.Bool).unsqueeze(1).unsqueeze(1); // (B, 1, 1, T)
         var hidden = encoder.forward(embeddings.forward(inputIds, tokenTypeIds ?? zeros_like(inputIds)), mask);
