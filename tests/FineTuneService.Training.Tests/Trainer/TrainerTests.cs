@@ -3,6 +3,8 @@ using FineTuneService.Training.Models;
 
 namespace FineTuneService.Training.Tests.Trainer;
 
+/// <summary>Runs alone: dropout draws from torch's process-wide generator, which parallel test classes would share.</summary>
+[Collection(nameof(RunsAlone))]
 public class TrainerTests
 {
     internal static TrainingArguments Args(string json)
