@@ -1,0 +1,177 @@
+using System.IO.Compression;
+using System.Text;
+using System.Text.Json;
+
+namespace FineTuneService.Training.Data;
+
+/// <summary>A data file that cannot be used as it is; the message says what is wrong, for the user.</summary>
+public sealed class DataFormatException(string message) : Exception(message);
+
+public sealed record TabularSummary(IReadOnlyList<string> Columns, long NumRows);
+
+/// <summary>Labelled datasets: csv and tsv (RFC 4180 quoting, header row) and jsonl (one object a line).
+/// JSON values that are not strings keep their JSON text (numbers, lists of tags or labels).</summary>
+public static class TabularData
+{
+    public static readonly IReadOnlyList<string> Formats = ["csv", "tsv", "jsonl"];
+
+    /// <summary>Reads the whole file once, checking it: UTF-8, not binary, a header, at least one row,
+    /// every row as wide as the header.</summary>
+    public static TabularSummary Inspect(string path, string format)
+    {
+        IReadOnlyList<string>? columns = null;
+        long rows = 0;
+        foreach (var row in Read(path, format))
+        {
+            columns ??= row.Columns;
+            rows++;
+        }
+        if (rows == 0) throw new DataFormatException("the file has a header but no rows");
+        return new TabularSummary(columns!, rows);
+    }
+
+    public static IEnumerable<IReadOnlyDictionary<string, string>> ReadRows(string path, string format) =>
+        Read(path, format).Select(row => row.Values);
+
+    /// <summary>The file's text, decoded strictly: invalid UTF-8 or NUL characters are errors, not replacement characters.
+    /// A path ending in .gz is decompressed on the fly.</summary>
+    public static TextReader OpenText(string path)
+    {
+        Stream stream = File.OpenRead(path);
+        if (path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase)) stream = new GZipStream(stream, CompressionMode.Decompress);
+        return new StrictTextReader(new StreamReader(stream, new UTF8Encoding(false, throwOnInvalidBytes: true), detectEncodingFromByteOrderMarks: true));
+    }
+
+    sealed record Row(IReadOnlyList<string> Columns, IReadOnlyDictionary<string, string> Values);
+
+    static IEnumerable<Row> Read(string path, string format) => format switch
+    {
+        "csv" => ReadDelimited(path, ','),
+        "tsv" => ReadDelimited(path, '\t'),
+        "jsonl" => ReadJsonLines(path),
+        _ => throw new DataFormatException($"'{format}' is not a tabular format; use one of {string.Join(", ", Formats)}"),
+    };
+
+    static IEnumerable<Row> ReadDelimited(string path, char delimiter)
+    {
+        using var reader = OpenText(path);
+        string[]? header = null;
+        long line = 0;
+        foreach (var record in Records(reader, delimiter))
+        {
+            line++;
+            if (header is null)
+            {
+                header = record;
+                if (header.Any(string.IsNullOrWhiteSpace)) throw new DataFormatException("the header has an empty column name");
+                var duplicate = header.GroupBy(h => h).FirstOrDefault(g => g.Count() > 1);
+                if (duplicate is not null) throw new DataFormatException($"the header names column '{duplicate.Key}' twice");
+                continue;
+            }
+            if (record.Length == 1 && record[0].Length == 0) continue; // blank line
+            if (record.Length != header.Length)
+                throw new DataFormatException($"row {line} has {record.Length} fields, the header has {header.Length}");
+            var values = new Dictionary<string, string>(header.Length);
+            for (int i = 0; i < header.Length; i++) values[header[i]] = record[i];
+            yield return new Row(header, values);
+        }
+        if (header is null) throw new DataFormatException("the file is empty");
+    }
+
+    /// <summary>RFC 4180 records: quoted fields may hold delimiters, newlines and doubled quotes.</summary>
+    static IEnumerable<string[]> Records(TextReader reader, char delimiter)
+    {
+        var fields = new List<string>();
+        var field = new StringBuilder();
+        bool quoted = false, any = false;
+        int c;
+        while ((c = reader.Read()) >= 0)
+        {
+            any = true;
+            char ch = (char)c;
+            if (quoted)
+            {
+                if (ch != '"') { field.Append(ch); continue; }
+                if (reader.Peek() == '"') { reader.Read(); field.Append('"'); continue; }
+                quoted = false;
+            }
+            else if (ch == '"' && field.Length == 0) quoted = true;
+            else if (ch == delimiter) { fields.Add(field.ToString()); field.Clear(); }
+            else if (ch == '\n' || ch == '\r')
+            {
+                if (ch == '\r' && reader.Peek() == '\n') reader.Read();
+                fields.Add(field.ToString()); field.Clear();
+                yield return fields.ToArray();
+                fields.Clear();
+                any = false;
+            }
+            else field.Append(ch);
+        }
+        if (quoted) throw new DataFormatException("a quoted field is not closed before the end of the file");
+        if (any) { fields.Add(field.ToString()); yield return fields.ToArray(); }
+    }
+
+    static IEnumerable<Row> ReadJsonLines(string path)
+    {
+        using var reader = OpenText(path);
+        string[]? columns = null;
+        long line = 0;
+        string? text;
+        while ((text = reader.ReadLine()) is not null)
+        {
+            line++;
+            if (string.IsNullOrWhiteSpace(text)) continue;
+            JsonDocument document;
+            try { document = JsonDocument.Parse(text); }
+            catch (JsonException e) { throw new DataFormatException($"line {line} is not valid JSON: {e.Message}"); }
+            using (document)
+            {
+                if (document.RootElement.ValueKind != JsonValueKind.Object) throw new DataFormatException($"line {line} is not a JSON object");
+                var values = new Dictionary<string, string>();
+                foreach (var p in document.RootElement.EnumerateObject())
+                    values[p.Name] = p.Value.ValueKind == JsonValueKind.String ? p.Value.GetString()! : p.Value.GetRawText();
+                columns ??= [.. values.Keys];
+                if (values.Count != columns.Length || columns.Any(c => !values.ContainsKey(c)))
+                    throw new DataFormatException($"line {line} has fields {string.Join(", ", values.Keys)}; the first line has {string.Join(", ", columns)}");
+                yield return new Row(columns, values);
+            }
+        }
+        if (columns is null) throw new DataFormatException("the file is empty");
+    }
+
+    /// <summary>Turns decoding failures and NUL characters into <see cref="DataFormatException"/>.</summary>
+    sealed class StrictTextReader(TextReader inner) : TextReader
+    {
+        public override int Peek() => Guard(inner.Peek);
+        public override int Read() => Guard(inner.Read);
+
+        public override string? ReadLine()
+        {
+            try
+            {
+                var line = inner.ReadLine();
+                return line is not null && line.Contains('\0') ? throw Binary() : line;
+            }
+            catch (DecoderFallbackException) { throw NotUtf8(); }
+        }
+
+        static int Guard(Func<int> read)
+        {
+            try
+            {
+                int c = read();
+                return c == 0 ? throw Binary() : c;
+            }
+            catch (DecoderFallbackException) { throw NotUtf8(); }
+        }
+
+        static DataFormatException NotUtf8() => new("the file is not UTF-8 text");
+        static DataFormatException Binary() => new("the file holds binary data (NUL bytes), not text");
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing) inner.Dispose();
+            base.Dispose(disposing);
+        }
+    }
+}

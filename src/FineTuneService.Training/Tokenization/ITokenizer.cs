@@ -1,0 +1,35 @@
+namespace FineTuneService.Training.Tokenization;
+
+/// <summary>A text tokenizer with Hugging Face semantics: ids, token type ids, tokens, offsets and word ids.</summary>
+public interface ITokenizer
+{
+    /// <summary>Encodes one text or a pair. With <paramref name="maxLength"/> the result (special tokens included)
+    /// is truncated to that many tokens by <paramref name="truncation"/>, as Hugging Face `tokenizers` does.</summary>
+    Encoding Encode(string text, string? textPair = null, int? maxLength = null,
+        TruncationStrategy truncation = TruncationStrategy.LongestFirst, bool addSpecialTokens = true);
+
+    string Decode(IEnumerable<int> ids, bool skipSpecialTokens = true);
+
+    int VocabSize { get; }
+
+    int PadId { get; }
+
+    /// <summary>Writes the Hugging Face tokenizer files of this tokenizer into <paramref name="dir"/>.</summary>
+    void Save(string dir);
+}
+
+/// <summary>One encoded input. Offsets are UTF-16 (C# string) index ranges into the original text (into the
+/// pair's text for tokens of the second sequence); special tokens added by the template get (0, 0) and a null word id.
+/// Word ids count the pre-tokenized words of each sequence from 0.</summary>
+public sealed record Encoding(int[] Ids, int[] TypeIds, string[] Tokens, (int Start, int End)[] Offsets, int?[] WordIds)
+{
+    public int Length => Ids.Length;
+}
+
+/// <summary>Hugging Face truncation strategies: `longest_first`, `only_first`, `only_second`.</summary>
+public enum TruncationStrategy
+{
+    LongestFirst,
+    OnlyFirst,
+    OnlySecond,
+}

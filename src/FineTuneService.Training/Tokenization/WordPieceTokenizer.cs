@@ -1,0 +1,450 @@
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace FineTuneService.Training.Tokenization;
+
+/// <summary>BERT's WordPiece tokenizer, identical to Hugging Face's BertTokenizerFast: BertNormalizer, BertPreTokenizer,
+/// greedy longest-match WordPiece with the <c>##</c> continuation prefix, special tokens written in the text kept whole,
+/// and the <c>[CLS] A [SEP] B [SEP]</c> template.</summary>
+public sealed class WordPieceTokenizer : ITokenizer
+{
+    public const string ContinuingSubwordPrefix = "##";
+    public const int MaxInputCharsPerWord = 100;
+
+    private readonly string[] idToToken;
+    private readonly Dictionary<string, int> tokenToId;
+    private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> wordStarts;
+    /// <summary>Continuation pieces keyed without their <c>##</c>, so a piece is looked up straight from the word.</summary>
+    private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> wordContinuations;
+    private readonly int maxStartLength, maxContinuationLength;
+    private readonly BertNormalizer normalizer;
+    private readonly SpecialTokenMatcher specialMatcher;
+    private readonly HashSet<int> specialIds;
+
+    [ThreadStatic] private static Scratch? scratch;
+
+    public WordPieceTokenizer(IReadOnlyList<string> vocab, bool lowercase = true, bool? stripAccents = null,
+        bool tokenizeChineseChars = true, bool cleanText = true, BertSpecialTokens? specialTokens = null, int? modelMaxLength = null)
+    {
+        ArgumentNullException.ThrowIfNull(vocab);
+        idToToken = vocab.ToArray();
+        tokenToId = new Dictionary<string, int>(idToToken.Length);
+        var continuations = new Dictionary<string, int>();
+        for (int id = 0; id < idToToken.Length; id++)
+        {
+            string token = idToToken[id];
+            tokenToId[token] = id;
+            if (token.Length > ContinuingSubwordPrefix.Length && token.StartsWith(ContinuingSubwordPrefix, StringComparison.Ordinal))
+                continuations[token[ContinuingSubwordPrefix.Length..]] = id;
+        }
+        wordStarts = tokenToId.GetAlternateLookup<ReadOnlySpan<char>>();
+        wordContinuations = continuations.GetAlternateLookup<ReadOnlySpan<char>>();
+        maxStartLength = tokenToId.Keys.Max(k => k.Length);
+        maxContinuationLength = continuations.Count == 0 ? 0 : continuations.Keys.Max(k => k.Length);
+        normalizer = new BertNormalizer(cleanText, tokenizeChineseChars, stripAccents, lowercase);
+
+        SpecialTokens = specialTokens ?? new BertSpecialTokens();
+        int Require(string token) => tokenToId.TryGetValue(token, out int id)
+            ? id
+            : throw new InvalidDataException($"The vocabulary has no special token '{token}'.");
+        UnkId = Require(SpecialTokens.Unk);
+        ClsId = Require(SpecialTokens.Cls);
+        SepId = Require(SpecialTokens.Sep);
+        PadId = Require(SpecialTokens.Pad);
+        MaskId = Require(SpecialTokens.Mask);
+        Specials = SpecialTokens.All.Select(t => new SpecialToken(tokenToId[t], t)).OrderBy(t => t.Id).ToArray();
+        specialMatcher = new SpecialTokenMatcher(Specials);
+        specialIds = Specials.Select(t => t.Id).ToHashSet();
+        ModelMaxLength = modelMaxLength;
+    }
+
+    public int VocabSize => idToToken.Length;
+    public int PadId { get; }
+    public int UnkId { get; }
+    public int ClsId { get; }
+    public int SepId { get; }
+    public int MaskId { get; }
+    public bool Lowercase => normalizer.Lowercase;
+    public BertSpecialTokens SpecialTokens { get; }
+    /// <summary>The special tokens as Hugging Face added tokens, by id.</summary>
+    public IReadOnlyList<SpecialToken> Specials { get; }
+    /// <summary><c>model_max_length</c> of tokenizer_config.json, when it had one.</summary>
+    public int? ModelMaxLength { get; }
+    /// <summary>The vocabulary, by id.</summary>
+    public IReadOnlyList<string> Vocab => idToToken;
+
+    public int? TokenToId(string token) => tokenToId.TryGetValue(token, out int id) ? id : null;
+
+    public string IdToToken(int id) => idToToken[id];
+
+    public Encoding Encode(string text, string? textPair = null, int? maxLength = null,
+        TruncationStrategy truncation = TruncationStrategy.LongestFirst, bool addSpecialTokens = true)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var s = scratch ??= new Scratch();
+        s.First.Clear();
+        EncodeSequence(text, s.First, s);
+        TokenSequence? second = null;
+        if (textPair is not null)
+        {
+            second = s.Second;
+            second.Clear();
+            EncodeSequence(textPair, second, s);
+        }
+        return EncodingTemplate.Build(s.First, second, maxLength, truncation, addSpecialTokens, ClsId, SepId, idToToken);
+    }
+
+    private void EncodeSequence(string text, TokenSequence output, Scratch s)
+    {
+        int wordId = 0;
+        int at = 0;
+        while (at < text.Length)
+        {
+            int special = specialMatcher.FindNext(text, at, out var token);
+            int plainEnd = special < 0 ? text.Length : special;
+            if (plainEnd > at)
+                EncodePlain(text, at, plainEnd, output, s, ref wordId);
+            if (special < 0)
+                break;
+            output.Add(token!.Id, special, special + token.Content.Length, wordId++);
+            at = special + token.Content.Length;
+        }
+    }
+
+    /// <summary>Normalizes and pre-tokenizes text[start..end) in one pass, handing each word to WordPiece.</summary>
+    private void EncodePlain(string text, int start, int end, TokenSequence output, Scratch s, ref int wordId)
+    {
+        var word = s.Word;
+        int length = 0;
+        int i = start;
+        while (i < end)
+        {
+            char c = text[i];
+            if (c < 128)
+            {
+                switch (normalizer.AsciiKind(c, out char n))
+                {
+                    case BertNormalizer.Keep:
+                        word.Append(ref length, n, i, i + 1);
+                        break;
+                    case BertNormalizer.Whitespace:
+                        FlushWord(word, ref length, output, ref wordId);
+                        break;
+                    case BertNormalizer.Punctuation:
+                        FlushWord(word, ref length, output, ref wordId);
+                        word.Append(ref length, n, i, i + 1);
+                        FlushWord(word, ref length, output, ref wordId);
+                        break;
+                }
+                i++;
+                continue;
+            }
+
+            // A lone surrogate cannot reach a Rust string; it arrives there as U+FFFD.
+            if (Rune.DecodeFromUtf16(text.AsSpan(i, end - i), out var rune, out int width) != System.Buffers.OperationStatus.Done)
+                (rune, width) = (Rune.ReplacementChar, 1);
+            int next = i + width;
+            if (normalizer.Removes(rune.Value))
+            {
+                i = next;
+                continue;
+            }
+            if (BertNormalizer.IsWhitespace(rune.Value))
+            {
+                FlushWord(word, ref length, output, ref wordId);
+                i = next;
+                continue;
+            }
+            bool chinese = normalizer.HandleChineseChars && BertNormalizer.IsChinese(rune.Value);
+            if (chinese)
+                FlushWord(word, ref length, output, ref wordId);
+            string normalized = normalizer.Normalize(rune);
+            for (int k = 0; k < normalized.Length;)
+            {
+                Rune.DecodeFromUtf16(normalized.AsSpan(k), out var r, out int w);
+                if (BertNormalizer.IsWhitespace(r.Value))
+                {
+                    FlushWord(word, ref length, output, ref wordId);
+                }
+                else if (BertNormalizer.IsPunctuation(r.Value))
+                {
+                    FlushWord(word, ref length, output, ref wordId);
+                    for (int q = 0; q < w; q++)
+                        word.Append(ref length, normalized[k + q], i, next);
+                    FlushWord(word, ref length, output, ref wordId);
+                }
+                else
+                {
+                    for (int q = 0; q < w; q++)
+                        word.Append(ref length, normalized[k + q], i, next);
+                }
+                k += w;
+            }
+            if (chinese)
+                FlushWord(word, ref length, output, ref wordId);
+            i = next;
+        }
+        FlushWord(word, ref length, output, ref wordId);
+    }
+
+    private void FlushWord(WordBuffer word, ref int length, TokenSequence output, ref int wordId)
+    {
+        if (length == 0)
+            return;
+        TokenizeWord(word.Chars.AsSpan(0, length), word.Starts, word.Ends, output, wordId++);
+        length = 0;
+    }
+
+    /// <summary>Greedy longest-match-first WordPiece; a word longer than 100 code points, or one that some part
+    /// of cannot be matched, becomes one [UNK].</summary>
+    private void TokenizeWord(ReadOnlySpan<char> word, int[] starts, int[] ends, TokenSequence output, int wordId)
+    {
+        int n = word.Length;
+        if (n > MaxInputCharsPerWord && CodePoints(word) > MaxInputCharsPerWord)
+        {
+            output.Add(UnkId, starts[0], ends[n - 1], wordId);
+            return;
+        }
+        int mark = output.Count;
+        int pieceStart = 0;
+        while (pieceStart < n)
+        {
+            int pieceEnd = Math.Min(n, pieceStart + (pieceStart == 0 ? maxStartLength : maxContinuationLength));
+            if (pieceEnd < n && char.IsLowSurrogate(word[pieceEnd]))
+                pieceEnd--;
+            int id = -1;
+            while (pieceEnd > pieceStart)
+            {
+                var piece = word[pieceStart..pieceEnd];
+                if (pieceStart == 0 ? wordStarts.TryGetValue(piece, out id) : wordContinuations.TryGetValue(piece, out id))
+                    break;
+                id = -1;
+                pieceEnd -= pieceEnd - pieceStart >= 2 && char.IsLowSurrogate(word[pieceEnd - 1]) && char.IsHighSurrogate(word[pieceEnd - 2]) ? 2 : 1;
+            }
+            if (id < 0)
+            {
+                output.Truncate(mark);
+                output.Add(UnkId, starts[0], ends[n - 1], wordId);
+                return;
+            }
+            output.Add(id, starts[pieceStart], ends[pieceEnd - 1], wordId);
+            pieceStart = pieceEnd;
+        }
+    }
+
+    private static int CodePoints(ReadOnlySpan<char> s)
+    {
+        int count = 0;
+        foreach (char c in s)
+        {
+            if (!char.IsLowSurrogate(c))
+                count++;
+        }
+        return count;
+    }
+
+    /// <summary>As transformers decodes: the WordPiece decoder (pieces joined by spaces, <c>##</c> pieces glued on),
+    /// then clean_up_tokenization_spaces over the whole text.</summary>
+    public string Decode(IEnumerable<int> ids, bool skipSpecialTokens = true)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        var text = new StringBuilder();
+        bool first = true;
+        foreach (int id in ids)
+        {
+            if ((uint)id >= (uint)idToToken.Length || (skipSpecialTokens && specialIds.Contains(id)))
+                continue;
+            string token = idToToken[id];
+            string piece = first ? token
+                : token.StartsWith(ContinuingSubwordPrefix, StringComparison.Ordinal) ? token[ContinuingSubwordPrefix.Length..]
+                : " " + token;
+            text.Append(piece);
+            first = false;
+        }
+        return CleanUp(text.ToString());
+    }
+
+    private static string CleanUp(string text) => text
+        .Replace(" .", ".").Replace(" ?", "?").Replace(" !", "!").Replace(" ,", ",")
+        .Replace(" ' ", "'").Replace(" n't", "n't").Replace(" 'm", "'m").Replace(" do not", " don't")
+        .Replace(" 's", "'s").Replace(" 've", "'ve").Replace(" 're", "'re");
+
+    /// <summary>Loads a Hugging Face BERT tokenizer folder: tokenizer.json when present (as AutoTokenizer does),
+    /// otherwise vocab.txt with tokenizer_config.json's do_lower_case, strip_accents and tokenize_chinese_chars.</summary>
+    public static WordPieceTokenizer FromFolder(string dir)
+    {
+        var config = HfFiles.ReadJsonObject(Path.Combine(dir, HfFiles.TokenizerConfig));
+        var specials = BertSpecialTokens.FromConfig(config);
+        int? modelMaxLength = HfFiles.ModelMaxLength(config);
+        string tokenizerJson = Path.Combine(dir, HfFiles.TokenizerJson);
+        if (File.Exists(tokenizerJson))
+            return FromTokenizerJson(tokenizerJson, specials, modelMaxLength);
+        string vocabTxt = Path.Combine(dir, HfFiles.VocabTxt);
+        if (!File.Exists(vocabTxt))
+            throw new FileNotFoundException($"A WordPiece tokenizer needs {HfFiles.TokenizerJson} or {HfFiles.VocabTxt} in {dir}.", vocabTxt);
+        return new WordPieceTokenizer(ReadVocabTxt(vocabTxt),
+            lowercase: config?["do_lower_case"]?.GetValue<bool>() ?? true,
+            stripAccents: config?["strip_accents"]?.GetValue<bool?>(),
+            tokenizeChineseChars: config?["tokenize_chinese_chars"]?.GetValue<bool>() ?? true,
+            specialTokens: specials, modelMaxLength: modelMaxLength);
+    }
+
+    /// <summary>vocab.txt: one token a line, id = line number (\n, \r\n or \r end a line, as Python reads it).</summary>
+    public static string[] ReadVocabTxt(string path) => File.ReadAllLines(path);
+
+    private static WordPieceTokenizer FromTokenizerJson(string path, BertSpecialTokens? specials, int? modelMaxLength)
+    {
+        var root = HfFiles.ReadJsonObject(path) ?? throw new InvalidDataException($"{path} is empty.");
+        var model = root["model"]?.AsObject() ?? throw new InvalidDataException($"{path} has no model.");
+        string type = model["type"]?.GetValue<string>() ?? "";
+        if (type != "WordPiece")
+            throw new InvalidDataException($"{path} holds a '{type}' model, not WordPiece.");
+        if ((model["continuing_subword_prefix"]?.GetValue<string>() ?? ContinuingSubwordPrefix) != ContinuingSubwordPrefix
+            || (model["max_input_chars_per_word"]?.GetValue<int>() ?? MaxInputCharsPerWord) != MaxInputCharsPerWord)
+            throw new InvalidDataException($"{path}: only continuing_subword_prefix '##' and max_input_chars_per_word 100 are supported.");
+        var vocab = HfFiles.VocabByIds(model["vocab"]?.AsObject() ?? throw new InvalidDataException($"{path} has no vocab."), path);
+
+        bool lowercase = false, clean = false, chinese = false;
+        bool? strip = null;
+        if (root["normalizer"] is JsonObject normalizerNode)
+        {
+            string normalizerType = normalizerNode["type"]?.GetValue<string>() ?? "";
+            if (normalizerType != "BertNormalizer")
+                throw new InvalidDataException($"{path}: normalizer '{normalizerType}' is not supported (BertNormalizer is).");
+            clean = normalizerNode["clean_text"]?.GetValue<bool>() ?? true;
+            chinese = normalizerNode["handle_chinese_chars"]?.GetValue<bool>() ?? true;
+            strip = normalizerNode["strip_accents"]?.GetValue<bool?>();
+            lowercase = normalizerNode["lowercase"]?.GetValue<bool>() ?? true;
+        }
+        string preTokenizer = root["pre_tokenizer"]?["type"]?.GetValue<string>() ?? "";
+        if (preTokenizer != "BertPreTokenizer")
+            throw new InvalidDataException($"{path}: pre_tokenizer '{preTokenizer}' is not supported (BertPreTokenizer is).");
+        specials ??= new BertSpecialTokens(Unk: model["unk_token"]?.GetValue<string>() ?? "[UNK]");
+        return new WordPieceTokenizer(vocab, lowercase, strip, chinese, clean, specials, modelMaxLength);
+    }
+
+    /// <summary>Writes vocab.txt, tokenizer.json (Hugging Face `tokenizers` format), tokenizer_config.json and special_tokens_map.json.</summary>
+    public void Save(string dir)
+    {
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(Path.Combine(dir, HfFiles.VocabTxt), string.Concat(idToToken.Select(t => t + "\n")));
+        HfFiles.WriteJson(Path.Combine(dir, HfFiles.TokenizerJson), ToTokenizerJson());
+        var config = new JsonObject
+        {
+            ["do_lower_case"] = normalizer.Lowercase,
+            ["strip_accents"] = normalizer.StripAccentsSetting,
+            ["tokenize_chinese_chars"] = normalizer.HandleChineseChars,
+            ["tokenizer_class"] = "BertTokenizer",
+        };
+        if (ModelMaxLength is int max)
+            config["model_max_length"] = max;
+        foreach (var (key, value) in SpecialTokens.Map())
+            config[key] = value;
+        HfFiles.WriteJson(Path.Combine(dir, HfFiles.TokenizerConfig), config);
+        var map = new JsonObject();
+        foreach (var (key, value) in SpecialTokens.Map())
+            map[key] = value;
+        HfFiles.WriteJson(Path.Combine(dir, HfFiles.SpecialTokensMap), map);
+    }
+
+    /// <summary>The tokenizer.json document, field for field as Hugging Face `tokenizers` writes a BERT tokenizer.</summary>
+    public JsonObject ToTokenizerJson()
+    {
+        var template = new JsonObject
+        {
+            ["type"] = "TemplateProcessing",
+            ["single"] = new JsonArray(TemplateSpecial(SpecialTokens.Cls, 0), TemplateSequence("A", 0), TemplateSpecial(SpecialTokens.Sep, 0)),
+            ["pair"] = new JsonArray(TemplateSpecial(SpecialTokens.Cls, 0), TemplateSequence("A", 0), TemplateSpecial(SpecialTokens.Sep, 0),
+                TemplateSequence("B", 1), TemplateSpecial(SpecialTokens.Sep, 1)),
+            ["special_tokens"] = new JsonObject
+            {
+                [SpecialTokens.Cls] = TemplateToken(SpecialTokens.Cls, ClsId),
+                [SpecialTokens.Sep] = TemplateToken(SpecialTokens.Sep, SepId),
+            },
+        };
+        return new JsonObject
+        {
+            ["version"] = "1.0",
+            ["truncation"] = null,
+            ["padding"] = null,
+            ["added_tokens"] = HfFiles.AddedTokens(Specials),
+            ["normalizer"] = new JsonObject
+            {
+                ["type"] = "BertNormalizer",
+                ["clean_text"] = normalizer.CleanText,
+                ["handle_chinese_chars"] = normalizer.HandleChineseChars,
+                ["strip_accents"] = normalizer.StripAccentsSetting,
+                ["lowercase"] = normalizer.Lowercase,
+            },
+            ["pre_tokenizer"] = new JsonObject { ["type"] = "BertPreTokenizer" },
+            ["post_processor"] = template,
+            ["decoder"] = new JsonObject { ["type"] = "WordPiece", ["prefix"] = ContinuingSubwordPrefix, ["cleanup"] = true },
+            ["model"] = new JsonObject
+            {
+                ["type"] = "WordPiece",
+                ["unk_token"] = SpecialTokens.Unk,
+                ["continuing_subword_prefix"] = ContinuingSubwordPrefix,
+                ["max_input_chars_per_word"] = MaxInputCharsPerWord,
+                ["vocab"] = HfFiles.VocabObject(idToToken),
+            },
+        };
+    }
+
+    private static JsonObject TemplateSpecial(string token, int typeId) =>
+        new() { ["SpecialToken"] = new JsonObject { ["id"] = token, ["type_id"] = typeId } };
+
+    private static JsonObject TemplateSequence(string id, int typeId) =>
+        new() { ["Sequence"] = new JsonObject { ["id"] = id, ["type_id"] = typeId } };
+
+    private static JsonObject TemplateToken(string token, int id) =>
+        new() { ["id"] = token, ["ids"] = new JsonArray(id), ["tokens"] = new JsonArray(token) };
+
+    /// <summary>Per-thread buffers for one encode call.</summary>
+    private sealed class Scratch
+    {
+        public readonly TokenSequence First = new(), Second = new();
+        public readonly WordBuffer Word = new();
+    }
+
+    /// <summary>The normalized chars of the word being read, each with the original range it came from.</summary>
+    private sealed class WordBuffer
+    {
+        public char[] Chars = new char[128];
+        public int[] Starts = new int[128];
+        public int[] Ends = new int[128];
+
+        public void Append(ref int length, char c, int start, int end)
+        {
+            if (length == Chars.Length)
+            {
+                Array.Resize(ref Chars, length * 2);
+                Array.Resize(ref Starts, length * 2);
+                Array.Resize(ref Ends, length * 2);
+            }
+            Chars[length] = c;
+            Starts[length] = start;
+            Ends[length] = end;
+            length++;
+        }
+    }
+}
+
+/// <summary>BERT's special tokens by role; tokenizer_config.json may rename them.</summary>
+public sealed record BertSpecialTokens(string Unk = "[UNK]", string Cls = "[CLS]", string Sep = "[SEP]", string Pad = "[PAD]", string Mask = "[MASK]")
+{
+    public IEnumerable<string> All => [Pad, Unk, Cls, Sep, Mask];
+
+    /// <summary>special_tokens_map.json entries.</summary>
+    public IEnumerable<(string Key, string Value)> Map() =>
+        [("unk_token", Unk), ("sep_token", Sep), ("pad_token", Pad), ("cls_token", Cls), ("mask_token", Mask)];
+
+    public static BertSpecialTokens? FromConfig(JsonObject? config)
+    {
+        if (config is null)
+            return null;
+        var defaults = new BertSpecialTokens();
+        string Read(string key, string fallback) => HfFiles.TokenContent(config[key]) ?? fallback;
+        return new BertSpecialTokens(Read("unk_token", defaults.Unk), Read("cls_token", defaults.Cls), Read("sep_token", defaults.Sep),
+            Read("pad_token", defaults.Pad), Read("mask_token", defaults.Mask));
+    }
+}
