@@ -34,5 +34,9 @@ public sealed record ModelOutput(Tensor? Loss, Tensor Logits, Tensor? NspLogits 
 public interface ITaskModel
 {
     nn.Module Module { get; }
+    /// <summary>The config it was built from (written to config.json on export).</summary>
+    ModelConfig Config { get; }
+    /// <summary>The Hugging Face class name, e.g. <c>BertForSequenceClassification</c> (config.json <c>architectures</c>).</summary>
+    string Architecture { get; }
     ModelOutput Forward(Batch batch);
 }

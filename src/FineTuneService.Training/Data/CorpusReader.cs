@@ -1,0 +1,180 @@
+using System.IO.Compression;
+using System.Text;
+using System.Text.Json;
+using FineTuneService.Training.Jobs;
+
+namespace FineTuneService.Training.Data;
+
+/// <summary>One document of a corpus: its non-blank lines (sentences or paragraphs), in order.</summary>
+public sealed record CorpusDocument(IReadOnlyList<string> Lines)
+{
+    /// <summary>Whether the document falls in the held-out part for a validation fraction. Decided by a hash of its
+    /// text, so every pass, process and machine puts it on the same side, and duplicates never straddle the split.</summary>
+    public bool IsHeldOut(double validationSplit) => validationSplit > 0 && UnitHash() < validationSplit;
+
+    // FNV-1a over the UTF-16 code units, mapped to [0, 1).
+    private double UnitHash()
+    {
+        var hash = 14695981039346656037UL;
+        foreach (var line in Lines)
+        {
+            foreach (var c in line)
+            {
+                hash = (hash ^ (byte)c) * 1099511628211UL;
+                hash = (hash ^ (byte)(c >> 8)) * 1099511628211UL;
+            }
+            hash = (hash ^ '\n') * 1099511628211UL;
+        }
+        return (hash >> 11) * (1.0 / (1UL << 53));
+    }
+}
+
+/// <summary>What an inspection pass over a corpus counts: documents, non-blank lines, and uncompressed bytes.</summary>
+public sealed record CorpusStats(long Documents, long Lines, long Bytes);
+
+/// <summary>Streams corpus datasets document by document; nothing holds more than one document in memory.
+/// Formats: <c>txt</c> (documents separated by blank lines, one sentence or paragraph per line) and <c>jsonl</c>
+/// (one document per line, its text in a string field, split into lines at newlines). Either may be gzip-compressed:
+/// the gzip magic bytes are recognised whatever the file name. Malformed input throws <see cref="InvalidDataException"/>
+/// naming the line.</summary>
+public static class CorpusReader
+{
+    public static readonly IReadOnlyList<string> Formats = ["txt", "jsonl"];
+
+    public static IEnumerable<CorpusDocument> ReadDocuments(DataFile file, string textField = "text") =>
+        ReadDocuments(file.Path, file.Format, textField);
+
+    public static IEnumerable<CorpusDocument> ReadDocuments(string path, string format, string textField = "text")
+    {
+        RequireFormat(format);
+        return Read(path, format, textField);
+    }
+
+    private static IEnumerable<CorpusDocument> Read(string path, string format, string textField)
+    {
+        using var reader = new StreamReader(OpenDecompressed(path), Encoding.UTF8);
+        foreach (var document in Parse(reader, format, textField))
+            yield return document;
+    }
+
+    /// <summary>The inspection pass the platform runs on upload of a <c>txt</c>/<c>jsonl</c> corpus: counts documents,
+    /// lines and uncompressed bytes in one streamed read, in constant memory. Throws <see cref="InvalidDataException"/>
+    /// (message names the line) for a malformed jsonl corpus, <see cref="ArgumentException"/> for an unknown format.</summary>
+    public static CorpusStats Inspect(string path, string format, string textField = "text")
+    {
+        RequireFormat(format);
+        using var stream = new CountingStream(OpenDecompressed(path));
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        long documents = 0, lines = 0;
+        foreach (var document in Parse(reader, format, textField))
+        {
+            documents++;
+            lines += document.Lines.Count;
+        }
+        return new CorpusStats(documents, lines, stream.BytesRead);
+    }
+
+    /// <summary>The training part (<paramref name="heldOut"/> false) or the held-out part of a corpus for a validation fraction.</summary>
+    public static IEnumerable<CorpusDocument> Split(this IEnumerable<CorpusDocument> documents, double validationSplit, bool heldOut) =>
+        documents.Where(d => d.IsHeldOut(validationSplit) == heldOut);
+
+    private static void RequireFormat(string format)
+    {
+        if (!Formats.Contains(format))
+            throw new ArgumentException($"Corpus format must be one of {string.Join(", ", Formats)}, not '{format}'.", nameof(format));
+    }
+
+    private static IEnumerable<CorpusDocument> Parse(StreamReader reader, string format, string textField) =>
+        format == "txt" ? ReadText(reader) : ReadJsonLines(reader, textField);
+
+    private static Stream OpenDecompressed(string path)
+    {
+        var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        Span<byte> magic = stackalloc byte[2];
+        var isGzip = file.Read(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+        file.Position = 0;
+        return isGzip ? new GZipStream(file, CompressionMode.Decompress) : file;
+    }
+
+    private static IEnumerable<CorpusDocument> ReadText(StreamReader reader)
+    {
+        var lines = new List<string>();
+        while (reader.ReadLine() is { } line)
+        {
+            var text = line.Trim();
+            if (text.Length > 0)
+            {
+                lines.Add(text);
+                continue;
+            }
+            if (lines.Count == 0)
+                continue;
+            yield return new CorpusDocument(lines);
+            lines = [];
+        }
+        if (lines.Count > 0)
+            yield return new CorpusDocument(lines);
+    }
+
+    private static IEnumerable<CorpusDocument> ReadJsonLines(StreamReader reader, string textField)
+    {
+        var lineNumber = 0;
+        while (reader.ReadLine() is { } line)
+        {
+            lineNumber++;
+            if (string.IsNullOrWhiteSpace(line))
+                continue;
+            var lines = SplitLines(TextField(line, lineNumber, textField));
+            if (lines.Count > 0)
+                yield return new CorpusDocument(lines);
+        }
+    }
+
+    private static string TextField(string json, int lineNumber, string textField)
+    {
+        try
+        {
+            using var record = JsonDocument.Parse(json);
+            if (record.RootElement.ValueKind != JsonValueKind.Object)
+                throw new InvalidDataException($"Line {lineNumber}: expected a JSON object.");
+            if (!record.RootElement.TryGetProperty(textField, out var text) || text.ValueKind != JsonValueKind.String)
+                throw new InvalidDataException($"Line {lineNumber}: no string field '{textField}'.");
+            return text.GetString()!;
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"Line {lineNumber}: invalid JSON ({e.Message}).", e);
+        }
+    }
+
+    private static List<string> SplitLines(string text) =>
+        text.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).ToList();
+
+    /// <summary>Counts the bytes read through it, so inspection reports the uncompressed size.</summary>
+    private sealed class CountingStream(Stream inner) : Stream
+    {
+        public long BytesRead { get; private set; }
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => BytesRead; set => throw new NotSupportedException(); }
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+        public override int Read(Span<byte> buffer)
+        {
+            var n = inner.Read(buffer);
+            BytesRead += n;
+            return n;
+        }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+                inner.Dispose();
+            base.Dispose(disposing);
+        }
+    }
+}

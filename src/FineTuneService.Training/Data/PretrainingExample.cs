@@ -1,0 +1,64 @@
+namespace FineTuneService.Training.Data;
+
+/// <summary>One line of a corpus document as token ids without special tokens. <c>WordStarts[i]</c> is true where
+/// token i begins a word (its word id differs from the previous token's), which whole-word masking groups by.</summary>
+public sealed record TokenizedSentence(int[] Ids, bool[] WordStarts)
+{
+    public int Length => Ids.Length;
+
+    /// <summary>From a tokenizer's per-token word ids (null for special tokens).</summary>
+    public static TokenizedSentence FromWordIds(int[] ids, IReadOnlyList<int?> wordIds)
+    {
+        var starts = new bool[ids.Length];
+        for (var i = 0; i < ids.Length; i++)
+            starts[i] = i == 0 || wordIds[i] is null || wordIds[i] != wordIds[i - 1];
+        return new TokenizedSentence(ids, starts);
+    }
+}
+
+/// <summary>A masked-LM example before masking: <c>[CLS] A [SEP]</c> or <c>[CLS] A [SEP] B [SEP]</c>, with segment ids,
+/// word starts for whole-word masking, and the next-sentence label (0 = B follows A, 1 = B is random, -1 = no pair).</summary>
+public sealed record PretrainingExample(int[] InputIds, int[] TokenTypeIds, bool[] WordStarts, int NextSentenceLabel = -1)
+{
+    public int Length => InputIds.Length;
+
+    /// <summary>Joins segments into one sequence: <c>[CLS] s0 [SEP] s1 [SEP] …</c>, segment i getting type id i.</summary>
+    public static PretrainingExample FromSegments(int clsId, int sepId, IReadOnlyList<(List<int> Ids, List<bool> WordStarts)> segments,
+        int nextSentenceLabel = -1)
+    {
+        var length = 1 + segments.Sum(s => s.Ids.Count + 1);
+        var ids = new int[length];
+        var types = new int[length];
+        var starts = new bool[length];
+        ids[0] = clsId;
+        starts[0] = true;
+        var at = 1;
+        for (var s = 0; s < segments.Count; s++)
+        {
+            var (segmentIds, segmentStarts) = segments[s];
+            segmentIds.CopyTo(ids, at);
+            segmentStarts.CopyTo(starts, at);
+            at += segmentIds.Count;
+            ids[at] = sepId;
+            starts[at] = true;
+            types.AsSpan(at - segmentIds.Count, segmentIds.Count + 1).Fill(s);
+            at++;
+        }
+        return new PretrainingExample(ids, types, starts, nextSentenceLabel);
+    }
+}
+
+public static class ShuffleBuffer
+{
+    /// <summary>Shuffles a stream within consecutive buffers of <paramref name="bufferSize"/> items: a streamed,
+    /// deterministic (given <paramref name="rng"/>) stand-in for a full shuffle.</summary>
+    public static IEnumerable<T> ShuffleInBuffers<T>(this IEnumerable<T> source, int bufferSize, Random rng)
+    {
+        foreach (var buffer in source.Chunk(bufferSize))
+        {
+            rng.Shuffle(buffer);
+            foreach (var item in buffer)
+                yield return item;
+        }
+    }
+}

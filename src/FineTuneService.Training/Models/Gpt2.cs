@@ -1,0 +1,237 @@
+using System.Text.Json.Serialization;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace FineTuneService.Training.Models;
+
+// The whole GPT-2 forward pass with Hugging Face's module names (modeling_gpt2.py):
+// transformer.wte / wpe / h.{i}.{ln_1, attn.c_attn, attn.c_proj, ln_2, mlp.c_fc, mlp.c_proj} / ln_f.
+
+/// <summary>Hugging Face <c>GPT2Config</c>; defaults are gpt2 (124M)'s.</summary>
+public sealed record Gpt2Config : ModelConfig
+{
+    public Gpt2Config() => VocabSize = 50257;
+
+    public override string ModelType => "gpt2";
+    [JsonPropertyName("n_embd")] public int NEmbd { get; init; } = 768;
+    [JsonPropertyName("n_layer")] public int NLayer { get; init; } = 12;
+    [JsonPropertyName("n_head")] public int NHead { get; init; } = 12;
+    [JsonPropertyName("n_positions")] public int NPositions { get; init; } = 1024;
+    /// <summary>MLP width; null means 4 × n_embd.</summary>
+    [JsonPropertyName("n_inner")] public int? NInner { get; init; }
+    [JsonPropertyName("activation_function")] public string ActivationFunction { get; init; } = "gelu_new";
+    [JsonPropertyName("layer_norm_epsilon")] public double LayerNormEpsilon { get; init; } = 1e-5;
+    [JsonPropertyName("resid_pdrop")] public double ResidPdrop { get; init; } = 0.1;
+    [JsonPropertyName("embd_pdrop")] public double EmbdPdrop { get; init; } = 0.1;
+    [JsonPropertyName("attn_pdrop")] public double AttnPdrop { get; init; } = 0.1;
+    [JsonPropertyName("bos_token_id")] public int BosTokenId { get; init; } = 50256;
+    [JsonPropertyName("eos_token_id")] public int EosTokenId { get; init; } = 50256;
+
+    public static new Gpt2Config Load(string path) => ModelConfig.Load(path) as Gpt2Config
+        ?? throw new Checkpoints.InvalidCheckpointException($"'{Path.GetFileName(path)}' is not a GPT-2 config");
+
+    public override void Validate()
+    {
+        Require(VocabSize > 0 && NEmbd > 0 && NLayer > 0 && NPositions > 0 && NInner is null or > 0,
+            "vocab_size, n_embd, n_layer, n_positions and n_inner must be positive");
+        Require(NHead > 0 && NEmbd % NHead == 0, "n_embd must be a multiple of n_head");
+        Require(ResidPdrop is >= 0 and < 1 && EmbdPdrop is >= 0 and < 1 && AttnPdrop is >= 0 and < 1, "dropout probabilities must be in [0, 1)");
+        ModelParts.Activation(ActivationFunction);
+    }
+}
+
+/// <summary>GPT-2's "Conv1D": a linear layer whose weight is stored (in, out), as in Hugging Face checkpoints.</summary>
+public sealed class Conv1D : nn.Module<Tensor, Tensor>
+{
+    public Parameter weight;
+    public Parameter bias;
+
+    public Conv1D(long inFeatures, long outFeatures) : base(nameof(Conv1D))
+    {
+        weight = nn.Parameter(empty(inFeatures, outFeatures));
+        bias = nn.Parameter(zeros(outFeatures));
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x) => matmul(x, weight) + bias;
+}
+
+public sealed class Gpt2Attention : nn.Module<Tensor, Tensor?, Tensor>
+{
+    readonly Conv1D c_attn, c_proj;
+    readonly Dropout resid_dropout;
+    readonly int heads;
+    readonly double attnDropout;
+
+    public Gpt2Attention(Gpt2Config c) : base(nameof(Gpt2Attention))
+    {
+        c_attn = new Conv1D(c.NEmbd, 3 * c.NEmbd);
+        c_proj = new Conv1D(c.NEmbd, c.NEmbd);
+        resid_dropout = nn.Dropout(c.ResidPdrop);
+        heads = c.NHead;
+        attnDropout = c.AttnPdrop;
+        RegisterComponents();
+    }
+
+    public Conv1D Projection => c_proj;
+
+    /// <summary>x (B, T, E); mask (B, 1, T, T) bool or null for plain causal attention.</summary>
+    public override Tensor forward(Tensor x, Tensor? mask)
+    {
+        using var scope = NewDisposeScope();
+        long b = x.shape[0], t = x.shape[1], e = x.shape[2];
+        var qkv = c_attn.forward(x).view(b, t, 3, heads, e / heads).permute(2, 0, 3, 1, 4); // (3, B, heads, T, head_dim)
+        var y = F.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], mask, training ? attnDropout : 0, is_casual: mask is null);
+        return resid_dropout.forward(c_proj.forward(y.transpose(1, 2).reshape(b, t, e))).MoveToOuterDisposeScope();
+    }
+}
+
+public sealed class Gpt2Mlp : nn.Module<Tensor, Tensor>
+{
+    readonly Conv1D c_fc, c_proj;
+    readonly Dropout dropout;
+    readonly Func<Tensor, Tensor> act;
+
+    public Gpt2Mlp(Gpt2Config c) : base(nameof(Gpt2Mlp))
+    {
+        var inner = c.NInner ?? 4 * c.NEmbd;
+        c_fc = new Conv1D(c.NEmbd, inner);
+        c_proj = new Conv1D(inner, c.NEmbd);
+        dropout = nn.Dropout(c.ResidPdrop);
+        act = ModelParts.Activation(c.ActivationFunction);
+        RegisterComponents();
+    }
+
+    public Conv1D Projection => c_proj;
+
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        return dropout.forward(c_proj.forward(act(c_fc.forward(x)))).MoveToOuterDisposeScope();
+    }
+}
+
+public sealed class Gpt2Block : nn.Module<Tensor, Tensor?, Tensor>
+{
+    readonly LayerNorm ln_1, ln_2;
+    readonly Gpt2Attention attn;
+    readonly Gpt2Mlp mlp;
+
+    public Gpt2Block(Gpt2Config c) : base(nameof(Gpt2Block))
+    {
+        ln_1 = nn.LayerNorm(c.NEmbd, c.LayerNormEpsilon);
+        attn = new Gpt2Attention(c);
+        ln_2 = nn.LayerNorm(c.NEmbd, c.LayerNormEpsilon);
+        mlp = new Gpt2Mlp(c);
+        RegisterComponents();
+    }
+
+    public IEnumerable<Conv1D> Projections => [attn.Projection, mlp.Projection];
+
+    public override Tensor forward(Tensor x, Tensor? mask)
+    {
+        using var scope = NewDisposeScope();
+        x = x + attn.forward(ln_1.forward(x), mask);
+        return (x + mlp.forward(ln_2.forward(x))).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary><c>transformer.*</c>: token and position embeddings, the blocks, the final LayerNorm.</summary>
+public sealed class Gpt2Model : nn.Module
+{
+    readonly Embedding wte, wpe;
+    readonly Dropout drop;
+    readonly ModuleList<Gpt2Block> h;
+    readonly LayerNorm ln_f;
+
+    public Gpt2Model(Gpt2Config c) : base(nameof(Gpt2Model))
+    {
+        wte = nn.Embedding(c.VocabSize, c.NEmbd);
+        wpe = nn.Embedding(c.NPositions, c.NEmbd);
+        drop = nn.Dropout(c.EmbdPdrop);
+        h = nn.ModuleList(Enumerable.Range(0, c.NLayer).Select(_ => new Gpt2Block(c)).ToArray());
+        ln_f = nn.LayerNorm(c.NEmbd, c.LayerNormEpsilon);
+        RegisterComponents();
+    }
+
+    public Parameter TokenEmbeddings => wte.weight!;
+    public IEnumerable<Gpt2Block> Blocks => h;
+
+    /// <summary>input_ids (B, T); attention_mask (B, T) or null when no position is padding;
+    /// position_ids (B, T) or null for 0..T-1 → hidden states (B, T, E).</summary>
+    public Tensor forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? positionIds = null)
+    {
+        using var scope = NewDisposeScope();
+        var t = inputIds.shape[1];
+        positionIds ??= arange(t, dtype: ScalarType.Int64, device: inputIds.device).unsqueeze(0);
+        var x = drop.forward(wte.forward(inputIds) + wpe.forward(positionIds));
+        var mask = attentionMask is null ? null : CausalPaddingMask(attentionMask);
+        foreach (var block in h)
+        {
+            x = block.forward(x, mask);
+        }
+        return ln_f.forward(x).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>(B, T) 1/0 → (B, 1, T, T) bool: causal and not padding; each position always sees itself,
+    /// so a padded row is never fully masked (that would make NaNs).</summary>
+    static Tensor CausalPaddingMask(Tensor attentionMask)
+    {
+        var t = attentionMask.shape[1];
+        var causal = ones(t, t, dtype: ScalarType.Bool, device: attentionMask.device).tril();
+        var keys = attentionMask.to(ScalarType.Bool).unsqueeze(1).unsqueeze(1); // (B, 1, 1, T)
+        return (causal & keys) | eye(t, dtype: ScalarType.Bool, device: attentionMask.device);
+    }
+}
+
+/// <summary>GPT-2 with its language-model head: <c>transformer.*</c>; <c>lm_head</c> is tied to <c>transformer.wte</c>
+/// (so, as in Hugging Face's saved files, it is not a key of its own). Labels are the input ids (-100 = ignore);
+/// the loss predicts token t+1 from positions ≤ t.</summary>
+public sealed class Gpt2LMHeadModel : nn.Module, ITaskModel
+{
+    readonly Gpt2Model transformer;
+
+    public Gpt2LMHeadModel(Gpt2Config config, long seed = 42) : base("GPT2LMHeadModel")
+    {
+        config.Validate();
+        Config = config;
+        transformer = new Gpt2Model(config);
+        RegisterComponents();
+        ModelParts.Initialize(this, config.InitializerRange, seed);
+        // GPT-2 scales the residual projections' init by 1/sqrt(2 · n_layer).
+        using var noGrad = no_grad();
+        var generator = new Generator((ulong)seed + 1);
+        foreach (var proj in transformer.Blocks.SelectMany(b => b.Projections))
+        {
+            nn.init.normal_(proj.weight, 0, config.InitializerRange / Math.Sqrt(2.0 * config.NLayer), generator);
+        }
+    }
+
+    public Gpt2Config Config { get; }
+    ModelConfig ITaskModel.Config => Config;
+    public string Architecture => "GPT2LMHeadModel";
+    public nn.Module Module => this;
+
+    /// <summary>Next-token logits (B, T, V); see <see cref="Gpt2Model.forward"/> for the arguments.</summary>
+    public Tensor forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? positionIds = null)
+    {
+        using var scope = NewDisposeScope();
+        var hidden = transformer.forward(inputIds, attentionMask, positionIds);
+        return F.linear(hidden, transformer.TokenEmbeddings).MoveToOuterDisposeScope();
+    }
+
+    public ModelOutput Forward(Batch batch)
+    {
+        using var scope = NewDisposeScope();
+        var logits = forward(batch.InputIds, batch.AttentionMask);
+        Tensor? loss = null;
+        if (batch.Labels is { } labels)
+        {
+            var t = logits.shape[1];
+            loss = ModelParts.CrossEntropy(logits.narrow(1, 0, t - 1), labels.narrow(1, 1, t - 1));
+        }
+        return new ModelOutput(loss?.MoveToOuterDisposeScope(), logits.MoveToOuterDisposeScope());
+    }
+}

@@ -1,0 +1,123 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+using FineTuneService.Training.Checkpoints;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace FineTuneService.Training.Models;
+
+/// <summary>What every Hugging Face <c>config.json</c> carries; a family's record adds its shape.
+/// Fields we don't model are kept in <see cref="Extra"/> and written back unchanged.</summary>
+public abstract record ModelConfig
+{
+    public const string SingleLabel = "single_label_classification";
+    public const string MultiLabel = "multi_label_classification";
+    public const string Regression = "regression";
+
+    static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        NumberHandling = JsonNumberHandling.AllowReadingFromString,
+    };
+
+    [JsonPropertyName("architectures")] public IReadOnlyList<string>? Architectures { get; init; }
+    [JsonPropertyName("model_type")] public abstract string ModelType { get; }
+    [JsonPropertyName("vocab_size")] public int VocabSize { get; init; }
+    [JsonPropertyName("initializer_range")] public double InitializerRange { get; init; } = 0.02;
+    [JsonPropertyName("id2label")] public IReadOnlyDictionary<int, string>? Id2Label { get; init; }
+    [JsonPropertyName("label2id")] public IReadOnlyDictionary<string, int>? Label2Id { get; init; }
+    /// <summary><see cref="SingleLabel"/>, <see cref="MultiLabel"/> or <see cref="Regression"/>; null lets the labels decide, as in Hugging Face.</summary>
+    [JsonPropertyName("problem_type")] public string? ProblemType { get; init; }
+    [JsonExtensionData] public Dictionary<string, JsonElement>? Extra { get; init; }
+
+    /// <summary>Hugging Face's default is two labels when the config names none.</summary>
+    [JsonIgnore] public int NumLabels => Id2Label?.Count ?? 2;
+
+    /// <summary>Reads a <c>config.json</c> as the family its <c>model_type</c> names.</summary>
+    public static ModelConfig Load(string path)
+    {
+        if (!File.Exists(path))
+        {
+            throw new InvalidCheckpointException($"'{Path.GetFileName(path)}' is missing");
+        }
+        try
+        {
+            var text = File.ReadAllText(path);
+            var modelType = JsonNode.Parse(text)?["model_type"]?.GetValue<string>();
+            ModelConfig config = modelType switch
+            {
+                "bert" => JsonSerializer.Deserialize<BertConfig>(text, Json)!,
+                "gpt2" => JsonSerializer.Deserialize<Gpt2Config>(text, Json)!,
+                _ => throw new InvalidCheckpointException($"config.json model_type '{modelType}' is not supported (bert, gpt2)"),
+            };
+            config.Validate();
+            return config;
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
+        {
+            throw new InvalidCheckpointException($"'{Path.GetFileName(path)}' is not a valid config: {e.Message}");
+        }
+    }
+
+    public void Save(string path) => File.WriteAllText(path, JsonSerializer.Serialize(this, GetType(), Json));
+
+    /// <summary>Throws <see cref="InvalidCheckpointException"/> when the shape cannot be built.</summary>
+    public abstract void Validate();
+
+    protected static void Require(bool ok, string message)
+    {
+        if (!ok)
+        {
+            throw new InvalidCheckpointException($"config.json: {message}");
+        }
+    }
+}
+
+/// <summary>Pieces shared by the model families: activations and Hugging Face weight initialisation.</summary>
+internal static class ModelParts
+{
+    public static Func<Tensor, Tensor> Activation(string name) => name switch
+    {
+        "gelu" => x => nn.functional.gelu(x),
+        "gelu_new" or "gelu_pytorch_tanh" => x => nn.functional.gelu(x, GELU.Approximate.tanh),
+        "relu" => x => nn.functional.relu(x),
+        "silu" or "swish" => x => nn.functional.silu(x),
+        _ => throw new InvalidCheckpointException($"config.json: activation '{name}' is not supported (gelu, gelu_new, relu, silu)"),
+    };
+
+    /// <summary>Hugging Face <c>_init_weights</c>: Linear/Conv1D/Embedding weights ~ N(0, std), biases 0,
+    /// the padding row 0, LayerNorm 1/0; seeded so the same seed builds the same model.</summary>
+    public static void Initialize(nn.Module module, double std, long seed)
+    {
+        using var noGrad = no_grad();
+        var generator = new Generator((ulong)seed);
+        foreach (var (_, m) in module.named_modules())
+        {
+            switch (m)
+            {
+                case Linear linear:
+                    nn.init.normal_(linear.weight!, 0, std, generator);
+                    linear.bias?.zero_();
+                    break;
+                case Conv1D conv:
+                    nn.init.normal_(conv.weight, 0, std, generator);
+                    conv.bias.zero_();
+                    break;
+                case Embedding embedding:
+                    nn.init.normal_(embedding.weight!, 0, std, generator);
+                    break;
+                case LayerNorm norm:
+                    norm.weight!.fill_(1.0);
+                    norm.bias!.zero_();
+                    break;
+            }
+        }
+    }
+
+    /// <summary>Cross-entropy over the last dimension, ignoring label -100 (padding, unmasked or non-first sub-tokens).</summary>
+    public static Tensor CrossEntropy(Tensor logits, Tensor labels, Tensor? weight = null) =>
+        nn.functional.cross_entropy(logits.reshape(-1, logits.shape[^1]), labels.reshape(-1), weight, ignore_index: -100);
+}

@@ -1,0 +1,49 @@
+using FineTuneService.Training.Data;
+
+namespace FineTuneService.Training.Tests.Pretraining;
+
+public sealed class PackingTests
+{
+    private const int Cls = 2, Sep = 3, Eos = 0;
+
+    private static TokenizedSentence Sentence(int from, int count) =>
+        new(Enumerable.Range(from, count).ToArray(), Enumerable.Range(0, count).Select(i => i % 2 == 0).ToArray());
+
+    [Fact]
+    public void MlmExamplesPackSentencesWithinADocument()
+    {
+        IReadOnlyList<TokenizedSentence>[] documents =
+        [
+            [Sentence(100, 5), Sentence(105, 4), Sentence(109, 30)],
+            [Sentence(200, 3)],
+        ];
+
+        var examples = new MlmExampleBuilder(Cls, Sep, maxSeqLength: 12, shuffleBuffer: 1).Build(documents, new Random(0)).ToList();
+
+        Assert.All(examples, e =>
+        {
+            Assert.InRange(e.Length, 3, 12);
+            Assert.Equal(Cls, e.InputIds[0]);
+            Assert.Equal(Sep, e.InputIds[^1]);
+            Assert.All(e.TokenTypeIds, t => Assert.Equal(0, t));
+        });
+        Assert.Equal([.. Enumerable.Range(100, 9)], examples[0].InputIds[1..^1]);
+        Assert.Equal(Enumerable.Range(100, 39).Append(200).Append(201).Append(202), examples.SelectMany(e => e.InputIds[1..^1]));
+        Assert.Equal([true, false, true, false, true, true, false, true, false], examples[0].WordStarts[1..^1]);
+        Assert.Equal([200, 201, 202], examples[^1].InputIds[1..^1]);
+    }
+
+    [Fact]
+    public void ClmBlocksJoinDocumentsWithEndOfText()
+    {
+        int[][] documents = [[11, 12, 13], [21, 22], [31, 32, 33, 34, 35]];
+
+        var blocks = ClmBlocks.Pack(documents, Eos, blockSize: 4).ToList();
+
+        Assert.Equal([[11, 12, 13, Eos], [21, 22, Eos, 31], [32, 33, 34, 35]], blocks);
+        using var batch = ClmBlocks.Collate(blocks);
+        Assert.Equal([3L, 4L], batch.InputIds.shape);
+        Assert.Equal(batch.InputIds.data<long>().ToArray(), batch.Labels!.data<long>().ToArray());
+        Assert.Equal(12, batch.Tokens);
+    }
+}
