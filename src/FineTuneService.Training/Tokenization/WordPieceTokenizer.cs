@@ -13,10 +13,9 @@ public sealed class WordPieceTokenizer : ITokenizer
 
     private readonly string[] idToToken;
     private readonly Dictionary<string, int> tokenToId;
-    private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> wordStarts;
-    /// <summary>Continuation pieces keyed without their <c>##</c>, so a piece is looked up straight from the word.</summary>
-    private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> wordContinuations;
-    private readonly int maxStartLength, maxContinuationLength;
+    private readonly VocabTrie wordStarts;
+    /// <summary>Continuation pieces keyed without their <c>##</c>, so a piece is matched straight from the word.</summary>
+    private readonly VocabTrie wordContinuations;
     private readonly BertNormalizer normalizer;
     private readonly SpecialTokenMatcher specialMatcher;
     private readonly HashSet<int> specialIds;
@@ -29,18 +28,12 @@ public sealed class WordPieceTokenizer : ITokenizer
         ArgumentNullException.ThrowIfNull(vocab);
         idToToken = vocab.ToArray();
         tokenToId = new Dictionary<string, int>(idToToken.Length);
-        var continuations = new Dictionary<string, int>();
         for (int id = 0; id < idToToken.Length; id++)
-        {
-            string token = idToToken[id];
-            tokenToId[token] = id;
-            if (token.Length > ContinuingSubwordPrefix.Length && token.StartsWith(ContinuingSubwordPrefix, StringComparison.Ordinal))
-                continuations[token[ContinuingSubwordPrefix.Length..]] = id;
-        }
-        wordStarts = tokenToId.GetAlternateLookup<ReadOnlySpan<char>>();
-        wordContinuations = continuations.GetAlternateLookup<ReadOnlySpan<char>>();
-        maxStartLength = tokenToId.Keys.Max(k => k.Length);
-        maxContinuationLength = continuations.Count == 0 ? 0 : continuations.Keys.Max(k => k.Length);
+            tokenToId[idToToken[id]] = id;
+        wordStarts = new VocabTrie(tokenToId.Select(e => (e.Key, e.Value)));
+        wordContinuations = new VocabTrie(tokenToId
+            .Where(e => e.Key.Length > ContinuingSubwordPrefix.Length && e.Key.StartsWith(ContinuingSubwordPrefix, StringComparison.Ordinal))
+            .Select(e => (e.Key[ContinuingSubwordPrefix.Length..], e.Value)));
         normalizer = new BertNormalizer(cleanText, tokenizeChineseChars, stripAccents, lowercase);
 
         SpecialTokens = specialTokens ?? new BertSpecialTokens();
@@ -209,19 +202,11 @@ public sealed class WordPieceTokenizer : ITokenizer
         int pieceStart = 0;
         while (pieceStart < n)
         {
-            int pieceEnd = Math.Min(n, pieceStart + (pieceStart == 0 ? maxStartLength : maxContinuationLength));
-            if (pieceEnd < n && char.IsLowSurrogate(word[pieceEnd]))
-                pieceEnd--;
-            int id = -1;
-            while (pieceEnd > pieceStart)
-            {
-                var piece = word[pieceStart..pieceEnd];
-                if (pieceStart == 0 ? wordStarts.TryGetValue(piece, out id) : wordContinuations.TryGetValue(piece, out id))
-                    break;
-                id = -1;
-                pieceEnd -= pieceEnd - pieceStart >= 2 && char.IsLowSurrogate(word[pieceEnd - 1]) && char.IsHighSurrogate(word[pieceEnd - 2]) ? 2 : 1;
-            }
-            if (id < 0)
+            // The longest vocabulary entry here is what the longest-first search of Hugging Face finds.
+            var rest = word[pieceStart..];
+            int length = pieceStart == 0 ? wordStarts.LongestPrefix(rest, out int id) : wordContinuations.LongestPrefix(rest, out id);
+            int pieceEnd = pieceStart + length;
+            if (length == 0)
             {
                 output.Truncate(mark);
                 output.Add(UnkId, starts[0], ends[n - 1], wordId);

@@ -1,0 +1,58 @@
+using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
+
+namespace FineTuneService.Platform.Data;
+
+public sealed class AppDbContext(DbContextOptions<AppDbContext> options) : DbContext(options)
+{
+    public DbSet<Dataset> Datasets => Set<Dataset>();
+    public DbSet<Model> Models => Set<Model>();
+    public DbSet<Job> Jobs => Set<Job>();
+    public DbSet<MetricPoint> MetricPoints => Set<MetricPoint>();
+    public DbSet<JobEvent> JobEvents => Set<JobEvent>();
+    public DbSet<Checkpoint> Checkpoints => Set<Checkpoint>();
+    public DbSet<IdempotencyKey> IdempotencyKeys => Set<IdempotencyKey>();
+
+    protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
+    {
+        // SQLite hands DateTime back as Unspecified; every timestamp here is UTC.
+        configurationBuilder.Properties<DateTime>().HaveConversion<UtcDateTimeConverter>();
+        configurationBuilder.Properties<JobStatus>().HaveConversion<string>().HaveMaxLength(16);
+    }
+
+    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    {
+        modelBuilder.Entity<Dataset>().HasIndex(d => d.CreatedAt);
+        modelBuilder.Entity<Model>().HasIndex(m => m.CreatedAt);
+        modelBuilder.Entity<Job>(job =>
+        {
+            job.HasIndex(j => new { j.Status, j.CreatedAt });
+            job.HasIndex(j => j.CreatedAt);
+        });
+        modelBuilder.Entity<MetricPoint>(point =>
+        {
+            point.HasIndex(p => new { p.JobId, p.Step });
+            point.HasOne<Job>().WithMany().HasForeignKey(p => p.JobId).OnDelete(DeleteBehavior.Cascade);
+        });
+        modelBuilder.Entity<JobEvent>(e => e.HasOne<Job>().WithMany().HasForeignKey(x => x.JobId).OnDelete(DeleteBehavior.Cascade));
+        modelBuilder.Entity<Checkpoint>(checkpoint =>
+        {
+            checkpoint.HasIndex(c => new { c.JobId, c.Step }).IsUnique();
+            checkpoint.HasOne<Job>().WithMany().HasForeignKey(c => c.JobId).OnDelete(DeleteBehavior.Cascade);
+            checkpoint.Property(c => c.Metrics).HasConversion(
+                v => JsonSerializer.Serialize(v, JsonSerializerOptions.Default),
+                v => JsonSerializer.Deserialize<Dictionary<string, double>>(v, JsonSerializerOptions.Default) ?? new(),
+                new Microsoft.EntityFrameworkCore.ChangeTracking.ValueComparer<Dictionary<string, double>>(
+                    (a, b) => a!.Count == b!.Count && !a.Except(b).Any(), v => v.Count, v => new(v)));
+        });
+        modelBuilder.Entity<IdempotencyKey>(key =>
+        {
+            key.HasKey(k => k.Key);
+            key.Property(k => k.Key).HasMaxLength(200);
+        });
+    }
+
+    sealed class UtcDateTimeConverter() : ValueConverter<DateTime, DateTime>(
+        v => v.Kind == DateTimeKind.Utc ? v : v.ToUniversalTime(), v => DateTime.SpecifyKind(v, DateTimeKind.Utc));
+}

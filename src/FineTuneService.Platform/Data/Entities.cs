@@ -1,0 +1,102 @@
+namespace FineTuneService.Platform.Data;
+
+public enum JobStatus { Validating, Queued, Running, Cancelling, Succeeded, Failed, Cancelled }
+
+/// <summary>An uploaded data file. <see cref="Path"/> is relative to the storage root; <see cref="FileName"/> is the
+/// client's name, kept for display only.</summary>
+public sealed class Dataset
+{
+    public Guid Id { get; init; }
+    public required string Name { get; set; }
+    public required string FileName { get; init; }
+    public required string Format { get; init; }
+    public required string Path { get; init; }
+    public long SizeBytes { get; init; }
+    public required string Sha256 { get; init; }
+    public long NumRows { get; init; }
+    public List<string> Columns { get; init; } = [];
+    public DateTime CreatedAt { get; init; }
+}
+
+/// <summary>A Hugging Face model folder on the volume: imported, or the result of a job (lineage).</summary>
+public sealed class Model
+{
+    public Guid Id { get; init; }
+    public required string Name { get; set; }
+    public required string Path { get; init; }
+    public string? Architecture { get; init; }
+    public string? ModelType { get; init; }
+    public long SizeBytes { get; init; }
+    public Guid? SourceJobId { get; init; }
+    public Guid? BaseModelId { get; init; }
+    public DateTime CreatedAt { get; init; }
+}
+
+/// <summary>A training job. The lease (owner + expiry, renewed by the running worker's heartbeat) makes sure
+/// only one worker runs it at a time; <see cref="CancelRequested"/> is how a cancel reaches that worker.</summary>
+public sealed class Job
+{
+    public Guid Id { get; init; }
+    public required string Type { get; init; }
+    public required string Task { get; init; }
+    public JobStatus Status { get; set; }
+    public Guid TrainDatasetId { get; init; }
+    public Guid? ValidationDatasetId { get; init; }
+    public Guid? BaseModelId { get; init; }
+    public Guid? ResultModelId { get; set; }
+    /// <summary>The spec as accepted (JSON), hyperparameters resolved to their effective values.</summary>
+    public required string Spec { get; init; }
+    public int Step { get; set; }
+    public int TotalSteps { get; set; }
+    public double Epoch { get; set; }
+    public string? Error { get; set; }
+    public bool CancelRequested { get; set; }
+    public string? LeaseOwner { get; set; }
+    public DateTime? LeaseExpiresAt { get; set; }
+    public int Attempt { get; set; }
+    public string? HangfireJobId { get; set; }
+    public DateTime CreatedAt { get; init; }
+    public DateTime? StartedAt { get; set; }
+    public DateTime? FinishedAt { get; set; }
+}
+
+public sealed class MetricPoint
+{
+    public long Id { get; init; }
+    public Guid JobId { get; init; }
+    public int Step { get; init; }
+    public double Epoch { get; init; }
+    public required string Name { get; init; }
+    public double Value { get; init; }
+    public required string Split { get; init; }
+    /// <summary>Which run of the job wrote it: a resumed job's points after its checkpoint carry the next attempt.</summary>
+    public int Attempt { get; init; }
+}
+
+public sealed class JobEvent
+{
+    public long Id { get; init; }
+    public Guid JobId { get; init; }
+    public DateTime CreatedAt { get; init; }
+    public required string Level { get; init; }
+    public required string Message { get; init; }
+}
+
+public sealed class Checkpoint
+{
+    public long Id { get; init; }
+    public Guid JobId { get; init; }
+    public int Step { get; init; }
+    public required string Path { get; init; }
+    public Dictionary<string, double> Metrics { get; init; } = [];
+    public DateTime CreatedAt { get; init; }
+}
+
+/// <summary>A client's <c>Idempotency-Key</c> for <c>POST /jobs</c>: a retry with the same key and body returns the first job.</summary>
+public sealed class IdempotencyKey
+{
+    public required string Key { get; init; }
+    public required string RequestHash { get; init; }
+    public Guid JobId { get; init; }
+    public DateTime CreatedAt { get; init; }
+}

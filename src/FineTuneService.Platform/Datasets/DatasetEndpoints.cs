@@ -1,0 +1,119 @@
+using FineTuneService.Platform.Data;
+using FineTuneService.Platform.Http;
+using FineTuneService.Platform.Storage;
+using FineTuneService.Training.Data;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace FineTuneService.Platform.Datasets;
+
+public sealed record DatasetResponse(
+    Guid Id, string Name, string FileName, string Format, long SizeBytes, string Sha256, long NumRows,
+    IReadOnlyList<string> Columns, string Status, DateTime CreatedAt)
+{
+    public static DatasetResponse From(Dataset d) =>
+        new(d.Id, d.Name, d.FileName, d.Format, d.SizeBytes, d.Sha256, d.NumRows, d.Columns, "ready", d.CreatedAt);
+}
+
+public sealed record DatasetPreview(IReadOnlyList<string> Columns, IReadOnlyList<IReadOnlyDictionary<string, string>> Rows);
+
+public static class DatasetEndpoints
+{
+    const int MaxNameLength = 200;
+
+    public static RouteGroupBuilder MapDatasetEndpoints(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/datasets").WithTags("Datasets");
+        group.MapPost("/", Upload).WithName("UploadDataset").DisableAntiforgery()
+            .WithSummary("Upload a dataset (multipart: file, optional name and format: csv, tsv, jsonl, txt; may be gzipped)");
+        group.MapGet("/", List).WithName("ListDatasets").WithSummary("List datasets, newest first");
+        group.MapGet("/{id:guid}", Get).WithName("GetDataset").WithSummary("Get one dataset");
+        group.MapGet("/{id:guid}/preview", Preview).WithName("PreviewDataset").WithSummary("The first rows of a dataset");
+        group.MapDelete("/{id:guid}", Delete).WithName("DeleteDataset").WithSummary("Delete a dataset that no active job uses");
+        return group;
+    }
+
+    static async Task<Created<DatasetResponse>> Upload(
+        HttpRequest request, AppDbContext db, ArtifactStore store, IOptions<StorageOptions> options, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        var temp = store.NewTempFolder();
+        string? folder = null;
+        try
+        {
+            var form = await MultipartUpload.ReadAsync(request, temp, "file", options.Value.MaxDatasetBytes, cancellationToken);
+            if (form.Files is not [var file])
+                throw new RequestValidationException("file", form.Files.Count == 0 ? "required: a multipart part named 'file'" : "send one file");
+            var format = form.Fields.GetValueOrDefault("format")?.Trim().ToLowerInvariant() is { Length: > 0 } f ? f : null;
+            if (format is not null && !DatasetFile.Formats.Contains(format))
+                throw new RequestValidationException("format", $"'{format}' is not supported; use one of {string.Join(", ", DatasetFile.Formats)}");
+            var name = form.Fields.GetValueOrDefault("name")?.Trim() is { Length: > 0 } n ? n : file.ClientFileName;
+            if (name.Length > MaxNameLength) throw new RequestValidationException("name", $"at most {MaxNameLength} characters");
+
+            DatasetFile.Inspection inspection;
+            try { inspection = DatasetFile.Inspect(file.Path, file.ClientFileName, format); }
+            catch (DataFormatException e) { throw new RequestValidationException("file", e.Message); }
+
+            var id = Guid.NewGuid();
+            folder = ArtifactStore.DatasetFolder(id);
+            store.Promote(temp, folder);
+            var dataset = new Dataset
+            {
+                Id = id,
+                Name = name.Length > 0 ? name : "dataset",
+                FileName = file.ClientFileName,
+                Format = inspection.Format,
+                Path = Path.Combine(folder, Path.GetFileName(inspection.Path)),
+                SizeBytes = file.Length,
+                Sha256 = file.Sha256,
+                NumRows = inspection.NumRows,
+                Columns = [.. inspection.Columns],
+                CreatedAt = clock.GetUtcNow().UtcDateTime,
+            };
+            db.Datasets.Add(dataset);
+            await db.SaveChangesAsync(cancellationToken);
+            folder = null;
+            return TypedResults.Created($"/datasets/{id}", DatasetResponse.From(dataset));
+        }
+        finally
+        {
+            store.DeleteFolder(temp);
+            if (folder is not null) store.DeleteFolder(folder);
+        }
+    }
+
+    static async Task<Ok<ItemList<DatasetResponse>>> List(AppDbContext db, CancellationToken cancellationToken)
+    {
+        var datasets = await db.Datasets.AsNoTracking().OrderByDescending(d => d.CreatedAt).ToListAsync(cancellationToken);
+        return TypedResults.Ok(new ItemList<DatasetResponse>([.. datasets.Select(DatasetResponse.From)]));
+    }
+
+    static async Task<Ok<DatasetResponse>> Get(Guid id, AppDbContext db, CancellationToken cancellationToken) =>
+        TypedResults.Ok(DatasetResponse.From(await Find(db, id, cancellationToken)));
+
+    static async Task<Ok<DatasetPreview>> Preview(Guid id, AppDbContext db, ArtifactStore store, CancellationToken cancellationToken, int rows = 10)
+    {
+        if (rows is < 1 or > 100) throw new RequestValidationException("rows", "between 1 and 100");
+        var dataset = await Find(db, id, cancellationToken);
+        var first = DatasetFile.Rows(store.FullPath(dataset.Path), dataset.Format).Take(rows).ToList();
+        return TypedResults.Ok(new DatasetPreview(dataset.Columns, first));
+    }
+
+    static async Task<NoContent> Delete(Guid id, AppDbContext db, ArtifactStore store, CancellationToken cancellationToken)
+    {
+        var dataset = await Find(db, id, cancellationToken);
+        if (await db.Jobs.AnyAsync(j => (j.TrainDatasetId == id || j.ValidationDatasetId == id)
+                && j.Status != JobStatus.Succeeded && j.Status != JobStatus.Failed && j.Status != JobStatus.Cancelled, cancellationToken))
+            throw new ConflictException($"Dataset {id} is used by a job that has not finished.");
+        db.Datasets.Remove(dataset);
+        await db.SaveChangesAsync(cancellationToken);
+        store.DeleteFolder(Path.GetDirectoryName(dataset.Path)!);
+        return TypedResults.NoContent();
+    }
+
+    internal static async Task<Dataset> Find(AppDbContext db, Guid id, CancellationToken cancellationToken) =>
+        await db.Datasets.AsNoTracking().FirstOrDefaultAsync(d => d.Id == id, cancellationToken) ?? throw new NotFoundException("dataset", id);
+}

@@ -1,0 +1,82 @@
+using FineTuneService.Training.Data;
+
+namespace FineTuneService.Platform.Datasets;
+
+/// <summary>Works out what an uploaded data file is and checks that it can be trained on. Formats: csv, tsv, jsonl
+/// (labelled rows, read by <see cref="TabularData"/>) and txt (a corpus, one text a line); any of them gzipped.</summary>
+public static class DatasetFile
+{
+    public static readonly IReadOnlyList<string> Formats = [.. TabularData.Formats, "txt"];
+
+    static readonly Dictionary<string, string> Extensions = new(StringComparer.OrdinalIgnoreCase)
+    {
+        [".csv"] = "csv", [".tsv"] = "tsv", [".tab"] = "tsv", [".jsonl"] = "jsonl", [".ndjson"] = "jsonl", [".txt"] = "txt",
+    };
+
+    /// <summary>An accepted upload, renamed to <c>data.&lt;format&gt;[.gz]</c> in its folder.</summary>
+    public sealed record Inspection(string Format, string Path, IReadOnlyList<string> Columns, long NumRows);
+
+    /// <summary>Checks the uploaded file and renames it in place. Throws <see cref="DataFormatException"/> with a message
+    /// for the user when the file cannot be used.</summary>
+    public static Inspection Inspect(string uploadPath, string clientFileName, string? requestedFormat)
+    {
+        if (new FileInfo(uploadPath).Length == 0) throw new DataFormatException("the file is empty");
+        var suffix = IsGzip(uploadPath) ? ".gz" : ""; // TabularData decompresses by file name
+        var folder = System.IO.Path.GetDirectoryName(uploadPath)!;
+        var path = System.IO.Path.Combine(folder, "upload" + suffix);
+        File.Move(uploadPath, path);
+
+        var format = requestedFormat ?? FormatFromName(clientFileName) ?? Sniff(path);
+        if (!Formats.Contains(format))
+            throw new DataFormatException($"'{format}' is not a supported format; use one of {string.Join(", ", Formats)}");
+        var summary = format == "txt" ? new TabularSummary(["text"], CountCorpusLines(path)) : TabularData.Inspect(path, format);
+        var stored = System.IO.Path.Combine(folder, "data." + format + suffix);
+        File.Move(path, stored);
+        return new Inspection(format, stored, summary.Columns, summary.NumRows);
+    }
+
+    /// <summary>The first rows as column → value; a corpus line is <c>{"text": line}</c>.</summary>
+    public static IEnumerable<IReadOnlyDictionary<string, string>> Rows(string path, string format) =>
+        format == "txt" ? CorpusLines(path).Select(line => (IReadOnlyDictionary<string, string>)new Dictionary<string, string> { ["text"] = line })
+            : TabularData.ReadRows(path, format);
+
+    static string? FormatFromName(string clientFileName)
+    {
+        var name = clientFileName.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? clientFileName[..^3] : clientFileName;
+        var extension = Path.GetExtension(name);
+        if (extension.Length == 0) return null;
+        return Extensions.TryGetValue(extension, out var format) ? format : extension.TrimStart('.').ToLowerInvariant();
+    }
+
+    /// <summary>No usable extension: the first non-blank line decides.</summary>
+    static string Sniff(string path)
+    {
+        using var reader = TabularData.OpenText(path);
+        string? line;
+        while ((line = reader.ReadLine()) is not null && string.IsNullOrWhiteSpace(line)) { }
+        if (line is null) throw new DataFormatException("the file holds only blank lines");
+        var trimmed = line.TrimStart();
+        return trimmed.StartsWith('{') ? "jsonl" : line.Contains('\t') ? "tsv" : line.Contains(',') ? "csv" : "txt";
+    }
+
+    static long CountCorpusLines(string path)
+    {
+        long count = CorpusLines(path).LongCount();
+        return count > 0 ? count : throw new DataFormatException("the file holds only blank lines");
+    }
+
+    static IEnumerable<string> CorpusLines(string path)
+    {
+        using var reader = TabularData.OpenText(path);
+        string? line;
+        while ((line = reader.ReadLine()) is not null)
+            if (!string.IsNullOrWhiteSpace(line)) yield return line;
+    }
+
+    static bool IsGzip(string path)
+    {
+        Span<byte> magic = stackalloc byte[2];
+        using var stream = File.OpenRead(path);
+        return stream.Read(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+    }
+}

@@ -1,0 +1,99 @@
+using FineTuneService.Platform.Data;
+using FineTuneService.Platform.Http;
+using FineTuneService.Platform.Storage;
+using Hangfire;
+using Hangfire.PostgreSql;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Prometheus;
+using Serilog;
+using Serilog.Events;
+using Serilog.Formatting.Compact;
+
+namespace FineTuneService.Platform.Hosting;
+
+/// <summary>What every host shares: structured logs, options, problem details, the database, Hangfire storage,
+/// health checks and Prometheus metrics.</summary>
+public static class PlatformDefaults
+{
+    /// <summary>No <c>ConnectionStrings:Postgres</c>: one process with SQLite, in-memory Hangfire, an in-process worker.</summary>
+    public static bool IsEmbedded(this IConfiguration configuration) =>
+        string.IsNullOrWhiteSpace(configuration.GetConnectionString("Postgres"));
+
+    public static WebApplicationBuilder AddPlatformDefaults(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        var configuration = builder.Configuration;
+
+        services.AddSerilog((_, logger) => logger
+            .MinimumLevel.Override("Microsoft.AspNetCore", LogEventLevel.Warning)
+            .MinimumLevel.Override("Microsoft.EntityFrameworkCore", LogEventLevel.Warning)
+            .MinimumLevel.Override("Hangfire", LogEventLevel.Warning)
+            .ReadFrom.Configuration(configuration)
+            .Enrich.FromLogContext()
+            .WriteTo.Console(new RenderedCompactJsonFormatter()));
+
+        services.AddOptions<StorageOptions>().BindConfiguration("Storage").ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<ArtifactStore>();
+        services.AddSingleton(TimeProvider.System);
+
+        services.AddProblemDetails(options => options.CustomizeProblemDetails = ProblemExceptionHandler.Customize);
+        services.AddExceptionHandler<ProblemExceptionHandler>();
+        services.ConfigureHttpJsonOptions(options => PlatformJson.Configure(options.SerializerOptions));
+        // Parameter binding failures reach the exception handler, which answers problem details naming the parameter.
+        services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
+
+        var postgres = configuration.GetConnectionString("Postgres");
+        services.AddDbContext<AppDbContext>((provider, options) =>
+        {
+            if (string.IsNullOrWhiteSpace(postgres))
+            {
+                var root = provider.GetRequiredService<ArtifactStore>().Root;
+                Directory.CreateDirectory(root);
+                options.UseSqlite($"Data Source={Path.Combine(root, "finetuneservice.db")}");
+            }
+            else options.UseNpgsql(postgres);
+            options.UseSnakeCaseNamingConvention();
+        });
+        services.AddHostedService<DatabaseMigrator>();
+
+        services.AddHangfire(hangfire =>
+        {
+            hangfire.SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
+                .UseSimpleAssemblyNameTypeSerializer()
+                .UseRecommendedSerializerSettings();
+            if (string.IsNullOrWhiteSpace(postgres)) hangfire.UseInMemoryStorage();
+            // Sliding invisibility: a job running longer than the timeout is not handed to a second worker.
+            else hangfire.UsePostgreSqlStorage(options => options.UseNpgsqlConnection(postgres),
+                new PostgreSqlStorageOptions { UseSlidingInvisibilityTimeout = true, SchemaName = "hangfire" });
+        });
+
+        services.AddHealthChecks().AddDbContextCheck<AppDbContext>("database", tags: ["ready"]);
+        return builder;
+    }
+
+    /// <summary>Request logging, problem details for every error, health and metrics endpoints.</summary>
+    public static WebApplication UsePlatformDefaults(this WebApplication app)
+    {
+        app.UseSerilogRequestLogging();
+        app.UseExceptionHandler(new ExceptionHandlerOptions
+        {
+            // Handled user mistakes are answered, not logged as errors; unknown exceptions still are.
+            SuppressDiagnosticsCallback = context => context.Exception is RequestValidationException or NotFoundException
+                or ConflictException or PayloadTooLargeException or BadHttpRequestException,
+        });
+        app.UseStatusCodePages();
+        app.UseHttpMetrics();
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
+        app.MapMetrics("/metrics");
+        return app;
+    }
+}

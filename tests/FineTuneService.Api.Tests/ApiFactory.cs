@@ -1,0 +1,68 @@
+using FineTuneService.Platform.Data;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+
+[assembly: CollectionBehavior(DisableTestParallelization = true)]
+
+namespace FineTuneService.Api.Tests;
+
+/// <summary>The Api host against its own PostgreSQL database (created here, dropped after) and its own storage root.
+/// PostgresServer: env <c>FTS_TEST_POSTGRES</c>, default the local CI server.</summary>
+public class ApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
+{
+    public const long MaxDatasetBytes = 64 * 1024;
+
+    static readonly string PostgresServer = Environment.GetEnvironmentVariable("FTS_TEST_POSTGRES")
+        ?? "Host=127.0.0.1;Port=5432;Username=postgres;Password=ci";
+
+    readonly string database = "fts_test_" + Guid.NewGuid().ToString("N")[..12];
+
+    public string ConnectionString => new NpgsqlConnectionStringBuilder(PostgresServer) { Database = database }.ConnectionString;
+    public string StorageRoot { get; } = Path.Combine(Path.GetTempPath(), "fts-tests", Guid.NewGuid().ToString("N"));
+
+    /// <summary>Settings a subclass adds (or overrides), e.g. shorter leases.</summary>
+    protected virtual IReadOnlyDictionary<string, string> Settings => new Dictionary<string, string>();
+
+    public async Task InitializeAsync()
+    {
+        await using var connection = new NpgsqlConnection(PostgresServer);
+        await connection.OpenAsync();
+        await using var create = new NpgsqlCommand($"CREATE DATABASE {database}", connection);
+        await create.ExecuteNonQueryAsync();
+        Directory.CreateDirectory(StorageRoot);
+    }
+
+    async Task IAsyncLifetime.DisposeAsync()
+    {
+        await DisposeAsync();
+        NpgsqlConnection.ClearAllPools();
+        await using var connection = new NpgsqlConnection(PostgresServer);
+        await connection.OpenAsync();
+        await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {database} WITH (FORCE)", connection);
+        await drop.ExecuteNonQueryAsync();
+        if (Directory.Exists(StorageRoot)) Directory.Delete(StorageRoot, recursive: true);
+    }
+
+    public IReadOnlyDictionary<string, string> AllSettings => new Dictionary<string, string>
+    {
+        ["ConnectionStrings:Postgres"] = ConnectionString,
+        ["Storage:Root"] = StorageRoot,
+        ["Storage:MaxDatasetBytes"] = MaxDatasetBytes.ToString(),
+    }.Concat(Settings).GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Last().Value);
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        foreach (var (key, value) in AllSettings) builder.UseSetting(key, value);
+    }
+
+    /// <summary>A context on the test database, to look behind the API (rows left behind, attempts).</summary>
+    public AppDbContext Db() => Services.CreateScope().ServiceProvider.GetRequiredService<AppDbContext>();
+
+    /// <summary>Every file under a folder of the storage root (datasets, models, tmp); empty when nothing was left behind.</summary>
+    public IReadOnlyList<string> StoredFiles(string folder) =>
+        Directory.Exists(Path.Combine(StorageRoot, folder))
+            ? Directory.GetFiles(Path.Combine(StorageRoot, folder), "*", SearchOption.AllDirectories)
+            : [];
+}
