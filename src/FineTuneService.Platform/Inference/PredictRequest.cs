@@ -108,7 +108,7 @@ internal static class PredictRequest
                 return null;
             case JsonArray list:
                 var inputs = list.Select((item, i) => ParseInput(item, $"inputs[{i}]", errors)).ToArray();
-                return inputs.Any(i => i is null) ? null : inputs!;
+                return inputs.Any(i => i is null) ? null : inputs.OfType<PredictInput>().ToArray();
             case var single:
                 return ParseInput(single, "inputs", errors) is { } one ? [one] : null;
         }
