@@ -164,7 +164,7 @@ public sealed class ModelFolderTests : IDisposable
         Dictionary<string, Tensor>? original = null;
         WriteTinyBertModel(w =>
         {
-            original = w;
+            original = w.ToDictionary(kv => kv.Key, kv => kv.Value.clone()); // the module behind w may be collected
             return w.ToDictionary(
                 kv => kv.Key.Replace("LayerNorm.weight", "LayerNorm.gamma").Replace("LayerNorm.bias", "LayerNorm.beta"),
                 kv => kv.Key.Contains("LayerNorm") ? kv.Value + 0.5 : kv.Value);

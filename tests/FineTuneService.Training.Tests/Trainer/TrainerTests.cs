@@ -1,6 +1,5 @@
 using FineTuneService.Training.Trainer;
-using TorchSharp;
-using static TorchSharp.torch;
+using FineTuneService.Training.Models;
 
 namespace FineTuneService.Training.Tests.Trainer;
 
@@ -13,11 +12,11 @@ public class TrainerTests
         return args;
     }
 
-    internal static (TrainerResult Result, RecordingObserver Observer, TinyTaskModel Model) Run(TrainingArguments args, string dir,
+    internal static (TrainerResult Result, RecordingObserver Observer, BertForSequenceClassification Model) Run(TrainingArguments args, string dir,
         RecordingObserver? observer = null, CancellationToken ct = default)
     {
-        FineTuneService.Training.Trainer.Trainer.SetSeed(args.Seed);
-        var model = new TinyTaskModel();
+        FineTuneService.Training.Trainer.Trainer.SetSeed(args.Seed); // as HF's set_seed before model init
+        var model = TinyBert.Classifier(args.Seed);
         observer ??= new RecordingObserver();
         var trainer = new FineTuneService.Training.Trainer.Trainer(model, args, TinyData.Separable(96, 1), TinyData.Separable(32, 2),
             ["neg", "pos"], Path.Combine(dir, "checkpoints"), observer);
@@ -109,9 +108,16 @@ public class TrainerTests
     [Fact]
     public void ParameterGroupsFollowHuggingFace()
     {
-        var model = new TinyTaskModel();
-        var (decay, noDecay) = FineTuneService.Training.Trainer.Trainer.ParameterGroups(model);
-        Assert.Equal(["classifier.weight", "embeddings.word_embeddings.weight", "layer.0.weight", "layer.1.weight"], decay.Select(p => p.Name).Order());
-        Assert.Equal(["classifier.bias", "embeddings.LayerNorm.bias", "embeddings.LayerNorm.weight", "layer.0.bias", "layer.1.bias"], noDecay.Select(p => p.Name).Order());
+        var (decay, noDecay) = FineTuneService.Training.Trainer.Trainer.ParameterGroups(TinyBert.Classifier());
+        var noDecayNames = noDecay.Select(p => p.Name).ToHashSet();
+        Assert.Contains("bert.embeddings.LayerNorm.weight", noDecayNames);
+        Assert.Contains("bert.encoder.layer.1.attention.output.LayerNorm.weight", noDecayNames);
+        Assert.Contains("bert.encoder.layer.0.attention.self.query.bias", noDecayNames);
+        Assert.Contains("classifier.bias", noDecayNames);
+        Assert.All(noDecayNames, n => Assert.True(n.EndsWith(".bias") || n.Contains("LayerNorm.weight"), n));
+        // embeddings (3) + per layer: query, key, value, attention.output.dense, intermediate.dense, output.dense (6 × 2) + pooler + classifier
+        Assert.Equal(17, decay.Length);
+        Assert.All(decay, p => Assert.EndsWith(".weight", p.Name));
+        Assert.DoesNotContain(decay, p => p.Name.Contains("LayerNorm"));
     }
 }

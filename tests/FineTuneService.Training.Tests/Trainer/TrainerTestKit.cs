@@ -1,62 +1,21 @@
 using FineTuneService.Training.Data;
 using FineTuneService.Training.Jobs;
 using FineTuneService.Training.Models;
-using TorchSharp;
-using TorchSharp.Modules;
-using static TorchSharp.torch;
 
 namespace FineTuneService.Training.Tests.Trainer;
 
-/// <summary>A small encoder-shaped classifier (HF-like parameter names, LayerNorm, dropout) so the Trainer's tests
-/// run in milliseconds per step: embeddings → one "encoder layer" → masked mean pool → classifier.</summary>
-sealed class TinyTaskModel : nn.Module, ITaskModel
+/// <summary>Tiny real BERT heads (hidden 32, 2 layers, vocab 64) so Trainer tests take milliseconds per step.</summary>
+static class TinyBert
 {
-    sealed class Embeddings : nn.Module
+    public static BertConfig Config(int labels = 2, string? problemType = null) => new()
     {
-        public readonly Embedding word_embeddings;
-        public readonly LayerNorm LayerNorm;
-        public Embeddings(int vocab, int hidden) : base("embeddings")
-        {
-            word_embeddings = nn.Embedding(vocab, hidden);
-            LayerNorm = nn.LayerNorm(hidden);
-            RegisterComponents();
-        }
-    }
+        VocabSize = 64, HiddenSize = 32, NumHiddenLayers = 2, NumAttentionHeads = 2, IntermediateSize = 64, MaxPositionEmbeddings = 64,
+        Id2Label = Enumerable.Range(0, labels).ToDictionary(i => i, i => $"LABEL_{i}"),
+        Label2Id = Enumerable.Range(0, labels).ToDictionary(i => $"LABEL_{i}", i => i),
+        ProblemType = problemType,
+    };
 
-    readonly Embeddings embeddings;
-    readonly ModuleList<Linear> layer;
-    readonly Dropout dropout;
-    readonly Linear classifier;
-    readonly bool tokens;
-
-    public TinyTaskModel(int vocab = 64, int hidden = 16, int labels = 2, bool tokenLevel = false) : base("tiny")
-    {
-        embeddings = new Embeddings(vocab, hidden);
-        layer = nn.ModuleList(nn.Linear(hidden, hidden), nn.Linear(hidden, hidden));
-        dropout = nn.Dropout(0.1);
-        classifier = nn.Linear(hidden, labels);
-        tokens = tokenLevel;
-        RegisterComponents();
-    }
-
-    public nn.Module Module => this;
-
-    public ModelOutput Forward(Batch batch)
-    {
-        var h = embeddings.LayerNorm.forward(embeddings.word_embeddings.forward(batch.InputIds)); // (B, T, H)
-        foreach (var l in layer) h = dropout.forward(nn.functional.gelu(l.forward(h)));
-        if (tokens)
-        {
-            var tokenLogits = classifier.forward(h); // (B, T, C)
-            var tokenLoss = batch.Labels is null ? null
-                : nn.functional.cross_entropy(tokenLogits.flatten(0, 1), batch.Labels.flatten(), ignore_index: FineTuneDataset.IgnoreIndex);
-            return new ModelOutput(tokenLoss, tokenLogits);
-        }
-        var mask = batch.AttentionMask.unsqueeze(-1).to(h.dtype);
-        var pooled = (h * mask).sum(1) / mask.sum(1); // (B, H)
-        var logits = classifier.forward(pooled);
-        return new ModelOutput(batch.Labels is null ? null : nn.functional.cross_entropy(logits, batch.Labels), logits);
-    }
+    public static BertForSequenceClassification Classifier(int seed = 42) => new(Config(), seed);
 }
 
 /// <summary>Records what the Trainer reports; optionally cancels at a given step.</summary>
