@@ -23,6 +23,8 @@ public sealed class TrainerState
     public Dictionary<string, double>? BestEval { get; set; }
     public Dictionary<string, double>? LastEval { get; set; }
     public int PatienceCounter { get; set; }
+    /// <summary>Every train log and evaluation so far, with its step, as HF's trainer_state.json log_history.</summary>
+    public List<Dictionary<string, double>> LogHistory { get; set; } = [];
 }
 
 /// <summary>checkpoint-&lt;step&gt; folders: model.safetensors (HF names), optimizer.bin (AdamW exp_avg, exp_avg_sq,
