@@ -159,8 +159,8 @@ public sealed partial class Trainer
                 }
                 if (Due(args.SaveStrategy, args.SaveSteps, state.GlobalStep, epochEnd, stop))
                 {
+                    if (evaluated && state.BestStep == state.GlobalStep) state.BestCheckpoint = TrainerCheckpoint.Name(state.GlobalStep);
                     var path = TrainerCheckpoint.Save(checkpointsDir, module, optimizer, state);
-                    if (evaluated && state.BestStep == state.GlobalStep) state.BestCheckpoint = Path.GetFileName(path);
                     TrainerCheckpoint.Rotate(checkpointsDir, args.SaveTotalLimit, args.LoadBestModelAtEnd ? state.BestCheckpoint : null);
                     observer.Checkpoint(state.GlobalStep, path, evaluated ? state.LastEval! : new Dictionary<string, double>());
                 }
