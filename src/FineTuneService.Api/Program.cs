@@ -1,10 +1,13 @@
 using FineTuneService.Platform.Hosting;
+using FineTuneService.Platform.Inference;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddPlatformDefaults();
 builder.AddTrainingApi();
+builder.AddInference();
 
 var app = builder.Build();
 app.UsePlatformDefaults();
 app.MapTrainingApi();
+app.MapPredictEndpoints();
 app.Run();
