@@ -18,7 +18,10 @@ public sealed record TrainerResult(int GlobalStep, IReadOnlyDictionary<string, d
 /// (resumed exactly), best model, early stopping. Progress and metrics go to the observer.</summary>
 public sealed partial class Trainer
 {
-    static Trainer() => torch.set_num_threads(Environment.ProcessorCount);
+    // All cores, unless OMP_NUM_THREADS says otherwise (as PyTorch honours it): OpenMP threads that outnumber the
+    // free cores spin against each other, e.g. parallel test classes on a 2-core machine.
+    static Trainer() => torch.set_num_threads(
+        int.TryParse(Environment.GetEnvironmentVariable("OMP_NUM_THREADS"), out var threads) && threads > 0 ? threads : Environment.ProcessorCount);
 
     readonly ITaskModel model;
     readonly TrainingArguments args;
