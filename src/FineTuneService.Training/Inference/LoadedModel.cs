@@ -39,7 +39,7 @@ public sealed class LoadedModel : IDisposable
         this.maxLength = maxLength;
         Device = device;
         maskId = tokenizer is WordPieceTokenizer wordPiece ? wordPiece.MaskId : null;
-        eosId = (model?.Config as Gpt2Config)?.EosTokenId;
+        eosId = tokenizer is ByteLevelBpeTokenizer bpe ? bpe.EosId : (model?.Config as Gpt2Config)?.EosTokenId;
     }
 
     public ITokenizer Tokenizer { get; }
