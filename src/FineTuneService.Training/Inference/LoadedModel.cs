@@ -258,68 +258,74 @@ public sealed class LoadedModel : IDisposable
     private static JsonObject[] Regress(Tensor logits) =>
         logits.reshape(-1).cpu().data<float>().ToArray().Select(v => new JsonObject { ["value"] = v }).ToArray();
 
-    /// <summary>IOB2 entities per input from each word's first sub-token (the one labelled in training):
-    /// B-X opens an entity, I-X continues one of the same type, anything else closes it. Spans are character
-    /// offsets into the first text, covering whole words; the score is the mean over the entity's words.</summary>
     private JsonObject[] Entities(Tensor logits, IReadOnlyList<EncodedInput> rows)
     {
         var (best, index) = logits.softmax(-1).max(-1);
         int width = (int)best.shape[1];
         var scores = best.cpu().data<float>().ToArray();
         var classes = index.cpu().data<long>().ToArray();
-        return rows.Select((row, r) =>
+        return rows.Select((row, r) => new JsonObject
         {
-            var e = row.Encoding;
-            var entities = new JsonArray();
-            OpenEntity? open = null;
-            void Close()
+            ["entities"] = GroupEntities(row,
+                Enumerable.Range(0, row.Length).Select(t => labels[classes[r * width + t]]).ToArray(),
+                scores.AsSpan(r * width, row.Length).ToArray()),
+        }).ToArray();
+    }
+
+    /// <summary>IOB2 entities from each word's first sub-token (the one labelled in training): B-X opens an entity,
+    /// I-X continues one of the same type (and opens one otherwise), anything else closes it. Spans are character
+    /// offsets into the first text, covering whole words; the score is the mean over the entity's words.</summary>
+    internal static JsonArray GroupEntities(EncodedInput row, IReadOnlyList<string> tokenLabels, IReadOnlyList<float> tokenScores)
+    {
+        var e = row.Encoding;
+        var entities = new JsonArray();
+        OpenEntity? open = null;
+        void Close()
+        {
+            if (open is not null)
             {
-                if (open is not null)
+                entities.Add(new JsonObject
                 {
-                    entities.Add(new JsonObject
-                    {
-                        ["entity"] = open.Type,
-                        ["text"] = row.Input.Text[open.Start..open.End],
-                        ["start"] = open.Start,
-                        ["end"] = open.End,
-                        ["score"] = open.Scores.Average(),
-                    });
-                    open = null;
-                }
+                    ["entity"] = open.Type,
+                    ["text"] = row.Input.Text[open.Start..open.End],
+                    ["start"] = open.Start,
+                    ["end"] = open.End,
+                    ["score"] = (double)open.Scores.Average(),
+                });
+                open = null;
             }
-            for (int t = 0; t < e.Length; t++)
+        }
+        for (int t = 0; t < e.Length; t++)
+        {
+            if (e.WordIds[t] is not { } word || e.TypeIds[t] != 0)
             {
-                if (e.WordIds[t] is not { } word || e.TypeIds[t] != 0)
+                continue;
+            }
+            if (t > 0 && e.WordIds[t - 1] == word && e.TypeIds[t - 1] == 0)
+            {
+                if (open?.LastWord == word)
                 {
-                    continue;
-                }
-                if (t > 0 && e.WordIds[t - 1] == word && e.TypeIds[t - 1] == 0)
-                {
-                    if (open?.LastWord == word)
-                    {
-                        open.End = e.Offsets[t].End;
-                    }
-                    continue;
-                }
-                var label = labels[classes[r * width + t]];
-                var (prefix, type) = label.Length > 2 && label[1] == '-' ? (label[0], label[2..]) : ('O', label);
-                float score = scores[r * width + t];
-                if (prefix == 'I' && open?.Type == type)
-                {
-                    open.Scores.Add(score);
                     open.End = e.Offsets[t].End;
-                    open.LastWord = word;
-                    continue;
                 }
-                Close();
-                if (prefix is 'B' or 'I')
-                {
-                    open = new OpenEntity(type, e.Offsets[t].Start, e.Offsets[t].End, word, [score]);
-                }
+                continue;
+            }
+            var label = tokenLabels[t];
+            var (prefix, type) = label.Length > 2 && label[1] == '-' ? (label[0], label[2..]) : ('O', label);
+            if (prefix == 'I' && open?.Type == type)
+            {
+                open.Scores.Add(tokenScores[t]);
+                open.End = e.Offsets[t].End;
+                open.LastWord = word;
+                continue;
             }
             Close();
-            return new JsonObject { ["entities"] = entities };
-        }).ToArray();
+            if (prefix is 'B' or 'I')
+            {
+                open = new OpenEntity(type, e.Offsets[t].Start, e.Offsets[t].End, word, [tokenScores[t]]);
+            }
+        }
+        Close();
+        return entities;
     }
 
     private sealed class OpenEntity(string type, int start, int end, int lastWord, List<float> scores)
