@@ -6,13 +6,14 @@ namespace FineTuneService.Training.Jobs;
 /// <see cref="TrainingJobRequest.Type"/>. Each job type lives in its own class with the same two methods.</summary>
 public static class TrainingJobRunner
 {
-    public static readonly IReadOnlyList<string> Types = ["finetune"];
+    public static readonly IReadOnlyList<string> Types = ["finetune", "pretrain"];
 
     /// <summary>Every problem a spec has that shows without training, keyed by the job field it concerns
     /// (<c>task</c>, <c>columns.label</c>, <c>hyperparameters.learning_rate</c>, …). Empty when the job can run.</summary>
     public static IReadOnlyDictionary<string, string[]> Validate(TrainingJobRequest request) => request.Type switch
     {
         "finetune" => FineTuneJob.Validate(request),
+        "pretrain" => PretrainingJob.Validate(request),
         _ => new Dictionary<string, string[]> { ["type"] = [$"'{request.Type}' is not a job type; use one of {string.Join(", ", Types)}."] },
     };
 
@@ -21,6 +22,7 @@ public static class TrainingJobRunner
     public static TrainingJobResult Run(TrainingJobRequest request, ITrainingObserver observer, CancellationToken cancellationToken) => request.Type switch
     {
         "finetune" => FineTuneJob.Run(request, observer, cancellationToken),
+        "pretrain" => PretrainingJob.Run(request, observer, cancellationToken),
         _ => throw new ArgumentException($"'{request.Type}' is not a job type.", nameof(request)),
     };
 

@@ -179,6 +179,14 @@ public sealed class ModelFolderTests : IDisposable
     }
 
     [Fact]
+    public void GammaBesideWeightIsAnError()
+    {
+        WriteTinyBertModel(w => new(w) { ["embeddings.LayerNorm.gamma"] = ones(32) });
+        var e = Assert.Throws<InvalidCheckpointException>(() => ModelFolder.Load(dir, nameof(BertForSequenceClassification)));
+        Assert.Contains("holds 'bert.embeddings.LayerNorm.weight' twice", e.Message);
+    }
+
+    [Fact]
     public void ShapeMismatchIsAnError()
     {
         WriteTinyBertModel(w => new(w) { ["pooler.dense.bias"] = zeros(31) });
