@@ -27,7 +27,7 @@ public static class ModelFolder
     /// names; otherwise the checkpoint's encoder is loaded under a new head (a base <c>BertModel</c> into
     /// <c>bert.*</c>, a pretraining checkpoint without its <c>cls.*</c> heads), whose parameters start freshly
     /// initialised from <paramref name="seed"/>. <paramref name="configure"/> adjusts the config first
-    /// (labels, problem type, dropout).</summary>
+    /// (labels, problem type, dropout); a classifier checkpoint given new labels gets a fresh classifier.</summary>
     public static ITaskModel Load(string dir, string? architecture = null, Func<ModelConfig, ModelConfig>? configure = null, long seed = 42)
     {
         var stored = ModelConfig.Load(Path.Combine(dir, ConfigFile));
@@ -38,7 +38,10 @@ public static class ModelFolder
         var model = Create(target, config, seed);
         try
         {
-            LoadWeights(model, weights, sameArchitecture: source == target);
+            // The checkpoint's own head is kept only for the same task with the same labels.
+            var sameHead = source == target && (stored.Id2Label ?? new Dictionary<int, string>()).OrderBy(kv => kv.Key)
+                .SequenceEqual((config.Id2Label ?? new Dictionary<int, string>()).OrderBy(kv => kv.Key));
+            LoadWeights(model, weights, sameHead);
         }
         catch
         {
@@ -88,9 +91,10 @@ public static class ModelFolder
     /// Ignored when present: <c>position_ids</c> buffers, tied copies of the embeddings (<c>cls.predictions.decoder.*</c>,
     /// <c>lm_head.weight</c>), GPT-2's causal-mask buffers (<c>attn.bias</c>, <c>attn.masked_bias</c>), a pooler the
     /// model doesn't have, and heads of another task (<c>cls.*</c>, <c>classifier.*</c>, <c>lm_head.*</c>).
-    /// Allowed to be missing when the checkpoint is of another architecture: the model's head and pooler, which
-    /// keep their fresh initialisation (a task head of another shape is replaced too).</summary>
-    public static void LoadWeights(ITaskModel model, IReadOnlyList<StoredTensor> weights, bool sameArchitecture)
+    /// Unless <paramref name="sameHead"/> (the checkpoint is this task with these labels) the model's head and pooler
+    /// may be missing and keep their fresh initialisation; so does its <c>classifier.*</c> in any case, and any LM
+    /// head of another shape.</summary>
+    public static void LoadWeights(ITaskModel model, IReadOnlyList<StoredTensor> weights, bool sameHead)
     {
         var encoder = model.Config is Gpt2Config ? "transformer." : "bert.";
         var bare = !weights.Any(t => t.Name.StartsWith(encoder, StringComparison.Ordinal));
@@ -104,13 +108,14 @@ public static class ModelFolder
         var mismatched = new List<string>();
         foreach (var (name, stored) in renamed)
         {
-            if (targets.TryGetValue(name, out var target))
+            // A classifier means its labels: only the same task with the same labels reuses it. The LM heads mean the vocabulary.
+            if (targets.TryGetValue(name, out var target) && (sameHead || !name.StartsWith("classifier.", StringComparison.Ordinal)))
             {
                 if (target.shape.SequenceEqual(stored.Shape))
                 {
                     loaded.Add(name);
                 }
-                else if (sameArchitecture || !IsTaskHead(name))
+                else if (sameHead || !IsTaskHead(name))
                 {
                     mismatched.Add($"{name}: checkpoint [{string.Join(", ", stored.Shape)}], model [{string.Join(", ", target.shape)}]");
                 }
@@ -120,7 +125,7 @@ public static class ModelFolder
                 unexpected.Add(name);
             }
         }
-        var missing = targets.Keys.Where(k => !loaded.Contains(k) && (sameArchitecture || !(IsTaskHead(k) || IsPooler(k)))).ToList();
+        var missing = targets.Keys.Where(k => !loaded.Contains(k) && (sameHead || !(IsTaskHead(k) || IsPooler(k)))).ToList();
         if (missing.Count + unexpected.Count + mismatched.Count > 0)
         {
             static string List(string what, List<string> keys) =>
