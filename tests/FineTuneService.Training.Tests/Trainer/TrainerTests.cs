@@ -97,6 +97,12 @@ public class TrainerTests
         Assert.Equal("checkpoint-6", result.BestCheckpoint);
         Assert.Equal(evals.Max(), result.Metrics["eval_loss"]);
         Assert.Equal(["checkpoint-36", "checkpoint-6"], Directory.GetDirectories(Path.Combine(dir, "checkpoints")).Select(Path.GetFileName).Order());
+        var bestState = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "checkpoints", "checkpoint-6", "trainer_state.json")))!;
+        Assert.Equal("checkpoint-6", (string)bestState["best_checkpoint"]!);
+        var state = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "checkpoints", "checkpoint-36", "trainer_state.json")))!;
+        Assert.Equal(36, (int)state["global_step"]!);
+        Assert.Equal("checkpoint-6", (string)state["best_checkpoint"]!);
+        Assert.Equal(6, state["log_history"]!.AsArray().Count(e => e!["eval_loss"] is not null));
         var saved = FineTuneService.Training.Checkpoints.SafeTensors.Load(Path.Combine(dir, "checkpoints", "checkpoint-6", "model.safetensors"));
         foreach (var (name, tensor) in model.state_dict()) Assert.True(tensor.allclose(saved[name], rtol: 0, atol: 0), name);
     }
