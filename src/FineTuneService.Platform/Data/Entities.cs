@@ -2,6 +2,11 @@ namespace FineTuneService.Platform.Data;
 
 public enum JobStatus { Validating, Queued, Running, Cancelling, Succeeded, Failed, Cancelled }
 
+public static class JobStatusGroups
+{
+    public static readonly JobStatus[] Finished = [JobStatus.Succeeded, JobStatus.Failed, JobStatus.Cancelled];
+}
+
 /// <summary>An uploaded data file. <see cref="Path"/> is relative to the storage root; <see cref="FileName"/> is the
 /// client's name, kept for display only.</summary>
 public sealed class Dataset

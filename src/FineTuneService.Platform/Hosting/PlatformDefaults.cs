@@ -1,5 +1,6 @@
 using FineTuneService.Platform.Data;
 using FineTuneService.Platform.Http;
+using FineTuneService.Platform.Jobs;
 using FineTuneService.Platform.Storage;
 using Hangfire;
 using Hangfire.PostgreSql;
@@ -41,6 +42,7 @@ public static class PlatformDefaults
             .WriteTo.Console(new RenderedCompactJsonFormatter()));
 
         services.AddOptions<StorageOptions>().BindConfiguration("Storage").ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<JobOptions>().BindConfiguration("Jobs").ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<ArtifactStore>();
         services.AddSingleton(TimeProvider.System);
 
