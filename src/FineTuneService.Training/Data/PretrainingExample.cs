@@ -22,6 +22,9 @@ public sealed record PretrainingExample(int[] InputIds, int[] TokenTypeIds, bool
 {
     public int Length => InputIds.Length;
 
+    /// <summary>A causal-LM block: one segment, no word structure.</summary>
+    public static PretrainingExample FromBlock(int[] ids) => new(ids, new int[ids.Length], new bool[ids.Length]);
+
     /// <summary>Joins segments into one sequence: <c>[CLS] s0 [SEP] s1 [SEP] …</c>, segment i getting type id i.</summary>
     public static PretrainingExample FromSegments(int clsId, int sepId, IReadOnlyList<(List<int> Ids, List<bool> WordStarts)> segments,
         int nextSentenceLabel = -1)

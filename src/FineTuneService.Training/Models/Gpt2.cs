@@ -201,11 +201,10 @@ public sealed class Gpt2LMHeadModel : nn.Module, ITaskModel
         RegisterComponents();
         ModelParts.Initialize(this, config.InitializerRange, seed);
         // GPT-2 scales the residual projections' init by 1/sqrt(2 · n_layer).
-        using var noGrad = no_grad();
         var generator = new Generator((ulong)seed + 1);
         foreach (var proj in transformer.Blocks.SelectMany(b => b.Projections))
         {
-            nn.init.normal_(proj.weight, 0, config.InitializerRange / Math.Sqrt(2.0 * config.NLayer), generator);
+            ModelParts.Normal(proj.weight, config.InitializerRange / Math.Sqrt(2.0 * config.NLayer), generator);
         }
     }
 

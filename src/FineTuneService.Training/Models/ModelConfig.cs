@@ -94,20 +94,20 @@ internal static class ModelParts
     {
         using var noGrad = no_grad();
         var generator = new Generator((ulong)seed);
-        foreach (var (_, m) in module.named_modules())
+        foreach (var m in module.modules().Prepend(module)) // modules() leaves out the module itself
         {
             switch (m)
             {
                 case Linear linear:
-                    nn.init.normal_(linear.weight!, 0, std, generator);
+                    Normal(linear.weight!, std, generator);
                     linear.bias?.zero_();
                     break;
                 case Conv1D conv:
-                    nn.init.normal_(conv.weight, 0, std, generator);
+                    Normal(conv.weight, std, generator);
                     conv.bias.zero_();
                     break;
                 case Embedding embedding:
-                    nn.init.normal_(embedding.weight!, 0, std, generator);
+                    Normal(embedding.weight!, std, generator);
                     break;
                 case LayerNorm norm:
                     norm.weight!.fill_(1.0);
@@ -115,6 +115,14 @@ internal static class ModelParts
                     break;
             }
         }
+    }
+
+    /// <summary>Fills with N(0, std²) drawn from <paramref name="generator"/> (nn.init.normal_ ignores its generator here).</summary>
+    public static void Normal(Tensor weight, double std, Generator generator)
+    {
+        using var noGrad = no_grad();
+        using var sample = randn(weight.shape, generator: generator);
+        weight.copy_(sample.mul_(std));
     }
 
     /// <summary>Cross-entropy over the last dimension, ignoring label -100 (padding, unmasked or non-first sub-tokens).</summary>

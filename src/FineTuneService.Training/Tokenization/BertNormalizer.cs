@@ -6,10 +6,10 @@ namespace FineTuneService.Training.Tokenization;
 /// <summary>Hugging Face's BertNormalizer, one code point at a time so that every normalized char keeps the
 /// original range it came from: clean text (drop \0, U+FFFD and control/format/private-use chars, whitespace → space),
 /// spaces around CJK ideographs, NFD without non-spacing marks (strip accents), full lowercase.
-/// Also the character classes of BertPreTokenizer.</summary>
+/// Fused with BertPreTokenizer (split on whitespace, isolate punctuation) into one pass over the text.</summary>
 internal sealed class BertNormalizer
 {
-    public const byte Keep = 0, Remove = 1, Whitespace = 2, Punctuation = 3;
+    private const byte Keep = 0, Remove = 1, Whitespace = 2, Punctuation = 3;
 
     public bool CleanText { get; }
     public bool HandleChineseChars { get; }
@@ -41,13 +41,6 @@ internal sealed class BertNormalizer
         }
     }
 
-    /// <summary>For an ASCII char: its kind (<see cref="Keep"/>, <see cref="Remove"/>, …) and normalized char.</summary>
-    public byte AsciiKind(char c, out char normalized)
-    {
-        normalized = asciiChar[c];
-        return asciiKind[c];
-    }
-
     /// <summary>True when clean text drops this code point.</summary>
     public bool Removes(int cp) => CleanText && (cp == 0 || cp == 0xFFFD || IsControl(cp));
 
@@ -77,17 +70,89 @@ internal sealed class BertNormalizer
         {
             var lower = new StringBuilder(s.Length);
             foreach (var r in s.EnumerateRunes())
-            {
-                // Rust's char::to_lowercase is the full mapping: only U+0130 differs from the simple one.
-                if (r.Value == 0x130)
-                    lower.Append("i\u0307");
-                else
-                    lower.Append(Rune.ToLowerInvariant(r).ToString());
-            }
+                lower.Append(ToLowerFull(r));
             s = lower.ToString();
         }
         return s;
     }
+
+    public interface IWordSink
+    {
+        /// <summary>One pre-tokenized word: <c>word.Chars[..word.Length]</c>, normalized.</summary>
+        void OnWord(WordBuffer word);
+    }
+
+    /// <summary>Normalizes text[start..end) and hands each pre-tokenized word to <paramref name="sink"/>.</summary>
+    public void PreTokenize<TSink>(string text, int start, int end, WordBuffer word, ref TSink sink) where TSink : struct, IWordSink
+    {
+        word.Length = 0;
+        int i = start;
+        while (i < end)
+        {
+            char c = text[i];
+            if (c < 128)
+            {
+                switch (asciiKind[c])
+                {
+                    case Keep:
+                        word.Append(asciiChar[c], i, i + 1);
+                        break;
+                    case Whitespace:
+                        word.Flush(ref sink);
+                        break;
+                    case Punctuation:
+                        word.Flush(ref sink);
+                        word.Append(asciiChar[c], i, i + 1);
+                        word.Flush(ref sink);
+                        break;
+                }
+                i++;
+                continue;
+            }
+
+            // A lone surrogate cannot reach a Rust string; it arrives there as U+FFFD.
+            if (Rune.DecodeFromUtf16(text.AsSpan(i, end - i), out var rune, out int width) != System.Buffers.OperationStatus.Done)
+                (rune, width) = (Rune.ReplacementChar, 1);
+            int next = i + width;
+            if (Removes(rune.Value))
+            {
+                i = next;
+                continue;
+            }
+            if (IsWhitespace(rune.Value))
+            {
+                word.Flush(ref sink);
+                i = next;
+                continue;
+            }
+            bool chinese = HandleChineseChars && IsChinese(rune.Value);
+            if (chinese)
+                word.Flush(ref sink);
+            string normalized = Normalize(rune);
+            for (int k = 0; k < normalized.Length;)
+            {
+                Rune.DecodeFromUtf16(normalized.AsSpan(k), out var r, out int w);
+                bool punctuation = IsPunctuation(r.Value);
+                if (punctuation || IsWhitespace(r.Value))
+                    word.Flush(ref sink);
+                if (!IsWhitespace(r.Value))
+                {
+                    for (int q = 0; q < w; q++)
+                        word.Append(normalized[k + q], i, next);
+                }
+                if (punctuation)
+                    word.Flush(ref sink);
+                k += w;
+            }
+            if (chinese)
+                word.Flush(ref sink);
+            i = next;
+        }
+        word.Flush(ref sink);
+    }
+
+    /// <summary>Rust's char::to_lowercase, the full mapping: only U+0130 differs from the simple one.</summary>
+    public static string ToLowerFull(Rune rune) => rune.Value == 0x130 ? "i\u0307" : Rune.ToLowerInvariant(rune).ToString();
 
     /// <summary>Rust's char::is_whitespace (Unicode White_Space).</summary>
     public static bool IsWhitespace(int cp) =>
@@ -117,4 +182,35 @@ internal sealed class BertNormalizer
     public static bool IsChinese(int cp) => cp is >= 0x4E00 and <= 0x9FFF or >= 0x3400 and <= 0x4DBF
         or >= 0x20000 and <= 0x2A6DF or >= 0x2A700 and <= 0x2B73F or >= 0x2B740 and <= 0x2B81F
         or >= 0x2B920 and <= 0x2CEAF or >= 0xF900 and <= 0xFAFF or >= 0x2F800 and <= 0x2FA1F;
+}
+
+/// <summary>The normalized chars of the word being read, each with the original range it came from.</summary>
+internal sealed class WordBuffer
+{
+    public char[] Chars = new char[128];
+    public int[] Starts = new int[128];
+    public int[] Ends = new int[128];
+    public int Length;
+
+    public void Append(char c, int start, int end)
+    {
+        if (Length == Chars.Length)
+        {
+            Array.Resize(ref Chars, Length * 2);
+            Array.Resize(ref Starts, Length * 2);
+            Array.Resize(ref Ends, Length * 2);
+        }
+        Chars[Length] = c;
+        Starts[Length] = start;
+        Ends[Length] = end;
+        Length++;
+    }
+
+    public void Flush<TSink>(ref TSink sink) where TSink : struct, BertNormalizer.IWordSink
+    {
+        if (Length == 0)
+            return;
+        sink.OnWord(this);
+        Length = 0;
+    }
 }

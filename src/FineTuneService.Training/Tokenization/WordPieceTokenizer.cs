@@ -96,7 +96,11 @@ public sealed class WordPieceTokenizer : ITokenizer
             int special = specialMatcher.FindNext(text, at, out var token);
             int plainEnd = special < 0 ? text.Length : special;
             if (plainEnd > at)
-                EncodePlain(text, at, plainEnd, output, s, ref wordId);
+            {
+                var sink = new EncodeSink(this, output, wordId);
+                normalizer.PreTokenize(text, at, plainEnd, s.Word, ref sink);
+                wordId = sink.WordId;
+            }
             if (special < 0)
                 break;
             output.Add(token!.Id, special, special + token.Content.Length, wordId++);
@@ -104,88 +108,13 @@ public sealed class WordPieceTokenizer : ITokenizer
         }
     }
 
-    /// <summary>Normalizes and pre-tokenizes text[start..end) in one pass, handing each word to WordPiece.</summary>
-    private void EncodePlain(string text, int start, int end, TokenSequence output, Scratch s, ref int wordId)
+    /// <summary>Receives the words of the BERT pre-tokenizer and appends their WordPiece tokens.</summary>
+    private struct EncodeSink(WordPieceTokenizer tokenizer, TokenSequence output, int wordId) : BertNormalizer.IWordSink
     {
-        var word = s.Word;
-        int length = 0;
-        int i = start;
-        while (i < end)
-        {
-            char c = text[i];
-            if (c < 128)
-            {
-                switch (normalizer.AsciiKind(c, out char n))
-                {
-                    case BertNormalizer.Keep:
-                        word.Append(ref length, n, i, i + 1);
-                        break;
-                    case BertNormalizer.Whitespace:
-                        FlushWord(word, ref length, output, ref wordId);
-                        break;
-                    case BertNormalizer.Punctuation:
-                        FlushWord(word, ref length, output, ref wordId);
-                        word.Append(ref length, n, i, i + 1);
-                        FlushWord(word, ref length, output, ref wordId);
-                        break;
-                }
-                i++;
-                continue;
-            }
+        public int WordId = wordId;
 
-            // A lone surrogate cannot reach a Rust string; it arrives there as U+FFFD.
-            if (Rune.DecodeFromUtf16(text.AsSpan(i, end - i), out var rune, out int width) != System.Buffers.OperationStatus.Done)
-                (rune, width) = (Rune.ReplacementChar, 1);
-            int next = i + width;
-            if (normalizer.Removes(rune.Value))
-            {
-                i = next;
-                continue;
-            }
-            if (BertNormalizer.IsWhitespace(rune.Value))
-            {
-                FlushWord(word, ref length, output, ref wordId);
-                i = next;
-                continue;
-            }
-            bool chinese = normalizer.HandleChineseChars && BertNormalizer.IsChinese(rune.Value);
-            if (chinese)
-                FlushWord(word, ref length, output, ref wordId);
-            string normalized = normalizer.Normalize(rune);
-            for (int k = 0; k < normalized.Length;)
-            {
-                Rune.DecodeFromUtf16(normalized.AsSpan(k), out var r, out int w);
-                if (BertNormalizer.IsWhitespace(r.Value))
-                {
-                    FlushWord(word, ref length, output, ref wordId);
-                }
-                else if (BertNormalizer.IsPunctuation(r.Value))
-                {
-                    FlushWord(word, ref length, output, ref wordId);
-                    for (int q = 0; q < w; q++)
-                        word.Append(ref length, normalized[k + q], i, next);
-                    FlushWord(word, ref length, output, ref wordId);
-                }
-                else
-                {
-                    for (int q = 0; q < w; q++)
-                        word.Append(ref length, normalized[k + q], i, next);
-                }
-                k += w;
-            }
-            if (chinese)
-                FlushWord(word, ref length, output, ref wordId);
-            i = next;
-        }
-        FlushWord(word, ref length, output, ref wordId);
-    }
-
-    private void FlushWord(WordBuffer word, ref int length, TokenSequence output, ref int wordId)
-    {
-        if (length == 0)
-            return;
-        TokenizeWord(word.Chars.AsSpan(0, length), word.Starts, word.Ends, output, wordId++);
-        length = 0;
+        public void OnWord(WordBuffer word) =>
+            tokenizer.TokenizeWord(word.Chars.AsSpan(0, word.Length), word.Starts, word.Ends, output, WordId++);
     }
 
     /// <summary>Greedy longest-match-first WordPiece; a word longer than 100 code points, or one that some part
@@ -389,28 +318,6 @@ public sealed class WordPieceTokenizer : ITokenizer
     {
         public readonly TokenSequence First = new(), Second = new();
         public readonly WordBuffer Word = new();
-    }
-
-    /// <summary>The normalized chars of the word being read, each with the original range it came from.</summary>
-    private sealed class WordBuffer
-    {
-        public char[] Chars = new char[128];
-        public int[] Starts = new int[128];
-        public int[] Ends = new int[128];
-
-        public void Append(ref int length, char c, int start, int end)
-        {
-            if (length == Chars.Length)
-            {
-                Array.Resize(ref Chars, length * 2);
-                Array.Resize(ref Starts, length * 2);
-                Array.Resize(ref Ends, length * 2);
-            }
-            Chars[length] = c;
-            Starts[length] = start;
-            Ends[length] = end;
-            length++;
-        }
     }
 }
 

@@ -1,4 +1,5 @@
 using FineTuneService.Training.Data;
+using FineTuneService.Training.Tokenization;
 
 namespace FineTuneService.Training.Tests.Pretraining;
 
@@ -31,6 +32,22 @@ public sealed class PackingTests
         Assert.Equal(Enumerable.Range(100, 39).Append(200).Append(201).Append(202), examples.SelectMany(e => e.InputIds[1..^1]));
         Assert.Equal([true, false, true, false, true, true, false, true, false], examples[0].WordStarts[1..^1]);
         Assert.Equal([200, 201, 202], examples[^1].InputIds[1..^1]);
+    }
+
+    [Fact]
+    public void TokenizedSentencesMarkWordStartsAndDropEmptyLines()
+    {
+        var tokenizer = new WordPieceTokenizer(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "hello", "un", "##believ", "##able", "."]);
+        CorpusDocument[] documents = [new(["Hello unbelievable.", "\u200b"]), new(["\u200b"]), new(["unable"])];
+
+        var tokenized = documents.Sentences(tokenizer).ToList();
+
+        var sentence = Assert.Single(tokenized[0]);
+        Assert.Equal([5, 6, 7, 8, 9], sentence.Ids);
+        Assert.Equal([true, true, false, false, true], sentence.WordStarts);
+        Assert.Equal(2, tokenized.Count);
+        Assert.Equal([6, 8], tokenized[1][0].Ids);
+        Assert.Equal([[5, 6, 7, 8, 9], [6, 8]], documents.TokenIds(tokenizer));
     }
 
     [Fact]

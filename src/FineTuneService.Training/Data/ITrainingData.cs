@@ -1,0 +1,30 @@
+using FineTuneService.Training.Models;
+
+namespace FineTuneService.Training.Data;
+
+/// <summary>Examples the Trainer batches by index: fine-tune datasets held in memory, pretraining examples read from
+/// disk. Batch order and padding are the data's business; so are the task metrics of an evaluation pass.</summary>
+public interface ITrainingData
+{
+    int Count { get; }
+
+    /// <summary>The training batches of one epoch as example indices: a pure function of (seed, epoch), so a resumed
+    /// run replays the same order.</summary>
+    int[][] TrainBatches(int batchSize, int seed, int epoch, bool groupByLength);
+
+    /// <summary>Evaluation batches in dataset order.</summary>
+    int[][] EvalBatches(int batchSize);
+
+    Batch Collate(IReadOnlyList<int> indices);
+
+    /// <summary>A fresh accumulator for one evaluation pass.</summary>
+    IEvaluation StartEvaluation();
+}
+
+/// <summary>Task metrics accumulated over an evaluation pass, batch by batch (without the eval_ prefix).</summary>
+public interface IEvaluation
+{
+    void Add(IReadOnlyList<int> indices, Batch batch, ModelOutput output);
+
+    IReadOnlyDictionary<string, double> Metrics();
+}

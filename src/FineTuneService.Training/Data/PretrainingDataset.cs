@@ -1,0 +1,112 @@
+using System.IO.MemoryMappedFiles;
+using FineTuneService.Training.Models;
+
+namespace FineTuneService.Training.Data;
+
+/// <summary>Pretraining examples stored in a file and read by index through a memory map, as nanoGPT reads its
+/// token file: building streams the corpus through once, and training holds no example it is not batching, so
+/// memory does not grow with the corpus. Masks are drawn when a batch is collated, seeded by the job's seed and the
+/// batch's example indices: dynamic (each epoch batches differently), yet a resumed run redraws the same masks.
+/// File layout per example: int32 length, int32 next-sentence label, length × int32 ids, length × byte type ids,
+/// length × byte word starts; a sibling <c>.idx</c> file holds each example's int64 offset.</summary>
+public sealed class PretrainingDataset : ITrainingData, IDisposable
+{
+    private readonly MemoryMappedFile _data, _index;
+    private readonly MemoryMappedViewAccessor _dataView, _indexView;
+    private readonly MlmCollator? _masking;
+    private readonly int _seed;
+
+    private PretrainingDataset(string path, MlmCollator? masking, int seed)
+    {
+        _data = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
+        _index = MemoryMappedFile.CreateFromFile(path + ".idx", FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
+        _dataView = _data.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
+        _indexView = _index.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
+        Count = (int)(new FileInfo(path + ".idx").Length / sizeof(long));
+        (_masking, _seed) = (masking, seed);
+    }
+
+    public int Count { get; }
+
+    /// <summary>Opens the examples at <paramref name="path"/>, writing them first from <paramref name="examples"/> unless
+    /// a complete file is already there (a resumed job reuses it). <paramref name="masking"/> null means causal-LM blocks.</summary>
+    public static PretrainingDataset OpenOrCreate(string path, Func<IEnumerable<PretrainingExample>> examples, MlmCollator? masking, int seed)
+    {
+        if (!File.Exists(path + ".idx"))
+            Write(path, examples());
+        return new PretrainingDataset(path, masking, seed);
+    }
+
+    private static void Write(string path, IEnumerable<PretrainingExample> examples)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        long count = 0;
+        using (var data = new BinaryWriter(File.Create(path)))
+        using (var index = new BinaryWriter(File.Create(path + ".idx.tmp")))
+        {
+            foreach (var example in examples)
+            {
+                index.Write(data.BaseStream.Position);
+                data.Write(example.Length);
+                data.Write(example.NextSentenceLabel);
+                foreach (var id in example.InputIds) data.Write(id);
+                foreach (var type in example.TokenTypeIds) data.Write((byte)type);
+                foreach (var start in example.WordStarts) data.Write(start);
+                count++;
+            }
+        }
+        if (count == 0)
+            throw new InvalidDataException("The corpus yields no training examples: it has no text the tokenizer keeps.");
+        File.Move(path + ".idx.tmp", path + ".idx"); // the index appears last, so its presence means a complete file
+    }
+
+    public int LengthOf(int index) => _dataView.ReadInt32(_indexView.ReadInt64(index * (long)sizeof(long)));
+
+    public PretrainingExample this[int index]
+    {
+        get
+        {
+            var offset = _indexView.ReadInt64(index * (long)sizeof(long));
+            var length = _dataView.ReadInt32(offset);
+            var label = _dataView.ReadInt32(offset + 4);
+            var ids = new int[length];
+            var bytes = new byte[2 * length];
+            _dataView.ReadArray(offset + 8, ids, 0, length);
+            _dataView.ReadArray(offset + 8 + 4L * length, bytes, 0, 2 * length);
+            return new PretrainingExample(ids, bytes[..length].Select(b => (int)b).ToArray(), bytes[length..].Select(b => b != 0).ToArray(), label);
+        }
+    }
+
+    public int[][] TrainBatches(int batchSize, int seed, int epoch, bool groupByLength) =>
+        BatchOrder.Train(Count, LengthOf, batchSize, seed, epoch, groupByLength);
+
+    public int[][] EvalBatches(int batchSize) => BatchOrder.Eval(Count, batchSize);
+
+    public IEvaluation StartEvaluation() => new PretrainingEvaluation(causal: _masking is null);
+
+    /// <summary>The batch of the given examples: masked (MLM, NSP) or as causal-LM blocks.</summary>
+    public Batch Collate(IReadOnlyList<int> indices)
+    {
+        var examples = indices.Select(i => this[i]).ToList();
+        if (_masking is null)
+            return ClmBlocks.Collate(examples.Select(e => e.InputIds).ToList());
+        return _masking.Collate(examples, new Random(MaskSeed(indices)));
+    }
+
+    // FNV-1a over the job's seed and the batch's indices: the same on every run and machine.
+    private int MaskSeed(IReadOnlyList<int> indices)
+    {
+        var hash = 2166136261u;
+        foreach (var value in indices.Prepend(_seed))
+            hash = (hash ^ (uint)value) * 16777619u;
+        return (int)hash;
+    }
+
+    public void Dispose()
+    {
+        _dataView.Dispose();
+        _indexView.Dispose();
+        _data.Dispose();
+        _index.Dispose();
+    }
+}

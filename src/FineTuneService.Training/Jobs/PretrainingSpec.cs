@@ -1,0 +1,219 @@
+using System.Reflection;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+using FineTuneService.Training.Checkpoints;
+using FineTuneService.Training.Data;
+using FineTuneService.Training.Models;
+
+namespace FineTuneService.Training.Jobs;
+
+/// <summary>The tokenizer a from-scratch pretraining job trains on its corpus (spec <c>tokenizer</c>).</summary>
+public sealed record TokenizerSettings(int VocabSize, bool Lowercase, int MinFrequency);
+
+/// <summary>The pretraining part of a job spec, checked: the objective (<c>mlm</c>, <c>mlm_nsp</c>, <c>clm</c>) and
+/// its own hyperparameters (<c>mlm_probability</c>, <c>whole_word_mask</c>, <c>short_seq_prob</c>, which Hugging Face
+/// gives its data collators rather than <c>TrainingArguments</c>), the model to start from (a base model folder, or
+/// a <c>config.json</c>-style shape plus a tokenizer to train) and the corpus files.</summary>
+public sealed record PretrainingSpec(
+    string Task,
+    double MlmProbability,
+    bool WholeWordMask,
+    double ShortSeqProb,
+    ModelConfig? Shape,
+    TokenizerSettings? Tokenizer,
+    JsonObject TrainerHyperparameters)
+{
+    public static readonly IReadOnlyList<string> Tasks = ["mlm", "mlm_nsp", "clm"];
+    public static readonly IReadOnlyList<string> Architectures = ["bert", "gpt2"];
+
+    // config.json fields a shape may not set: the tokenizer decides them, or they describe heads, not the shape.
+    private static readonly HashSet<string> DerivedFields =
+        ["vocab_size", "architectures", "model_type", "id2label", "label2id", "problem_type", "pad_token_id", "bos_token_id", "eos_token_id"];
+
+    public bool IsCausal => Task == "clm";
+    public string Architecture => IsCausal ? "gpt2" : "bert";
+
+    /// <summary>Parses and checks the pretraining parts of <paramref name="request"/>; problems go to
+    /// <paramref name="errors"/> under the spec's field names (<c>model.hidden_size</c>, <c>tokenizer.vocab_size</c>,
+    /// <c>hyperparameters.mlm_probability</c>, …). Returns null when there are any.</summary>
+    public static PretrainingSpec? Parse(TrainingJobRequest request, Dictionary<string, string[]> errors)
+    {
+        void Error(string key, string message) => errors[key] = errors.TryGetValue(key, out var m) ? [.. m, message] : [message];
+        var before = errors.Count;
+
+        if (!Tasks.Contains(request.Task))
+            Error("task", $"A pretraining task is one of {string.Join(", ", Tasks)}.");
+        var causal = request.Task == "clm";
+        if (!CorpusReader.Formats.Contains(request.Train.Format))
+            Error("train_dataset_id", $"A pretraining corpus is {string.Join(" or ", CorpusReader.Formats)}, not {request.Train.Format}.");
+        if (request.Validation is { } validation && !CorpusReader.Formats.Contains(validation.Format))
+            Error("validation_dataset_id", $"A pretraining corpus is {string.Join(" or ", CorpusReader.Formats)}, not {validation.Format}.");
+        if (request.ValidationSplit is { } split && (split <= 0 || split >= 1 || double.IsNaN(split)))
+            Error("validation_split", "Must be between 0 and 1 (exclusive).");
+        if (request.ValidationSplit is not null && request.Validation is not null)
+            Error("validation_split", "Give validation_split or validation_dataset_id, not both.");
+
+        var hyperparameters = request.Hyperparameters.DeepClone().AsObject();
+        var mlmProbability = TakeNumber(hyperparameters, "mlm_probability", 0.15, !causal, p => p is > 0 and < 1, "between 0 and 1 (exclusive)", Error);
+        var shortSeqProb = TakeNumber(hyperparameters, "short_seq_prob", 0.1, request.Task == "mlm_nsp", p => p is >= 0 and <= 1, "between 0 and 1", Error);
+        var wholeWordMask = false;
+        if (hyperparameters.Remove("whole_word_mask", out var wwm) && wwm is not null)
+        {
+            if (causal)
+                Error("hyperparameters.whole_word_mask", "Applies to mlm and mlm_nsp only.");
+            else if (wwm.GetValueKind() is JsonValueKind.True or JsonValueKind.False)
+                wholeWordMask = wwm.GetValue<bool>();
+            else
+                Error("hyperparameters.whole_word_mask", "Must be true or false.");
+        }
+
+        ModelConfig? shape = null;
+        TokenizerSettings? tokenizer = null;
+        var architecture = causal ? "gpt2" : "bert";
+        if (request.BaseModelDir is { } baseDir)
+        {
+            if (request.ModelShape is not null)
+                Error("model", "Give base_model_id (continued pretraining) or model (a shape to pretrain from scratch), not both.");
+            if (request.TokenizerSpec is not null)
+                Error("tokenizer", "Continued pretraining keeps the base model's tokenizer.");
+            try
+            {
+                var config = ModelConfig.Load(Path.Combine(baseDir, "config.json"));
+                if (config.ModelType != architecture && Tasks.Contains(request.Task))
+                    Error("base_model_id", $"Task {request.Task} pretrains a {architecture} model; this one is {config.ModelType}.");
+            }
+            catch (InvalidCheckpointException e)
+            {
+                Error("base_model_id", e.Message);
+            }
+        }
+        else if (request.ModelShape is null)
+            Error("model", "Give base_model_id (continued pretraining) or model (a shape to pretrain from scratch).");
+        else
+        {
+            tokenizer = ParseTokenizer(request.TokenizerSpec, causal, Error);
+            shape = ParseShape(request.ModelShape, architecture, tokenizer?.VocabSize ?? 30522, Error);
+            var positions = shape switch { BertConfig b => b.MaxPositionEmbeddings, Gpt2Config g => g.NPositions, _ => int.MaxValue };
+            if (hyperparameters["max_seq_length"] is JsonValue length && length.TryGetValue(out int maxSeqLength) && maxSeqLength > positions)
+                Error("hyperparameters.max_seq_length", $"The model has {positions} positions; max_seq_length may not exceed them.");
+        }
+
+        return errors.Count > before ? null
+            : new PretrainingSpec(request.Task, mlmProbability, wholeWordMask, shortSeqProb, shape, tokenizer, hyperparameters);
+    }
+
+    private static double TakeNumber(JsonObject hyperparameters, string name, double fallback, bool applies, Func<double, bool> valid,
+        string range, Action<string, string> error)
+    {
+        if (!hyperparameters.Remove(name, out var node) || node is null)
+            return fallback;
+        if (!applies)
+            error($"hyperparameters.{name}", name == "short_seq_prob" ? "Applies to mlm_nsp only." : "Applies to mlm and mlm_nsp only.");
+        else if (node.GetValueKind() != JsonValueKind.Number || !valid(node.GetValue<double>()))
+            error($"hyperparameters.{name}", $"Must be a number {range}.");
+        else
+            return node.GetValue<double>();
+        return fallback;
+    }
+
+    private static TokenizerSettings? ParseTokenizer(JsonObject? spec, bool causal, Action<string, string> error)
+    {
+        if (spec is null)
+        {
+            error("tokenizer", "Pretraining from scratch trains a tokenizer on the corpus: give tokenizer.vocab_size.");
+            return null;
+        }
+        int? vocabSize = null, minFrequency = 2;
+        var lowercase = !causal;
+        foreach (var (name, value) in spec)
+        {
+            var kind = value?.GetValueKind();
+            switch (name)
+            {
+                case "vocab_size" when kind == JsonValueKind.Number && value!.AsValue().TryGetValue(out int v) && v is >= 300 and <= 1_000_000:
+                    vocabSize = v;
+                    break;
+                case "vocab_size":
+                    error("tokenizer.vocab_size", "Must be a whole number from 300 to 1000000.");
+                    break;
+                case "min_frequency" when kind == JsonValueKind.Number && value!.AsValue().TryGetValue(out int f) && f >= 1:
+                    minFrequency = f;
+                    break;
+                case "min_frequency":
+                    error("tokenizer.min_frequency", "Must be a whole number of at least 1.");
+                    break;
+                case "lowercase" when kind is JsonValueKind.True or JsonValueKind.False:
+                    lowercase = value!.GetValue<bool>();
+                    break;
+                case "lowercase":
+                    error("tokenizer.lowercase", "Must be true or false.");
+                    break;
+                default:
+                    error($"tokenizer.{name}", "Unknown field: the tokenizer takes vocab_size, lowercase and min_frequency.");
+                    break;
+            }
+        }
+        if (vocabSize is null && !spec.ContainsKey("vocab_size"))
+            error("tokenizer.vocab_size", "Required.");
+        return vocabSize is { } size ? new TokenizerSettings(size, lowercase, minFrequency.Value) : null;
+    }
+
+    private static ModelConfig? ParseShape(JsonObject spec, string architecture, int vocabSize, Action<string, string> error)
+    {
+        if (spec["architecture"] is not JsonValue given || given.GetValueKind() != JsonValueKind.String
+            || !Architectures.Contains(given.GetValue<string>()))
+        {
+            error("model.architecture", $"Required: one of {string.Join(", ", Architectures)}.");
+            return null;
+        }
+        if (given.GetValue<string>() != architecture)
+        {
+            error("model.architecture", $"This task pretrains a {architecture} model.");
+            return null;
+        }
+        var type = architecture == "bert" ? typeof(BertConfig) : typeof(Gpt2Config);
+        var fields = type.GetProperties()
+            .Select(p => (Property: p, Name: p.GetCustomAttribute<JsonPropertyNameAttribute>()?.Name))
+            .Where(p => p.Name is not null && !DerivedFields.Contains(p.Name))
+            .ToDictionary(p => p.Name!, p => p.Property);
+        var config = new JsonObject { ["vocab_size"] = vocabSize };
+        var ok = true;
+        foreach (var (name, value) in spec)
+        {
+            if (name == "architecture")
+                continue;
+            if (!fields.TryGetValue(name, out var property))
+            {
+                error($"model.{name}", DerivedFields.Contains(name)
+                    ? "Set by the tokenizer trained on the corpus; leave it out."
+                    : $"Not a {architecture} config.json field.");
+                ok = false;
+                continue;
+            }
+            try
+            {
+                value.Deserialize(property.PropertyType);
+                config[name] = value?.DeepClone();
+            }
+            catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
+            {
+                error($"model.{name}", $"Must be {(property.PropertyType == typeof(string) ? "a string" : "a number")}.");
+                ok = false;
+            }
+        }
+        if (!ok)
+            return null;
+        var shape = (ModelConfig)config.Deserialize(type)!;
+        try
+        {
+            shape.Validate();
+            return shape;
+        }
+        catch (InvalidCheckpointException e)
+        {
+            error("model", e.Message.Replace("config.json: ", "", StringComparison.Ordinal));
+            return null;
+        }
+    }
+}
