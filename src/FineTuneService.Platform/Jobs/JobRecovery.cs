@@ -32,8 +32,10 @@ sealed class JobRecovery(
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
         var now = clock.GetUtcNow().UtcDateTime;
+        // A job just posted may not have its Hangfire job id yet: give the Api a lease's time to enqueue it.
+        var posted = now - TimeSpan.FromSeconds(options.Value.LeaseSeconds);
         var orphans = await db.Jobs
-            .Where(j => (j.Status == JobStatus.Queued || j.Status == JobStatus.Running || j.Status == JobStatus.Cancelling)
+            .Where(j => (j.Status == JobStatus.Running || j.Status == JobStatus.Cancelling || (j.Status == JobStatus.Queued && j.CreatedAt < posted))
                 && (j.LeaseOwner == null || j.LeaseExpiresAt < now))
             .ToListAsync(cancellationToken);
         if (orphans.Count == 0) return;

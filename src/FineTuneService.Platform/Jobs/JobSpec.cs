@@ -34,20 +34,22 @@ public sealed record JobSpec(
         ["pretrain"] = ["mlm", "mlm_nsp", "clm"],
     };
 
-    /// <summary>Reads a body; a syntax or type error names the field it is in.</summary>
+    /// <summary>Reads a body: a syntax error is the body's, a type error or unknown name is its field's.</summary>
     public static JobSpec Parse(string body)
     {
-        try
+        JsonNode? node;
+        try { node = JsonNode.Parse(body); }
+        catch (JsonException e)
         {
-            return JsonSerializer.Deserialize<JobSpec>(body, PlatformJson.Options)
-                ?? throw new RequestValidationException("body", "send a JSON object");
+            throw new RequestValidationException("body", $"not valid JSON (line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1})");
         }
+        if (node is not JsonObject) throw new RequestValidationException("body", "send a JSON object");
+        try { return node.Deserialize<JobSpec>(PlatformJson.Options)!; }
         catch (JsonException e)
         {
             var field = e.Path is null or "$" ? "body" : e.Path.TrimStart('$', '.');
-            var message = e.Message.Contains("could not be mapped", StringComparison.Ordinal) ? "unknown field"
-                : e.Path is null or "$" ? "not valid JSON" : "wrong type or malformed value";
-            throw new RequestValidationException(field, message + (e.LineNumber is { } line ? $" (line {line + 1})" : ""));
+            throw new RequestValidationException(field,
+                e.Message.Contains("could not be mapped", StringComparison.Ordinal) ? "unknown field" : "wrong type or malformed value");
         }
     }
 
