@@ -1,11 +1,14 @@
 using FineTuneService.Platform.Hosting;
+using FineTuneService.Platform.Inference;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddPlatformDefaults();
 builder.AddTrainingApi();
+builder.AddInference();
 if (builder.Configuration.IsEmbedded()) builder.AddTrainingWorker();
 
 var app = builder.Build();
 app.UsePlatformDefaults();
 app.MapTrainingApi();
+app.MapPredictEndpoints();
 app.Run();

@@ -23,7 +23,7 @@ static class TestData
             var words = positive ? Positive : Negative;
             csv.Append($"{Subjects[random.Next(Subjects.Length)]} {Verbs[random.Next(Verbs.Length)]} really {words[random.Next(words.Length)]},{(positive ? "pos" : "neg")}\n");
         }
-        return Encoding.UTF8.GetBytes(csv.ToString());
+        return System.Text.Encoding.UTF8.GetBytes(csv.ToString());
     }
 
     static readonly Lazy<string> TinyModelFolder = new(() =>

@@ -33,7 +33,7 @@ public sealed record BertConfig : ModelConfig
     public static new BertConfig Load(string path) => ModelConfig.Load(path) as BertConfig
         ?? throw new Checkpoints.InvalidCheckpointException($"'{Path.GetFileName(path)}' is not a BERT config");
 
-    public override void Validate()
+    protected override void ValidateShape()
     {
         Require(VocabSize > 0 && HiddenSize > 0 && NumHiddenLayers > 0 && IntermediateSize > 0 && MaxPositionEmbeddings > 0 && TypeVocabSize > 0,
             "vocab_size, hidden_size, num_hidden_layers, intermediate_size, max_position_embeddings and type_vocab_size must be positive");
@@ -249,6 +249,10 @@ public sealed class BertModel : nn.Module
     /// last_hidden_state (B, T, H) and pooler_output (B, H) when the model has a pooler.</summary>
     public (Tensor LastHiddenState, Tensor? PoolerOutput) forward(Tensor inputIds, Tensor attentionMask, Tensor? tokenTypeIds = null)
     {
+        if (inputIds.shape[1] > Config.MaxPositionEmbeddings)
+        {
+            throw new ArgumentException($"{inputIds.shape[1]} tokens exceed max_position_embeddings ({Config.MaxPositionEmbeddings})", nameof(inputIds));
+        }
         using var scope = NewDisposeScope();
         var mask = attentionMask.to(ScalarType.Bool).unsqueeze(1).unsqueeze(1); // (B, 1, 1, T)
         var hidden = encoder.forward(embeddings.forward(inputIds, tokenTypeIds ?? zeros_like(inputIds)), mask);

@@ -32,7 +32,7 @@ public sealed record Gpt2Config : ModelConfig
     public static new Gpt2Config Load(string path) => ModelConfig.Load(path) as Gpt2Config
         ?? throw new Checkpoints.InvalidCheckpointException($"'{Path.GetFileName(path)}' is not a GPT-2 config");
 
-    public override void Validate()
+    protected override void ValidateShape()
     {
         Require(VocabSize > 0 && NEmbd > 0 && NLayer > 0 && NPositions > 0 && NInner is null or > 0,
             "vocab_size, n_embd, n_layer, n_positions and n_inner must be positive");
@@ -146,8 +146,11 @@ public sealed class Gpt2Model : nn.Module
     readonly ModuleList<Gpt2Block> h;
     readonly LayerNorm ln_f;
 
+    readonly int maxPositions;
+
     public Gpt2Model(Gpt2Config c) : base(nameof(Gpt2Model))
     {
+        maxPositions = c.NPositions;
         wte = nn.Embedding(c.VocabSize, c.NEmbd);
         wpe = nn.Embedding(c.NPositions, c.NEmbd);
         drop = nn.Dropout(c.EmbdPdrop);
@@ -163,8 +166,12 @@ public sealed class Gpt2Model : nn.Module
     /// position_ids (B, T) or null for 0..T-1 → hidden states (B, T, E).</summary>
     public Tensor forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? positionIds = null)
     {
-        using var scope = NewDisposeScope();
         var t = inputIds.shape[1];
+        if (t > maxPositions)
+        {
+            throw new ArgumentException($"{t} tokens exceed n_positions ({maxPositions})", nameof(inputIds));
+        }
+        using var scope = NewDisposeScope();
         positionIds ??= arange(t, dtype: ScalarType.Int64, device: inputIds.device).unsqueeze(0);
         var x = drop.forward(wte.forward(inputIds) + wpe.forward(positionIds));
         var mask = attentionMask is null ? null : CausalPaddingMask(attentionMask);

@@ -64,8 +64,20 @@ public abstract record ModelConfig
 
     public void Save(string path) => File.WriteAllText(path, JsonSerializer.Serialize(this, GetType(), Json));
 
-    /// <summary>Throws <see cref="InvalidCheckpointException"/> when the shape cannot be built.</summary>
-    public abstract void Validate();
+    /// <summary>Throws <see cref="InvalidCheckpointException"/> when the labels are inconsistent or the shape cannot be built.</summary>
+    public void Validate()
+    {
+        Require(ProblemType is null or SingleLabel or MultiLabel or Regression,
+            $"problem_type '{ProblemType}' is not one of {SingleLabel}, {MultiLabel}, {Regression}");
+        Require(Id2Label is null || Id2Label.Count > 0 && Id2Label.Keys.Order().SequenceEqual(Enumerable.Range(0, Id2Label.Count)),
+            "id2label must number its labels 0..n-1");
+        Require(Label2Id is null || Id2Label is not null && Label2Id.Count == Id2Label.Count
+            && Label2Id.All(kv => Id2Label.TryGetValue(kv.Value, out var name) && name == kv.Key),
+            "label2id must be the inverse of id2label");
+        ValidateShape();
+    }
+
+    protected abstract void ValidateShape();
 
     protected static void Require(bool ok, string message)
     {

@@ -57,7 +57,7 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
     public int EosId { get; }
     /// <summary>A Lowercase normalizer runs before pre-tokenization.</summary>
     public bool Lowercase { get; }
-    public string EndOfTextToken { get; }
+    private string EndOfTextToken { get; }
     public int? ModelMaxLength { get; }
     public IReadOnlyList<string> Vocab => idToToken;
     public IReadOnlyList<(string Left, string Right)> Merges { get; }
@@ -267,7 +267,7 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
     }
 
     /// <summary>The tokenizer.json document as Hugging Face `tokenizers` writes GPT-2's.</summary>
-    public JsonObject ToTokenizerJson()
+    private JsonObject ToTokenizerJson()
     {
         JsonObject ByteLevelStep(bool addPrefixSpace, bool trimOffsets) => new()
         {

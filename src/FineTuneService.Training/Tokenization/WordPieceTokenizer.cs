@@ -66,10 +66,6 @@ public sealed class WordPieceTokenizer : ITokenizer
     /// <summary>The vocabulary, by id.</summary>
     public IReadOnlyList<string> Vocab => idToToken;
 
-    public int? TokenToId(string token) => tokenToId.TryGetValue(token, out int id) ? id : null;
-
-    public string IdToToken(int id) => idToToken[id];
-
     public Encoding Encode(string text, string? textPair = null, int? maxLength = null,
         TruncationStrategy truncation = TruncationStrategy.LongestFirst, bool addSpecialTokens = true)
     {
@@ -204,7 +200,7 @@ public sealed class WordPieceTokenizer : ITokenizer
     }
 
     /// <summary>vocab.txt: one token a line, id = line number (\n, \r\n or \r end a line, as Python reads it).</summary>
-    public static string[] ReadVocabTxt(string path) => File.ReadAllLines(path);
+    private static string[] ReadVocabTxt(string path) => File.ReadAllLines(path);
 
     private static WordPieceTokenizer FromTokenizerJson(string path, BertSpecialTokens? specials, int? modelMaxLength)
     {
@@ -262,7 +258,7 @@ public sealed class WordPieceTokenizer : ITokenizer
     }
 
     /// <summary>The tokenizer.json document, field for field as Hugging Face `tokenizers` writes a BERT tokenizer.</summary>
-    public JsonObject ToTokenizerJson()
+    private JsonObject ToTokenizerJson()
     {
         var template = new JsonObject
         {

@@ -157,4 +157,14 @@ public class TaskModelTests
         Assert.Equal(0f, a["bert.embeddings.word_embeddings.weight"][0].abs().sum().item<float>());
         Assert.InRange(a["bert.embeddings.word_embeddings.weight"].std().item<float>(), 0.018, 0.022);
     }
+
+    [Fact]
+    public void InputsLongerThanThePositionTableAreRefused()
+    {
+        var bert = new BertForTokenClassification(GoldenKeyTests.TinyBert);
+        var ids = ones(1, 65, ScalarType.Int64);
+        Assert.Contains("max_position_embeddings (64)", Assert.Throws<ArgumentException>(() => bert.Forward(new Batch(ids, ones_like(ids)))).Message);
+        var gpt2 = new Gpt2LMHeadModel(GoldenKeyTests.TinyGpt2);
+        Assert.Contains("n_positions (48)", Assert.Throws<ArgumentException>(() => gpt2.forward(ones(1, 49, ScalarType.Int64))).Message);
+    }
 }

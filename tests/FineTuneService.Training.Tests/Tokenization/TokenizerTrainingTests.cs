@@ -119,7 +119,7 @@ public class TokenizerTrainingTests
         var dir = TempDir.Create();
         tokenizer.Save(dir);
         var reloaded = Assert.IsType<T>(TokenizerFolder.LoadFromFolder(dir));
-        var huggingFace = new HuggingFaceTokenizer(vocabPath: Path.Combine(dir, "tokenizer.json"));
+        using var huggingFace = new HuggingFaceTokenizer(vocabPath: Path.Combine(dir, "tokenizer.json"));
         foreach (var text in texts)
         {
             var ids = tokenizer.Encode(text).Ids;

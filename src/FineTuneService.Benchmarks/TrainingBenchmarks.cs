@@ -1,0 +1,288 @@
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using FineTuneService.Training.Data;
+using FineTuneService.Training.Jobs;
+using FineTuneService.Training.Models;
+using FineTuneService.Training.Tokenization;
+using FineTuneService.Training.Trainer;
+
+namespace FineTuneService.Benchmarks;
+
+/// <summary>Training: our Trainer against the same model and optimizer in PyTorch. Each side runs in its own process
+/// so that peak RSS is its own. Inputs are written once to files both sides read.</summary>
+public static class TrainingBenchmarks
+{
+    public const int SeqLength = 128;
+    public const int BatchSize = 16;
+
+    /// <summary>The small BERT of the MLM step (as in stack_probe.md): hidden 256, 4 layers, FFN 1024, the fixture's vocabulary.</summary>
+    public static readonly BertConfig SmallBert = new()
+    {
+        HiddenSize = 256,
+        NumHiddenLayers = 4,
+        NumAttentionHeads = 4,
+        IntermediateSize = 1024,
+        Architectures = ["BertForMaskedLM"],
+    };
+
+    /// <summary>Fine-tuning steps of MiniLM (seq 128, batch 16) and MLM steps of a small BERT, on identical batches.</summary>
+    public static IEnumerable<Comparison> Steps(Fixture fixture, string work, bool quick, Action<(int, int)> fastestPeer)
+    {
+        int warmup = quick ? 1 : 3, steps = quick ? 2 : 10;
+        var tokenizer = WordPieceTokenizer.FromFolder(fixture.Dir);
+        var sequences = FullLengthSequences(fixture.Texts, tokenizer, BatchSize * (warmup + steps));
+        var clsFile = WriteBatches(Path.Combine(work, "cls-batches.json"), sequences, s => [.. s.Select((_, k) => (long)(k % 2))], null);
+        var mlmFile = WriteBatches(Path.Combine(work, "mlm-batches.json"), sequences, null, tokenizer);
+
+        foreach (var (name, task, file) in new[] { ("train_step", "cls", clsFile), ("mlm_step", "mlm", mlmFile) })
+        {
+            string[] modelArgs = task == "cls" ? ["--model-dir", fixture.Dir] : ["--config", JsonSerializer.Serialize(SmallBert)];
+            string[] args = [.. modelArgs, "--task", task, "--batches", file, "--warmup", warmup.ToString(), "--steps", steps.ToString()];
+            Console.Error.WriteLine($"{name}: ours");
+            var ours = Child.Run(["ours-step", .. args]);
+            Console.Error.WriteLine($"{name}: PyTorch peer");
+            var peer = PythonPeer.RunFastest(["step", .. args], "samples_per_second");
+            if (task == "cls")
+            {
+                fastestPeer((peer["threads"]!.GetValue<int>(), int.Parse(peer["openblas_threads"]!.GetValue<string>())));
+            }
+            var detail = new JsonObject
+            {
+                ["peer_threads"] = peer["threads"]!.DeepClone(),
+                ["peer_openblas_threads"] = peer["openblas_threads"]!.DeepClone(),
+                ["ours_threads"] = Environment.ProcessorCount,
+                ["steps"] = steps,
+            };
+            yield return new Comparison($"{name}_samples_per_second", Number(ours, "samples_per_second"), Number(peer, "samples_per_second"),
+                "samples/s", task == "cls" ? ">=1.1" : null, detail);
+            yield return new Comparison($"{name}_peak_rss_mb", Number(ours, "peak_rss_mb"), Number(peer, "peak_rss_mb"), "MB",
+                task == "cls" ? "<=1.2" : null);
+            if (task == "cls")
+            {
+                yield return new Comparison("train_step_tokens_per_second", Number(ours, "samples_per_second") * SeqLength,
+                    Number(peer, "samples_per_second") * SeqLength, "tokens/s");
+            }
+        }
+    }
+
+    /// <summary>One fine-tuning epoch of MiniLM on the fixture's real, variable-length lines (batch 16, max length 128):
+    /// our length-grouped dynamic padding against Hugging Face Trainer defaults (shuffled batches padded to their longest).</summary>
+    public static Comparison Epoch(Fixture fixture, string work, bool quick, (int Torch, int Blas) peerThreads)
+    {
+        var tokenizer = WordPieceTokenizer.FromFolder(fixture.Dir);
+        var texts = EpochTexts(fixture, quick);
+        var file = Path.Combine(work, "epoch.jsonl");
+        File.WriteAllLines(file, texts.Select(t => new JsonObject
+        {
+            ["input_ids"] = new JsonArray(tokenizer.Encode(t, maxLength: SeqLength).Ids.Select(id => (JsonNode)id).ToArray()),
+            ["label"] = EpochLabel(t),
+        }.ToJsonString()));
+        Console.Error.WriteLine("epoch: ours");
+        var ours = Child.Run(["ours-epoch", "--model-dir", fixture.Dir, "--data", file]);
+        Console.Error.WriteLine("epoch: PyTorch peer (Trainer defaults)");
+        var peer = PythonPeer.Run(["epoch", "--model-dir", fixture.Dir, "--data", file, "--batch-size", BatchSize.ToString()],
+            peerThreads.Torch, peerThreads.Blas);
+        return new Comparison("finetune_epoch_samples_per_second", Number(ours, "samples_per_second"), Number(peer, "samples_per_second"),
+            "samples/s", ">=1.5", new JsonObject
+            {
+                ["examples"] = texts.Count,
+                ["ours_seconds"] = Number(ours, "seconds"),
+                ["peer_seconds"] = Number(peer, "seconds"),
+                ["ours_tokens_per_second"] = Number(ours, "tokens_per_second"),
+                ["peer_tokens_per_second"] = Number(peer, "tokens_per_second"),
+                ["ours_peak_rss_mb"] = Number(ours, "peak_rss_mb"),
+                ["peer_peak_rss_mb"] = Number(peer, "peak_rss_mb"),
+            });
+    }
+
+    /// <summary>The epoch's examples: the fixture's first lines (real text of varied length).</summary>
+    public static IReadOnlyList<string> EpochTexts(Fixture fixture, bool quick) => fixture.Texts.Take(quick ? 160 : 1600).ToArray();
+
+    /// <summary>A label the text itself decides: whether it holds a digit.</summary>
+    public static int EpochLabel(string text) => text.Any(char.IsAsciiDigit) ? 1 : 0;
+
+    /// <summary>The epoch's hyperparameters, as a job spec gives them: Hugging Face defaults but batch 16, length 128,
+    /// length-grouped batches, one epoch, one checkpoint at its end.</summary>
+    public static JsonObject EpochHyperparameters() => new()
+    {
+        ["num_train_epochs"] = 1,
+        ["per_device_train_batch_size"] = BatchSize,
+        ["max_seq_length"] = SeqLength,
+        ["group_by_length"] = true,
+        ["eval_strategy"] = "no",
+        ["save_strategy"] = "epoch",
+        ["logging_steps"] = 10,
+    };
+
+    /// <summary>Child process: our Trainer on the batches file; samples/s over the steps after the warm-up.</summary>
+    public static JsonObject OursSteps(IReadOnlyDictionary<string, string> args)
+    {
+        var raw = JsonNode.Parse(File.ReadAllText(args["--batches"]))!;
+        int warmup = int.Parse(args["--warmup"]), steps = int.Parse(args["--steps"]);
+        var examples = raw["batches"]!.AsArray().SelectMany(b => ToExamples(b!, args["--task"])).ToArray();
+        var mlm = args["--task"] == "mlm";
+        var dataset = new FineTuneDataset(examples, mlm ? LabelKind.Token : LabelKind.SingleLabel, padId: 0);
+        ITaskModel model = mlm
+            ? new BertForMaskedLM(JsonSerializer.Deserialize<BertConfig>(args["--config"])!)
+            : LoadClassifier(args["--model-dir"], numLabels: raw["num_labels"]!.GetValue<int>());
+        var timer = new StepTimer(warmup, warmup + steps);
+        var trainArgs = new TrainingArguments
+        {
+            MaxSteps = warmup + steps,
+            PerDeviceTrainBatchSize = BatchSize,
+            WeightDecay = 0.01,
+            LoggingSteps = 1_000_000,
+            SaveStrategy = "no",
+            GroupByLength = false,
+        };
+        using var checkpoints = new TempDir();
+        new Trainer(model, trainArgs, dataset, null, ["0", "1"], checkpoints.Path, timer).Train(CancellationToken.None);
+        return new JsonObject
+        {
+            ["samples_per_second"] = steps * BatchSize / timer.Seconds,
+            ["peak_rss_mb"] = PeakRssMb(),
+        };
+    }
+
+    /// <summary>Child process: one epoch of our Trainer (length-grouped dynamic padding) on the epoch file.</summary>
+    public static JsonObject OursEpoch(IReadOnlyDictionary<string, string> args)
+    {
+        var rows = File.ReadLines(args["--data"]).Select(l => JsonNode.Parse(l)!).ToArray();
+        var examples = rows.Select(r =>
+        {
+            var ids = r["input_ids"]!.AsArray().Select(n => n!.GetValue<int>()).ToArray();
+            return new FineTuneExample(ids, new int[ids.Length], r["label"]!.GetValue<int>());
+        }).ToArray();
+        var dataset = new FineTuneDataset(examples, LabelKind.SingleLabel, padId: 0);
+        var model = LoadClassifier(args["--model-dir"], numLabels: 2);
+        // The loop alone: the job's hyperparameters without its checkpoint.
+        var trainArgs = TrainingArguments.Parse(EpochHyperparameters(), out _) with { SaveStrategy = "no" };
+        using var checkpoints = new TempDir();
+        var clock = Stopwatch.StartNew();
+        new Trainer(model, trainArgs, dataset, null, ["0", "1"], checkpoints.Path, new StepTimer(0, 0)).Train(CancellationToken.None);
+        var seconds = clock.Elapsed.TotalSeconds;
+        return new JsonObject
+        {
+            ["seconds"] = seconds,
+            ["samples_per_second"] = examples.Length / seconds,
+            ["tokens_per_second"] = examples.Sum(e => e.InputIds.Length) / seconds,
+            ["peak_rss_mb"] = PeakRssMb(),
+        };
+    }
+
+    /// <summary>The fixture's encoder under a fresh two-label classification head.</summary>
+    private static ITaskModel LoadClassifier(string dir, int numLabels) =>
+        ModelFolder.Load(dir, "BertForSequenceClassification", config => config with
+        {
+            Id2Label = Enumerable.Range(0, numLabels).ToDictionary(i => i, i => i.ToString()),
+            Label2Id = Enumerable.Range(0, numLabels).ToDictionary(i => i.ToString(), i => i),
+        });
+
+    private static IEnumerable<FineTuneExample> ToExamples(JsonNode batch, string task)
+    {
+        var ids = batch["input_ids"]!.AsArray();
+        for (int r = 0; r < ids.Count; r++)
+        {
+            var row = ids[r]!.AsArray().Select(n => n!.GetValue<int>()).ToArray();
+            yield return task == "mlm"
+                ? new FineTuneExample(row, new int[row.Length], TokenLabels: batch["labels"]![r]!.AsArray().Select(n => n!.GetValue<long>()).ToArray())
+                : new FineTuneExample(row, new int[row.Length], batch["labels"]![r]!.GetValue<long>());
+        }
+    }
+
+    /// <summary>Real text packed into sequences of exactly <see cref="SeqLength"/> tokens: consecutive fixture lines
+    /// joined until they overflow, then truncated.</summary>
+    private static int[][] FullLengthSequences(IReadOnlyList<string> texts, WordPieceTokenizer tokenizer, int count)
+    {
+        var sequences = new List<int[]>();
+        for (int next = 0; sequences.Count < count; )
+        {
+            var joined = "";
+            while (tokenizer.Encode(joined).Length < SeqLength)
+            {
+                joined += " " + texts[next++ % texts.Count];
+            }
+            sequences.Add(tokenizer.Encode(joined, maxLength: SeqLength).Ids);
+        }
+        return [.. sequences];
+    }
+
+    /// <summary>Batches of 16 as both sides read them. Classification labels come from <paramref name="labels"/>;
+    /// for MLM (<paramref name="mlmTokenizer"/> set) 15% of the non-special tokens are masked, 80/10/10, seeded.</summary>
+    private static string WriteBatches(string path, int[][] sequences, Func<int[][], long[]>? labels, WordPieceTokenizer? mlmTokenizer)
+    {
+        var random = new Random(42);
+        var batches = new JsonArray();
+        foreach (var chunk in sequences.Chunk(BatchSize))
+        {
+            var inputs = chunk.Select(s => (int[])s.Clone()).ToArray();
+            JsonArray batchLabels;
+            if (mlmTokenizer is { } t)
+            {
+                batchLabels = [];
+                foreach (var row in inputs)
+                {
+                    var rowLabels = new long[row.Length];
+                    for (int i = 0; i < row.Length; i++)
+                    {
+                        bool special = row[i] == t.ClsId || row[i] == t.SepId;
+                        rowLabels[i] = !special && random.NextDouble() < 0.15 ? row[i] : -100;
+                        if (rowLabels[i] != -100)
+                        {
+                            double roll = random.NextDouble();
+                            row[i] = roll < 0.8 ? t.MaskId : roll < 0.9 ? random.Next(t.VocabSize) : row[i];
+                        }
+                    }
+                    batchLabels.Add(new JsonArray(rowLabels.Select(l => (JsonNode)l).ToArray()));
+                }
+            }
+            else
+            {
+                batchLabels = new JsonArray(labels!(chunk).Select(l => (JsonNode)l).ToArray());
+            }
+            batches.Add(new JsonObject
+            {
+                ["input_ids"] = new JsonArray(inputs.Select(r => (JsonNode)new JsonArray(r.Select(id => (JsonNode)id).ToArray())).ToArray()),
+                ["attention_mask"] = new JsonArray(inputs.Select(r => (JsonNode)new JsonArray(r.Select(_ => (JsonNode)1).ToArray())).ToArray()),
+                ["token_type_ids"] = new JsonArray(inputs.Select(r => (JsonNode)new JsonArray(r.Select(_ => (JsonNode)0).ToArray())).ToArray()),
+                ["labels"] = batchLabels,
+            });
+        }
+        File.WriteAllText(path, new JsonObject { ["num_labels"] = 2, ["batches"] = batches }.ToJsonString());
+        return path;
+    }
+
+    private static double Number(JsonObject o, string key) => o[key]!.GetValue<double>();
+
+    /// <summary>Peak resident set (VmHWM) of this process, as the peer reports ru_maxrss.</summary>
+    public static double PeakRssMb() =>
+        File.ReadLines("/proc/self/status").Where(l => l.StartsWith("VmHWM:"))
+            .Select(l => double.Parse(l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1024).Single();
+
+    /// <summary>Times the steps between two progress reports of the Trainer.</summary>
+    private sealed class StepTimer(int fromStep, int toStep) : ITrainingObserver
+    {
+        private long started;
+
+        public double Seconds { get; private set; }
+
+        public void Progress(int step, int totalSteps, double epoch)
+        {
+            if (step == fromStep)
+            {
+                started = Stopwatch.GetTimestamp();
+            }
+            if (step == toStep)
+            {
+                Seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+            }
+        }
+
+        public void Metrics(int step, double epoch, string split, IReadOnlyDictionary<string, double> values) { }
+
+        public void Checkpoint(int step, string path, IReadOnlyDictionary<string, double> metrics) { }
+
+        public void Event(string message) { }
+    }
+}

@@ -1,0 +1,71 @@
+using System.Text.Json.Nodes;
+using FineTuneService.Platform.Data;
+using FineTuneService.Platform.Http;
+using FineTuneService.Platform.Storage;
+using FineTuneService.Training.Inference;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace FineTuneService.Platform.Inference;
+
+public sealed record PredictResponse(Guid ModelId, ModelKind Kind, IReadOnlyList<JsonObject> Predictions);
+
+public sealed record TokenizeResponse(Guid ModelId, IReadOnlyList<JsonObject> Encodings);
+
+public static class PredictEndpoints
+{
+    public static RouteGroupBuilder MapPredictEndpoints(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/models").WithTags("Inference");
+        group.MapPost("/{id:guid}/predict", Predict).WithName("Predict")
+            .WithSummary("Predict with a model: labels and scores, a regression value, entities, [MASK] fillings or generated text");
+        group.MapPost("/{id:guid}/tokenize", Tokenize).WithName("Tokenize")
+            .WithSummary("Token ids, tokens, offsets and type ids per input, as the model's tokenizer makes them");
+        return group;
+    }
+
+    private static async Task<Ok<PredictResponse>> Predict(Guid id, HttpRequest request, ModelCache cache, DynamicBatcher batcher,
+        IServiceProvider services, IOptions<InferenceOptions> options, CancellationToken cancellationToken)
+    {
+        var (inputs, predictOptions) = PredictRequest.ParsePredict(await PredictRequest.ReadBodyAsync(request, cancellationToken), options.Value);
+        using var lease = await AcquireAsync(id, cache, services, cancellationToken);
+        EncodedInput[] encoded;
+        try
+        {
+            encoded = lease.Model.Encode(inputs);
+        }
+        catch (PredictInputException e)
+        {
+            throw new RequestValidationException(e.Field, e.Message);
+        }
+        var predictions = await batcher.PredictAsync(lease.Model, encoded, predictOptions, cancellationToken);
+        return TypedResults.Ok(new PredictResponse(id, lease.Model.Kind, predictions));
+    }
+
+    private static async Task<Ok<TokenizeResponse>> Tokenize(Guid id, HttpRequest request, ModelCache cache,
+        IServiceProvider services, IOptions<InferenceOptions> options, CancellationToken cancellationToken)
+    {
+        var (inputs, maxLength, strategy, addSpecialTokens) =
+            PredictRequest.ParseTokenize(await PredictRequest.ReadBodyAsync(request, cancellationToken), options.Value);
+        using var lease = await AcquireAsync(id, cache, services, cancellationToken);
+        return TypedResults.Ok(new TokenizeResponse(id, lease.Model.Tokenize(inputs, maxLength, strategy, addSpecialTokens)));
+    }
+
+    /// <summary>The cached model, or the registry's folder loaded into the cache; the database is asked only on a miss.</summary>
+    private static async Task<ModelLease> AcquireAsync(Guid id, ModelCache cache, IServiceProvider services, CancellationToken cancellationToken)
+    {
+        if (cache.TryAcquire(id) is { } cached)
+        {
+            return cached;
+        }
+        await using var scope = services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
+        var model = await db.Models.FindAsync([id], cancellationToken) ?? throw new NotFoundException("model", id);
+        var dir = scope.ServiceProvider.GetRequiredService<ArtifactStore>().FullPath(model.Path);
+        return await Task.Run(() => cache.Acquire(id, dir), cancellationToken);
+    }
+}

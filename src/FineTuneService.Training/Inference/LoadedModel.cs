@@ -1,0 +1,414 @@
+using System.Text.Json.Nodes;
+using FineTuneService.Training.Models;
+using FineTuneService.Training.Tokenization;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace FineTuneService.Training.Inference;
+
+/// <summary>What a loaded model predicts, from its <c>config.json</c> architecture and problem type.
+/// <see cref="Encoder"/> is a bare encoder (e.g. <c>BertModel</c>): it tokenizes but has no head to predict with.</summary>
+public enum ModelKind
+{
+    Encoder,
+    SequenceClassification,
+    MultiLabelClassification,
+    Regression,
+    TokenClassification,
+    Mlm,
+    Clm,
+}
+
+/// <summary>A Hugging Face model folder loaded for inference: predictions per task kind and tokenization.
+/// Forwards run under inference mode with the model in eval mode, in length-sorted chunks of at most
+/// <see cref="MaxBatchTokens"/> padded tokens; on CUDA the weights run in bfloat16.</summary>
+public sealed class LoadedModel : IDisposable
+{
+    private readonly ITaskModel? model;
+    private readonly string[] labels;
+    private readonly int maxLength;
+    private readonly int? maskId;
+    private readonly int? eosId;
+
+    private LoadedModel(ITaskModel? model, ITokenizer tokenizer, ModelKind kind, string[] labels, int maxLength, Device device)
+    {
+        this.model = model;
+        Tokenizer = tokenizer;
+        Kind = kind;
+        this.labels = labels;
+        this.maxLength = maxLength;
+        Device = device;
+        maskId = tokenizer is WordPieceTokenizer wordPiece ? wordPiece.MaskId : null;
+        eosId = (model?.Config as Gpt2Config)?.EosTokenId;
+    }
+
+    public ITokenizer Tokenizer { get; }
+
+    public ModelKind Kind { get; }
+
+    public Device Device { get; }
+
+    /// <summary>Padded tokens (rows × longest row) per forward: bounds activation memory.</summary>
+    public int MaxBatchTokens { get; set; } = 16384;
+
+    /// <summary>CUDA when libtorch sees a GPU, else the CPU.</summary>
+    public static Device DefaultDevice() => cuda.is_available() ? CUDA : CPU;
+
+    public static LoadedModel Load(string dir, Device? device = null)
+    {
+        device ??= DefaultDevice();
+        var config = ModelConfig.Load(Path.Combine(dir, "config.json"));
+        var kind = KindOf(config);
+        var tokenizer = Tokenizers.LoadFromFolder(dir);
+        var model = kind == ModelKind.Encoder ? null : ModelFolder.Load(dir);
+        if (model is not null)
+        {
+            model.Module.eval();
+            model.Module.to(device);
+            if (device.type == DeviceType.CUDA)
+            {
+                model.Module.to(ScalarType.BFloat16);
+            }
+        }
+        var labels = Enumerable.Range(0, config.NumLabels)
+            .Select(i => config.Id2Label is { } names && names.TryGetValue(i, out var name) ? name : $"LABEL_{i}")
+            .ToArray();
+        var maxLength = config switch
+        {
+            BertConfig bert => bert.MaxPositionEmbeddings,
+            Gpt2Config gpt2 => gpt2.NPositions,
+            _ => throw new InvalidOperationException($"unsupported config {config.GetType().Name}"),
+        };
+        return new LoadedModel(model, tokenizer, kind, labels, maxLength, device);
+    }
+
+    private static ModelKind KindOf(ModelConfig config) => config.Architectures?.FirstOrDefault() switch
+    {
+        "BertForSequenceClassification" when config.ProblemType == ModelConfig.Regression
+            || (config.ProblemType is null && config.NumLabels == 1) => ModelKind.Regression,
+        "BertForSequenceClassification" when config.ProblemType == ModelConfig.MultiLabel => ModelKind.MultiLabelClassification,
+        "BertForSequenceClassification" => ModelKind.SequenceClassification,
+        "BertForTokenClassification" => ModelKind.TokenClassification,
+        "BertForMaskedLM" or "BertForPreTraining" => ModelKind.Mlm,
+        "GPT2LMHeadModel" => ModelKind.Clm,
+        _ => ModelKind.Encoder,
+    };
+
+    /// <summary>Tokenizes inputs for <see cref="Predict(IReadOnlyList{EncodedInput}, PredictOptions)"/>, truncated to the
+    /// model's positions, and checks that each is one this model can take; errors name <c>inputs[i]</c>.</summary>
+    public EncodedInput[] Encode(IReadOnlyList<PredictInput> inputs)
+    {
+        if (Kind == ModelKind.Encoder)
+        {
+            throw new PredictInputException("model", "this model is a bare encoder with no task head; fine-tune it to predict (tokenize works)");
+        }
+        var encoded = new EncodedInput[inputs.Count];
+        for (int i = 0; i < inputs.Count; i++)
+        {
+            var input = inputs[i];
+            if (Kind == ModelKind.Clm)
+            {
+                if (input.TextPair is not null)
+                {
+                    throw new PredictInputException($"inputs[{i}].text_pair", "a causal language model takes a single prompt");
+                }
+                encoded[i] = new EncodedInput(input, Tokenizer.Encode(input.Text));
+                if (encoded[i].Length == 0)
+                {
+                    throw new PredictInputException($"inputs[{i}]", "the prompt is empty");
+                }
+                continue;
+            }
+            encoded[i] = new EncodedInput(input, Tokenizer.Encode(input.Text, input.TextPair, maxLength));
+            if (Kind == ModelKind.Mlm && !encoded[i].Encoding.Ids.Contains(maskId!.Value))
+            {
+                throw new PredictInputException($"inputs[{i}]", "has no [MASK] token to fill");
+            }
+        }
+        return encoded;
+    }
+
+    public IReadOnlyList<JsonObject> Predict(IReadOnlyList<PredictInput> inputs, PredictOptions options) =>
+        Predict(Encode(inputs), options);
+
+    /// <summary>Predicts for inputs from <see cref="Encode"/>; results are in input order.</summary>
+    public IReadOnlyList<JsonObject> Predict(IReadOnlyList<EncodedInput> inputs, PredictOptions options)
+    {
+        if (Kind == ModelKind.Clm)
+        {
+            return inputs.Select(e => Generate(e, options)).ToArray();
+        }
+        var results = new JsonObject[inputs.Count];
+        using var inference = inference_mode();
+        foreach (var chunk in LengthSortedChunks(inputs.Select(e => e.Length).ToArray(), MaxBatchTokens))
+        {
+            using var scope = NewDisposeScope();
+            var rows = chunk.Select(i => inputs[i]).ToArray();
+            using var batch = Collate(rows);
+            var logits = model!.Forward(batch).Logits.to(ScalarType.Float32);
+            var chunkResults = Kind switch
+            {
+                ModelKind.SequenceClassification => Classify(logits.softmax(-1), multiLabel: false),
+                ModelKind.MultiLabelClassification => Classify(logits.sigmoid(), multiLabel: true),
+                ModelKind.Regression => Regress(logits),
+                ModelKind.TokenClassification => Entities(logits, rows),
+                ModelKind.Mlm => FillMasks(logits, rows, options.TopK ?? 5),
+                _ => throw new InvalidOperationException($"no predictions for {Kind}"),
+            };
+            for (int j = 0; j < chunk.Length; j++)
+            {
+                results[chunk[j]] = chunkResults[j];
+            }
+        }
+        return results;
+    }
+
+    /// <summary>Ids, tokens, offsets and type ids per input; truncated only when <paramref name="maxLength"/> is given.</summary>
+    public IReadOnlyList<JsonObject> Tokenize(IReadOnlyList<PredictInput> inputs, int? maxLength = null,
+        TruncationStrategy truncation = TruncationStrategy.LongestFirst, bool addSpecialTokens = true) =>
+        inputs.Select(input =>
+        {
+            var e = Tokenizer.Encode(input.Text, input.TextPair, maxLength, truncation, addSpecialTokens);
+            return new JsonObject
+            {
+                ["ids"] = new JsonArray(e.Ids.Select(id => (JsonNode)id).ToArray()),
+                ["tokens"] = new JsonArray(e.Tokens.Select(t => (JsonNode)t).ToArray()),
+                ["offsets"] = new JsonArray(e.Offsets.Select(o => (JsonNode)new JsonArray(o.Start, o.End)).ToArray()),
+                ["type_ids"] = new JsonArray(e.TypeIds.Select(t => (JsonNode)t).ToArray()),
+            };
+        }).ToArray();
+
+    /// <summary>Indices grouped longest first into chunks whose padded size (rows × longest) stays within the budget,
+    /// so similar lengths share a forward and little is padded.</summary>
+    internal static IEnumerable<int[]> LengthSortedChunks(IReadOnlyList<int> lengths, int maxBatchTokens)
+    {
+        var order = Enumerable.Range(0, lengths.Count).OrderByDescending(i => lengths[i]).ToArray();
+        var chunk = new List<int>();
+        foreach (var i in order)
+        {
+            int longest = chunk.Count == 0 ? lengths[i] : lengths[chunk[0]];
+            if (chunk.Count > 0 && (chunk.Count + 1) * longest > maxBatchTokens)
+            {
+                yield return chunk.ToArray();
+                chunk.Clear();
+            }
+            chunk.Add(i);
+        }
+        if (chunk.Count > 0)
+        {
+            yield return chunk.ToArray();
+        }
+    }
+
+    private Batch Collate(IReadOnlyList<EncodedInput> rows)
+    {
+        int longest = rows.Max(e => e.Length);
+        var ids = new long[rows.Count * longest];
+        var mask = new long[ids.Length];
+        var types = new long[ids.Length];
+        Array.Fill(ids, Tokenizer.PadId);
+        for (int r = 0; r < rows.Count; r++)
+        {
+            var e = rows[r].Encoding;
+            for (int t = 0; t < e.Length; t++)
+            {
+                ids[r * longest + t] = e.Ids[t];
+                mask[r * longest + t] = 1;
+                types[r * longest + t] = e.TypeIds[t];
+            }
+        }
+        long[] shape = [rows.Count, longest];
+        return new Batch(tensor(ids, shape, device: Device), tensor(mask, shape, device: Device), tensor(types, shape, device: Device));
+    }
+
+    private JsonObject[] Classify(Tensor probabilities, bool multiLabel)
+    {
+        int classes = (int)probabilities.shape[1];
+        var values = probabilities.cpu().data<float>().ToArray();
+        return Enumerable.Range(0, (int)probabilities.shape[0]).Select(r =>
+        {
+            var row = values.AsSpan(r * classes, classes);
+            int best = 0;
+            var scores = new JsonObject();
+            for (int c = 0; c < classes; c++)
+            {
+                scores[labels[c]] = row[c];
+                if (row[c] > row[best])
+                {
+                    best = c;
+                }
+            }
+            var result = new JsonObject { ["label"] = labels[best], ["score"] = row[best], ["scores"] = scores };
+            if (multiLabel)
+            {
+                var chosen = new JsonArray();
+                for (int c = 0; c < classes; c++)
+                {
+                    if (row[c] >= 0.5f)
+                    {
+                        chosen.Add(labels[c]);
+                    }
+                }
+                result["labels"] = chosen;
+            }
+            return result;
+        }).ToArray();
+    }
+
+    private static JsonObject[] Regress(Tensor logits) =>
+        logits.reshape(-1).cpu().data<float>().ToArray().Select(v => new JsonObject { ["value"] = v }).ToArray();
+
+    /// <summary>IOB2 entities per input from each word's first sub-token (the one labelled in training):
+    /// B-X opens an entity, I-X continues one of the same type, anything else closes it. Spans are character
+    /// offsets into the first text, covering whole words; the score is the mean over the entity's words.</summary>
+    private JsonObject[] Entities(Tensor logits, IReadOnlyList<EncodedInput> rows)
+    {
+        var (best, index) = logits.softmax(-1).max(-1);
+        int width = (int)best.shape[1];
+        var scores = best.cpu().data<float>().ToArray();
+        var classes = index.cpu().data<long>().ToArray();
+        return rows.Select((row, r) =>
+        {
+            var e = row.Encoding;
+            var entities = new JsonArray();
+            OpenEntity? open = null;
+            void Close()
+            {
+                if (open is not null)
+                {
+                    entities.Add(new JsonObject
+                    {
+                        ["entity"] = open.Type,
+                        ["text"] = row.Input.Text[open.Start..open.End],
+                        ["start"] = open.Start,
+                        ["end"] = open.End,
+                        ["score"] = open.Scores.Average(),
+                    });
+                    open = null;
+                }
+            }
+            for (int t = 0; t < e.Length; t++)
+            {
+                if (e.WordIds[t] is not { } word || e.TypeIds[t] != 0)
+                {
+                    continue;
+                }
+                if (t > 0 && e.WordIds[t - 1] == word && e.TypeIds[t - 1] == 0)
+                {
+                    if (open?.LastWord == word)
+                    {
+                        open.End = e.Offsets[t].End;
+                    }
+                    continue;
+                }
+                var label = labels[classes[r * width + t]];
+                var (prefix, type) = label.Length > 2 && label[1] == '-' ? (label[0], label[2..]) : ('O', label);
+                float score = scores[r * width + t];
+                if (prefix == 'I' && open?.Type == type)
+                {
+                    open.Scores.Add(score);
+                    open.End = e.Offsets[t].End;
+                    open.LastWord = word;
+                    continue;
+                }
+                Close();
+                if (prefix is 'B' or 'I')
+                {
+                    open = new OpenEntity(type, e.Offsets[t].Start, e.Offsets[t].End, word, [score]);
+                }
+            }
+            Close();
+            return new JsonObject { ["entities"] = entities };
+        }).ToArray();
+    }
+
+    private sealed class OpenEntity(string type, int start, int end, int lastWord, List<float> scores)
+    {
+        public string Type { get; } = type;
+        public int Start { get; } = start;
+        public int End { get; set; } = end;
+        public int LastWord { get; set; } = lastWord;
+        public List<float> Scores { get; } = scores;
+    }
+
+    private JsonObject[] FillMasks(Tensor logits, IReadOnlyList<EncodedInput> rows, int topK)
+    {
+        var positions = rows.SelectMany((e, r) => e.Encoding.Ids.Select((id, t) => (id, r, t)).Where(p => p.id == maskId).Select(p => (p.r, p.t))).ToArray();
+        var rowIndex = tensor(positions.Select(p => (long)p.r).ToArray(), device: Device);
+        var colIndex = tensor(positions.Select(p => (long)p.t).ToArray(), device: Device);
+        int k = Math.Min(topK, (int)logits.shape[2]);
+        var (values, indices) = logits[rowIndex, colIndex].softmax(-1).topk(k);
+        var probs = values.cpu().data<float>().ToArray();
+        var ids = indices.cpu().data<long>().ToArray();
+        var results = rows.Select(_ => new JsonObject { ["masks"] = new JsonArray() }).ToArray();
+        for (int p = 0; p < positions.Length; p++)
+        {
+            var candidates = new JsonArray();
+            for (int j = 0; j < k; j++)
+            {
+                int id = (int)ids[p * k + j];
+                candidates.Add(new JsonObject
+                {
+                    ["token"] = Tokenizer.Decode([id], skipSpecialTokens: false),
+                    ["token_id"] = id,
+                    ["score"] = probs[p * k + j],
+                });
+            }
+            results[positions[p].r]["masks"]!.AsArray().Add(new JsonObject { ["position"] = positions[p].t, ["candidates"] = candidates });
+        }
+        return results;
+    }
+
+    /// <summary>Greedy or sampled continuation of one prompt, stopping at end-of-text; the context slides to the
+    /// model's last <c>n_positions</c> tokens. Sampling draws from a generator seeded per input, so a seed reproduces
+    /// the text whatever else is batched with it.</summary>
+    private JsonObject Generate(EncodedInput prompt, PredictOptions options)
+    {
+        var ids = prompt.Encoding.Ids.Select(id => (long)id).ToList();
+        var generator = options.Sampling ? new Generator((ulong)(options.Seed ?? Random.Shared.NextInt64())) : null;
+        var generated = new List<int>();
+        using var inference = inference_mode();
+        for (int step = 0; step < options.MaxNewTokens; step++)
+        {
+            using var scope = NewDisposeScope();
+            var window = ids.Skip(Math.Max(0, ids.Count - maxLength)).ToArray();
+            var input = tensor(window, [1, window.Length], device: Device);
+            using var batch = new Batch(input, ones_like(input));
+            var last = model!.Forward(batch).Logits[0, -1].to(ScalarType.Float32).cpu();
+            long next = generator is null ? last.argmax().item<long>() : Sample(last, options, generator);
+            if (next == eosId)
+            {
+                break;
+            }
+            ids.Add(next);
+            generated.Add((int)next);
+        }
+        generator?.Dispose();
+        return new JsonObject
+        {
+            ["generated_text"] = prompt.Input.Text + Tokenizer.Decode(generated),
+            ["new_tokens"] = generated.Count,
+        };
+    }
+
+    /// <summary>Hugging Face's sampling order: temperature, then top-k, then top-p (keeping at least one token).</summary>
+    private static long Sample(Tensor logits, PredictOptions options, Generator generator)
+    {
+        var scaled = logits / (options.Temperature ?? 1.0);
+        if (options.TopK is { } k && k < scaled.shape[0])
+        {
+            var kth = scaled.topk(k).values[-1];
+            scaled = scaled.masked_fill(scaled < kth, double.NegativeInfinity);
+        }
+        if (options.TopP is { } p && p < 1.0)
+        {
+            var (sorted, order) = scaled.sort(descending: true);
+            var probabilities = sorted.softmax(-1);
+            var dropSorted = probabilities.cumsum(-1) - probabilities >= p;
+            scaled = scaled.masked_fill(dropSorted.scatter(0, order, dropSorted), double.NegativeInfinity);
+        }
+        return multinomial(scaled.softmax(-1), 1, generator: generator).item<long>();
+    }
+
+    public void Dispose() => model?.Module.Dispose();
+}

@@ -1,0 +1,157 @@
+using FineTuneService.Training.Checkpoints;
+using FineTuneService.Training.Data;
+using FineTuneService.Training.Models;
+using FineTuneService.Training.Tokenization;
+using FineTuneService.Training.Trainer;
+using TorchSharp;
+
+namespace FineTuneService.Training.Jobs;
+
+/// <summary>Fine-tunes a BERT checkpoint: sequence_classification (one text or a pair via columns.text_pair;
+/// multi-class, or multi_label with the hyperparameter multi_label), regression, token_classification
+/// (columns.text = the words, columns.label = their IOB2 tags). Labels are the training data's distinct values,
+/// sorted, and become id2label. The result is a Hugging Face folder in OutputModelDir.</summary>
+public static class FineTuneJob
+{
+    public static readonly IReadOnlyList<string> Tasks = ["sequence_classification", "regression", "token_classification"];
+
+    public static IReadOnlyDictionary<string, string[]> Validate(TrainingJobRequest request)
+    {
+        var args = TrainingArguments.Parse(request.Hyperparameters, out var found);
+        var errors = found.ToDictionary(kv => kv.Key, kv => kv.Value.ToList());
+        void Error(string key, string message) => (errors.TryGetValue(key, out var l) ? l : errors[key] = []).Add(message);
+
+        if (!Tasks.Contains(request.Task)) Error("task", $"'{request.Task}' is not a fine-tune task; use one of {string.Join(", ", Tasks)}.");
+        if (request.Device != "auto" && !System.Text.RegularExpressions.Regex.IsMatch(request.Device, @"^(cpu|cuda(:\d+)?)$"))
+            Error("device", "must be auto, cpu, cuda or cuda:<index>.");
+        if (args.MultiLabel && request.Task != "sequence_classification") Error("hyperparameters.multi_label", "applies to sequence_classification only.");
+        if (args.ClassWeights is not null && (request.Task != "sequence_classification" || args.MultiLabel))
+            Error("hyperparameters.class_weights", "applies to single-label sequence_classification only.");
+        if (request.ValidationSplit is { } split && (split <= 0 || split >= 1 || request.Validation is not null))
+            Error("validation_split", request.Validation is null ? "must be between 0 and 1 (exclusive)." : "give a validation dataset or a split, not both.");
+        if (args.EvalStrategy != "no" && request.Validation is null && request.ValidationSplit is null)
+            Error("hyperparameters.eval_strategy", "needs a validation dataset or validation_split.");
+        if (args.MetricForBestModel is { } metric && !MetricNames(request.Task, args.MultiLabel).Contains(args.BestMetricKey))
+            Error("hyperparameters.metric_for_best_model", $"'{metric}' is not a metric of this task; use one of {string.Join(", ", MetricNames(request.Task, args.MultiLabel).Select(m => m[5..]))}.");
+
+        if (request.BaseModelDir is null) Error("base_model_id", "fine-tuning needs a base model.");
+        else
+        {
+            try
+            {
+                if (ModelConfig.Load(Path.Combine(request.BaseModelDir, ModelFolder.ConfigFile)) is not BertConfig bert)
+                    Error("base_model_id", "fine-tuning needs a BERT model.");
+                else if (args.FreezeLayers > bert.NumHiddenLayers)
+                    Error("hyperparameters.freeze_layers", $"the base model has {bert.NumHiddenLayers} layers.");
+            }
+            catch (InvalidCheckpointException e) { Error("base_model_id", e.Message); }
+        }
+
+        if (errors.Count == 0 && Tasks.Contains(request.Task)) CheckData(request, args, Error);
+        return errors.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray());
+    }
+
+    /// <summary>Columns exist, labels parse, there are at least two classes, validation labels were seen in training.</summary>
+    static void CheckData(TrainingJobRequest request, TrainingArguments args, Action<string, string> error)
+    {
+        var c = request.Columns;
+        if (c.Label is null) { error("columns.label", "fine-tuning needs a label column."); return; }
+        var kind = FineTuneExamples.KindOf(request.Task, args.MultiLabel);
+        string[]? trainLabels = null;
+        foreach (var (file, field) in new[] { (request.Train, "train_dataset_id"), (request.Validation, "validation_dataset_id") })
+        {
+            if (file is null) continue;
+            try
+            {
+                var rows = TabularData.ReadRows(file.Path, file.Format).ToList();
+                var columns = rows[0].Keys.ToHashSet();
+                var missing = new[] { ("columns.text", c.Text), ("columns.text_pair", c.TextPair), ("columns.label", c.Label) }
+                    .Where(x => x.Item2 is not null && !columns.Contains(x.Item2)).ToArray();
+                foreach (var (key, name) in missing) error(key, $"'{name}' is not a column of the dataset ({string.Join(", ", columns)}).");
+                if (missing.Length > 0) return;
+                var labels = FineTuneExamples.Labels(rows, c, kind);
+                if (trainLabels is null)
+                {
+                    trainLabels = labels;
+                    if (kind != LabelKind.Regression && labels.Length < 2) error("columns.label", $"needs at least 2 distinct labels; found {labels.Length}.");
+                    if (args.ClassWeights is { } w && w.Length != labels.Length)
+                        error("hyperparameters.class_weights", $"has {w.Length} weights for {labels.Length} labels ({string.Join(", ", labels)}).");
+                }
+                else if (labels.Except(trainLabels).ToArray() is { Length: > 0 } unseen)
+                    error("validation_dataset_id", $"labels not in the training data: {string.Join(", ", unseen.Take(10))}.");
+            }
+            catch (DataFormatException e) { error(field, e.Message); return; }
+        }
+    }
+
+    /// <summary>eval_* names the Trainer reports for a task (metric_for_best_model must be one of them).</summary>
+    public static IReadOnlyList<string> MetricNames(string task, bool multiLabel) => (task, multiLabel) switch
+    {
+        ("regression", _) => ["eval_loss", "eval_mse", "eval_mae", "eval_pearson", "eval_spearman", "eval_r2"],
+        ("token_classification", _) => ["eval_loss", "eval_precision", "eval_recall", "eval_f1", "eval_accuracy"],
+        (_, true) => ["eval_loss", "eval_f1_micro", "eval_f1_macro", "eval_exact_match"],
+        _ => ["eval_loss", "eval_accuracy", "eval_f1", "eval_precision", "eval_recall", "eval_mcc"],
+    };
+
+    public static TrainingJobResult Run(TrainingJobRequest request, ITrainingObserver observer, CancellationToken cancellationToken)
+    {
+        var args = TrainingArguments.Parse(request.Hyperparameters, out var errors);
+        if (errors.Count > 0) throw new ArgumentException(string.Join(" ", errors.Select(e => $"{e.Key}: {string.Join(" ", e.Value)}")));
+        var device = TrainingJobRunner.Device(request.Device);
+        var kind = FineTuneExamples.KindOf(request.Task, args.MultiLabel);
+
+        // data: rows → labels (sorted, from the training rows) → tokenized examples
+        var trainRows = TabularData.ReadRows(request.Train.Path, request.Train.Format).ToList();
+        var evalRows = request.Validation is { } v ? TabularData.ReadRows(v.Path, v.Format).ToList() : null;
+        if (request.ValidationSplit is { } split) (trainRows, evalRows) = Split(trainRows, split, args.Seed);
+        var labels = FineTuneExamples.Labels(trainRows, request.Columns, kind);
+        var tokenizer = WordPieceTokenizer.FromFolder(request.BaseModelDir!);
+        // As HF's example scripts do: max_seq_length is capped by what the model's position embeddings allow.
+        var maxLength = Math.Min(args.MaxSeqLength, ((BertConfig)ModelConfig.Load(Path.Combine(request.BaseModelDir!, ModelFolder.ConfigFile))).MaxPositionEmbeddings);
+        FineTuneDataset Build(List<IReadOnlyDictionary<string, string>> rows) =>
+            FineTuneExamples.Build(rows, request.Columns, kind, labels, tokenizer, maxLength, args.LabelAllTokens);
+        var train = Build(trainRows);
+        var eval = evalRows is null ? null : Build(evalRows);
+        observer.Event($"Data: {train.Count} training and {eval?.Count ?? 0} evaluation examples; labels: {(labels.Length == 0 ? "(regression)" : string.Join(", ", labels.Take(20)))}.");
+
+        // model: the base encoder under a fresh task head whose config carries the labels
+        Trainer.Trainer.SetSeed(args.Seed);
+        var names = labels.Length == 0 ? ["LABEL_0"] : labels;
+        var model = ModelFolder.Load(request.BaseModelDir!,
+            kind == LabelKind.Token ? nameof(BertForTokenClassification) : nameof(BertForSequenceClassification),
+            config => config with
+            {
+                Id2Label = names.Select((l, i) => (l, i)).ToDictionary(x => x.i, x => x.l),
+                Label2Id = names.Select((l, i) => (l, i)).ToDictionary(x => x.l, x => x.i),
+                ProblemType = kind switch
+                {
+                    LabelKind.SingleLabel => ModelConfig.SingleLabel,
+                    LabelKind.MultiLabel => ModelConfig.MultiLabel,
+                    LabelKind.Regression => ModelConfig.Regression,
+                    _ => null,
+                },
+            },
+            args.Seed);
+        if (model is BertForSequenceClassification classifier && args.ClassWeights is { } weights)
+            classifier.ClassWeights = weights.Select(w => (float)w).ToArray();
+        model.Module.to(device);
+
+        var result = new Trainer.Trainer(model, args, train, eval, names, TrainingJobRunner.CheckpointsDir(request), observer, device)
+            .Train(cancellationToken);
+
+        TrainingJobRunner.Publish(request.OutputModelDir, dir => ModelFolder.Export(model, dir, tokenizer, args.ToJson()));
+        observer.Event($"Exported the model to {request.OutputModelDir}.");
+        model.Module.Dispose();
+        return new TrainingJobResult(request.OutputModelDir, result.Metrics);
+    }
+
+    /// <summary>A seeded split of the training rows: the last <paramref name="fraction"/> of a shuffled order evaluates.</summary>
+    static (List<IReadOnlyDictionary<string, string>> Train, List<IReadOnlyDictionary<string, string>> Eval) Split(
+        List<IReadOnlyDictionary<string, string>> rows, double fraction, int seed)
+    {
+        var order = Enumerable.Range(0, rows.Count).ToArray();
+        new Random(seed).Shuffle(order);
+        var evalCount = Math.Clamp((int)Math.Round(rows.Count * fraction), 1, rows.Count - 1);
+        return (order[..^evalCount].Select(i => rows[i]).ToList(), order[^evalCount..].Select(i => rows[i]).ToList());
+    }
+}

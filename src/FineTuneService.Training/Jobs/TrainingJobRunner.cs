@@ -1,0 +1,41 @@
+using TorchSharp;
+
+namespace FineTuneService.Training.Jobs;
+
+/// <summary>The core's entry point for the platform: checks a job spec, then runs it, dispatching on
+/// <see cref="TrainingJobRequest.Type"/>. Each job type lives in its own class with the same two methods.</summary>
+public static class TrainingJobRunner
+{
+    public static readonly IReadOnlyList<string> Types = ["finetune"];
+
+    /// <summary>Every problem a spec has that shows without training, keyed by the job field it concerns
+    /// (<c>task</c>, <c>columns.label</c>, <c>hyperparameters.learning_rate</c>, …). Empty when the job can run.</summary>
+    public static IReadOnlyDictionary<string, string[]> Validate(TrainingJobRequest request) => request.Type switch
+    {
+        "finetune" => FineTuneJob.Validate(request),
+        _ => new Dictionary<string, string[]> { ["type"] = [$"'{request.Type}' is not a job type; use one of {string.Join(", ", Types)}."] },
+    };
+
+    /// <summary>Runs the job to the end, resuming from the newest complete checkpoint under
+    /// <c>WorkDir/checkpoints</c>; throws <see cref="OperationCanceledException"/> when cancelled between steps.</summary>
+    public static TrainingJobResult Run(TrainingJobRequest request, ITrainingObserver observer, CancellationToken cancellationToken) => request.Type switch
+    {
+        "finetune" => FineTuneJob.Run(request, observer, cancellationToken),
+        _ => throw new ArgumentException($"'{request.Type}' is not a job type.", nameof(request)),
+    };
+
+    public static string CheckpointsDir(TrainingJobRequest request) => Path.Combine(request.WorkDir, "checkpoints");
+
+    /// <summary>"auto" picks CUDA when present; otherwise the device the spec names (cpu, cuda, cuda:1).</summary>
+    public static torch.Device Device(string spec) =>
+        spec == "auto" ? (torch.cuda.is_available() ? torch.CUDA : torch.CPU) : torch.device(spec);
+
+    /// <summary>Writes the result folder next to its final place and renames it, so a folder that exists is complete.</summary>
+    public static void Publish(string dir, Action<string> write)
+    {
+        var temp = dir.TrimEnd(Path.DirectorySeparatorChar) + ".tmp-" + Guid.NewGuid().ToString("N");
+        write(temp);
+        if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+        Directory.Move(temp, dir);
+    }
+}

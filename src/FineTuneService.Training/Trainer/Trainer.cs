@@ -1,0 +1,300 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using FineTuneService.Training.Data;
+using FineTuneService.Training.Jobs;
+using FineTuneService.Training.Models;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace FineTuneService.Training.Trainer;
+
+/// <summary>What training leaves: the last step, the final metrics (train_* plus the eval_* of the kept model)
+/// and the checkpoint whose weights the model holds when load_best_model_at_end.</summary>
+public sealed record TrainerResult(int GlobalStep, IReadOnlyDictionary<string, double> Metrics, string? BestCheckpoint);
+
+/// <summary>The fine-tune loop with Hugging Face Trainer semantics, top to bottom: AdamW with the HF decay groups,
+/// schedule as a pure function of the step, gradient accumulation, clipping, logging, evaluation, checkpoints
+/// (resumed exactly), best model, early stopping. Progress and metrics go to the observer.</summary>
+public sealed partial class Trainer
+{
+    static Trainer() => torch.set_num_threads(Environment.ProcessorCount);
+
+    readonly ITaskModel model;
+    readonly TrainingArguments args;
+    readonly FineTuneDataset train;
+    readonly FineTuneDataset? eval;
+    readonly IReadOnlyList<string> labelNames;
+    readonly string checkpointsDir;
+    readonly ITrainingObserver observer;
+    readonly Device device;
+
+    /// <param name="labelNames">id → label; token classification uses them as IOB2 tags for entity metrics.</param>
+    /// <param name="checkpointsDir">where checkpoint-&lt;step&gt; folders go; training resumes from the newest one there.</param>
+    public Trainer(ITaskModel model, TrainingArguments args, FineTuneDataset train, FineTuneDataset? eval,
+        IReadOnlyList<string> labelNames, string checkpointsDir, ITrainingObserver observer, Device? device = null)
+    {
+        if (args.EvalStrategy != "no" && eval is null)
+            throw new ArgumentException("eval_strategy needs evaluation data.", nameof(eval));
+        (this.model, this.args, this.train, this.eval, this.labelNames, this.checkpointsDir, this.observer) =
+            (model, args, train, eval, labelNames, checkpointsDir, observer);
+        this.device = device ?? CPU;
+    }
+
+    /// <summary>Seeds torch (weights init, dropout) on every device; the data order is seeded per epoch by the dataset.</summary>
+    public static void SetSeed(int seed)
+    {
+        torch.manual_seed(seed);
+        if (torch.cuda.is_available()) torch.cuda.manual_seed_all(seed);
+    }
+
+    public int StepsPerEpoch => (int)Math.Ceiling((double)BatchesPerEpoch / args.GradientAccumulationSteps);
+    int BatchesPerEpoch => (train.Count + args.PerDeviceTrainBatchSize - 1) / args.PerDeviceTrainBatchSize;
+    public int TotalSteps => args.MaxSteps > 0 ? args.MaxSteps : (int)Math.Ceiling(args.NumTrainEpochs * StepsPerEpoch);
+
+    public TrainerResult Train(CancellationToken cancellationToken)
+    {
+        var module = model.Module;
+        Freeze(module);
+        var (decay, noDecay) = ParameterGroups(module);
+        using var optimizer = optim.AdamW(
+            [new AdamW.ParamGroup(decay.Select(p => p.Param), new AdamW.Options { weight_decay = args.WeightDecay }),
+             new AdamW.ParamGroup(noDecay.Select(p => p.Param), new AdamW.Options { weight_decay = 0 })],
+            lr: args.LearningRate, beta1: args.AdamBeta1, beta2: args.AdamBeta2, eps: args.AdamEpsilon);
+        var trainable = decay.Concat(noDecay).Select(p => p.Param).ToArray();
+        var totalSteps = TotalSteps;
+        var warmup = LearningRateSchedule.WarmupSteps(args, totalSteps);
+
+        var state = new TrainerState();
+        if (TrainerCheckpoint.Latest(checkpointsDir) is { } latest)
+        {
+            state = TrainerCheckpoint.Load(latest, module, optimizer);
+            observer.Event($"Resumed from {Path.GetFileName(latest)} (step {state.GlobalStep}).");
+        }
+        else SetSeed(args.Seed);
+
+        module.train();
+        var clock = Stopwatch.StartNew();
+        var window = Stopwatch.StartNew();
+        long windowSamples = 0, windowTokens = 0, runSamples = 0;
+        var startStep = state.GlobalStep;
+        var stop = state.GlobalStep >= totalSteps;
+        for (var epoch = state.Epoch; !stop; epoch++)
+        {
+            var batches = train.TrainBatches(args.PerDeviceTrainBatchSize, args.Seed, epoch, args.GroupByLength);
+            var first = epoch == state.Epoch ? state.BatchInEpoch : 0;
+            var stepLoss = 0.0;
+            for (var b = first; b < batches.Length && !stop; b++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var groupStart = b - b % args.GradientAccumulationSteps;
+                var groupSize = Math.Min(args.GradientAccumulationSteps, batches.Length - groupStart);
+                using (var scope = NewDisposeScope())
+                {
+                    // forward → loss (mean over the accumulation group) → backward
+                    var batch = train.Collate(batches[b]);
+                    if (device.type != DeviceType.CPU) batch = batch.To(device);
+                    var loss = model.Forward(batch).Loss! / groupSize;
+                    loss.backward();
+                    stepLoss += loss.item<float>();
+                    windowSamples += batch.Size;
+                    windowTokens += batch.Tokens;
+                }
+                if (b - groupStart + 1 < groupSize) continue;
+
+                double gradNorm;
+                using (var scope = NewDisposeScope())
+                {
+                    gradNorm = args.MaxGradNorm > 0 ? nn.utils.clip_grad_norm_(trainable, args.MaxGradNorm) : double.NaN;
+                    var lr = args.LearningRate * LearningRateSchedule.Factor(args.LrSchedulerType, state.GlobalStep, warmup, totalSteps);
+                    foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
+                    optimizer.step();
+                    optimizer.zero_grad();
+                }
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+
+                state.GlobalStep++;
+                state.LossSum += stepLoss;
+                state.TotalLoss += stepLoss;
+                state.LossSteps++;
+                stepLoss = 0;
+                var epochEnd = b == batches.Length - 1;
+                (state.Epoch, state.BatchInEpoch) = epochEnd ? (epoch + 1, 0) : (epoch, b + 1);
+                stop = state.GlobalStep >= totalSteps;
+                var epochValue = (double)state.GlobalStep / StepsPerEpoch;
+                observer.Progress(state.GlobalStep, totalSteps, epochValue);
+
+                if (state.GlobalStep % args.LoggingSteps == 0 || stop)
+                {
+                    var seconds = Math.Max(window.Elapsed.TotalSeconds, 1e-9);
+                    var logs = new Dictionary<string, double>
+                    {
+                        ["loss"] = state.LossSum / state.LossSteps,
+                        ["learning_rate"] = args.LearningRate * LearningRateSchedule.Factor(args.LrSchedulerType, state.GlobalStep, warmup, totalSteps),
+                        ["epoch"] = epochValue,
+                        ["train_samples_per_second"] = windowSamples / seconds,
+                        ["train_tokens_per_second"] = windowTokens / seconds,
+                    };
+                    if (!double.IsNaN(gradNorm)) logs["grad_norm"] = gradNorm;
+                    observer.Metrics(state.GlobalStep, epochValue, "train", logs);
+                    runSamples += windowSamples;
+                    (state.LossSum, state.LossSteps, windowSamples, windowTokens) = (0, 0, 0, 0);
+                    window.Restart();
+                }
+
+                var evaluated = false;
+                if (Due(args.EvalStrategy, args.EvalSteps ?? args.LoggingSteps, state.GlobalStep, epochEnd, stop))
+                {
+                    var metrics = Evaluate();
+                    observer.Metrics(state.GlobalStep, epochValue, "eval", metrics);
+                    state.LastEval = metrics;
+                    evaluated = true;
+                    stop |= TrackBest(state, metrics);
+                }
+                if (Due(args.SaveStrategy, args.SaveSteps, state.GlobalStep, epochEnd, stop))
+                {
+                    var path = TrainerCheckpoint.Save(checkpointsDir, module, optimizer, state);
+                    if (evaluated && state.BestStep == state.GlobalStep) state.BestCheckpoint = Path.GetFileName(path);
+                    TrainerCheckpoint.Rotate(checkpointsDir, args.SaveTotalLimit, args.LoadBestModelAtEnd ? state.BestCheckpoint : null);
+                    observer.Checkpoint(state.GlobalStep, path, evaluated ? state.LastEval! : new Dictionary<string, double>());
+                }
+            }
+        }
+
+        var final = new Dictionary<string, double>
+        {
+            ["train_loss"] = state.TotalLoss / Math.Max(1, state.GlobalStep),
+            ["train_runtime"] = clock.Elapsed.TotalSeconds,
+            ["train_samples_per_second"] = (runSamples + windowSamples) / Math.Max(clock.Elapsed.TotalSeconds, 1e-9),
+            ["train_steps"] = state.GlobalStep - startStep,
+        };
+        if (args.LoadBestModelAtEnd && state.BestCheckpoint is { } best)
+        {
+            TrainerCheckpoint.LoadModel(Path.Combine(checkpointsDir, best), module);
+            observer.Event($"Loaded the best model from {best} ({args.BestMetricKey} = {state.BestMetric}).");
+        }
+        var evalMetrics = args.LoadBestModelAtEnd && state.BestCheckpoint is not null ? state.BestEval
+            : state.LastEval ?? (eval is null ? null : Evaluate());
+        foreach (var (k, v) in evalMetrics ?? []) final[k] = v;
+        return new TrainerResult(state.GlobalStep, final, state.BestCheckpoint);
+    }
+
+    static bool Due(string strategy, int every, int step, bool epochEnd, bool last) => strategy switch
+    {
+        "steps" => step % every == 0 || last,
+        "epoch" => epochEnd || last,
+        _ => false,
+    };
+
+    /// <summary>Updates the best metric; returns true when early stopping says stop. Like HF's EarlyStoppingCallback,
+    /// an evaluation counts as an improvement only when it beats the previous best by more than the threshold.</summary>
+    bool TrackBest(TrainerState state, IReadOnlyDictionary<string, double> metrics)
+    {
+        if (args.MetricForBestModel is null) return false;
+        if (!metrics.TryGetValue(args.BestMetricKey, out var value))
+            throw new InvalidOperationException($"metric_for_best_model '{args.MetricForBestModel}' is not among the evaluation metrics ({string.Join(", ", metrics.Keys)}).");
+        bool Better(double a, double b) => args.GreaterIsBetter == true ? a > b : a < b;
+        var improved = state.BestMetric is not { } best || (Better(value, best) && Math.Abs(value - best) > args.EarlyStoppingThreshold);
+        state.PatienceCounter = improved ? 0 : state.PatienceCounter + 1;
+        if (state.BestMetric is not { } previous || Better(value, previous))
+            (state.BestMetric, state.BestStep, state.BestEval) = (value, state.GlobalStep, new(metrics));
+        if (args.EarlyStoppingPatience is { } patience && state.PatienceCounter >= patience)
+        {
+            observer.Event($"Early stopping at step {state.GlobalStep}: {args.BestMetricKey} did not improve for {patience} evaluations.");
+            return true;
+        }
+        return false;
+    }
+
+    /// <summary>eval_loss and the task metrics on the evaluation data, under no_grad and eval().</summary>
+    public Dictionary<string, double> Evaluate()
+    {
+        var data = eval ?? throw new InvalidOperationException("No evaluation data.");
+        var module = model.Module;
+        module.eval();
+        double lossSum = 0;
+        var logits = new List<float[]>();
+        int classes = 1;
+        using (no_grad())
+        {
+            foreach (var indices in data.EvalBatches(args.PerDeviceEvalBatchSize))
+            {
+                using var scope = NewDisposeScope();
+                var batch = data.Collate(indices);
+                if (device.type != DeviceType.CPU) batch = batch.To(device);
+                var output = model.Forward(batch);
+                lossSum += output.Loss!.item<float>() * indices.Length;
+                var l = output.Logits.detach().cpu().to(float32).contiguous();
+                classes = data.Kind == LabelKind.Regression ? 1 : (int)l.shape[^1];
+                var flat = l.data<float>().ToArray();
+                var perExample = flat.Length / indices.Length;
+                for (var i = 0; i < indices.Length; i++) logits.Add(flat[(i * perExample)..((i + 1) * perExample)]);
+            }
+        }
+        module.train();
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+
+        var examples = data.Examples;
+        var metrics = data.Kind switch
+        {
+            LabelKind.SingleLabel => Metrics.Classification(logits.Select(ArgMax).ToArray(), examples.Select(e => (int)e.ClassId).ToArray()),
+            LabelKind.MultiLabel => Metrics.MultiLabel(logits.Select(l => l.Select(x => x > 0).ToArray()).ToArray(),
+                examples.Select(e => e.Targets!.Select(x => x > 0.5f).ToArray()).ToArray()),
+            LabelKind.Regression => Metrics.Regression(logits.Select(l => (double)l[0]).ToArray(), examples.Select(e => (double)e.Targets![0]).ToArray()),
+            _ => TokenMetrics(examples, logits, classes),
+        };
+        var result = new Dictionary<string, double> { ["eval_loss"] = lossSum / data.Count };
+        foreach (var (k, v) in metrics) result["eval_" + k] = v;
+        return result;
+    }
+
+    Dictionary<string, double> TokenMetrics(IReadOnlyList<FineTuneExample> examples, List<float[]> logits, int classes)
+    {
+        var predicted = new List<string[]>();
+        var truth = new List<string[]>();
+        for (var i = 0; i < examples.Count; i++)
+        {
+            var labels = examples[i].TokenLabels!;
+            var positions = Enumerable.Range(0, labels.Length).Where(t => labels[t] != FineTuneDataset.IgnoreIndex).ToArray();
+            truth.Add(positions.Select(t => labelNames[(int)labels[t]]).ToArray());
+            predicted.Add(positions.Select(t => labelNames[ArgMax(logits[i][(t * classes)..((t + 1) * classes)])]).ToArray());
+        }
+        return Metrics.Entities(predicted, truth);
+    }
+
+    static int ArgMax(float[] values)
+    {
+        var best = 0;
+        for (var i = 1; i < values.Length; i++) if (values[i] > values[best]) best = i;
+        return best;
+    }
+
+    /// <summary>freeze_embeddings and freeze_layers (the bottom N encoder / decoder blocks): no gradient, not optimized.</summary>
+    void Freeze(nn.Module module)
+    {
+        foreach (var (name, p) in module.named_parameters())
+        {
+            var layer = LayerIndex().Match(name);
+            if ((args.FreezeEmbeddings && IsEmbedding(name)) || (layer.Success && int.Parse(layer.Groups[1].Value) < args.FreezeLayers))
+                p.requires_grad = false;
+        }
+    }
+
+    static bool IsEmbedding(string name) => name.Contains("embeddings.", StringComparison.Ordinal)
+        || name.StartsWith("transformer.wte.", StringComparison.Ordinal) || name.StartsWith("transformer.wpe.", StringComparison.Ordinal);
+
+    [GeneratedRegex(@"(?:^|\.)(?:encoder\.layer|h)\.(\d+)\.")]
+    private static partial Regex LayerIndex();
+
+    /// <summary>Hugging Face's split of the trainable parameters: weight decay on all but biases and LayerNorm weights.</summary>
+    public static ((string Name, Parameter Param)[] Decay, (string Name, Parameter Param)[] NoDecay) ParameterGroups(nn.Module module)
+    {
+        var layerNorms = module.named_modules().Where(m => m.module is LayerNorm).Select(m => m.name + ".").ToArray();
+        var trainable = module.named_parameters().Where(p => p.parameter.requires_grad).ToArray();
+        bool NoDecay(string name) => name.EndsWith("bias", StringComparison.Ordinal)
+            || layerNorms.Any(prefix => name.StartsWith(prefix, StringComparison.Ordinal));
+        return (trainable.Where(p => !NoDecay(p.name)).ToArray(), trainable.Where(p => NoDecay(p.name)).ToArray());
+    }
+}

@@ -1,0 +1,103 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using FineTuneService.Training.Checkpoints;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace FineTuneService.Training.Trainer;
+
+/// <summary>Where a run stands: written into every checkpoint as trainer_state.json.
+/// Epoch/BatchInEpoch is the next batch to train in that epoch's fixed order.</summary>
+public sealed class TrainerState
+{
+    public int GlobalStep { get; set; }
+    public int Epoch { get; set; }
+    public int BatchInEpoch { get; set; }
+    public double LossSum { get; set; }
+    public int LossSteps { get; set; }
+    public double TotalLoss { get; set; }
+    public double? BestMetric { get; set; }
+    public int? BestStep { get; set; }
+    public string? BestCheckpoint { get; set; }
+    public Dictionary<string, double>? BestEval { get; set; }
+    public Dictionary<string, double>? LastEval { get; set; }
+    public int PatienceCounter { get; set; }
+}
+
+/// <summary>checkpoint-&lt;step&gt; folders: model.safetensors (HF names), optimizer.bin (AdamW exp_avg, exp_avg_sq,
+/// step per parameter), rng_state.bin (torch's CPU generator), trainer_state.json (step, data position, loss
+/// accumulators, best metric). The schedule is a function of the step and the data order a function of
+/// (seed, epoch), so these are the whole state. Written to a temporary folder and renamed: a checkpoint that
+/// exists is complete.</summary>
+public static partial class TrainerCheckpoint
+{
+    const string ModelFile = "model.safetensors", OptimizerFile = "optimizer.bin", RngFile = "rng_state.bin", StateFile = "trainer_state.json";
+
+    static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = true };
+
+    [GeneratedRegex(@"^checkpoint-(\d+)$")]
+    private static partial Regex Name();
+
+    public static string Save(string checkpointsDir, nn.Module model, OptimizerHelper optimizer, TrainerState state)
+    {
+        Directory.CreateDirectory(checkpointsDir);
+        var final = Path.Combine(checkpointsDir, $"checkpoint-{state.GlobalStep}");
+        var temp = Path.Combine(checkpointsDir, $".tmp-checkpoint-{state.GlobalStep}-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(temp);
+        SafeTensors.Save(Path.Combine(temp, ModelFile), model.state_dict());
+        optimizer.save_state_dict(Path.Combine(temp, OptimizerFile));
+        using (var rng = torch.get_rng_state()) File.WriteAllBytes(Path.Combine(temp, RngFile), rng.data<byte>().ToArray());
+        File.WriteAllText(Path.Combine(temp, StateFile), JsonSerializer.Serialize(state, Json));
+        if (Directory.Exists(final)) Directory.Delete(final, recursive: true);
+        Directory.Move(temp, final);
+        return final;
+    }
+
+    /// <summary>The newest complete checkpoint folder, or null. Leftover temporary folders of a killed run are removed.</summary>
+    public static string? Latest(string checkpointsDir)
+    {
+        if (!Directory.Exists(checkpointsDir)) return null;
+        foreach (var temp in Directory.GetDirectories(checkpointsDir, ".tmp-checkpoint-*")) Directory.Delete(temp, recursive: true);
+        return Sorted(checkpointsDir).LastOrDefault();
+    }
+
+    /// <summary>Loads model weights, optimizer state and the RNG into the live objects; returns the run's position.</summary>
+    public static TrainerState Load(string dir, nn.Module model, OptimizerHelper optimizer)
+    {
+        LoadModel(dir, model);
+        optimizer.load_state_dict(Path.Combine(dir, OptimizerFile));
+        using (var rng = torch.tensor(File.ReadAllBytes(Path.Combine(dir, RngFile)))) torch.set_rng_state(rng);
+        return JsonSerializer.Deserialize<TrainerState>(File.ReadAllText(Path.Combine(dir, StateFile)), Json)!;
+    }
+
+    public static void LoadModel(string dir, nn.Module model)
+    {
+        var tensors = SafeTensors.Load(Path.Combine(dir, ModelFile));
+        using (no_grad())
+        {
+            foreach (var (name, target) in model.state_dict())
+            {
+                using var source = tensors[name];
+                target.copy_(source);
+            }
+        }
+    }
+
+    /// <summary>save_total_limit: deletes the oldest checkpoints beyond the limit, never the protected (best) one;
+    /// like HF, a limit of 1 keeps the best and the newest.</summary>
+    public static void Rotate(string checkpointsDir, int? limit, string? protect)
+    {
+        if (limit is not { } keep) return;
+        var all = Sorted(checkpointsDir).ToList();
+        if (protect is not null && keep == 1 && Path.GetFileName(all[^1]) != protect) keep = 2;
+        foreach (var old in all.Where(d => Path.GetFileName(d) != protect).Take(Math.Max(0, all.Count - keep)))
+            Directory.Delete(old, recursive: true);
+    }
+
+    static IEnumerable<string> Sorted(string checkpointsDir) => Directory.GetDirectories(checkpointsDir)
+        .Select(d => (Dir: d, Match: Name().Match(Path.GetFileName(d))))
+        .Where(x => x.Match.Success && File.Exists(Path.Combine(x.Dir, StateFile)))
+        .OrderBy(x => int.Parse(x.Match.Groups[1].Value))
+        .Select(x => x.Dir);
+}
