@@ -26,8 +26,8 @@ public sealed record JobResponse(
     {
         var spec = JobSpec.FromJson(job.Spec);
         return new(job.Id, spec.Name, job.Type, job.Task, job.Status, new JobProgress(job.Step, job.TotalSteps, job.Epoch),
-            job.TrainDatasetId, job.ValidationDatasetId, spec.ValidationSplit, job.BaseModelId, spec.Columns,
-            spec.Hyperparameters, spec.Model, spec.Tokenizer,
+            job.TrainDatasetId, job.ValidationDatasetId, spec.ValidationSplit, job.BaseModelId, spec.Columns ?? new ColumnSpec(),
+            JsonNode.Parse(job.Hyperparameters)!.AsObject(), spec.Model, spec.Tokenizer,
             job.ResultModelId, job.Error, job.Attempt, job.CreatedAt, job.StartedAt, job.FinishedAt);
     }
 }
@@ -64,7 +64,8 @@ public static class JobEndpoints
         var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(body)));
         if (key.Length > 0 && await Replay(db, key, hash, cancellationToken) is { } replay) return replay;
 
-        var spec = await JobSpec.Parse(body).ValidateAsync(db, store, cancellationToken);
+        var spec = JobSpec.Parse(body);
+        var hyperparameters = await spec.ValidateAsync(db, store, cancellationToken);
         var now = clock.GetUtcNow().UtcDateTime;
         var job = new Job
         {
@@ -76,6 +77,7 @@ public static class JobEndpoints
             ValidationDatasetId = spec.ValidationDatasetId,
             BaseModelId = spec.BaseModelId,
             Spec = spec.ToJson(),
+            Hyperparameters = hyperparameters.ToJsonString(),
             CreatedAt = now,
         };
         db.Jobs.Add(job);

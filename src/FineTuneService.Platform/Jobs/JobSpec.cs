@@ -57,9 +57,9 @@ public sealed record JobSpec(
 
     public static JobSpec FromJson(string json) => JsonSerializer.Deserialize<JobSpec>(json, PlatformJson.Options)!;
 
-    /// <summary>Checks the spec against the database and the training core. Returns the spec with its hyperparameters
-    /// resolved (Hugging Face defaults filled in); throws <see cref="RequestValidationException"/> with every error.</summary>
-    public async Task<JobSpec> ValidateAsync(AppDbContext db, ArtifactStore store, CancellationToken cancellationToken)
+    /// <summary>Checks the spec against the database and the training core. Returns the hyperparameters in effect
+    /// (Hugging Face defaults filled in); throws <see cref="RequestValidationException"/> with every error.</summary>
+    public async Task<JsonObject> ValidateAsync(AppDbContext db, ArtifactStore store, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, List<string>>();
         void Error(string field, string message) => (errors.TryGetValue(field, out var list) ? list : errors[field] = []).Add(message);
@@ -100,7 +100,7 @@ public sealed record JobSpec(
 
         var resolved = arguments.ToJson();
         foreach (var (name, value) in Hyperparameters ?? []) if (!resolved.ContainsKey(name)) resolved[name] = value?.DeepClone();
-        return this with { Columns = columns, Hyperparameters = resolved };
+        return resolved;
     }
 
     /// <summary>What the training core needs, with absolute paths on this host's volume.</summary>
