@@ -25,7 +25,7 @@ public class ApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
     /// <summary>Settings a subclass adds (or overrides), e.g. shorter leases.</summary>
     protected virtual IReadOnlyDictionary<string, string> Settings => new Dictionary<string, string>();
 
-    public async Task InitializeAsync()
+    public virtual async Task InitializeAsync()
     {
         await using var connection = new NpgsqlConnection(PostgresServer);
         await connection.OpenAsync();

@@ -1,0 +1,51 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace FineTuneService.Api.Tests;
+
+/// <summary>An <see cref="ApiFactory"/> with a train and a validation dataset uploaded and the tiny model imported.</summary>
+public class SeededApiFactory : ApiFactory
+{
+    public Guid TrainDatasetId { get; private set; }
+    public Guid ValidationDatasetId { get; private set; }
+    public Guid ModelId { get; private set; }
+
+    protected virtual int TrainRows => 48;
+
+    public override async Task InitializeAsync()
+    {
+        await base.InitializeAsync();
+        var client = CreateClient();
+        TrainDatasetId = await Created(client.PostAsync("/datasets", DatasetTests.Upload(TestData.SentimentCsv(TrainRows, seed: 1), "train.csv")));
+        ValidationDatasetId = await Created(client.PostAsync("/datasets", DatasetTests.Upload(TestData.SentimentCsv(16, seed: 2), "validation.csv")));
+        ModelId = await Created(client.PostAsync("/models/import",
+            TestData.ModelParts(TestData.TinyModel, "config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json")));
+    }
+
+    static async Task<Guid> Created(Task<HttpResponseMessage> request)
+    {
+        var response = await request;
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.Created, body);
+        return JsonDocument.Parse(body).RootElement.GetProperty("id").GetGuid();
+    }
+
+    /// <summary>A fine-tune spec on the seeded data; <paramref name="hyperparameters"/> replaces the defaults.</summary>
+    public Dictionary<string, object?> Spec(Dictionary<string, object?>? hyperparameters = null) => new()
+    {
+        ["type"] = "finetune",
+        ["task"] = "sequence_classification",
+        ["base_model_id"] = ModelId,
+        ["train_dataset_id"] = TrainDatasetId,
+        ["validation_dataset_id"] = ValidationDatasetId,
+        ["columns"] = new Dictionary<string, object?> { ["text"] = "text", ["label"] = "label" },
+        ["hyperparameters"] = hyperparameters ?? new Dictionary<string, object?>
+        {
+            ["num_train_epochs"] = 2, ["learning_rate"] = 1e-3, ["per_device_train_batch_size"] = 8,
+            ["max_seq_length"] = 16, ["logging_steps"] = 2, ["eval_strategy"] = "epoch", ["save_strategy"] = "epoch", ["seed"] = 7,
+        },
+    };
+
+    public static async Task<JsonElement> Json(HttpResponseMessage response) => await response.Content.ReadFromJsonAsync<JsonElement>();
+}
