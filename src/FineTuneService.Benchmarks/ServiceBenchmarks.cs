@@ -62,7 +62,7 @@ public static class ServiceBenchmarks
         using var peer = new OnnxPeer(Path.Combine(fixture.Dir, "tokenizer.json"), Environment.ProcessorCount);
         // The first request loads the model into the service's cache; loading is not serving.
         await Body(await http.PostAsJsonAsync($"/models/{modelId}/predict", new JsonObject { ["inputs"] = predictTexts[0] }));
-        TimeSpan warmup = TimeSpan.FromSeconds(quick ? 1 : 3), measure = TimeSpan.FromSeconds(quick ? 3 : 15);
+        TimeSpan warmup = TimeSpan.FromSeconds(quick ? 1 : 2), measure = TimeSpan.FromSeconds(quick ? 3 : 10);
         foreach (var clients in Concurrency)
         {
             Console.Error.WriteLine($"predict: {clients} clients");
