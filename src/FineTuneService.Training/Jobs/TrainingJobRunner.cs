@@ -32,10 +32,15 @@ public static class TrainingJobRunner
     public static torch.Device Device(string spec) =>
         spec == "auto" ? (torch.cuda.is_available() ? torch.CUDA : torch.CPU) : torch.device(spec);
 
-    /// <summary>Writes the result folder next to its final place and renames it, so a folder that exists is complete.</summary>
+    /// <summary>Writes the result folder next to its final place and renames it, so a folder that exists is complete.
+    /// Leftovers of an export that a killed worker left half-written are removed first.</summary>
     public static void Publish(string dir, Action<string> write)
     {
-        var temp = dir.TrimEnd(Path.DirectorySeparatorChar) + ".tmp-" + Guid.NewGuid().ToString("N");
+        dir = Path.GetFullPath(dir).TrimEnd(Path.DirectorySeparatorChar);
+        var parent = Path.GetDirectoryName(dir)!;
+        Directory.CreateDirectory(parent);
+        foreach (var stale in Directory.GetDirectories(parent, Path.GetFileName(dir) + ".tmp-*")) Directory.Delete(stale, recursive: true);
+        var temp = dir + ".tmp-" + Guid.NewGuid().ToString("N");
         write(temp);
         if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
         Directory.Move(temp, dir);

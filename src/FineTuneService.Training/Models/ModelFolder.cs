@@ -92,8 +92,8 @@ public static class ModelFolder
     /// <c>lm_head.weight</c>), GPT-2's causal-mask buffers (<c>attn.bias</c>, <c>attn.masked_bias</c>), a pooler the
     /// model doesn't have, and heads of another task (<c>cls.*</c>, <c>classifier.*</c>, <c>lm_head.*</c>).
     /// Unless <paramref name="sameHead"/> (the checkpoint is this task with these labels) the model's head and pooler
-    /// may be missing and keep their fresh initialisation; so does its <c>classifier.*</c> in any case, and any LM
-    /// head of another shape.</summary>
+    /// may be missing and keep their fresh initialisation; its <c>classifier.*</c> then always stays fresh (a
+    /// classifier means its labels), while an LM head (<c>cls.*</c>) of the same shape is reused.</summary>
     public static void LoadWeights(ITaskModel model, IReadOnlyList<StoredTensor> weights, bool sameHead)
     {
         var encoder = model.Config is Gpt2Config ? "transformer." : "bert.";

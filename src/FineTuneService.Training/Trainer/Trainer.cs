@@ -141,6 +141,7 @@ public sealed partial class Trainer
                     };
                     if (!double.IsNaN(gradNorm)) logs["grad_norm"] = gradNorm;
                     observer.Metrics(state.GlobalStep, epochValue, "train", logs);
+                    state.LogHistory.Add(new(logs) { ["step"] = state.GlobalStep });
                     runSamples += windowSamples;
                     (state.LossSum, state.LossSteps, windowSamples, windowTokens) = (0, 0, 0, 0);
                     window.Restart();
@@ -151,14 +152,15 @@ public sealed partial class Trainer
                 {
                     var metrics = Evaluate();
                     observer.Metrics(state.GlobalStep, epochValue, "eval", metrics);
+                    state.LogHistory.Add(new(metrics) { ["step"] = state.GlobalStep, ["epoch"] = epochValue });
                     state.LastEval = metrics;
                     evaluated = true;
                     stop |= TrackBest(state, metrics);
                 }
                 if (Due(args.SaveStrategy, args.SaveSteps, state.GlobalStep, epochEnd, stop))
                 {
+                    if (evaluated && state.BestStep == state.GlobalStep) state.BestCheckpoint = TrainerCheckpoint.Name(state.GlobalStep);
                     var path = TrainerCheckpoint.Save(checkpointsDir, module, optimizer, state);
-                    if (evaluated && state.BestStep == state.GlobalStep) state.BestCheckpoint = Path.GetFileName(path);
                     TrainerCheckpoint.Rotate(checkpointsDir, args.SaveTotalLimit, args.LoadBestModelAtEnd ? state.BestCheckpoint : null);
                     observer.Checkpoint(state.GlobalStep, path, evaluated ? state.LastEval! : new Dictionary<string, double>());
                 }
@@ -170,7 +172,8 @@ public sealed partial class Trainer
             ["train_loss"] = state.TotalLoss / Math.Max(1, state.GlobalStep),
             ["train_runtime"] = clock.Elapsed.TotalSeconds,
             ["train_samples_per_second"] = (runSamples + windowSamples) / Math.Max(clock.Elapsed.TotalSeconds, 1e-9),
-            ["train_steps"] = state.GlobalStep - startStep,
+            ["train_steps_per_second"] = (state.GlobalStep - startStep) / Math.Max(clock.Elapsed.TotalSeconds, 1e-9),
+            ["epoch"] = (double)state.GlobalStep / StepsPerEpoch,
         };
         if (args.LoadBestModelAtEnd && state.BestCheckpoint is { } best)
         {
