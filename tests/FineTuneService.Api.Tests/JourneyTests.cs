@@ -23,7 +23,7 @@ public class JourneyTests(WorkerFactory factory, ITestOutputHelper output) : ICl
         var id = (await SeededApiFactory.Json(response)).GetProperty("id").GetString();
 
         var job = await Poll.Until(() => client.GetFromJsonAsync<JsonElement>($"/jobs/{id}"),
-            j => j.GetProperty("status").GetString() is "succeeded" or "failed" or "cancelled", TimeSpan.FromSeconds(120),
+            j => j.GetProperty("status").GetString() is "succeeded" or "failed" or "cancelled", TimeSpan.FromSeconds(240),
             j => $"{j}\n{worker.Log}");
         output.WriteLine($"queued → succeeded in {clock.Elapsed.TotalSeconds:F1} s");
 

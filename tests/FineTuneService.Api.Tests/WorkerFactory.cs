@@ -7,7 +7,7 @@ public class WorkerFactory : SeededApiFactory
     public IReadOnlyDictionary<string, string> WorkerSettings => new Dictionary<string, string>(AllSettings)
     {
         ["Worker:Devices"] = "cpu",
-        ["Jobs:LeaseSeconds"] = "3",
+        ["Jobs:LeaseSeconds"] = "4",
         ["Jobs:HeartbeatSeconds"] = "0.5",
         ["Jobs:RecoverySeconds"] = "1",
     };
