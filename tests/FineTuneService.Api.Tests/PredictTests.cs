@@ -47,16 +47,16 @@ public class PredictTests(ApiFactory factory) : IClassFixture<ApiFactory>
         return Register(architecture, config);
     }
 
-    Guid Register(string architecture, BertConfig config)
+    Guid Register(string architecture, ModelConfig config, ITokenizer? tokenizer = null)
     {
         _ = factory.Services;
         var model = ModelFolder.Create(architecture, config with { Architectures = [architecture] }, seed: 7);
         var id = Guid.NewGuid();
         var folder = ArtifactStore.ModelFolder(id);
-        ModelFolder.Export(model, Path.Combine(factory.StorageRoot, folder), new WordPieceTokenizer(Vocab));
+        ModelFolder.Export(model, Path.Combine(factory.StorageRoot, folder), tokenizer ?? new WordPieceTokenizer(Vocab));
         model.Module.Dispose();
         using var db = factory.Db();
-        db.Models.Add(new Model { Id = id, Name = architecture, Path = folder, Architecture = architecture, ModelType = "bert", CreatedAt = DateTime.UtcNow });
+        db.Models.Add(new Model { Id = id, Name = architecture, Path = folder, Architecture = architecture, ModelType = config.ModelType, CreatedAt = DateTime.UtcNow });
         db.SaveChanges();
         return id;
     }
@@ -178,6 +178,36 @@ public class PredictTests(ApiFactory factory) : IClassFixture<ApiFactory>
         }
         var noMask = await client.PostAsJsonAsync($"/models/{id}/predict", new { inputs = new[] { "the [MASK]", "the cat" } });
         await noMask.AssertProblem(HttpStatusCode.BadRequest, "inputs[1]");
+    }
+
+    [Fact]
+    public async Task Generation_is_greedy_by_default_and_seeded_sampling_reproduces_even_when_batched()
+    {
+        var tokenizer = BpeTrainer.Train(Texts, vocabSize: 300, minFrequency: 1);
+        var id = Register("GPT2LMHeadModel", new Gpt2Config
+        {
+            VocabSize = tokenizer.VocabSize, NEmbd = 32, NLayer = 2, NHead = 2, NPositions = 32,
+            BosTokenId = tokenizer.EosId, EosTokenId = tokenizer.EosId,
+        }, tokenizer);
+        const string prompt = "the cat sat";
+
+        var greedy = await Post($"/models/{id}/predict", new { inputs = prompt, max_new_tokens = 6 });
+        Assert.Equal("clm", greedy["kind"]!.GetValue<string>());
+        var text = Predictions(greedy)[0]!["generated_text"]!.GetValue<string>();
+        Assert.StartsWith(prompt, text);
+        Assert.InRange(Predictions(greedy)[0]!["new_tokens"]!.GetValue<int>(), 0, 6);
+        Assert.Equal(text, Predictions(await Post($"/models/{id}/predict", new { inputs = prompt, max_new_tokens = 6 }))[0]!["generated_text"]!.GetValue<string>());
+
+        // 40 new tokens slide the context past n_positions (32); each seed gives its own text, the same every time.
+        var sampling = new { inputs = prompt, max_new_tokens = 40, temperature = 1.5, top_k = 50, top_p = 0.95, seed = 11 };
+        var first = Predictions(await Post($"/models/{id}/predict", sampling))[0]!["generated_text"]!.GetValue<string>();
+        var again = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Post($"/models/{id}/predict", sampling)));
+        Assert.All(again, r => Assert.Equal(first, Predictions(r)[0]!["generated_text"]!.GetValue<string>()));
+
+        var pair = await client.PostAsJsonAsync($"/models/{id}/predict", new { inputs = new { text = "a", text_pair = "b" } });
+        await pair.AssertProblem(HttpStatusCode.BadRequest, "inputs.text_pair");
+        var none = await client.PostAsJsonAsync($"/models/{id}/predict", new { inputs = prompt, max_new_tokens = 0 });
+        await none.AssertProblem(HttpStatusCode.BadRequest, "max_new_tokens");
     }
 
     [Fact]

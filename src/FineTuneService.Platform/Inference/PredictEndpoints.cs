@@ -31,7 +31,8 @@ public static class PredictEndpoints
     private static async Task<Ok<PredictResponse>> Predict(Guid id, HttpRequest request, ModelCache cache, DynamicBatcher batcher,
         IServiceProvider services, IOptions<InferenceOptions> options, CancellationToken cancellationToken)
     {
-        var (inputs, predictOptions) = PredictRequest.ParsePredict(await PredictRequest.ReadBodyAsync(request, cancellationToken), options.Value);
+        var body = await PredictRequest.ReadBodyAsync(request, cancellationToken);
+        var (inputs, predictOptions) = PredictRequest.ParsePredict(body, options.Value);
         using var lease = await AcquireAsync(id, cache, services, cancellationToken);
         EncodedInput[] encoded;
         try
@@ -40,7 +41,9 @@ public static class PredictEndpoints
         }
         catch (PredictInputException e)
         {
-            throw new RequestValidationException(e.Field, e.Message);
+            // The model names inputs[i]; a request that sent one input not in a list calls it "inputs".
+            var field = body["inputs"] is not JsonArray && e.Field.StartsWith("inputs[0]") ? "inputs" + e.Field["inputs[0]".Length..] : e.Field;
+            throw new RequestValidationException(field, e.Message);
         }
         var predictions = await batcher.PredictAsync(lease.Model, encoded, predictOptions, cancellationToken);
         return TypedResults.Ok(new PredictResponse(id, lease.Model.Kind, predictions));

@@ -6,6 +6,9 @@ using static TorchSharp.torch;
 
 namespace FineTuneService.Training.Checkpoints;
 
+/// <summary>One tensor of a safetensors file: its data lies at <paramref name="Offset"/> in <paramref name="File"/>.</summary>
+public sealed record StoredTensor(string Name, ScalarType DType, long[] Shape, string File, long Offset);
+
 /// <summary>A checkpoint file or folder that cannot be used: wrong format, corrupt, or not matching the model.</summary>
 public sealed class InvalidCheckpointException(string message) : Exception(message);
 
@@ -27,21 +30,70 @@ public static class SafeTensors
 
     /// <summary>Reads every tensor of a <c>.safetensors</c> file, or of all shards named by a
     /// <c>model.safetensors.index.json</c>. Pickled PyTorch files are refused.</summary>
-    public static Dictionary<string, Tensor> Load(string path)
+    public static Dictionary<string, Tensor> Load(string path) => Index(path).ToDictionary(t => t.Name, Read);
+
+    /// <summary>Reads the file straight into <paramref name="targets"/> (e.g. a module's state_dict()), which must
+    /// match it name for name and shape for shape; no second copy of the weights is made.</summary>
+    public static void LoadInto(string path, IReadOnlyDictionary<string, Tensor> targets)
+    {
+        var stored = Index(path);
+        var missing = targets.Keys.Except(stored.Select(t => t.Name)).ToList();
+        var unexpected = stored.Where(t => !targets.TryGetValue(t.Name, out var target) || !target.shape.SequenceEqual(t.Shape)).Select(t => t.Name).ToList();
+        if (missing.Count + unexpected.Count > 0)
+        {
+            throw new InvalidCheckpointException($"'{Path.GetFileName(path)}' does not match: missing [{string.Join(", ", missing)}], " +
+                $"unexpected or of another shape [{string.Join(", ", unexpected)}]");
+        }
+        foreach (var t in stored)
+        {
+            ReadInto(t, targets[t.Name]);
+        }
+    }
+
+    /// <summary>The tensors a <c>.safetensors</c> file or sharded index holds, without their data.</summary>
+    public static IReadOnlyList<StoredTensor> Index(string path)
     {
         RefusePickle(path);
         if (path.EndsWith(".index.json", StringComparison.Ordinal))
         {
-            return LoadSharded(path);
+            return IndexShards(path);
         }
         using var file = File.OpenHandle(path);
-        var (entries, dataStart) = ReadHeader(file, path);
-        var tensors = new Dictionary<string, Tensor>(entries.Count);
-        foreach (var (name, entry) in entries)
+        return ReadHeader(file, path);
+    }
+
+    public static Tensor Read(StoredTensor stored)
+    {
+        var t = empty(stored.Shape, stored.DType);
+        ReadInto(stored, t);
+        return t;
+    }
+
+    /// <summary>Fills <paramref name="target"/> (same shape) with the stored tensor: straight into its memory when it is
+    /// a contiguous CPU tensor of the same dtype, else through a temporary and a converting copy.</summary>
+    public static void ReadInto(StoredTensor stored, Tensor target)
+    {
+        using var noGrad = no_grad();
+        if (target.device_type != DeviceType.CPU || target.dtype != stored.DType || !target.is_contiguous())
         {
-            tensors[name] = ReadTensor(file, entry, dataStart);
+            using var temp = Read(stored);
+            target.copy_(temp);
+            return;
         }
-        return tensors;
+        using var file = File.OpenHandle(stored.File);
+        ForEachChunk(target, (span, at) =>
+        {
+            var read = 0;
+            while (read < span.Length)
+            {
+                var n = RandomAccess.Read(file, span[read..], stored.Offset + at + read);
+                if (n == 0)
+                {
+                    throw new InvalidCheckpointException($"'{Path.GetFileName(stored.File)}' ends before the data of '{stored.Name}'");
+                }
+                read += n;
+            }
+        });
     }
 
     /// <summary>The <c>__metadata__</c> of a safetensors file (empty when it has none).</summary>
@@ -108,35 +160,24 @@ public static class SafeTensors
         }
     }
 
-    static Dictionary<string, Tensor> LoadSharded(string indexPath)
+    static List<StoredTensor> IndexShards(string indexPath)
     {
         var dir = Path.GetDirectoryName(Path.GetFullPath(indexPath))!;
         var weightMap = JsonNode.Parse(File.ReadAllText(indexPath))?["weight_map"] as JsonObject
             ?? throw new InvalidCheckpointException($"'{Path.GetFileName(indexPath)}' has no weight_map");
-        var byShard = weightMap.GroupBy(kv => kv.Value?.GetValue<string>() ?? "", kv => kv.Key);
-        var tensors = new Dictionary<string, Tensor>();
-        foreach (var shard in byShard)
+        var tensors = new List<StoredTensor>();
+        foreach (var shard in weightMap.GroupBy(kv => kv.Value?.GetValue<string>() ?? "", kv => kv.Key))
         {
             if (shard.Key.Length == 0 || Path.GetFileName(shard.Key) != shard.Key)
             {
                 throw new InvalidCheckpointException($"weight_map names an invalid shard file '{shard.Key}'");
             }
-            var loaded = Load(Path.Combine(dir, shard.Key));
-            foreach (var name in shard)
-            {
-                tensors[name] = loaded.Remove(name, out var t)
-                    ? t
-                    : throw new InvalidCheckpointException($"weight_map puts '{name}' in '{shard.Key}', which does not hold it");
-            }
-            foreach (var extra in loaded.Values)
-            {
-                extra.Dispose();
-            }
+            var held = Index(Path.Combine(dir, shard.Key)).ToDictionary(t => t.Name);
+            tensors.AddRange(shard.Select(name => held.TryGetValue(name, out var t) ? t
+                : throw new InvalidCheckpointException($"weight_map puts '{name}' in '{shard.Key}', which does not hold it")));
         }
         return tensors;
     }
-
-    sealed record Entry(ScalarType DType, long[] Shape, long Begin, long End);
 
     static (JsonObject Header, long DataStart) ReadHeaderJson(SafeFileHandle file, string path)
     {
@@ -164,11 +205,11 @@ public static class SafeTensors
         }
     }
 
-    static (List<(string Name, Entry Entry)> Entries, long DataStart) ReadHeader(SafeFileHandle file, string path)
+    static List<StoredTensor> ReadHeader(SafeFileHandle file, string path)
     {
         var (header, dataStart) = ReadHeaderJson(file, path);
         var dataLength = RandomAccess.GetLength(file) - dataStart;
-        var entries = new List<(string, Entry)>();
+        var entries = new List<StoredTensor>();
         foreach (var (name, node) in header)
         {
             if (name == "__metadata__")
@@ -182,20 +223,19 @@ public static class SafeTensors
                     : throw new InvalidCheckpointException($"tensor '{name}' has unsupported dtype {dtypeName}");
                 var shape = node["shape"]!.AsArray().Select(x => x!.GetValue<long>()).ToArray();
                 var offsets = node["data_offsets"]!.AsArray().Select(x => x!.GetValue<long>()).ToArray();
-                var entry = new Entry(dtype, shape, offsets[0], offsets[1]);
                 var expected = shape.Aggregate(1L, (a, b) => a * b) * ElementSize(dtype);
-                if (shape.Any(s => s < 0) || offsets.Length != 2 || entry.Begin < 0 || entry.End > dataLength || entry.End - entry.Begin != expected)
+                if (shape.Any(s => s < 0) || offsets.Length != 2 || offsets[0] < 0 || offsets[1] > dataLength || offsets[1] - offsets[0] != expected)
                 {
                     throw new InvalidCheckpointException($"tensor '{name}' has inconsistent shape/data_offsets");
                 }
-                entries.Add((name, entry));
+                entries.Add(new StoredTensor(name, dtype, shape, path, dataStart + offsets[0]));
             }
             catch (Exception e) when (e is InvalidOperationException or NullReferenceException or FormatException or IndexOutOfRangeException)
             {
                 throw new InvalidCheckpointException($"'{Path.GetFileName(path)}': malformed header entry '{name}'");
             }
         }
-        return (entries, dataStart);
+        return entries;
     }
 
     static long ElementSize(ScalarType dtype) => dtype switch
@@ -205,25 +245,6 @@ public static class SafeTensors
         ScalarType.Float16 or ScalarType.BFloat16 or ScalarType.Int16 => 2,
         _ => 1,
     };
-
-    static Tensor ReadTensor(SafeFileHandle file, Entry entry, long dataStart)
-    {
-        var t = empty(entry.Shape, entry.DType);
-        ForEachChunk(t, (span, at) =>
-        {
-            var read = 0;
-            while (read < span.Length)
-            {
-                var n = RandomAccess.Read(file, span[read..], dataStart + entry.Begin + at + read);
-                if (n == 0)
-                {
-                    throw new InvalidCheckpointException("safetensors file ends before its data");
-                }
-                read += n;
-            }
-        });
-        return t;
-    }
 
     delegate void ChunkAction(Span<byte> bytes, long offset);
 

@@ -1,4 +1,5 @@
 using FineTuneService.Training.Models;
+using FineTuneService.Training.Trainer;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -13,7 +14,7 @@ public sealed record FineTuneExample(int[] InputIds, int[] TokenTypeIds, long Cl
 
 /// <summary>Tokenized fine-tune examples and their batching: a fixed order per (seed, epoch), length-grouped like
 /// Hugging Face's LengthGroupedSampler, each batch padded only to its own longest example (dynamic padding).</summary>
-public sealed class FineTuneDataset(IReadOnlyList<FineTuneExample> examples, LabelKind kind, int padId)
+public sealed class FineTuneDataset(IReadOnlyList<FineTuneExample> examples, LabelKind kind, int padId) : ITrainingData
 {
     public const long IgnoreIndex = -100;
 
@@ -21,28 +22,12 @@ public sealed class FineTuneDataset(IReadOnlyList<FineTuneExample> examples, Lab
     public LabelKind Kind => kind;
     public int Count => examples.Count;
 
-    /// <summary>The training batches of one epoch, as example indices. A pure function of (seed, epoch) so a resumed
-    /// run replays the same order. Grouped: shuffle, cut into mega-batches of up to 50 batches, sort each by length
-    /// (longest first), put the longest example in the first batch; then cut into batches.</summary>
-    public int[][] TrainBatches(int batchSize, int seed, int epoch, bool groupByLength)
-    {
-        var random = new Random(unchecked(seed * 1_000_003 + epoch));
-        var order = Enumerable.Range(0, Count).ToArray();
-        random.Shuffle(order);
-        if (groupByLength)
-        {
-            var megaBatch = Math.Clamp(Count / (batchSize * 4), 1, 50) * batchSize;
-            var mega = order.Chunk(megaBatch)
-                .Select(m => m.OrderByDescending(i => examples[i].InputIds.Length).ToArray()).ToArray();
-            var longest = Enumerable.Range(0, mega.Length).MaxBy(m => examples[mega[m][0]].InputIds.Length);
-            (mega[0][0], mega[longest][0]) = (mega[longest][0], mega[0][0]);
-            order = mega.SelectMany(m => m).ToArray();
-        }
-        return order.Chunk(batchSize).ToArray();
-    }
+    public int[][] TrainBatches(int batchSize, int seed, int epoch, bool groupByLength) =>
+        BatchOrder.Train(Count, i => examples[i].InputIds.Length, batchSize, seed, epoch, groupByLength);
 
-    /// <summary>Evaluation batches in dataset order.</summary>
-    public int[][] EvalBatches(int batchSize) => Enumerable.Range(0, Count).Chunk(batchSize).ToArray();
+    public int[][] EvalBatches(int batchSize) => BatchOrder.Eval(Count, batchSize);
+
+    public IEvaluation StartEvaluation(IReadOnlyList<string> labelNames) => new FineTuneEvaluation(this, labelNames);
 
     /// <summary>Pads the examples to the longest of them: (B, T) ids, mask, type ids and the labels of <see cref="Kind"/>.</summary>
     public Batch Collate(IReadOnlyList<int> indices)

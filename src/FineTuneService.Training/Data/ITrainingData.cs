@@ -17,8 +17,9 @@ public interface ITrainingData
 
     Batch Collate(IReadOnlyList<int> indices);
 
-    /// <summary>A fresh accumulator for one evaluation pass.</summary>
-    IEvaluation StartEvaluation();
+    /// <summary>A fresh accumulator for one evaluation pass. <paramref name="labelNames"/>: id → label of a
+    /// classification head (token classification reports entities by them); empty for language models.</summary>
+    IEvaluation StartEvaluation(IReadOnlyList<string> labelNames);
 }
 
 /// <summary>Task metrics accumulated over an evaluation pass, batch by batch (without the eval_ prefix).</summary>

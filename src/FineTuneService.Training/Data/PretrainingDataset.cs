@@ -82,7 +82,7 @@ public sealed class PretrainingDataset : ITrainingData, IDisposable
 
     public int[][] EvalBatches(int batchSize) => BatchOrder.Eval(Count, batchSize);
 
-    public IEvaluation StartEvaluation() => new PretrainingEvaluation(causal: _masking is null);
+    public IEvaluation StartEvaluation(IReadOnlyList<string> labelNames) => new PretrainingEvaluation(causal: _masking is null);
 
     /// <summary>The batch of the given examples: masked (MLM, NSP) or as causal-LM blocks.</summary>
     public Batch Collate(IReadOnlyList<int> indices)

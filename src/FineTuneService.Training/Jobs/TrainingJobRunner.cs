@@ -6,13 +6,14 @@ namespace FineTuneService.Training.Jobs;
 /// <see cref="TrainingJobRequest.Type"/>. Each job type lives in its own class with the same two methods.</summary>
 public static class TrainingJobRunner
 {
-    public static readonly IReadOnlyList<string> Types = ["finetune"];
+    public static readonly IReadOnlyList<string> Types = ["finetune", "pretrain"];
 
     /// <summary>Every problem a spec has that shows without training, keyed by the job field it concerns
     /// (<c>task</c>, <c>columns.label</c>, <c>hyperparameters.learning_rate</c>, …). Empty when the job can run.</summary>
     public static IReadOnlyDictionary<string, string[]> Validate(TrainingJobRequest request) => request.Type switch
     {
         "finetune" => FineTuneJob.Validate(request),
+        "pretrain" => PretrainingJob.Validate(request),
         _ => new Dictionary<string, string[]> { ["type"] = [$"'{request.Type}' is not a job type; use one of {string.Join(", ", Types)}."] },
     };
 
@@ -21,6 +22,7 @@ public static class TrainingJobRunner
     public static TrainingJobResult Run(TrainingJobRequest request, ITrainingObserver observer, CancellationToken cancellationToken) => request.Type switch
     {
         "finetune" => FineTuneJob.Run(request, observer, cancellationToken),
+        "pretrain" => PretrainingJob.Run(request, observer, cancellationToken),
         _ => throw new ArgumentException($"'{request.Type}' is not a job type.", nameof(request)),
     };
 
@@ -30,10 +32,15 @@ public static class TrainingJobRunner
     public static torch.Device Device(string spec) =>
         spec == "auto" ? (torch.cuda.is_available() ? torch.CUDA : torch.CPU) : torch.device(spec);
 
-    /// <summary>Writes the result folder next to its final place and renames it, so a folder that exists is complete.</summary>
+    /// <summary>Writes the result folder next to its final place and renames it, so a folder that exists is complete.
+    /// Leftovers of an export that a killed worker left half-written are removed first.</summary>
     public static void Publish(string dir, Action<string> write)
     {
-        var temp = dir.TrimEnd(Path.DirectorySeparatorChar) + ".tmp-" + Guid.NewGuid().ToString("N");
+        dir = Path.GetFullPath(dir).TrimEnd(Path.DirectorySeparatorChar);
+        var parent = Path.GetDirectoryName(dir)!;
+        Directory.CreateDirectory(parent);
+        foreach (var stale in Directory.GetDirectories(parent, Path.GetFileName(dir) + ".tmp-*")) Directory.Delete(stale, recursive: true);
+        var temp = dir + ".tmp-" + Guid.NewGuid().ToString("N");
         write(temp);
         if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
         Directory.Move(temp, dir);

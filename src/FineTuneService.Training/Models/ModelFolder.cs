@@ -27,30 +27,26 @@ public static class ModelFolder
     /// names; otherwise the checkpoint's encoder is loaded under a new head (a base <c>BertModel</c> into
     /// <c>bert.*</c>, a pretraining checkpoint without its <c>cls.*</c> heads), whose parameters start freshly
     /// initialised from <paramref name="seed"/>. <paramref name="configure"/> adjusts the config first
-    /// (labels, problem type, dropout).</summary>
+    /// (labels, problem type, dropout); a classifier checkpoint given new labels gets a fresh classifier.</summary>
     public static ITaskModel Load(string dir, string? architecture = null, Func<ModelConfig, ModelConfig>? configure = null, long seed = 42)
     {
         var stored = ModelConfig.Load(Path.Combine(dir, ConfigFile));
         var source = stored.Architectures?.FirstOrDefault() ?? (stored is Gpt2Config ? "GPT2LMHeadModel" : "BertModel");
         var target = architecture ?? source;
         var config = (configure?.Invoke(stored) ?? stored) with { Architectures = [target] };
+        var weights = Weights(dir);
         var model = Create(target, config, seed);
-        var weights = ReadWeights(dir);
         try
         {
-            LoadWeights(model, weights, sameArchitecture: source == target);
+            // The checkpoint's own head is kept only for the same task with the same labels.
+            var sameHead = source == target && (stored.Id2Label ?? new Dictionary<int, string>()).OrderBy(kv => kv.Key)
+                .SequenceEqual((config.Id2Label ?? new Dictionary<int, string>()).OrderBy(kv => kv.Key));
+            LoadWeights(model, weights, sameHead);
         }
         catch
         {
             model.Module.Dispose();
             throw;
-        }
-        finally
-        {
-            foreach (var t in weights.Values)
-            {
-                t.Dispose();
-            }
         }
         return model;
     }
@@ -71,74 +67,75 @@ public static class ModelFolder
         };
     }
 
-    /// <summary>All tensors of the folder's <c>model.safetensors</c> or sharded index. A folder that only has a
-    /// pickled <c>.bin</c> checkpoint is refused.</summary>
-    public static Dictionary<string, Tensor> ReadWeights(string dir)
+    /// <summary>The tensors of the folder's <c>model.safetensors</c> or sharded index (not yet read). A folder that
+    /// only has a pickled <c>.bin</c> checkpoint is refused.</summary>
+    public static IReadOnlyList<StoredTensor> Weights(string dir)
     {
         foreach (var name in new[] { SafeTensors.IndexFileName, WeightsFile })
         {
             var path = Path.Combine(dir, name);
             if (File.Exists(path))
             {
-                return SafeTensors.Load(path);
+                return SafeTensors.Index(path);
             }
         }
         var pickled = Directory.EnumerateFiles(dir, "*.bin").FirstOrDefault();
         return pickled is not null
-            ? SafeTensors.Load(pickled) // throws the pickle refusal
+            ? SafeTensors.Index(pickled) // throws the pickle refusal
             : throw new InvalidCheckpointException($"the folder has neither {WeightsFile} nor {SafeTensors.IndexFileName}");
     }
 
-    /// <summary>Copies checkpoint tensors into the model by Hugging Face name.
+    /// <summary>Reads checkpoint tensors straight into the model's parameters by Hugging Face name.
     /// Renamed: legacy LayerNorm <c>gamma</c>/<c>beta</c> → <c>weight</c>/<c>bias</c>; keys of a bare encoder
     /// checkpoint get the task model's encoder prefix (<c>bert.</c>, <c>transformer.</c>).
     /// Ignored when present: <c>position_ids</c> buffers, tied copies of the embeddings (<c>cls.predictions.decoder.*</c>,
     /// <c>lm_head.weight</c>), GPT-2's causal-mask buffers (<c>attn.bias</c>, <c>attn.masked_bias</c>), a pooler the
     /// model doesn't have, and heads of another task (<c>cls.*</c>, <c>classifier.*</c>, <c>lm_head.*</c>).
-    /// Allowed to be missing when the checkpoint is of another architecture: the model's head and pooler, which
-    /// keep their fresh initialisation (a task head of another shape is replaced too).</summary>
-    public static void LoadWeights(ITaskModel model, IReadOnlyDictionary<string, Tensor> weights, bool sameArchitecture)
+    /// Unless <paramref name="sameHead"/> (the checkpoint is this task with these labels) the model's head and pooler
+    /// may be missing and keep their fresh initialisation; its <c>classifier.*</c> then always stays fresh (a
+    /// classifier means its labels), while an LM head (<c>cls.*</c>) of the same shape is reused.</summary>
+    public static void LoadWeights(ITaskModel model, IReadOnlyList<StoredTensor> weights, bool sameHead)
     {
         var encoder = model.Config is Gpt2Config ? "transformer." : "bert.";
-        var renamed = weights.ToDictionary(kv => Rename(kv.Key), kv => kv.Value);
-        if (!renamed.Keys.Any(k => k.StartsWith(encoder, StringComparison.Ordinal)))
-        {
-            renamed = renamed.ToDictionary(kv => IsTaskHead(kv.Key) ? kv.Key : encoder + kv.Key, kv => kv.Value);
-        }
+        var bare = !weights.Any(t => t.Name.StartsWith(encoder, StringComparison.Ordinal));
+        var renamed = weights.GroupBy(t => bare && !IsTaskHead(Rename(t.Name)) ? encoder + Rename(t.Name) : Rename(t.Name))
+            .ToDictionary(g => g.Key, g => g.Count() == 1 ? g.Single()
+                : throw new InvalidCheckpointException($"the checkpoint holds '{g.Key}' twice ({string.Join(", ", g.Select(t => t.Name))})"));
         bool IsPooler(string key) => key.StartsWith(encoder + "pooler.", StringComparison.Ordinal);
         var targets = model.Module.state_dict();
         var loaded = new HashSet<string>();
         var unexpected = new List<string>();
         var mismatched = new List<string>();
-        using (no_grad())
+        foreach (var (name, stored) in renamed)
         {
-            foreach (var (name, tensor) in renamed)
+            // A classifier means its labels: only the same task with the same labels reuses it. The LM heads mean the vocabulary.
+            if (targets.TryGetValue(name, out var target) && (sameHead || !name.StartsWith("classifier.", StringComparison.Ordinal)))
             {
-                if (targets.TryGetValue(name, out var target))
+                if (target.shape.SequenceEqual(stored.Shape))
                 {
-                    if (target.shape.SequenceEqual(tensor.shape))
-                    {
-                        target.copy_(tensor);
-                        loaded.Add(name);
-                    }
-                    else if (sameArchitecture || !IsTaskHead(name))
-                    {
-                        mismatched.Add($"{name}: checkpoint [{string.Join(", ", tensor.shape)}], model [{string.Join(", ", target.shape)}]");
-                    }
+                    loaded.Add(name);
                 }
-                else if (!IsTaskHead(name) && !IsPooler(name) && !IsIgnorable(name))
+                else if (sameHead || !IsTaskHead(name))
                 {
-                    unexpected.Add(name);
+                    mismatched.Add($"{name}: checkpoint [{string.Join(", ", stored.Shape)}], model [{string.Join(", ", target.shape)}]");
                 }
             }
+            else if (!IsTaskHead(name) && !IsPooler(name) && !IsIgnorable(name))
+            {
+                unexpected.Add(name);
+            }
         }
-        var missing = targets.Keys.Where(k => !loaded.Contains(k) && (sameArchitecture || !(IsTaskHead(k) || IsPooler(k)))).ToList();
+        var missing = targets.Keys.Where(k => !loaded.Contains(k) && (sameHead || !(IsTaskHead(k) || IsPooler(k)))).ToList();
         if (missing.Count + unexpected.Count + mismatched.Count > 0)
         {
             static string List(string what, List<string> keys) =>
                 keys.Count == 0 ? "" : $" {what} ({keys.Count}): {string.Join(", ", keys.Take(8))}{(keys.Count > 8 ? ", …" : "")}.";
             throw new InvalidCheckpointException($"the checkpoint does not fit {model.Architecture}." +
                 List("missing keys", missing) + List("unexpected keys", unexpected) + List("shape mismatches", mismatched));
+        }
+        foreach (var name in loaded)
+        {
+            SafeTensors.ReadInto(renamed[name], targets[name]);
         }
     }
 

@@ -18,12 +18,15 @@ public sealed record TrainerResult(int GlobalStep, IReadOnlyDictionary<string, d
 /// (resumed exactly), best model, early stopping. Progress and metrics go to the observer.</summary>
 public sealed partial class Trainer
 {
-    static Trainer() => torch.set_num_threads(Environment.ProcessorCount);
+    // All cores, unless OMP_NUM_THREADS says otherwise (as PyTorch honours it): OpenMP threads that outnumber the
+    // free cores spin against each other, e.g. parallel test classes on a 2-core machine.
+    static Trainer() => torch.set_num_threads(
+        int.TryParse(Environment.GetEnvironmentVariable("OMP_NUM_THREADS"), out var threads) && threads > 0 ? threads : Environment.ProcessorCount);
 
     readonly ITaskModel model;
     readonly TrainingArguments args;
-    readonly FineTuneDataset train;
-    readonly FineTuneDataset? eval;
+    readonly ITrainingData train;
+    readonly ITrainingData? eval;
     readonly IReadOnlyList<string> labelNames;
     readonly string checkpointsDir;
     readonly ITrainingObserver observer;
@@ -31,7 +34,7 @@ public sealed partial class Trainer
 
     /// <param name="labelNames">id → label; token classification uses them as IOB2 tags for entity metrics.</param>
     /// <param name="checkpointsDir">where checkpoint-&lt;step&gt; folders go; training resumes from the newest one there.</param>
-    public Trainer(ITaskModel model, TrainingArguments args, FineTuneDataset train, FineTuneDataset? eval,
+    public Trainer(ITaskModel model, TrainingArguments args, ITrainingData train, ITrainingData? eval,
         IReadOnlyList<string> labelNames, string checkpointsDir, ITrainingObserver observer, Device? device = null)
     {
         if (args.EvalStrategy != "no" && eval is null)
@@ -138,6 +141,7 @@ public sealed partial class Trainer
                     };
                     if (!double.IsNaN(gradNorm)) logs["grad_norm"] = gradNorm;
                     observer.Metrics(state.GlobalStep, epochValue, "train", logs);
+                    state.LogHistory.Add(new(logs) { ["step"] = state.GlobalStep });
                     runSamples += windowSamples;
                     (state.LossSum, state.LossSteps, windowSamples, windowTokens) = (0, 0, 0, 0);
                     window.Restart();
@@ -148,14 +152,15 @@ public sealed partial class Trainer
                 {
                     var metrics = Evaluate();
                     observer.Metrics(state.GlobalStep, epochValue, "eval", metrics);
+                    state.LogHistory.Add(new(metrics) { ["step"] = state.GlobalStep, ["epoch"] = epochValue });
                     state.LastEval = metrics;
                     evaluated = true;
                     stop |= TrackBest(state, metrics);
                 }
                 if (Due(args.SaveStrategy, args.SaveSteps, state.GlobalStep, epochEnd, stop))
                 {
+                    if (evaluated && state.BestStep == state.GlobalStep) state.BestCheckpoint = TrainerCheckpoint.Name(state.GlobalStep);
                     var path = TrainerCheckpoint.Save(checkpointsDir, module, optimizer, state);
-                    if (evaluated && state.BestStep == state.GlobalStep) state.BestCheckpoint = Path.GetFileName(path);
                     TrainerCheckpoint.Rotate(checkpointsDir, args.SaveTotalLimit, args.LoadBestModelAtEnd ? state.BestCheckpoint : null);
                     observer.Checkpoint(state.GlobalStep, path, evaluated ? state.LastEval! : new Dictionary<string, double>());
                 }
@@ -167,7 +172,8 @@ public sealed partial class Trainer
             ["train_loss"] = state.TotalLoss / Math.Max(1, state.GlobalStep),
             ["train_runtime"] = clock.Elapsed.TotalSeconds,
             ["train_samples_per_second"] = (runSamples + windowSamples) / Math.Max(clock.Elapsed.TotalSeconds, 1e-9),
-            ["train_steps"] = state.GlobalStep - startStep,
+            ["train_steps_per_second"] = (state.GlobalStep - startStep) / Math.Max(clock.Elapsed.TotalSeconds, 1e-9),
+            ["epoch"] = (double)state.GlobalStep / StepsPerEpoch,
         };
         if (args.LoadBestModelAtEnd && state.BestCheckpoint is { } best)
         {
@@ -214,8 +220,7 @@ public sealed partial class Trainer
         var module = model.Module;
         module.eval();
         double lossSum = 0;
-        var logits = new List<float[]>();
-        int classes = 1;
+        var evaluation = data.StartEvaluation(labelNames);
         using (no_grad())
         {
             foreach (var indices in data.EvalBatches(args.PerDeviceEvalBatchSize))
@@ -225,50 +230,16 @@ public sealed partial class Trainer
                 if (device.type != DeviceType.CPU) batch = batch.To(device);
                 var output = model.Forward(batch);
                 lossSum += output.Loss!.item<float>() * indices.Length;
-                var l = output.Logits.detach().cpu().to(float32).contiguous();
-                classes = data.Kind == LabelKind.Regression ? 1 : (int)l.shape[^1];
-                var flat = l.data<float>().ToArray();
-                var perExample = flat.Length / indices.Length;
-                for (var i = 0; i < indices.Length; i++) logits.Add(flat[(i * perExample)..((i + 1) * perExample)]);
+                evaluation.Add(indices, batch, output);
             }
         }
         module.train();
         GC.Collect();
         GC.WaitForPendingFinalizers();
 
-        var examples = data.Examples;
-        var metrics = data.Kind switch
-        {
-            LabelKind.SingleLabel => Metrics.Classification(logits.Select(ArgMax).ToArray(), examples.Select(e => (int)e.ClassId).ToArray()),
-            LabelKind.MultiLabel => Metrics.MultiLabel(logits.Select(l => l.Select(x => x > 0).ToArray()).ToArray(),
-                examples.Select(e => e.Targets!.Select(x => x > 0.5f).ToArray()).ToArray()),
-            LabelKind.Regression => Metrics.Regression(logits.Select(l => (double)l[0]).ToArray(), examples.Select(e => (double)e.Targets![0]).ToArray()),
-            _ => TokenMetrics(examples, logits, classes),
-        };
         var result = new Dictionary<string, double> { ["eval_loss"] = lossSum / data.Count };
-        foreach (var (k, v) in metrics) result["eval_" + k] = v;
+        foreach (var (k, v) in evaluation.Metrics()) result["eval_" + k] = v;
         return result;
-    }
-
-    Dictionary<string, double> TokenMetrics(IReadOnlyList<FineTuneExample> examples, List<float[]> logits, int classes)
-    {
-        var predicted = new List<string[]>();
-        var truth = new List<string[]>();
-        for (var i = 0; i < examples.Count; i++)
-        {
-            var labels = examples[i].TokenLabels!;
-            var positions = Enumerable.Range(0, labels.Length).Where(t => labels[t] != FineTuneDataset.IgnoreIndex).ToArray();
-            truth.Add(positions.Select(t => labelNames[(int)labels[t]]).ToArray());
-            predicted.Add(positions.Select(t => labelNames[ArgMax(logits[i][(t * classes)..((t + 1) * classes)])]).ToArray());
-        }
-        return Metrics.Entities(predicted, truth);
-    }
-
-    static int ArgMax(float[] values)
-    {
-        var best = 0;
-        for (var i = 1; i < values.Length; i++) if (values[i] > values[best]) best = i;
-        return best;
     }
 
     /// <summary>freeze_embeddings and freeze_layers (the bottom N encoder / decoder blocks): no gradient, not optimized.</summary>

@@ -23,6 +23,8 @@ public sealed class TrainerState
     public Dictionary<string, double>? BestEval { get; set; }
     public Dictionary<string, double>? LastEval { get; set; }
     public int PatienceCounter { get; set; }
+    /// <summary>Every train log and evaluation so far, with its step, as HF's trainer_state.json log_history.</summary>
+    public List<Dictionary<string, double>> LogHistory { get; set; } = [];
 }
 
 /// <summary>checkpoint-&lt;step&gt; folders: model.safetensors (HF names), optimizer.bin (AdamW exp_avg, exp_avg_sq,
@@ -37,12 +39,14 @@ public static partial class TrainerCheckpoint
     static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = true };
 
     [GeneratedRegex(@"^checkpoint-(\d+)$")]
-    private static partial Regex Name();
+    private static partial Regex NamePattern();
+
+    public static string Name(int step) => $"checkpoint-{step}";
 
     public static string Save(string checkpointsDir, nn.Module model, OptimizerHelper optimizer, TrainerState state)
     {
         Directory.CreateDirectory(checkpointsDir);
-        var final = Path.Combine(checkpointsDir, $"checkpoint-{state.GlobalStep}");
+        var final = Path.Combine(checkpointsDir, Name(state.GlobalStep));
         var temp = Path.Combine(checkpointsDir, $".tmp-checkpoint-{state.GlobalStep}-{Guid.NewGuid():N}");
         Directory.CreateDirectory(temp);
         SafeTensors.Save(Path.Combine(temp, ModelFile), model.state_dict());
@@ -96,7 +100,7 @@ public static partial class TrainerCheckpoint
     }
 
     static IEnumerable<string> Sorted(string checkpointsDir) => Directory.GetDirectories(checkpointsDir)
-        .Select(d => (Dir: d, Match: Name().Match(Path.GetFileName(d))))
+        .Select(d => (Dir: d, Match: NamePattern().Match(Path.GetFileName(d))))
         .Where(x => x.Match.Success && File.Exists(Path.Combine(x.Dir, StateFile)))
         .OrderBy(x => int.Parse(x.Match.Groups[1].Value))
         .Select(x => x.Dir);

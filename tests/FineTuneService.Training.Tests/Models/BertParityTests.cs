@@ -28,9 +28,7 @@ public class BertParityTests(ITestOutputHelper output)
     static BertModel LoadMiniLm()
     {
         var model = new BertModel(BertConfig.Load(Path.Combine(Fixtures.MiniLm, "config.json")));
-        var (missing, unexpected) = model.load_state_dict(SafeTensors.Load(Path.Combine(Fixtures.MiniLm, "model.safetensors")), strict: true);
-        Assert.Empty(missing);
-        Assert.Empty(unexpected);
+        SafeTensors.LoadInto(Path.Combine(Fixtures.MiniLm, "model.safetensors"), model.state_dict()); // strict: every key, every shape
         model.eval();
         return model;
     }

@@ -111,6 +111,27 @@ public sealed class ModelFolderTests : IDisposable
         }
     }
 
+    [Fact]
+    public void ClassifierGivenNewLabelsGetsAFreshHeadAndKeepsItsEncoder()
+    {
+        var sentiment = new BertForSequenceClassification(GoldenKeyTests.TinyBert, seed: 3);
+        ModelFolder.Export(sentiment, dir);
+
+        var spam = ModelFolder.Load(dir, nameof(BertForSequenceClassification),
+            c => c with { Id2Label = new Dictionary<int, string> { [0] = "ham", [1] = "spam" }, Label2Id = null }, seed: 8);
+
+        var source = sentiment.Module.state_dict();
+        var target = spam.Module.state_dict();
+        Assert.Equal([2L, 32L], target["classifier.weight"].shape);
+        AssertSameTensors(source["bert.encoder.layer.1.output.dense.weight"], target["bert.encoder.layer.1.output.dense.weight"]);
+        // New names for as many labels: still a fresh classifier.
+        var renamed = ModelFolder.Load(dir, nameof(BertForSequenceClassification),
+            c => c with { Id2Label = new Dictionary<int, string> { [0] = "a", [1] = "b", [2] = "c" }, Label2Id = null }, seed: 8);
+        Assert.False(source["classifier.weight"].eq(renamed.Module.state_dict()["classifier.weight"]).all().item<bool>());
+        // Same labels: the trained classifier itself comes back.
+        AssertSameTensors(source["classifier.weight"], ModelFolder.Load(dir, nameof(BertForSequenceClassification)).Module.state_dict()["classifier.weight"]);
+    }
+
     void WriteTinyBertModel(Func<Dictionary<string, Tensor>, Dictionary<string, Tensor>> edit)
     {
         var bert = new BertModel(GoldenKeyTests.TinyBert, seed: 11);
@@ -176,6 +197,14 @@ public sealed class ModelFolderTests : IDisposable
         var state = model.Module.state_dict();
         AssertSameTensors(original!["encoder.layer.1.output.LayerNorm.weight"] + 0.5, state["bert.encoder.layer.1.output.LayerNorm.weight"]);
         AssertSameTensors(original["embeddings.LayerNorm.bias"] + 0.5, state["bert.embeddings.LayerNorm.bias"]);
+    }
+
+    [Fact]
+    public void GammaBesideWeightIsAnError()
+    {
+        WriteTinyBertModel(w => new(w) { ["embeddings.LayerNorm.gamma"] = ones(32) });
+        var e = Assert.Throws<InvalidCheckpointException>(() => ModelFolder.Load(dir, nameof(BertForSequenceClassification)));
+        Assert.Contains("holds 'bert.embeddings.LayerNorm.weight' twice", e.Message);
     }
 
     [Fact]

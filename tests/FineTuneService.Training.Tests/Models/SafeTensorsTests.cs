@@ -57,6 +57,26 @@ public sealed class SafeTensorsTests : IDisposable
     }
 
     [Fact]
+    public void LoadIntoFillsExistingTensorsInPlaceConvertingDtypes()
+    {
+        var path = Path.Combine(dir, "model.safetensors");
+        var source = new Dictionary<string, Tensor> { ["w"] = randn(4, 3), ["h"] = randn(5).to(ScalarType.Float16) };
+        SafeTensors.Save(path, source);
+        var w = zeros(4, 3);
+        var h = zeros(5); // float32 target for a float16 tensor
+        var alias = w.view(12); // shares w's memory: proves the load was in place
+
+        SafeTensors.LoadInto(path, new Dictionary<string, Tensor> { ["w"] = w, ["h"] = h });
+
+        Assert.True(source["w"].eq(w).all().item<bool>());
+        Assert.True(source["w"].reshape(12).eq(alias).all().item<bool>());
+        Assert.True(source["h"].to(ScalarType.Float32).eq(h).all().item<bool>());
+        var e = Assert.Throws<InvalidCheckpointException>(() => SafeTensors.LoadInto(path, new Dictionary<string, Tensor> { ["w"] = zeros(3, 4), ["x"] = zeros(1) }));
+        Assert.Contains("missing [x]", e.Message);
+        Assert.Contains("[h, w]", e.Message);
+    }
+
+    [Fact]
     public void ShardedIndexLoadsEveryShard()
     {
         var tensors = Sample();

@@ -1,10 +1,7 @@
 namespace FineTuneService.Training.Tests.Trainer;
 
-[CollectionDefinition(nameof(TrainerMemoryTests), DisableParallelization = true)]
-public class TrainerMemoryCollection;
-
 /// <summary>Runs alone: other test classes allocating in the same process would blur the RSS reading.</summary>
-[Collection(nameof(TrainerMemoryTests))]
+[Collection(nameof(RunsAlone))]
 public class TrainerMemoryTests
 {
     [Fact]

@@ -4,6 +4,9 @@ using FineTuneService.Training.Models;
 
 namespace FineTuneService.Training.Tests.Trainer;
 
+[CollectionDefinition(nameof(RunsAlone), DisableParallelization = true)]
+public class RunsAlone;
+
 /// <summary>Tiny real BERT heads (hidden 32, 2 layers, vocab 64) so Trainer tests take milliseconds per step.</summary>
 static class TinyBert
 {

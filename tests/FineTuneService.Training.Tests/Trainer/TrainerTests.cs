@@ -3,6 +3,10 @@ using FineTuneService.Training.Models;
 
 namespace FineTuneService.Training.Tests.Trainer;
 
+using Trainer = FineTuneService.Training.Trainer.Trainer;
+
+/// <summary>Runs alone: dropout draws from torch's process-wide generator, which parallel test classes would share.</summary>
+[Collection(nameof(RunsAlone))]
 public class TrainerTests
 {
     internal static TrainingArguments Args(string json)
@@ -15,7 +19,7 @@ public class TrainerTests
     internal static (TrainerResult Result, RecordingObserver Observer, BertForSequenceClassification Model) Run(TrainingArguments args, string dir,
         RecordingObserver? observer = null, CancellationToken ct = default)
     {
-        FineTuneService.Training.Trainer.Trainer.SetSeed(args.Seed); // as HF's set_seed before model init
+        Trainer.SetSeed(args.Seed); // as HF's set_seed before model init
         var model = TinyBert.Classifier(args.Seed);
         observer ??= new RecordingObserver();
         var trainer = new FineTuneService.Training.Trainer.Trainer(model, args, TinyData.Separable(96, 1), TinyData.Separable(32, 2),
@@ -93,6 +97,12 @@ public class TrainerTests
         Assert.Equal("checkpoint-6", result.BestCheckpoint);
         Assert.Equal(evals.Max(), result.Metrics["eval_loss"]);
         Assert.Equal(["checkpoint-36", "checkpoint-6"], Directory.GetDirectories(Path.Combine(dir, "checkpoints")).Select(Path.GetFileName).Order());
+        var bestState = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "checkpoints", "checkpoint-6", "trainer_state.json")))!;
+        Assert.Equal("checkpoint-6", (string)bestState["best_checkpoint"]!);
+        var state = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "checkpoints", "checkpoint-36", "trainer_state.json")))!;
+        Assert.Equal(36, (int)state["global_step"]!);
+        Assert.Equal("checkpoint-6", (string)state["best_checkpoint"]!);
+        Assert.Equal(6, state["log_history"]!.AsArray().Count(e => e!["eval_loss"] is not null));
         var saved = FineTuneService.Training.Checkpoints.SafeTensors.Load(Path.Combine(dir, "checkpoints", "checkpoint-6", "model.safetensors"));
         foreach (var (name, tensor) in model.state_dict()) Assert.True(tensor.allclose(saved[name], rtol: 0, atol: 0), name);
     }
@@ -106,9 +116,22 @@ public class TrainerTests
     }
 
     [Fact]
+    public void FreezingKeepsEmbeddingsAndBottomLayersAsTheyWere()
+    {
+        Trainer.SetSeed(42);
+        var before = TinyBert.Classifier().state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone());
+        var (_, _, model) = Run(Args("""{"max_steps": 5, "learning_rate": 1e-2, "freeze_embeddings": true, "freeze_layers": 1, "save_strategy": "no"}"""), TinyData.TempDir());
+        foreach (var (name, tensor) in model.state_dict())
+        {
+            var frozen = name.Contains("embeddings.") || name.Contains("encoder.layer.0.");
+            Assert.True(frozen == tensor.allclose(before[name], rtol: 0, atol: 0), name);
+        }
+    }
+
+    [Fact]
     public void ParameterGroupsFollowHuggingFace()
     {
-        var (decay, noDecay) = FineTuneService.Training.Trainer.Trainer.ParameterGroups(TinyBert.Classifier());
+        var (decay, noDecay) = Trainer.ParameterGroups(TinyBert.Classifier());
         var noDecayNames = noDecay.Select(p => p.Name).ToHashSet();
         Assert.Contains("bert.embeddings.LayerNorm.weight", noDecayNames);
         Assert.Contains("bert.encoder.layer.1.attention.output.LayerNorm.weight", noDecayNames);

@@ -1,0 +1,127 @@
+using FineTuneService.Training.Data;
+using FineTuneService.Training.Models;
+using FineTuneService.Training.Tokenization;
+using FineTuneService.Training.Trainer;
+
+namespace FineTuneService.Training.Jobs;
+
+/// <summary>The <c>pretrain</c> jobs: masked LM (<c>mlm</c>), masked LM + next sentence (<c>mlm_nsp</c>) and causal
+/// LM (<c>clm</c>), from scratch (a tokenizer trained on the corpus and a fresh model of the given shape) or continued
+/// from a base model folder. The corpus is streamed into example files in the work folder once; the Trainer runs on
+/// them; the result is a Hugging Face folder (<c>BertForMaskedLM</c>, <c>BertForPreTraining</c>, <c>GPT2LMHeadModel</c>
+/// with its tokenizer) that fine-tune jobs start from.</summary>
+public static class PretrainingJob
+{
+    /// <summary>Every problem of a pretraining spec, keyed by field; empty when the job can run.</summary>
+    public static IReadOnlyDictionary<string, string[]> Validate(TrainingJobRequest request) => Parse(request, out _, out _);
+
+    private static Dictionary<string, string[]> Parse(TrainingJobRequest request, out PretrainingSpec? spec, out TrainingArguments args)
+    {
+        var errors = new Dictionary<string, string[]>();
+        spec = PretrainingSpec.Parse(request, errors);
+        args = TrainingArguments.Parse(spec?.TrainerHyperparameters ?? request.Hyperparameters, out var argErrors);
+        foreach (var (key, messages) in argErrors)
+            errors[key] = errors.TryGetValue(key, out var m) ? [.. m, .. messages] : messages;
+        if (args.EvalStrategy != "no" && request.Validation is null && request.ValidationSplit is null)
+            errors["hyperparameters.eval_strategy"] = ["Needs a validation dataset or validation_split."];
+        return errors;
+    }
+
+    public static TrainingJobResult Run(TrainingJobRequest request, ITrainingObserver observer, CancellationToken cancellationToken)
+    {
+        var errors = Parse(request, out var parsed, out var args);
+        if (errors.Count > 0)
+            throw new ArgumentException(string.Join("; ", errors.Select(e => $"{e.Key}: {string.Join(" ", e.Value)}")), nameof(request));
+        var spec = parsed!;
+        IEnumerable<CorpusDocument> Read(DataFile file) => CorpusReader.ReadDocuments(file, request.Columns.Text);
+        IEnumerable<CorpusDocument> TrainDocuments() =>
+            request.ValidationSplit is { } split ? Read(request.Train).Split(split, heldOut: false) : Read(request.Train);
+        Func<IEnumerable<CorpusDocument>>? evalDocuments = request.Validation is { } validation ? () => Read(validation)
+            : request.ValidationSplit is { } heldOut ? () => Read(request.Train).Split(heldOut, heldOut: true)
+            : null;
+
+        var tokenizer = LoadOrTrainTokenizer(request, spec, TrainDocuments, observer);
+        var architecture = spec.Task switch { "mlm" => "BertForMaskedLM", "mlm_nsp" => "BertForPreTraining", _ => "GPT2LMHeadModel" };
+        var model = request.BaseModelDir is { } baseDir
+            ? ModelFolder.Load(baseDir, architecture, seed: args.Seed)
+            : ModelFolder.Create(architecture, SizedFor(spec.Shape!, tokenizer), args.Seed);
+        var positions = model.Config switch { BertConfig b => b.MaxPositionEmbeddings, Gpt2Config g => g.NPositions, _ => args.MaxSeqLength };
+        var maxSeqLength = Math.Min(args.MaxSeqLength, positions);
+
+        var dataDir = Path.Combine(request.WorkDir, "data");
+        var masking = Masking(spec, tokenizer);
+        using var train = PretrainingDataset.OpenOrCreate(Path.Combine(dataDir, "train.bin"),
+            () => Examples(spec, tokenizer, maxSeqLength, TrainDocuments(), args.Seed), masking, args.Seed);
+        using var eval = evalDocuments is null ? null : PretrainingDataset.OpenOrCreate(Path.Combine(dataDir, "eval.bin"),
+            () => Examples(spec, tokenizer, maxSeqLength, evalDocuments(), args.Seed + 1), masking, args.Seed + 1);
+        observer.Event($"Pretraining {architecture} ({spec.Task}) on {train.Count} examples of up to {maxSeqLength} tokens"
+            + (eval is null ? "." : $", evaluating on {eval.Count}."));
+
+        var trainer = new Trainer.Trainer(model, args, train, eval, [], TrainingJobRunner.CheckpointsDir(request), observer,
+            TrainingJobRunner.Device(request.Device));
+        var result = trainer.Train(cancellationToken);
+
+        var trainingArgs = args.ToJson();
+        trainingArgs["task"] = spec.Task;
+        if (!spec.IsCausal)
+        {
+            trainingArgs["mlm_probability"] = spec.MlmProbability;
+            trainingArgs["whole_word_mask"] = spec.WholeWordMask;
+        }
+        if (spec.Task == "mlm_nsp")
+            trainingArgs["short_seq_prob"] = spec.ShortSeqProb;
+        TrainingJobRunner.Publish(request.OutputModelDir, dir => ModelFolder.Export(model, dir, tokenizer, trainingArgs));
+        return new TrainingJobResult(request.OutputModelDir, result.Metrics);
+    }
+
+    /// <summary>The base model's tokenizer, or one trained on the training corpus (kept in the work folder, so a resumed
+    /// job does not train it again).</summary>
+    private static ITokenizer LoadOrTrainTokenizer(TrainingJobRequest request, PretrainingSpec spec,
+        Func<IEnumerable<CorpusDocument>> documents, ITrainingObserver observer)
+    {
+        if (request.BaseModelDir is { } baseDir)
+            return Tokenizers.LoadFromFolder(baseDir);
+        var dir = Path.Combine(request.WorkDir, "tokenizer");
+        if (Directory.Exists(dir))
+            return Tokenizers.LoadFromFolder(dir);
+        var settings = spec.Tokenizer!;
+        var lines = documents().SelectMany(d => d.Lines);
+        ITokenizer tokenizer = spec.IsCausal
+            ? BpeTrainer.Train(lines, settings.VocabSize, settings.MinFrequency, settings.Lowercase)
+            : WordPieceTrainer.Train(lines, settings.VocabSize, settings.Lowercase, settings.MinFrequency);
+        tokenizer.Save(dir + ".tmp");
+        Directory.Move(dir + ".tmp", dir);
+        observer.Event($"Trained a {(spec.IsCausal ? "byte-level BPE" : "WordPiece")} tokenizer of {tokenizer.VocabSize} tokens on the corpus.");
+        return tokenizer;
+    }
+
+    private static ModelConfig SizedFor(ModelConfig shape, ITokenizer tokenizer) => (shape, tokenizer) switch
+    {
+        (BertConfig bert, _) => bert with { VocabSize = tokenizer.VocabSize, PadTokenId = tokenizer.PadId },
+        (Gpt2Config gpt2, ByteLevelBpeTokenizer bpe) => gpt2 with { VocabSize = bpe.VocabSize, BosTokenId = bpe.EosId, EosTokenId = bpe.EosId },
+        _ => throw new InvalidOperationException($"No {shape.ModelType} model for a {tokenizer.GetType().Name}."),
+    };
+
+    private static MlmCollator? Masking(PretrainingSpec spec, ITokenizer tokenizer)
+    {
+        if (spec.IsCausal)
+            return null;
+        var wordPiece = tokenizer as WordPieceTokenizer
+            ?? throw new InvalidDataException("Masked-LM pretraining needs a WordPiece tokenizer with a [MASK] token.");
+        return new MlmCollator(wordPiece.VocabSize, wordPiece.MaskId, wordPiece.PadId, wordPiece.Specials.Select(s => s.Id).ToHashSet(),
+            spec.MlmProbability, spec.WholeWordMask);
+    }
+
+    private static IEnumerable<PretrainingExample> Examples(PretrainingSpec spec, ITokenizer tokenizer, int maxSeqLength,
+        IEnumerable<CorpusDocument> documents, int seed)
+    {
+        var rng = new Random(seed);
+        return (spec.Task, tokenizer) switch
+        {
+            ("clm", ByteLevelBpeTokenizer bpe) => ClmBlocks.Pack(documents.TokenIds(bpe), bpe.EosId, maxSeqLength).Select(PretrainingExample.FromBlock),
+            ("mlm_nsp", WordPieceTokenizer wp) => new NspExampleBuilder(wp.ClsId, wp.SepId, maxSeqLength, spec.ShortSeqProb).Build(documents.Sentences(wp), rng),
+            ("mlm", WordPieceTokenizer wp) => new MlmExampleBuilder(wp.ClsId, wp.SepId, maxSeqLength).Build(documents.Sentences(wp), rng),
+            _ => throw new InvalidDataException($"Task {spec.Task} cannot use a {tokenizer.GetType().Name}."),
+        };
+    }
+}
