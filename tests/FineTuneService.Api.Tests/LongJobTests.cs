@@ -5,7 +5,7 @@ using Microsoft.EntityFrameworkCore;
 
 namespace FineTuneService.Api.Tests;
 
-public class LongJobFactory : WorkerFactory
+public class LongJobFactory : SeededApiFactory
 {
     protected override int TrainRows => 480;
 
