@@ -13,12 +13,16 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
 
     private readonly string[] idToToken;
     private readonly Dictionary<string, int> tokenToId;
-    private readonly Dictionary<(int Left, int Right), (int Rank, int Merged)> merges;
+    /// <summary>(left id &lt;&lt; 32 | right id) → the merge's rank and the id of the merged token.</summary>
+    private readonly Dictionary<long, (int Rank, int Merged)> merges;
+    /// <summary>The id of each byte's char.</summary>
+    private readonly int[] byteIds = new int[256];
     private readonly SpecialTokenMatcher specialMatcher;
     private readonly HashSet<int> specialIds;
     /// <summary>Pre-token text → ids; the greedy merge loop runs once per distinct word.</summary>
     private readonly ConcurrentDictionary<string, int[]> wordCache = new();
     private readonly ConcurrentDictionary<string, int[]>.AlternateLookup<ReadOnlySpan<char>> wordCacheLookup;
+    private int cachedWords;
 
     [ThreadStatic] private static TokenSequence? firstScratch, secondScratch;
 
@@ -31,14 +35,21 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
         for (int id = 0; id < idToToken.Length; id++)
             tokenToId[idToToken[id]] = id;
         Merges = mergeList.ToArray();
-        merges = new Dictionary<(int, int), (int, int)>(Merges.Count);
+        merges = new Dictionary<long, (int, int)>(Merges.Count);
         for (int rank = 0; rank < Merges.Count; rank++)
         {
             var (left, right) = Merges[rank];
             int Id(string token) => tokenToId.TryGetValue(token, out int id)
                 ? id
                 : throw new InvalidDataException($"Merge {rank} ('{left} {right}') uses '{token}', which is not in the vocabulary.");
-            merges.TryAdd((Id(left), Id(right)), (rank, Id(left + right)));
+            merges.TryAdd(Pair(Id(left), Id(right)), (rank, Id(left + right)));
+        }
+        for (int b = 0; b < 256; b++)
+        {
+            string c = ByteLevel.ByteToChar[b].ToString();
+            byteIds[b] = tokenToId.TryGetValue(c, out int id)
+                ? id
+                : throw new InvalidDataException($"The vocabulary lacks the byte char '{c}' (byte {b}).");
         }
         EosId = tokenToId.TryGetValue(endOfText, out int eos)
             ? eos
@@ -125,9 +136,10 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
         var word = text.AsSpan(start, end - start);
         if (!wordCacheLookup.TryGetValue(word, out var ids))
         {
-            ids = Merge(ByteLevel.ToByteChars(word));
-            if (wordCache.Count < WordCacheCapacity)
-                wordCacheLookup.TryAdd(word, ids);
+            ids = Merge(word);
+            // ConcurrentDictionary.Count takes every lock: count the entries here instead.
+            if (cachedWords < WordCacheCapacity && wordCacheLookup.TryAdd(word, ids))
+                Interlocked.Increment(ref cachedWords);
         }
         int charAt = start;
         int byteInChar = 0;
@@ -158,18 +170,23 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
         return width == 2 ? 4 : c < 0x80 ? 1 : c < 0x800 ? 2 : 3;
     }
 
-    /// <summary>Merges the byte chars of one word: again and again the adjacent pair of lowest rank, all its occurrences left to right.</summary>
-    private int[] Merge(string byteChars)
+    private static long Pair(int left, int right) => (long)left << 32 | (uint)right;
+
+    /// <summary>BPE on the UTF-8 bytes of one word: again and again the adjacent pair of lowest rank is merged,
+    /// all its occurrences left to right.</summary>
+    private int[] Merge(ReadOnlySpan<char> word)
     {
-        var symbols = new List<int>(byteChars.Length);
-        foreach (char c in byteChars)
-            symbols.Add(tokenToId[c.ToString()]);
+        // Lone surrogates become U+FFFD, as in a Rust string.
+        var bytes = System.Text.Encoding.UTF8.GetBytes(word.ToArray());
+        var symbols = new List<int>(bytes.Length);
+        foreach (byte b in bytes)
+            symbols.Add(byteIds[b]);
         while (symbols.Count > 1)
         {
             int bestRank = int.MaxValue, bestMerged = -1, bestLeft = -1, bestRight = -1;
             for (int i = 0; i + 1 < symbols.Count; i++)
             {
-                if (merges.TryGetValue((symbols[i], symbols[i + 1]), out var m) && m.Rank < bestRank)
+                if (merges.TryGetValue(Pair(symbols[i], symbols[i + 1]), out var m) && m.Rank < bestRank)
                     (bestRank, bestMerged, bestLeft, bestRight) = (m.Rank, m.Merged, symbols[i], symbols[i + 1]);
             }
             if (bestMerged < 0)

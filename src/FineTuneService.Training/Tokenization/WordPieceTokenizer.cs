@@ -57,7 +57,6 @@ public sealed class WordPieceTokenizer : ITokenizer
     public int ClsId { get; }
     public int SepId { get; }
     public int MaskId { get; }
-    public bool Lowercase => normalizer.Lowercase;
     public BertSpecialTokens SpecialTokens { get; }
     /// <summary>The special tokens as Hugging Face added tokens, by id.</summary>
     public IReadOnlyList<SpecialToken> Specials { get; }

@@ -116,6 +116,24 @@ public class TrainerTests
     }
 
     [Fact]
+    public void GradientAccumulationMatchesOneBigBatch()
+    {
+        // Without dropout, two accumulated batches of 8 make the same update as one batch of 16 (same examples); a large
+        // adam_epsilon and no clipping keep the update sensitive to the gradient's scale, i.e. to the loss averaging.
+        Dictionary<string, TorchSharp.torch.Tensor> TrainOnce(string json)
+        {
+            var args = Args(json);
+            Trainer.SetSeed(args.Seed);
+            var model = new BertForSequenceClassification(TinyBert.Config() with { HiddenDropoutProb = 0, AttentionProbsDropoutProb = 0 });
+            new Trainer(model, args, TinyData.Separable(32, 1), null, ["neg", "pos"], TinyData.TempDir(), new RecordingObserver()).Train(CancellationToken.None);
+            return model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone()); // the module is collectable once we return
+        }
+        var accumulated = TrainOnce("""{"max_steps": 2, "learning_rate": 1e-2, "adam_epsilon": 1.0, "max_grad_norm": 0, "per_device_train_batch_size": 8, "gradient_accumulation_steps": 2, "group_by_length": false, "save_strategy": "no", "weight_decay": 0.1}""");
+        var big = TrainOnce("""{"max_steps": 2, "learning_rate": 1e-2, "adam_epsilon": 1.0, "max_grad_norm": 0, "per_device_train_batch_size": 16, "group_by_length": false, "save_strategy": "no", "weight_decay": 0.1}""");
+        foreach (var (name, tensor) in big) Assert.True(tensor.allclose(accumulated[name], rtol: 1e-4, atol: 1e-6), name);
+    }
+
+    [Fact]
     public void FreezingKeepsEmbeddingsAndBottomLayersAsTheyWere()
     {
         Trainer.SetSeed(42);
