@@ -25,8 +25,8 @@ var pretrain = new TrainingJobRequest("pretrain", "pretrain", "mlm", new DataFil
     new ColumnMap(), new JsonObject
     {
         ["max_steps"] = pretrainSteps, ["learning_rate"] = 1e-3, ["per_device_train_batch_size"] = 32, ["max_seq_length"] = 64,
-        ["warmup_ratio"] = 0.06, ["weight_decay"] = 0.01, ["logging_steps"] = 20, ["eval_strategy"] = "steps", ["eval_steps"] = 200,
-        ["save_strategy"] = "steps", ["save_steps"] = 200, ["save_total_limit"] = 1, ["seed"] = 42,
+        ["warmup_ratio"] = 0.06, ["weight_decay"] = 0.01, ["logging_steps"] = 50, ["eval_strategy"] = "steps", ["eval_steps"] = 250,
+        ["per_device_eval_batch_size"] = 64, ["save_strategy"] = "steps", ["save_steps"] = 250, ["save_total_limit"] = 1, ["seed"] = 42,
     },
     null, shape, new JsonObject { ["vocab_size"] = 4000, ["lowercase"] = true, ["min_frequency"] = 2 },
     Path.Combine(work, "pretrain-work"), Path.Combine(work, "pretrained"));
@@ -42,7 +42,8 @@ if (!File.Exists(Path.Combine(randomDir, ModelFolder.WeightsFile)))
 
 var fineTune = new JsonObject
 {
-    ["num_train_epochs"] = 8, ["learning_rate"] = 2e-4, ["per_device_train_batch_size"] = 16, ["max_seq_length"] = 64,
+    ["num_train_epochs"] = 8, ["learning_rate"] = 5e-4, ["per_device_train_batch_size"] = 16, ["max_seq_length"] = 64,
+    ["per_device_eval_batch_size"] = 64,
     ["warmup_ratio"] = 0.1, ["weight_decay"] = 0.01, ["logging_steps"] = 13, ["save_strategy"] = "no", ["seed"] = 42,
 };
 TrainingJobResult FineTune(string name, string baseDir) => Run(new TrainingJobRequest(name, "finetune", "sequence_classification",

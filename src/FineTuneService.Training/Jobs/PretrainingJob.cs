@@ -2,6 +2,7 @@ using FineTuneService.Training.Data;
 using FineTuneService.Training.Models;
 using FineTuneService.Training.Tokenization;
 using FineTuneService.Training.Trainer;
+using TorchSharp;
 
 namespace FineTuneService.Training.Jobs;
 
@@ -57,8 +58,9 @@ public static class PretrainingJob
         observer.Event($"Pretraining {architecture} ({spec.Task}) on {train.Count} examples of up to {maxSeqLength} tokens"
             + (eval is null ? "." : $", evaluating on {eval.Count}."));
 
-        var trainer = new Trainer.Trainer(model, args, train, eval, [], TrainingJobRunner.CheckpointsDir(request), observer,
-            TrainingJobRunner.Device(request.Device));
+        var device = TrainingJobRunner.Device(request.Device);
+        model.Module.to(device);
+        var trainer = new Trainer.Trainer(model, args, train, eval, [], TrainingJobRunner.CheckpointsDir(request), observer, device);
         var result = trainer.Train(cancellationToken);
 
         var trainingArgs = args.ToJson();

@@ -25,6 +25,9 @@ public sealed record PretrainingSpec(
     JsonObject TrainerHyperparameters)
 {
     public static readonly IReadOnlyList<string> Tasks = ["mlm", "mlm_nsp", "clm"];
+
+    /// <summary>The objective's hyperparameters, which are not <c>TrainingArguments</c> names.</summary>
+    public static readonly IReadOnlyList<string> ObjectiveHyperparameters = ["mlm_probability", "whole_word_mask", "short_seq_prob"];
     public static readonly IReadOnlyList<string> Architectures = ["bert", "gpt2"];
 
     // config.json fields a shape may not set: the tokenizer decides them, or they describe heads, not the shape.
@@ -32,7 +35,6 @@ public sealed record PretrainingSpec(
         ["vocab_size", "architectures", "model_type", "id2label", "label2id", "problem_type", "pad_token_id", "bos_token_id", "eos_token_id"];
 
     public bool IsCausal => Task == "clm";
-    public string Architecture => IsCausal ? "gpt2" : "bert";
 
     /// <summary>Parses and checks the pretraining parts of <paramref name="request"/>; problems go to
     /// <paramref name="errors"/> under the spec's field names (<c>model.hidden_size</c>, <c>tokenizer.vocab_size</c>,
