@@ -30,6 +30,14 @@ sealed class HostProcess : IDisposable
 
     public bool HasExited => process.HasExited;
 
+    /// <summary>The address Kestrel bound (the hosts start on port 0), read from the "Now listening on" log line.</summary>
+    public async Task<Uri> UrlAsync(TimeSpan timeout)
+    {
+        var log = await Poll.Until(() => Task.FromResult(Log), l => l.Contains("Now listening on") || HasExited, timeout, l => l);
+        var match = System.Text.RegularExpressions.Regex.Match(log, @"Now listening on: \\""(http://[^\\""]+)");
+        return match.Success ? new Uri(match.Groups[1].Value) : throw new InvalidOperationException("The host did not start:\n" + log);
+    }
+
     public string Log { get { lock (log) return log.ToString(); } }
 
     void Append(string? line)

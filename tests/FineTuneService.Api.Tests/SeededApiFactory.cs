@@ -32,20 +32,8 @@ public class SeededApiFactory : ApiFactory
     }
 
     /// <summary>A fine-tune spec on the seeded data; <paramref name="hyperparameters"/> replaces the defaults.</summary>
-    public Dictionary<string, object?> Spec(Dictionary<string, object?>? hyperparameters = null) => new()
-    {
-        ["type"] = "finetune",
-        ["task"] = "sequence_classification",
-        ["base_model_id"] = ModelId,
-        ["train_dataset_id"] = TrainDatasetId,
-        ["validation_dataset_id"] = ValidationDatasetId,
-        ["columns"] = new Dictionary<string, object?> { ["text"] = "text", ["label"] = "label" },
-        ["hyperparameters"] = hyperparameters ?? new Dictionary<string, object?>
-        {
-            ["num_train_epochs"] = 2, ["learning_rate"] = 1e-3, ["per_device_train_batch_size"] = 8,
-            ["max_seq_length"] = 16, ["logging_steps"] = 2, ["eval_strategy"] = "epoch", ["save_strategy"] = "epoch", ["seed"] = 7,
-        },
-    };
+    public Dictionary<string, object?> Spec(Dictionary<string, object?>? hyperparameters = null) =>
+        TestData.FineTuneSpec(TrainDatasetId, ValidationDatasetId, ModelId, hyperparameters);
 
     public static async Task<JsonElement> Json(HttpResponseMessage response) => await response.Content.ReadFromJsonAsync<JsonElement>();
 }

@@ -47,6 +47,22 @@ static class TestData
     /// <summary>The folder of the tiny pretrained-shape BERT (made once per test run).</summary>
     public static string TinyModel => TinyModelFolder.Value;
 
+    /// <summary>A sequence classification spec: 2 epochs of batch 8, loss every 2 steps, evaluation and a checkpoint per epoch.</summary>
+    public static Dictionary<string, object?> FineTuneSpec(Guid train, Guid validation, Guid model, Dictionary<string, object?>? hyperparameters = null) => new()
+    {
+        ["type"] = "finetune",
+        ["task"] = "sequence_classification",
+        ["base_model_id"] = model,
+        ["train_dataset_id"] = train,
+        ["validation_dataset_id"] = validation,
+        ["columns"] = new Dictionary<string, object?> { ["text"] = "text", ["label"] = "label" },
+        ["hyperparameters"] = hyperparameters ?? new Dictionary<string, object?>
+        {
+            ["num_train_epochs"] = 2, ["learning_rate"] = 1e-3, ["per_device_train_batch_size"] = 8,
+            ["max_seq_length"] = 16, ["logging_steps"] = 2, ["eval_strategy"] = "epoch", ["save_strategy"] = "epoch", ["seed"] = 7,
+        },
+    };
+
     public static MultipartFormDataContent ModelParts(string folder, params string[] names)
     {
         var form = new MultipartFormDataContent();

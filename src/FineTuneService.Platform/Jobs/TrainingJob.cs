@@ -30,17 +30,17 @@ public sealed class TrainingJob(
             return;
         }
 
-        using var device = devices.Take();
-        var (job, request) = await LoadAsync(jobId, device.Name, cancellationToken);
-        logger.LogInformation("Job {JobId} attempt {Attempt} starts on {Device} as {Owner}", jobId, job.Attempt, device.Name, lease.Owner);
-        Event(jobId, "info", job.Attempt == 1 ? $"Started on {device.Name}." : $"Attempt {job.Attempt} started on {device.Name}; resuming from the newest checkpoint.");
-
+        // Beat from the moment the lease is taken: loading the job must not let it expire.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var heartbeat = new Heartbeat(lease, TimeSpan.FromSeconds(options.Value.HeartbeatSeconds), TimeSpan.FromSeconds(options.Value.LeaseSeconds), clock, logger);
         var beating = heartbeat.RunAsync(stop);
-        var observer = new DbTrainingObserver(scopes, store, lease, jobId, job.Attempt, clock);
+        using var device = devices.Take();
         try
         {
+            var (job, request) = await LoadAsync(jobId, device.Name, stop.Token);
+            logger.LogInformation("Job {JobId} attempt {Attempt} starts on {Device} as {Owner}", jobId, job.Attempt, device.Name, lease.Owner);
+            Event(jobId, "info", job.Attempt == 1 ? $"Started on {device.Name}." : $"Attempt {job.Attempt} started on {device.Name}; resuming from the newest checkpoint.");
+            var observer = new DbTrainingObserver(scopes, store, lease, jobId, job.Attempt, clock);
             // A dedicated thread: training blocks for minutes to hours, the thread pool is for the heartbeat.
             var result = await Task.Factory.StartNew(() => TrainingJobRunner.Run(request, observer, stop.Token),
                 stop.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default);

@@ -5,7 +5,7 @@ using Microsoft.EntityFrameworkCore;
 
 namespace FineTuneService.Api.Tests;
 
-public class LongJobFactory : WorkerFactory
+public class LongJobFactory : SeededApiFactory
 {
     protected override int TrainRows => 480;
 
@@ -17,29 +17,38 @@ public class LongJobFactory : WorkerFactory
     });
 }
 
-/// <summary>Cancel across processes, and a worker killed with SIGKILL: the job resumes on another worker from its last
-/// checkpoint and does not redo the steps before it.</summary>
-public class WorkerRecoveryTests(LongJobFactory factory) : IClassFixture<LongJobFactory>
+/// <summary>Jobs that run long enough to be cancelled or killed; each test class gets its own database.</summary>
+public abstract class LongJobTests(LongJobFactory factory)
 {
-    readonly HttpClient client = factory.CreateClient();
+    protected LongJobFactory Factory { get; } = factory;
+    protected readonly HttpClient client = factory.CreateClient();
 
-    async Task<string> Post()
+    protected async Task<string> Post()
     {
-        var response = await client.PostAsJsonAsync("/jobs", factory.LongSpec());
+        var response = await client.PostAsJsonAsync("/jobs", Factory.LongSpec());
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         return (await SeededApiFactory.Json(response)).GetProperty("id").GetString()!;
     }
 
-    Task<JsonElement> Job(string id) => client.GetFromJsonAsync<JsonElement>($"/jobs/{id}");
+    protected Task<JsonElement> Job(string id) => client.GetFromJsonAsync<JsonElement>($"/jobs/{id}");
 
-    static string Status(JsonElement job) => job.GetProperty("status").GetString()!;
+    protected static string Status(JsonElement job) => job.GetProperty("status").GetString()!;
+
+    protected async Task<List<string>> Events(string id) =>
+        [.. (await client.GetFromJsonAsync<JsonElement>($"/jobs/{id}/events")).GetProperty("items").EnumerateArray()
+            .Select(e => e.GetProperty("message").GetString()!)];
+}
+
+/// <summary>Cancel reaches the worker process through the database and stops the job within seconds.</summary>
+public class CancelTests(LongJobFactory factory) : LongJobTests(factory), IClassFixture<LongJobFactory>
+{
 
     [Fact]
     public async Task Cancel_stops_a_running_job_within_seconds()
     {
-        using var worker = factory.StartWorker();
+        using var worker = Factory.StartWorker();
         var id = await Post();
-        await Poll.Until(() => Job(id), j => j.GetProperty("progress").GetProperty("step").GetInt32() > 0, TimeSpan.FromSeconds(60), j => $"{j}\n{worker.Log}");
+        await Poll.Until(() => Job(id), j => j.GetProperty("progress").GetProperty("step").GetInt32() > 0, TimeSpan.FromSeconds(240), j => $"{j}\n{worker.Log}");
 
         var cancel = await client.PostAsync($"/jobs/{id}/cancel", null);
         Assert.Equal(HttpStatusCode.Accepted, cancel.StatusCode);
@@ -49,19 +58,23 @@ public class WorkerRecoveryTests(LongJobFactory factory) : IClassFixture<LongJob
         Assert.Equal("cancelled", Status(job));
         Assert.True(job.GetProperty("progress").GetProperty("step").GetInt32() < 240);
         Assert.False(worker.HasExited);
-        var events = (await client.GetFromJsonAsync<JsonElement>($"/jobs/{id}/events")).GetProperty("items").EnumerateArray()
-            .Select(e => e.GetProperty("message").GetString());
-        Assert.Contains("Cancelled.", events);
+        Assert.Contains("Cancelled.", await Events(id));
     }
+}
+
+/// <summary>A worker killed with SIGKILL: the job resumes on another worker from its last checkpoint and does not
+/// redo the steps before it.</summary>
+public class ResumeTests(LongJobFactory factory) : LongJobTests(factory), IClassFixture<LongJobFactory>
+{
 
     [Fact]
     public async Task Job_of_a_killed_worker_resumes_from_its_checkpoint_on_another_worker()
     {
         var id = await Post();
         int checkpointStep;
-        using (var first = factory.StartWorker())
+        using (var first = Factory.StartWorker())
         {
-            await Poll.Until(() => CheckpointSteps(id), steps => steps.Count > 0, TimeSpan.FromSeconds(90), _ => first.Log);
+            await Poll.Until(() => CheckpointSteps(id), steps => steps.Count > 0, TimeSpan.FromSeconds(240), _ => first.Log);
             first.Kill();
             checkpointStep = (await CheckpointSteps(id)).Max();
         }
@@ -69,19 +82,18 @@ public class WorkerRecoveryTests(LongJobFactory factory) : IClassFixture<LongJob
         Assert.Equal("running", Status(killed));
         Assert.True(killed.GetProperty("progress").GetProperty("step").GetInt32() < 240, "killed before the end");
 
-        using var second = factory.StartWorker();
-        var job = await Poll.Until(() => Job(id), j => Status(j) is "succeeded" or "failed", TimeSpan.FromSeconds(120), j => $"{j}\n{second.Log}");
+        using var second = Factory.StartWorker();
+        var job = await Poll.Until(() => Job(id), j => Status(j) is "succeeded" or "failed", TimeSpan.FromSeconds(240), j => $"{j}\n{second.Log}");
 
         Assert.True(Status(job) == "succeeded", $"{job}\n{second.Log}");
         Assert.Equal(2, job.GetProperty("attempt").GetInt32());
         Assert.Equal(240, job.GetProperty("progress").GetProperty("step").GetInt32());
-        var loss = await factory.Db().MetricPoints.Where(p => p.JobId == Guid.Parse(id) && p.Name == "loss")
+        var loss = await Factory.Db().MetricPoints.Where(p => p.JobId == Guid.Parse(id) && p.Name == "loss")
             .OrderBy(p => p.Step).Select(p => new { p.Step, p.Attempt }).ToListAsync();
         // Every logged step once; the first worker's up to the checkpoint, the second's after it: nothing before it was redone.
         Assert.Equal(Enumerable.Range(1, 48).Select(i => i * 5), loss.Select(p => p.Step));
         Assert.All(loss, p => Assert.Equal(p.Step <= checkpointStep ? 1 : 2, p.Attempt));
-        var events = (await client.GetFromJsonAsync<JsonElement>($"/jobs/{id}/events")).GetProperty("items").EnumerateArray()
-            .Select(e => e.GetProperty("message").GetString()!).ToList();
+        var events = await Events(id);
         Assert.Contains(events, e => e.StartsWith("Enqueued again"));
         Assert.Contains(events, e => e.StartsWith("Attempt 2 started"));
     }
