@@ -5,6 +5,7 @@ var builder = WebApplication.CreateBuilder(args);
 builder.AddPlatformDefaults();
 builder.AddTrainingApi();
 builder.AddInference();
+if (builder.Configuration.IsEmbedded()) builder.AddTrainingWorker();
 
 var app = builder.Build();
 app.UsePlatformDefaults();

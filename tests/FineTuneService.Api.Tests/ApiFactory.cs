@@ -25,7 +25,7 @@ public class ApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
     /// <summary>Settings a subclass adds (or overrides), e.g. shorter leases.</summary>
     protected virtual IReadOnlyDictionary<string, string> Settings => new Dictionary<string, string>();
 
-    public async Task InitializeAsync()
+    public virtual async Task InitializeAsync()
     {
         await using var connection = new NpgsqlConnection(PostgresServer);
         await connection.OpenAsync();
@@ -51,6 +51,19 @@ public class ApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
         ["Storage:Root"] = StorageRoot,
         ["Storage:MaxDatasetBytes"] = MaxDatasetBytes.ToString(),
     }.Concat(Settings).GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Last().Value);
+
+    /// <summary>Settings for host processes on this database and storage, with short leases so a killed worker is noticed within seconds.</summary>
+    public IReadOnlyDictionary<string, string> HostSettings => new Dictionary<string, string>(AllSettings)
+    {
+        ["Worker:Devices"] = "cpu",
+        ["Jobs:LeaseSeconds"] = "8",
+        ["Jobs:HeartbeatSeconds"] = "0.5",
+        ["Jobs:RecoverySeconds"] = "1",
+    };
+
+    internal HostProcess StartHost(string project) => HostProcess.Start(project, HostSettings);
+
+    internal HostProcess StartWorker() => StartHost("FineTuneService.Worker");
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {

@@ -2,6 +2,11 @@ namespace FineTuneService.Platform.Data;
 
 public enum JobStatus { Validating, Queued, Running, Cancelling, Succeeded, Failed, Cancelled }
 
+public static class JobStatusGroups
+{
+    public static readonly JobStatus[] Finished = [JobStatus.Succeeded, JobStatus.Failed, JobStatus.Cancelled];
+}
+
 /// <summary>An uploaded data file. <see cref="Path"/> is relative to the storage root; <see cref="FileName"/> is the
 /// client's name, kept for display only.</summary>
 public sealed class Dataset
@@ -44,8 +49,10 @@ public sealed class Job
     public Guid? ValidationDatasetId { get; init; }
     public Guid? BaseModelId { get; init; }
     public Guid? ResultModelId { get; set; }
-    /// <summary>The spec as accepted (JSON), hyperparameters resolved to their effective values.</summary>
+    /// <summary>The spec as accepted (JSON): what the training core is given on every attempt.</summary>
     public required string Spec { get; init; }
+    /// <summary>The hyperparameters in effect (JSON): the spec's, with Hugging Face defaults filled in.</summary>
+    public required string Hyperparameters { get; init; }
     public int Step { get; set; }
     public int TotalSteps { get; set; }
     public double Epoch { get; set; }

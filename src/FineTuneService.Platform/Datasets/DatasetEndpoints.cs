@@ -106,7 +106,7 @@ public static class DatasetEndpoints
     {
         var dataset = await Find(db, id, cancellationToken);
         if (await db.Jobs.AnyAsync(j => (j.TrainDatasetId == id || j.ValidationDatasetId == id)
-                && j.Status != JobStatus.Succeeded && j.Status != JobStatus.Failed && j.Status != JobStatus.Cancelled, cancellationToken))
+                && !JobStatusGroups.Finished.Contains(j.Status), cancellationToken))
             throw new ConflictException($"Dataset {id} is used by a job that has not finished.");
         db.Datasets.Remove(dataset);
         await db.SaveChangesAsync(cancellationToken);

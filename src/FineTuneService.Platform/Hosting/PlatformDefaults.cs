@@ -1,5 +1,6 @@
 using FineTuneService.Platform.Data;
 using FineTuneService.Platform.Http;
+using FineTuneService.Platform.Jobs;
 using FineTuneService.Platform.Storage;
 using Hangfire;
 using Hangfire.PostgreSql;
@@ -41,6 +42,7 @@ public static class PlatformDefaults
             .WriteTo.Console(new RenderedCompactJsonFormatter()));
 
         services.AddOptions<StorageOptions>().BindConfiguration("Storage").ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<JobOptions>().BindConfiguration("Jobs").ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<ArtifactStore>();
         services.AddSingleton(TimeProvider.System);
 
@@ -72,7 +74,13 @@ public static class PlatformDefaults
             if (string.IsNullOrWhiteSpace(postgres)) hangfire.UseInMemoryStorage();
             // Sliding invisibility: a job running longer than the timeout is not handed to a second worker.
             else hangfire.UsePostgreSqlStorage(options => options.UseNpgsqlConnection(postgres),
-                new PostgreSqlStorageOptions { UseSlidingInvisibilityTimeout = true, SchemaName = "hangfire" });
+                new PostgreSqlStorageOptions
+                {
+                    UseSlidingInvisibilityTimeout = true,
+                    // LISTEN/NOTIFY: a worker takes a new job at once instead of at the next 15 s poll.
+                    EnableLongPolling = true,
+                    SchemaName = "hangfire",
+                });
         });
 
         services.AddHealthChecks().AddDbContextCheck<AppDbContext>("database", tags: ["ready"]);

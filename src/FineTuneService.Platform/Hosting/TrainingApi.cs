@@ -1,4 +1,6 @@
 using FineTuneService.Platform.Datasets;
+using FineTuneService.Platform.Jobs;
+using FineTuneService.Platform.Models;
 using Hangfire;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
@@ -21,6 +23,8 @@ public static class TrainingApi
         app.UseSwaggerUI();
         app.UseHangfireDashboard("/hangfire");
         app.MapDatasetEndpoints();
+        app.MapModelEndpoints();
+        app.MapJobEndpoints();
         return app;
     }
 }

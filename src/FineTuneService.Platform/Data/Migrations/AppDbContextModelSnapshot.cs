@@ -187,6 +187,11 @@ namespace FineTuneService.Platform.Data.Migrations
                         .HasColumnType("text")
                         .HasColumnName("hangfire_job_id");
 
+                    b.Property<string>("Hyperparameters")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("hyperparameters");
+
                     b.Property<DateTime?>("LeaseExpiresAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("lease_expires_at");

@@ -60,6 +60,7 @@ namespace FineTuneService.Platform.Data.Migrations
                     base_model_id = table.Column<Guid>(type: "uuid", nullable: true),
                     result_model_id = table.Column<Guid>(type: "uuid", nullable: true),
                     spec = table.Column<string>(type: "text", nullable: false),
+                    hyperparameters = table.Column<string>(type: "text", nullable: false),
                     step = table.Column<int>(type: "integer", nullable: false),
                     total_steps = table.Column<int>(type: "integer", nullable: false),
                     epoch = table.Column<double>(type: "double precision", nullable: false),

@@ -13,7 +13,7 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 namespace FineTuneService.Platform.Data.Migrations
 {
     [DbContext(typeof(AppDbContext))]
-    [Migration("20261129202219_Initial")]
+    [Migration("20261129211622_Initial")]
     partial class Initial
     {
         /// <inheritdoc />
@@ -189,6 +189,11 @@ namespace FineTuneService.Platform.Data.Migrations
                     b.Property<string>("HangfireJobId")
                         .HasColumnType("text")
                         .HasColumnName("hangfire_job_id");
+
+                    b.Property<string>("Hyperparameters")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("hyperparameters");
 
                     b.Property<DateTime?>("LeaseExpiresAt")
                         .HasColumnType("timestamp with time zone")

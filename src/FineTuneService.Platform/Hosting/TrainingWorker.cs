@@ -1,0 +1,32 @@
+using FineTuneService.Platform.Jobs;
+using Hangfire;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace FineTuneService.Platform.Hosting;
+
+/// <summary>What runs training: a Hangfire server on the <c>training</c> queue with one worker per device, the job
+/// class, and the recovery loop that re-enqueues jobs whose worker died.</summary>
+public static class TrainingWorker
+{
+    public static WebApplicationBuilder AddTrainingWorker(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<WorkerOptions>().BindConfiguration("Worker").ValidateDataAnnotations()
+            .Validate(o => o.DeviceList.Count > 0, "Worker:Devices names no device").ValidateOnStart();
+        services.AddSingleton<DevicePool>();
+        services.AddTransient<TrainingJob>();
+        services.AddHostedService<JobRecovery>();
+        services.AddHangfireServer((provider, server) =>
+        {
+            server.Queues = [TrainingJob.Queue];
+            server.WorkerCount = provider.GetRequiredService<IOptions<WorkerOptions>>().Value.DeviceList.Count;
+            server.ServerName = $"{Environment.MachineName}:{Environment.ProcessId}";
+        });
+        // Room for a running job to notice the stop and hand its lease back.
+        services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(30));
+        return builder;
+    }
+}

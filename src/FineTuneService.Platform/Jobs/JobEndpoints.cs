@@ -1,0 +1,176 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Nodes;
+using FineTuneService.Platform.Data;
+using FineTuneService.Platform.Http;
+using FineTuneService.Platform.Storage;
+using Hangfire;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.EntityFrameworkCore;
+
+namespace FineTuneService.Platform.Jobs;
+
+public sealed record JobProgress(int Step, int TotalSteps, double Epoch);
+
+public sealed record JobResponse(
+    Guid Id, string? Name, string Type, string Task, JobStatus Status, JobProgress Progress,
+    Guid TrainDatasetId, Guid? ValidationDatasetId, double? ValidationSplit, Guid? BaseModelId, ColumnSpec? Columns,
+    JsonObject? Hyperparameters, JsonObject? Model, JsonObject? Tokenizer,
+    Guid? ResultModelId, string? Error, int Attempt, DateTime CreatedAt, DateTime? StartedAt, DateTime? FinishedAt)
+{
+    public static JobResponse From(Job job)
+    {
+        var spec = JobSpec.FromJson(job.Spec);
+        return new(job.Id, spec.Name, job.Type, job.Task, job.Status, new JobProgress(job.Step, job.TotalSteps, job.Epoch),
+            job.TrainDatasetId, job.ValidationDatasetId, spec.ValidationSplit, job.BaseModelId, spec.Columns ?? new ColumnSpec(),
+            JsonNode.Parse(job.Hyperparameters)!.AsObject(), spec.Model, spec.Tokenizer,
+            job.ResultModelId, job.Error, job.Attempt, job.CreatedAt, job.StartedAt, job.FinishedAt);
+    }
+}
+
+public sealed record JobPage(IReadOnlyList<JobResponse> Items, int Page, int PageSize, int Total);
+public sealed record MetricPointResponse(int Step, double Epoch, string Name, double Value, string Split);
+public sealed record JobEventResponse(long Id, DateTime CreatedAt, string Level, string Message);
+public sealed record CheckpointResponse(int Step, IReadOnlyDictionary<string, double> Metrics, DateTime CreatedAt);
+
+public static class JobEndpoints
+{
+    const int MaxIdempotencyKeyLength = 200;
+
+    public static RouteGroupBuilder MapJobEndpoints(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/jobs").WithTags("Jobs");
+        group.MapPost("/", Create).WithName("CreateJob").Accepts<JobSpec>("application/json")
+            .WithSummary("Create a training job from a spec (Hugging Face TrainingArguments names); honours Idempotency-Key");
+        group.MapGet("/", List).WithName("ListJobs").WithSummary("List jobs, newest first; filter by status and type");
+        group.MapGet("/{id:guid}", Get).WithName("GetJob").WithSummary("Status, progress, resolved hyperparameters, result model");
+        group.MapGet("/{id:guid}/metrics", Metrics).WithName("GetJobMetrics").WithSummary("Metric points; since_step for polling");
+        group.MapGet("/{id:guid}/events", Events).WithName("GetJobEvents").WithSummary("The job's event log");
+        group.MapGet("/{id:guid}/checkpoints", Checkpoints).WithName("GetJobCheckpoints").WithSummary("Checkpoints with their metrics");
+        group.MapPost("/{id:guid}/cancel", Cancel).WithName("CancelJob").WithSummary("Cooperative cancel: the job stops within seconds");
+        return group;
+    }
+
+    static async Task<Accepted<JobResponse>> Create(
+        HttpRequest request, AppDbContext db, ArtifactStore store, IBackgroundJobClient jobs, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        var body = await new StreamReader(request.Body, Encoding.UTF8).ReadToEndAsync(cancellationToken);
+        var key = request.Headers["Idempotency-Key"].ToString();
+        if (key.Length > MaxIdempotencyKeyLength) throw new RequestValidationException("Idempotency-Key", $"at most {MaxIdempotencyKeyLength} characters");
+        var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(body)));
+        if (key.Length > 0 && await Replay(db, key, hash, cancellationToken) is { } replay) return replay;
+
+        var spec = JobSpec.Parse(body);
+        var hyperparameters = await spec.ValidateAsync(db, store, cancellationToken);
+        var now = clock.GetUtcNow().UtcDateTime;
+        var job = new Job
+        {
+            Id = Guid.NewGuid(),
+            Type = spec.Type!,
+            Task = spec.Task!,
+            Status = JobStatus.Queued,
+            TrainDatasetId = spec.TrainDatasetId!.Value,
+            ValidationDatasetId = spec.ValidationDatasetId,
+            BaseModelId = spec.BaseModelId,
+            Spec = spec.ToJson(),
+            Hyperparameters = hyperparameters.ToJsonString(),
+            CreatedAt = now,
+        };
+        db.Jobs.Add(job);
+        db.JobEvents.Add(new JobEvent { JobId = job.Id, CreatedAt = now, Level = "info", Message = "Job accepted and queued." });
+        if (key.Length > 0) db.IdempotencyKeys.Add(new IdempotencyKey { Key = key, RequestHash = hash, JobId = job.Id, CreatedAt = now });
+        try { await db.SaveChangesAsync(cancellationToken); }
+        catch (DbUpdateException) when (key.Length > 0)
+        {
+            // A concurrent retry with the same key won the insert.
+            db.ChangeTracker.Clear();
+            return await Replay(db, key, hash, cancellationToken) ?? throw new ConflictException("Idempotency-Key is being used by another request.");
+        }
+        // A crash between the insert and this enqueue leaves a queued job without a Hangfire job: recovery enqueues it.
+        job.HangfireJobId = jobs.Enqueue<TrainingJob>(j => j.RunAsync(job.Id, CancellationToken.None));
+        await db.SaveChangesAsync(cancellationToken);
+        return TypedResults.Accepted($"/jobs/{job.Id}", JobResponse.From(job));
+    }
+
+    static async Task<Accepted<JobResponse>?> Replay(AppDbContext db, string key, string hash, CancellationToken cancellationToken)
+    {
+        var existing = await db.IdempotencyKeys.AsNoTracking().FirstOrDefaultAsync(k => k.Key == key, cancellationToken);
+        if (existing is null) return null;
+        if (existing.RequestHash != hash) throw new ConflictException("Idempotency-Key was already used with a different request body.");
+        var job = await Find(db, existing.JobId, cancellationToken);
+        return TypedResults.Accepted($"/jobs/{job.Id}", JobResponse.From(job));
+    }
+
+    static async Task<Ok<JobPage>> List(AppDbContext db, CancellationToken cancellationToken,
+        string? status = null, string? type = null, int page = 1, [FromQuery(Name = "page_size")] int pageSize = 20)
+    {
+        JobStatus? wanted = null;
+        if (status is not null)
+            wanted = Enum.TryParse<JobStatus>(status, ignoreCase: true, out var parsed) && !int.TryParse(status, out _) ? parsed
+                : throw new RequestValidationException("status", $"'{status}' is not a job status; use one of {string.Join(", ", Enum.GetNames<JobStatus>().Select(n => n.ToLowerInvariant()))}");
+        if (page < 1) throw new RequestValidationException("page", "at least 1");
+        if (pageSize is < 1 or > 100) throw new RequestValidationException("page_size", "between 1 and 100");
+        var query = db.Jobs.AsNoTracking();
+        if (wanted is { } s) query = query.Where(j => j.Status == s);
+        if (type is not null) query = query.Where(j => j.Type == type);
+        var total = await query.CountAsync(cancellationToken);
+        var items = await query.OrderByDescending(j => j.CreatedAt).Skip((page - 1) * pageSize).Take(pageSize).ToListAsync(cancellationToken);
+        return TypedResults.Ok(new JobPage([.. items.Select(JobResponse.From)], page, pageSize, total));
+    }
+
+    static async Task<Ok<JobResponse>> Get(Guid id, AppDbContext db, CancellationToken cancellationToken) =>
+        TypedResults.Ok(JobResponse.From(await Find(db, id, cancellationToken)));
+
+    static async Task<Ok<ItemList<MetricPointResponse>>> Metrics(Guid id, AppDbContext db, CancellationToken cancellationToken,
+        [FromQuery(Name = "since_step")] int? sinceStep = null, string? name = null)
+    {
+        await Find(db, id, cancellationToken);
+        var query = db.MetricPoints.AsNoTracking().Where(p => p.JobId == id);
+        if (sinceStep is { } since) query = query.Where(p => p.Step > since);
+        if (name is not null) query = query.Where(p => p.Name == name);
+        var points = await query.OrderBy(p => p.Step).ThenBy(p => p.Id)
+            .Select(p => new MetricPointResponse(p.Step, p.Epoch, p.Name, p.Value, p.Split)).ToListAsync(cancellationToken);
+        return TypedResults.Ok(new ItemList<MetricPointResponse>(points));
+    }
+
+    static async Task<Ok<ItemList<JobEventResponse>>> Events(Guid id, AppDbContext db, CancellationToken cancellationToken)
+    {
+        await Find(db, id, cancellationToken);
+        var events = await db.JobEvents.AsNoTracking().Where(e => e.JobId == id).OrderBy(e => e.Id)
+            .Select(e => new JobEventResponse(e.Id, e.CreatedAt, e.Level, e.Message)).ToListAsync(cancellationToken);
+        return TypedResults.Ok(new ItemList<JobEventResponse>(events));
+    }
+
+    static async Task<Ok<ItemList<CheckpointResponse>>> Checkpoints(Guid id, AppDbContext db, CancellationToken cancellationToken)
+    {
+        await Find(db, id, cancellationToken);
+        var checkpoints = await db.Checkpoints.AsNoTracking().Where(c => c.JobId == id).OrderBy(c => c.Step).ToListAsync(cancellationToken);
+        return TypedResults.Ok(new ItemList<CheckpointResponse>([.. checkpoints.Select(c => new CheckpointResponse(c.Step, c.Metrics, c.CreatedAt))]));
+    }
+
+    /// <summary>A queued job is cancelled at once; a running one is flagged, and its worker stops it at the next heartbeat.</summary>
+    static async Task<Accepted<JobResponse>> Cancel(Guid id, AppDbContext db, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow().UtcDateTime;
+        var queued = await db.Jobs.Where(j => j.Id == id && j.Status == JobStatus.Queued && j.LeaseOwner == null)
+            .ExecuteUpdateAsync(set => set.SetProperty(j => j.Status, JobStatus.Cancelled).SetProperty(j => j.FinishedAt, now), cancellationToken);
+        var running = queued == 1 ? 0 : await db.Jobs.Where(j => j.Id == id && j.Status == JobStatus.Running)
+            .ExecuteUpdateAsync(set => set.SetProperty(j => j.Status, JobStatus.Cancelling).SetProperty(j => j.CancelRequested, true), cancellationToken);
+        var job = await Find(db, id, cancellationToken);
+        if (queued + running == 0 && job.Status != JobStatus.Cancelling)
+            throw new ConflictException($"Job {id} is {job.Status.ToString().ToLowerInvariant()}; only queued or running jobs can be cancelled.");
+        if (queued + running == 1)
+        {
+            db.JobEvents.Add(new JobEvent { JobId = id, CreatedAt = now, Level = "info", Message = queued == 1 ? "Cancelled before it started." : "Cancel requested." });
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        return TypedResults.Accepted($"/jobs/{id}", JobResponse.From(job));
+    }
+
+    static async Task<Job> Find(AppDbContext db, Guid id, CancellationToken cancellationToken) =>
+        await db.Jobs.AsNoTracking().FirstOrDefaultAsync(j => j.Id == id, cancellationToken) ?? throw new NotFoundException("job", id);
+}

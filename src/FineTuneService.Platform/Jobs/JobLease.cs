@@ -1,0 +1,60 @@
+using FineTuneService.Platform.Data;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace FineTuneService.Platform.Jobs;
+
+/// <summary>The lease on a job row: one atomic UPDATE takes it (only when free or expired), the heartbeat renews it,
+/// and every write the running worker makes is conditioned on still holding it. So a job never runs twice at once,
+/// whatever Hangfire delivers.</summary>
+sealed class JobLease(IServiceScopeFactory scopes, Guid jobId, TimeSpan ttl, TimeProvider clock)
+{
+    public string Owner { get; } = $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid():N}";
+
+    /// <summary>Takes a queued or running job whose lease is free; marks it running and counts the attempt.</summary>
+    public async Task<bool> TryAcquireAsync(CancellationToken cancellationToken)
+    {
+        var now = Now;
+        var expires = now + ttl;
+        return await UpdateAsync(jobs => jobs
+            .Where(j => j.Id == jobId && (j.Status == JobStatus.Queued || j.Status == JobStatus.Running)
+                && (j.LeaseOwner == null || j.LeaseExpiresAt < now))
+            .ExecuteUpdateAsync(set => set
+                .SetProperty(j => j.LeaseOwner, Owner)
+                .SetProperty(j => j.LeaseExpiresAt, expires)
+                .SetProperty(j => j.Status, JobStatus.Running)
+                .SetProperty(j => j.Attempt, j => j.Attempt + 1)
+                .SetProperty(j => j.StartedAt, j => j.StartedAt ?? now), cancellationToken)) == 1;
+    }
+
+    /// <summary>Extends the lease; false when another worker has it (this one was taken for dead).</summary>
+    public async Task<bool> RenewAsync(CancellationToken cancellationToken)
+    {
+        var expires = Now + ttl;
+        return await UpdateAsync(jobs => Held(jobs)
+            .ExecuteUpdateAsync(set => set.SetProperty(j => j.LeaseExpiresAt, expires), cancellationToken)) == 1;
+    }
+
+    public async Task<bool> CancelRequestedAsync(CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        return await scope.ServiceProvider.GetRequiredService<AppDbContext>().Jobs
+            .AnyAsync(j => j.Id == jobId && j.CancelRequested, cancellationToken);
+    }
+
+    /// <summary>Lets go without finishing: another worker may resume the job.</summary>
+    public Task ReleaseAsync() => UpdateAsync(jobs => Held(jobs).ExecuteUpdateAsync(set => set
+        .SetProperty(j => j.LeaseOwner, (string?)null)
+        .SetProperty(j => j.LeaseExpiresAt, (DateTime?)null)));
+
+    /// <summary>The job's row while this worker holds the lease: the only rows its writes may touch.</summary>
+    public IQueryable<Job> Held(IQueryable<Job> jobs) => jobs.Where(j => j.Id == jobId && j.LeaseOwner == Owner);
+
+    DateTime Now => clock.GetUtcNow().UtcDateTime;
+
+    async Task<int> UpdateAsync(Func<DbSet<Job>, Task<int>> update)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        return await update(scope.ServiceProvider.GetRequiredService<AppDbContext>().Jobs);
+    }
+}

@@ -1,0 +1,24 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace FineTuneService.Platform.Jobs;
+
+/// <summary>Configuration section <c>Jobs</c>: the lease that keeps a job on one worker, and how often it is checked.</summary>
+public sealed class JobOptions
+{
+    /// <summary>A worker that has not renewed its lease for this long is taken for dead; its job is re-enqueued.</summary>
+    [Range(2, 3600)] public int LeaseSeconds { get; set; } = 30;
+    /// <summary>How often a running job renews its lease and looks for a cancel request.</summary>
+    [Range(0.1, 60)] public double HeartbeatSeconds { get; set; } = 1;
+    /// <summary>How often a worker looks for jobs whose worker died (or that an embedded restart lost).</summary>
+    [Range(0.5, 3600)] public double RecoverySeconds { get; set; } = 10;
+}
+
+/// <summary>Configuration section <c>Worker</c>: the devices a worker host trains on, one Hangfire worker each.</summary>
+public sealed class WorkerOptions
+{
+    /// <summary>Comma-separated: <c>cpu</c>, <c>cuda:0,cuda:1</c>, or <c>auto</c> (CUDA when available).</summary>
+    [Required] public string Devices { get; set; } = "auto";
+
+    public IReadOnlyList<string> DeviceList =>
+        [.. Devices.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
+}

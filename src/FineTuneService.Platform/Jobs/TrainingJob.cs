@@ -1,0 +1,173 @@
+using FineTuneService.Platform.Data;
+using FineTuneService.Platform.Models;
+using FineTuneService.Platform.Storage;
+using FineTuneService.Training.Jobs;
+using Hangfire;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace FineTuneService.Platform.Jobs;
+
+/// <summary>The Hangfire job that runs one training job. Its argument is the job id; it is re-entrant: it takes the
+/// job row's lease or does nothing, and the training core resumes from the newest checkpoint by itself. Hangfire never
+/// retries it: the service owns retry (recovery re-enqueues jobs whose worker died) and resume.</summary>
+public sealed class TrainingJob(
+    IServiceScopeFactory scopes, ArtifactStore store, DevicePool devices, IOptions<JobOptions> options,
+    TimeProvider clock, ILogger<TrainingJob> logger)
+{
+    public const string Queue = "training";
+
+    [Queue(Queue), AutomaticRetry(Attempts = 0)]
+    public async Task RunAsync(Guid jobId, CancellationToken cancellationToken)
+    {
+        using var logScope = logger.BeginScope(new Dictionary<string, object> { ["JobId"] = jobId });
+        var lease = new JobLease(scopes, jobId, TimeSpan.FromSeconds(options.Value.LeaseSeconds), clock);
+        if (!await lease.TryAcquireAsync(cancellationToken))
+        {
+            logger.LogInformation("Job {JobId} is finished, cancelled or held by another worker; nothing to do", jobId);
+            return;
+        }
+
+        // Beat from the moment the lease is taken: loading the job must not let it expire.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var heartbeat = new Heartbeat(lease, TimeSpan.FromSeconds(options.Value.HeartbeatSeconds), TimeSpan.FromSeconds(options.Value.LeaseSeconds), clock, logger);
+        var beating = heartbeat.RunAsync(stop);
+        using var device = devices.Take();
+        try
+        {
+            var (job, request) = await LoadAsync(jobId, device.Name, stop.Token);
+            logger.LogInformation("Job {JobId} attempt {Attempt} starts on {Device} as {Owner}", jobId, job.Attempt, device.Name, lease.Owner);
+            Event(jobId, "info", job.Attempt == 1 ? $"Started on {device.Name}." : $"Attempt {job.Attempt} started on {device.Name}; resuming from the newest checkpoint.");
+            var observer = new DbTrainingObserver(scopes, store, lease, jobId, job.Attempt, clock);
+            // A dedicated thread: training blocks for minutes to hours, the thread pool is for the heartbeat.
+            var result = await Task.Factory.StartNew(() => TrainingJobRunner.Run(request, observer, stop.Token),
+                stop.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            await FinishAsync(job, lease, result);
+        }
+        catch (OperationCanceledException) when (heartbeat.CancelRequested)
+        {
+            await EndAsync(lease, JobStatus.Cancelled, null);
+            Event(jobId, "info", "Cancelled.");
+            logger.LogInformation("Job {JobId} cancelled", jobId);
+        }
+        catch (OperationCanceledException) when (heartbeat.LeaseLost)
+        {
+            logger.LogWarning("Job {JobId} stopped: its lease was lost to another worker", jobId);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            await lease.ReleaseAsync();
+            Event(jobId, "warning", "The worker is shutting down; the job resumes from its newest checkpoint on the next worker.");
+            logger.LogInformation("Job {JobId} released at shutdown", jobId);
+        }
+        catch (Exception e)
+        {
+            logger.LogError(e, "Job {JobId} failed", jobId);
+            await EndAsync(lease, JobStatus.Failed, e.Message);
+            Event(jobId, "error", "Failed: " + e.Message);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await beating;
+        }
+    }
+
+    async Task<(Job Job, TrainingJobRequest Request)> LoadAsync(Guid jobId, string device, CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
+        var job = await db.Jobs.AsNoTracking().SingleAsync(j => j.Id == jobId, cancellationToken);
+        var train = await db.Datasets.AsNoTracking().SingleAsync(d => d.Id == job.TrainDatasetId, cancellationToken);
+        var validation = job.ValidationDatasetId is { } v ? await db.Datasets.AsNoTracking().SingleAsync(d => d.Id == v, cancellationToken) : null;
+        var baseModel = job.BaseModelId is { } m ? await db.Models.AsNoTracking().SingleAsync(x => x.Id == m, cancellationToken) : null;
+        return (job, JobSpec.FromJson(job.Spec).ToRequest(jobId, train, validation, baseModel, store, device));
+    }
+
+    /// <summary>Registers the result model (lineage: this job, its base model) and marks the job succeeded.</summary>
+    async Task FinishAsync(Job job, JobLease lease, TrainingJobResult result)
+    {
+        var modelId = Guid.NewGuid();
+        var folder = ArtifactStore.ModelFolder(modelId);
+        store.Promote(result.ModelDir, folder);
+        var spec = JobSpec.FromJson(job.Spec);
+        var model = ModelFiles.Describe(store, modelId, folder, spec.Name ?? $"{job.Task} from job {job.Id}", job.Id, job.BaseModelId, clock);
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
+        await using var transaction = await db.Database.BeginTransactionAsync();
+        db.Models.Add(model);
+        await db.SaveChangesAsync();
+        var now = clock.GetUtcNow().UtcDateTime;
+        var updated = await lease.Held(db.Jobs).ExecuteUpdateAsync(set => set
+            .SetProperty(j => j.Status, JobStatus.Succeeded).SetProperty(j => j.ResultModelId, modelId)
+            .SetProperty(j => j.Step, j => j.TotalSteps).SetProperty(j => j.FinishedAt, now)
+            .SetProperty(j => j.LeaseOwner, (string?)null).SetProperty(j => j.LeaseExpiresAt, (DateTime?)null));
+        if (updated == 0)
+        {
+            store.DeleteFolder(folder);
+            logger.LogWarning("Job {JobId} finished after its lease was lost; its result is discarded", job.Id);
+            return;
+        }
+        await transaction.CommitAsync();
+        Event(job.Id, "info", $"Succeeded; result model {modelId}. " + string.Join(", ", result.FinalMetrics.Select(m => $"{m.Key}={m.Value:G4}")));
+        logger.LogInformation("Job {JobId} succeeded; model {ModelId}", job.Id, modelId);
+    }
+
+    Task EndAsync(JobLease lease, JobStatus status, string? error)
+    {
+        var now = clock.GetUtcNow().UtcDateTime;
+        return Update(db => lease.Held(db.Jobs).ExecuteUpdateAsync(set => set
+            .SetProperty(j => j.Status, status).SetProperty(j => j.Error, error).SetProperty(j => j.FinishedAt, now)
+            .SetProperty(j => j.LeaseOwner, (string?)null).SetProperty(j => j.LeaseExpiresAt, (DateTime?)null)));
+    }
+
+    async Task Update(Func<AppDbContext, Task<int>> update)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        await update(scope.ServiceProvider.GetRequiredService<AppDbContext>());
+    }
+
+    void Event(Guid jobId, string level, string message) => JobEvents.Add(scopes, clock, jobId, level, message);
+
+    /// <summary>Renews the lease and watches for a cancel request; stops the training when either says so.
+    /// A database outage longer than the lease counts as a lost lease, since another worker may take the job.</summary>
+    sealed class Heartbeat(JobLease lease, TimeSpan interval, TimeSpan ttl, TimeProvider clock, ILogger logger)
+    {
+        public bool CancelRequested { get; private set; }
+        public bool LeaseLost { get; private set; }
+
+        public async Task RunAsync(CancellationTokenSource training)
+        {
+            var renewed = clock.GetUtcNow();
+            using var timer = new PeriodicTimer(interval, clock);
+            try
+            {
+                while (await timer.WaitForNextTickAsync(training.Token))
+                {
+                    try
+                    {
+                        if (!await lease.RenewAsync(training.Token)) LeaseLost = true;
+                        else
+                        {
+                            renewed = clock.GetUtcNow();
+                            CancelRequested = await lease.CancelRequestedAsync(training.Token);
+                        }
+                    }
+                    catch (Exception e) when (e is not OperationCanceledException)
+                    {
+                        logger.LogWarning(e, "Lease renewal failed");
+                        LeaseLost = clock.GetUtcNow() - renewed > ttl;
+                    }
+                    if (CancelRequested || LeaseLost)
+                    {
+                        await training.CancelAsync();
+                        return;
+                    }
+                }
+            }
+            catch (OperationCanceledException) { }
+        }
+    }
+}

@@ -1,0 +1,113 @@
+using System.IO.Compression;
+using FineTuneService.Platform.Data;
+using FineTuneService.Platform.Http;
+using FineTuneService.Platform.Storage;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace FineTuneService.Platform.Models;
+
+public sealed record ModelResponse(
+    Guid Id, string Name, string? Architecture, string? ModelType, long SizeBytes, IReadOnlyList<string> Files,
+    Guid? SourceJobId, Guid? BaseModelId, DateTime CreatedAt)
+{
+    public static ModelResponse From(Model m, ArtifactStore store)
+    {
+        var folder = store.FullPath(m.Path);
+        IReadOnlyList<string> files = Directory.Exists(folder) ? [.. Directory.GetFiles(folder).Select(Path.GetFileName).Order()!] : [];
+        return new(m.Id, m.Name, m.Architecture, m.ModelType, m.SizeBytes, files, m.SourceJobId, m.BaseModelId, m.CreatedAt);
+    }
+}
+
+public static class ModelEndpoints
+{
+    const int MaxNameLength = 200;
+
+    public static RouteGroupBuilder MapModelEndpoints(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/models").WithTags("Models");
+        group.MapPost("/import", Import).WithName("ImportModel").DisableAntiforgery()
+            .WithSummary("Import a Hugging Face model folder: 'files' parts (config.json, model.safetensors, vocab.txt or tokenizer.json, ...) or one .zip / .tar.gz");
+        group.MapGet("/", List).WithName("ListModels").WithSummary("List models, newest first");
+        group.MapGet("/{id:guid}", Get).WithName("GetModel").WithSummary("One model, with its lineage (source job, base model)");
+        group.MapGet("/{id:guid}/download", Download).WithName("DownloadModel").WithSummary("The Hugging Face folder as a zip");
+        group.MapDelete("/{id:guid}", Delete).WithName("DeleteModel").WithSummary("Delete a model that no active job uses");
+        return group;
+    }
+
+    static async Task<Created<ModelResponse>> Import(
+        HttpRequest request, AppDbContext db, ArtifactStore store, IOptions<StorageOptions> options, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        var temp = store.NewTempFolder();
+        string? folder = null;
+        try
+        {
+            var form = await MultipartUpload.ReadAsync(request, temp, "files", options.Value.MaxModelBytes, cancellationToken);
+            ModelFiles.Assemble(form.Files, temp, options.Value.MaxModelBytes);
+            var name = form.Fields.GetValueOrDefault("name")?.Trim() is { Length: > 0 } n ? n : "imported model";
+            if (name.Length > MaxNameLength) throw new RequestValidationException("name", $"at most {MaxNameLength} characters");
+
+            var id = Guid.NewGuid();
+            folder = ArtifactStore.ModelFolder(id);
+            store.Promote(Path.Combine(temp, "model"), folder);
+            var model = ModelFiles.Describe(store, id, folder, name, null, null, clock);
+            db.Models.Add(model);
+            await db.SaveChangesAsync(cancellationToken);
+            folder = null;
+            return TypedResults.Created($"/models/{id}", ModelResponse.From(model, store));
+        }
+        finally
+        {
+            store.DeleteFolder(temp);
+            if (folder is not null) store.DeleteFolder(folder);
+        }
+    }
+
+    static async Task<Ok<ItemList<ModelResponse>>> List(AppDbContext db, ArtifactStore store, CancellationToken cancellationToken)
+    {
+        var models = await db.Models.AsNoTracking().OrderByDescending(m => m.CreatedAt).ToListAsync(cancellationToken);
+        return TypedResults.Ok(new ItemList<ModelResponse>([.. models.Select(m => ModelResponse.From(m, store))]));
+    }
+
+    static async Task<Ok<ModelResponse>> Get(Guid id, AppDbContext db, ArtifactStore store, CancellationToken cancellationToken) =>
+        TypedResults.Ok(ModelResponse.From(await Find(db, id, cancellationToken), store));
+
+    static async Task<PushStreamHttpResult> Download(Guid id, HttpContext context, AppDbContext db, ArtifactStore store, CancellationToken cancellationToken)
+    {
+        var model = await Find(db, id, cancellationToken);
+        var folder = store.FullPath(model.Path);
+        // ZipArchive's async writer miscounts offsets on a non-seekable stream (.NET 10): write synchronously.
+        context.Features.GetRequiredFeature<IHttpBodyControlFeature>().AllowSynchronousIO = true;
+        return TypedResults.Stream(body =>
+        {
+            using var zip = new ZipArchive(body, ZipArchiveMode.Create, leaveOpen: true);
+            foreach (var file in Directory.GetFiles(folder).Order())
+            {
+                // Weights hardly compress; store them so the download streams at disk speed.
+                using var target = zip.CreateEntry(Path.GetFileName(file), CompressionLevel.NoCompression).Open();
+                using var source = File.OpenRead(file);
+                source.CopyTo(target);
+            }
+            return Task.CompletedTask;
+        }, "application/zip", $"model-{id:N}.zip");
+    }
+
+    static async Task<NoContent> Delete(Guid id, AppDbContext db, ArtifactStore store, CancellationToken cancellationToken)
+    {
+        var model = await Find(db, id, cancellationToken);
+        if (await db.Jobs.AnyAsync(j => j.BaseModelId == id && !JobStatusGroups.Finished.Contains(j.Status), cancellationToken))
+            throw new ConflictException($"Model {id} is the base of a job that has not finished.");
+        db.Models.Remove(model);
+        await db.SaveChangesAsync(cancellationToken);
+        store.DeleteFolder(model.Path);
+        return TypedResults.NoContent();
+    }
+
+    static async Task<Model> Find(AppDbContext db, Guid id, CancellationToken cancellationToken) =>
+        await db.Models.AsNoTracking().FirstOrDefaultAsync(m => m.Id == id, cancellationToken) ?? throw new NotFoundException("model", id);
+}

@@ -1,0 +1,134 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json.Nodes;
+using Microsoft.EntityFrameworkCore;
+
+namespace FineTuneService.Api.Tests;
+
+/// <summary>POST /jobs without a worker: what is accepted, what is refused (naming the field, leaving nothing), idempotency, cancel of a queued job.</summary>
+public class JobRequestTests(SeededApiFactory factory) : IClassFixture<SeededApiFactory>
+{
+    readonly HttpClient client = factory.CreateClient();
+
+    static StringContent Body(string json) => new(json, Encoding.UTF8, "application/json");
+
+    JsonObject Spec() => JsonNode.Parse(JsonContent.Create(factory.Spec()).ReadAsStringAsync().Result)!.AsObject();
+
+    [Fact]
+    public async Task Valid_spec_is_202_queued_with_resolved_hyperparameters()
+    {
+        var response = await client.PostAsync("/jobs", Body(Spec().ToJsonString()));
+
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        var job = await SeededApiFactory.Json(response);
+        Assert.Equal("queued", job.GetProperty("status").GetString());
+        Assert.Equal($"/jobs/{job.GetProperty("id").GetString()}", response.Headers.Location?.OriginalString);
+        var hyperparameters = job.GetProperty("hyperparameters");
+        Assert.Equal(1e-3, hyperparameters.GetProperty("learning_rate").GetDouble());
+        Assert.True(hyperparameters.TryGetProperty("weight_decay", out _), "defaults are resolved: " + hyperparameters);
+        Assert.Equal(0, job.GetProperty("progress").GetProperty("step").GetInt32());
+
+        var listed = await client.GetFromJsonAsync<JsonObject>("/jobs?status=queued&type=finetune&page=1&page_size=5");
+        Assert.Contains(listed!["items"]!.AsArray(), j => j!["id"]!.GetValue<string>() == job.GetProperty("id").GetString());
+        var none = await client.GetFromJsonAsync<JsonObject>("/jobs?status=succeeded");
+        Assert.Empty(none!["items"]!.AsArray());
+    }
+
+    public static TheoryData<string, string> BadSpecs => new()
+    {
+        { "malformed JSON", "body" },
+        { "unknown type", "type" },
+        { "unknown task", "task" },
+        { "unknown dataset", "train_dataset_id" },
+        { "unknown validation dataset", "validation_dataset_id" },
+        { "unknown model", "base_model_id" },
+        { "missing column", "columns.text" },
+        { "mistyped field", "train_dataset_id" },
+        { "unknown field", "epochs" },
+        { "out-of-range hyperparameter", "hyperparameters.learning_rate" },
+        { "mistyped hyperparameter", "hyperparameters.num_train_epochs" },
+        { "unknown hyperparameter", "hyperparameters.learning_rat" },
+    };
+
+    string BadSpec(string why)
+    {
+        var spec = Spec();
+        var hyperparameters = spec["hyperparameters"]!.AsObject();
+        switch (why)
+        {
+            case "malformed JSON": return "{\"type\": \"finetune\", \"task\": ";
+            case "unknown type": spec["type"] = "distill"; break;
+            case "unknown task": spec["task"] = "summarization"; break;
+            case "unknown dataset": spec["train_dataset_id"] = Guid.NewGuid().ToString(); break;
+            case "unknown validation dataset": spec["validation_dataset_id"] = Guid.NewGuid().ToString(); break;
+            case "unknown model": spec["base_model_id"] = Guid.NewGuid().ToString(); break;
+            case "missing column": spec["columns"]!["text"] = "sentence"; break;
+            case "mistyped field": spec["train_dataset_id"] = 5; break;
+            case "unknown field": spec["epochs"] = 3; break;
+            case "out-of-range hyperparameter": hyperparameters["learning_rate"] = -1; break;
+            case "mistyped hyperparameter": hyperparameters["num_train_epochs"] = "three"; break;
+            case "unknown hyperparameter": hyperparameters["learning_rat"] = 1e-3; break;
+        }
+        return spec.ToJsonString();
+    }
+
+    [Theory]
+    [MemberData(nameof(BadSpecs))]
+    public async Task Bad_spec_is_a_problem_naming_the_field_and_leaves_no_job(string why, string field)
+    {
+        var before = await factory.Db().Jobs.CountAsync();
+
+        var response = await client.PostAsync("/jobs", Body(BadSpec(why)));
+
+        await response.AssertProblem(HttpStatusCode.BadRequest, field);
+        Assert.Equal(before, await factory.Db().Jobs.CountAsync());
+        Assert.Empty(factory.StoredFiles("jobs"));
+    }
+
+    [Fact]
+    public async Task Retry_with_the_same_idempotency_key_returns_the_first_job()
+    {
+        var body = Spec().ToJsonString();
+        var key = Guid.NewGuid().ToString();
+        async Task<HttpResponseMessage> Post(string json)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/jobs") { Content = Body(json) };
+            request.Headers.Add("Idempotency-Key", key);
+            return await client.SendAsync(request);
+        }
+
+        var first = await SeededApiFactory.Json(await Post(body));
+        var retry = await Post(body);
+
+        Assert.Equal(HttpStatusCode.Accepted, retry.StatusCode);
+        Assert.Equal(first.GetProperty("id").GetString(), (await SeededApiFactory.Json(retry)).GetProperty("id").GetString());
+        Assert.Equal(1, await factory.Db().IdempotencyKeys.CountAsync(k => k.Key == key));
+        var other = Spec();
+        other["hyperparameters"]!["seed"] = 8;
+        await (await Post(other.ToJsonString())).AssertProblem(HttpStatusCode.Conflict);
+    }
+
+    [Fact]
+    public async Task Cancel_of_a_queued_job_is_immediate_and_a_second_cancel_conflicts()
+    {
+        var job = await SeededApiFactory.Json(await client.PostAsync("/jobs", Body(Spec().ToJsonString())));
+        var id = job.GetProperty("id").GetString();
+
+        var cancel = await client.PostAsync($"/jobs/{id}/cancel", null);
+
+        Assert.Equal(HttpStatusCode.Accepted, cancel.StatusCode);
+        Assert.Equal("cancelled", (await SeededApiFactory.Json(cancel)).GetProperty("status").GetString());
+        await (await client.PostAsync($"/jobs/{id}/cancel", null)).AssertProblem(HttpStatusCode.Conflict);
+        await (await client.PostAsync($"/jobs/{Guid.NewGuid()}/cancel", null)).AssertProblem(HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task Bad_query_parameters_are_problems()
+    {
+        await (await client.GetAsync("/jobs?status=sleeping")).AssertProblem(HttpStatusCode.BadRequest, "status");
+        await (await client.GetAsync("/jobs?page_size=1000")).AssertProblem(HttpStatusCode.BadRequest, "page_size");
+        await (await client.GetAsync("/jobs?page=abc")).AssertProblem(HttpStatusCode.BadRequest);
+        await (await client.GetAsync($"/jobs/{Guid.NewGuid()}/metrics")).AssertProblem(HttpStatusCode.NotFound);
+    }
+}

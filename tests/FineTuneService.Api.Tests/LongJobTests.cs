@@ -1,0 +1,104 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+
+namespace FineTuneService.Api.Tests;
+
+public class LongJobFactory : SeededApiFactory
+{
+    protected override int TrainRows => 480;
+
+    /// <summary>240 steps (480 rows, batch 4, 2 epochs), a checkpoint every 20 steps.</summary>
+    public Dictionary<string, object?> LongSpec() => Spec(new Dictionary<string, object?>
+    {
+        ["num_train_epochs"] = 2, ["learning_rate"] = 1e-3, ["per_device_train_batch_size"] = 4, ["max_seq_length"] = 16,
+        ["logging_steps"] = 5, ["eval_strategy"] = "no", ["save_strategy"] = "steps", ["save_steps"] = 20, ["seed"] = 7,
+    });
+}
+
+/// <summary>Jobs that run long enough to be cancelled or killed; each test class gets its own database.</summary>
+public abstract class LongJobTests(LongJobFactory factory)
+{
+    protected LongJobFactory Factory { get; } = factory;
+    protected readonly HttpClient client = factory.CreateClient();
+
+    protected async Task<string> Post()
+    {
+        var response = await client.PostAsJsonAsync("/jobs", Factory.LongSpec());
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        return (await SeededApiFactory.Json(response)).GetProperty("id").GetString()!;
+    }
+
+    protected Task<JsonElement> Job(string id) => client.GetFromJsonAsync<JsonElement>($"/jobs/{id}");
+
+    protected static string Status(JsonElement job) => job.GetProperty("status").GetString()!;
+
+    protected async Task<List<string>> Events(string id) =>
+        [.. (await client.GetFromJsonAsync<JsonElement>($"/jobs/{id}/events")).GetProperty("items").EnumerateArray()
+            .Select(e => e.GetProperty("message").GetString()!)];
+}
+
+/// <summary>Cancel reaches the worker process through the database and stops the job within seconds.</summary>
+public class CancelTests(LongJobFactory factory) : LongJobTests(factory), IClassFixture<LongJobFactory>
+{
+
+    [Fact]
+    public async Task Cancel_stops_a_running_job_within_seconds()
+    {
+        using var worker = Factory.StartWorker();
+        var id = await Post();
+        await Poll.Until(() => Job(id), j => j.GetProperty("progress").GetProperty("step").GetInt32() > 0, TimeSpan.FromSeconds(240), j => $"{j}\n{worker.Log}");
+
+        var cancel = await client.PostAsync($"/jobs/{id}/cancel", null);
+        Assert.Equal(HttpStatusCode.Accepted, cancel.StatusCode);
+        Assert.Equal("cancelling", Status(await SeededApiFactory.Json(cancel)));
+
+        var job = await Poll.Until(() => Job(id), j => Status(j) != "cancelling", TimeSpan.FromSeconds(10), j => $"{j}\n{worker.Log}");
+        Assert.Equal("cancelled", Status(job));
+        Assert.True(job.GetProperty("progress").GetProperty("step").GetInt32() < 240);
+        Assert.False(worker.HasExited);
+        Assert.Contains("Cancelled.", await Events(id));
+    }
+}
+
+/// <summary>A worker killed with SIGKILL: the job resumes on another worker from its last checkpoint and does not
+/// redo the steps before it.</summary>
+public class ResumeTests(LongJobFactory factory) : LongJobTests(factory), IClassFixture<LongJobFactory>
+{
+
+    [Fact]
+    public async Task Job_of_a_killed_worker_resumes_from_its_checkpoint_on_another_worker()
+    {
+        var id = await Post();
+        int checkpointStep;
+        using (var first = Factory.StartWorker())
+        {
+            await Poll.Until(() => CheckpointSteps(id), steps => steps.Count > 0, TimeSpan.FromSeconds(240), _ => first.Log);
+            first.Kill();
+            checkpointStep = (await CheckpointSteps(id)).Max();
+        }
+        var killed = await Job(id);
+        Assert.Equal("running", Status(killed));
+        Assert.True(killed.GetProperty("progress").GetProperty("step").GetInt32() < 240, "killed before the end");
+
+        using var second = Factory.StartWorker();
+        var job = await Poll.Until(() => Job(id), j => Status(j) is "succeeded" or "failed", TimeSpan.FromSeconds(240), j => $"{j}\n{second.Log}");
+
+        Assert.True(Status(job) == "succeeded", $"{job}\n{second.Log}");
+        Assert.Equal(2, job.GetProperty("attempt").GetInt32());
+        Assert.Equal(240, job.GetProperty("progress").GetProperty("step").GetInt32());
+        var loss = await Factory.Db().MetricPoints.Where(p => p.JobId == Guid.Parse(id) && p.Name == "loss")
+            .OrderBy(p => p.Step).Select(p => new { p.Step, p.Attempt }).ToListAsync();
+        // Every logged step once; the first worker's up to the checkpoint, the second's after it: nothing before it was redone.
+        Assert.Equal(Enumerable.Range(1, 48).Select(i => i * 5), loss.Select(p => p.Step));
+        Assert.All(loss, p => Assert.Equal(p.Step <= checkpointStep ? 1 : 2, p.Attempt));
+        var events = await Events(id);
+        Assert.Contains(events, e => e.StartsWith("Enqueued again"));
+        Assert.Contains(events, e => e.StartsWith("Attempt 2 started"));
+    }
+
+    async Task<List<int>> CheckpointSteps(string id) =>
+        [.. (await client.GetFromJsonAsync<JsonElement>($"/jobs/{id}/checkpoints")).GetProperty("items").EnumerateArray()
+            .Select(c => c.GetProperty("step").GetInt32())];
+}
