@@ -18,15 +18,17 @@ public sealed record Comparison(string Name, double Ours, double Peer, string Un
         _ => throw new InvalidOperationException($"bad target {Target}"),
     };
 
+    private static JsonNode? Rounded(double value) => double.IsFinite(value) ? Math.Round(value, 3) : null;
+
     public string ToJson()
     {
         var line = new JsonObject
         {
             ["name"] = Name,
-            ["ours"] = Math.Round(Ours, 3),
-            ["peer"] = Math.Round(Peer, 3),
+            ["ours"] = Rounded(Ours),
+            ["peer"] = Rounded(Peer),
             ["unit"] = Unit,
-            ["ratio"] = Math.Round(Ratio, 3),
+            ["ratio"] = Rounded(Ratio),
         };
         if (Target is not null)
         {

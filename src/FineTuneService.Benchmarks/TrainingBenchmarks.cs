@@ -29,7 +29,7 @@ public static class TrainingBenchmarks
     /// <summary>Fine-tuning steps of MiniLM (seq 128, batch 16) and MLM steps of a small BERT, on identical batches.</summary>
     public static IEnumerable<Comparison> Steps(Fixture fixture, string work, bool quick, Action<(int, int)> fastestPeer)
     {
-        int warmup = quick ? 1 : 3, steps = quick ? 2 : 10;
+        int warmup = quick ? 1 : 2, steps = quick ? 2 : 6;
         var tokenizer = WordPieceTokenizer.FromFolder(fixture.Dir);
         var sequences = FullLengthSequences(fixture.Texts, tokenizer, BatchSize * (warmup + steps));
         var clsFile = WriteBatches(Path.Combine(work, "cls-batches.json"), sequences, s => [.. s.Select((_, k) => (long)(k % 2))], null);
@@ -97,7 +97,7 @@ public static class TrainingBenchmarks
     }
 
     /// <summary>The epoch's examples: the fixture's first lines (real text of varied length).</summary>
-    public static IReadOnlyList<string> EpochTexts(Fixture fixture, bool quick) => fixture.Texts.Take(quick ? 160 : 1600).ToArray();
+    public static IReadOnlyList<string> EpochTexts(Fixture fixture, bool quick) => fixture.Texts.Take(quick ? 160 : 800).ToArray();
 
     /// <summary>A label the text itself decides: whether it holds a digit.</summary>
     public static int EpochLabel(string text) => text.Any(char.IsAsciiDigit) ? 1 : 0;

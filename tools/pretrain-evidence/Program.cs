@@ -3,7 +3,8 @@
 //   1. pretrain a small BERT (masked LM) from scratch on the unlabelled corpus, with a WordPiece vocabulary trained on it;
 //   2. fine-tune it on the small labelled set;
 //   3. fine-tune the same shape, same tokenizer, from random initialisation, with the same fine-tuning budget.
-// Usage: dotnet run -c Release --project tools/pretrain-evidence -- DATA_DIR WORK_DIR [PRETRAIN_STEPS]
+// Both fine-tunes run for each learning rate of the grid, so neither start is judged at a rate that suits only the other.
+// Usage: dotnet run -c Release --project tools/pretrain-evidence -- DATA_DIR WORK_DIR [PRETRAIN_STEPS] [LEARNING_RATES]
 // DATA_DIR holds corpus.jsonl, train.csv and test.csv (see prepare_spam_assassin.py).
 using System.Diagnostics;
 using System.Text.Json;
@@ -13,7 +14,8 @@ using FineTuneService.Training.Models;
 using FineTuneService.Training.Tokenization;
 
 var (data, work) = (Path.GetFullPath(args[0]), Path.GetFullPath(args[1]));
-var pretrainSteps = args.Length > 2 ? int.Parse(args[2]) : 600;
+var pretrainSteps = args.Length > 2 ? int.Parse(args[2]) : 1000;
+var learningRates = (args.Length > 3 ? args[3] : "1e-4,2e-4,5e-4").Split(',').Select(double.Parse).ToArray();
 Directory.CreateDirectory(work);
 
 var shape = new JsonObject
@@ -42,20 +44,25 @@ if (!File.Exists(Path.Combine(randomDir, ModelFolder.WeightsFile)))
 
 var fineTune = new JsonObject
 {
-    ["num_train_epochs"] = 8, ["learning_rate"] = 5e-4, ["per_device_train_batch_size"] = 16, ["max_seq_length"] = 64,
+    ["num_train_epochs"] = 8, ["per_device_train_batch_size"] = 16, ["max_seq_length"] = 64,
     ["per_device_eval_batch_size"] = 64,
     ["warmup_ratio"] = 0.1, ["weight_decay"] = 0.01, ["logging_steps"] = 13, ["save_strategy"] = "no", ["seed"] = 42,
 };
-TrainingJobResult FineTune(string name, string baseDir) => Run(new TrainingJobRequest(name, "finetune", "sequence_classification",
-    new DataFile(Path.Combine(data, "train.csv"), "csv"), new DataFile(Path.Combine(data, "test.csv"), "csv"), null, new ColumnMap(),
-    (JsonObject)fineTune.DeepClone(), baseDir, null, null, Path.Combine(work, name + "-work"), Path.Combine(work, name)));
-var fromPretrained = FineTune("finetune-pretrained", pretrained.ModelDir);
-var fromScratch = FineTune("finetune-scratch", randomDir);
-
-var summary = new JsonObject
+JsonObject FineTune(string name, string baseDir, double learningRate)
 {
-    ["pretrain"] = Figures(pretrained), ["finetune_from_pretrained"] = Figures(fromPretrained), ["finetune_from_scratch"] = Figures(fromScratch),
-};
+    var hyperparameters = (JsonObject)fineTune.DeepClone();
+    hyperparameters["learning_rate"] = learningRate;
+    return Figures(Run(new TrainingJobRequest(name, "finetune", "sequence_classification",
+        new DataFile(Path.Combine(data, "train.csv"), "csv"), new DataFile(Path.Combine(data, "test.csv"), "csv"), null, new ColumnMap(),
+        hyperparameters, baseDir, null, null, Path.Combine(work, name + "-work"), Path.Combine(work, name))));
+}
+
+var summary = new JsonObject { ["pretrain"] = Figures(pretrained) };
+foreach (var learningRate in learningRates)
+{
+    summary[$"finetune_from_pretrained_lr{learningRate}"] = FineTune($"finetune-pretrained-lr{learningRate}", pretrained.ModelDir, learningRate);
+    summary[$"finetune_from_scratch_lr{learningRate}"] = FineTune($"finetune-scratch-lr{learningRate}", randomDir, learningRate);
+}
 File.WriteAllText(Path.Combine(work, "summary.json"), summary.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
 Console.WriteLine(summary.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
 

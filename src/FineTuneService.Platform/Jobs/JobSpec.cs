@@ -89,7 +89,10 @@ public sealed record JobSpec(
                     Error($"columns.{name}", $"'{column}' is not a column of dataset {dataset.Id} ({field}); it has {string.Join(", ", dataset.Columns)}");
         }
 
-        var arguments = TrainingArguments.Parse(Hyperparameters, out var hyperparameterErrors);
+        // A pretrain job's objective hyperparameters (mlm_probability, …) are not TrainingArguments; the core checks them.
+        var trainerHyperparameters = Hyperparameters?.DeepClone().AsObject() ?? [];
+        if (Type == "pretrain") foreach (var name in PretrainingSpec.ObjectiveHyperparameters) trainerHyperparameters.Remove(name);
+        var arguments = TrainingArguments.Parse(trainerHyperparameters, out var hyperparameterErrors);
         foreach (var (field, messages) in hyperparameterErrors) foreach (var message in messages) Error(field, message);
         if (errors.Count == 0 && train is not null)
         {

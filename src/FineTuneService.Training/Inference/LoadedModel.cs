@@ -152,7 +152,7 @@ public sealed class LoadedModel : IDisposable
         {
             using var scope = NewDisposeScope();
             var rows = chunk.Select(i => inputs[i]).ToArray();
-            using var batch = Collate(rows);
+            var batch = Collate(rows);
             var logits = model!.Forward(batch).Logits.to(ScalarType.Float32);
             var chunkResults = Kind switch
             {
@@ -390,7 +390,7 @@ public sealed class LoadedModel : IDisposable
             using var scope = NewDisposeScope();
             var window = ids.Skip(Math.Max(0, ids.Count - maxLength)).ToArray();
             var input = tensor(window, [1, window.Length], device: Device);
-            using var batch = new Batch(input, ones_like(input));
+            var batch = new Batch(input, ones_like(input));
             var last = model!.Forward(batch).Logits[0, -1].to(ScalarType.Float32).cpu();
             long next = generator is null ? last.argmax().item<long>() : Sample(last, options, generator);
             if (next == eosId)
