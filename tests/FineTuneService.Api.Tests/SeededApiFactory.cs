@@ -23,7 +23,7 @@ public class SeededApiFactory : ApiFactory
             TestData.ModelParts(TestData.TinyModel, "config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json")));
     }
 
-    static async Task<Guid> Created(Task<HttpResponseMessage> request)
+    internal static async Task<Guid> Created(Task<HttpResponseMessage> request)
     {
         var response = await request;
         var body = await response.Content.ReadAsStringAsync();
