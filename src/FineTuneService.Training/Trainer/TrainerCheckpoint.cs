@@ -75,18 +75,8 @@ public static partial class TrainerCheckpoint
         return JsonSerializer.Deserialize<TrainerState>(File.ReadAllText(Path.Combine(dir, StateFile)), Json)!;
     }
 
-    public static void LoadModel(string dir, nn.Module model)
-    {
-        var tensors = SafeTensors.Load(Path.Combine(dir, ModelFile));
-        using (no_grad())
-        {
-            foreach (var (name, target) in model.state_dict())
-            {
-                using var source = tensors[name];
-                target.copy_(source);
-            }
-        }
-    }
+    public static void LoadModel(string dir, nn.Module model) =>
+        SafeTensors.LoadInto(Path.Combine(dir, ModelFile), model.state_dict());
 
     /// <summary>save_total_limit: deletes the oldest checkpoints beyond the limit, never the protected (best) one;
     /// like HF, a limit of 1 keeps the best and the newest.</summary>
