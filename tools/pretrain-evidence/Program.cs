@@ -1,11 +1,11 @@
 // The pretrained-vs-scratch experiment of the README's "Pretraining" section, run through the same TrainingJobRunner
 // the service's workers use:
 //   1. pretrain a small BERT (masked LM) from scratch on the unlabelled corpus, with a WordPiece vocabulary trained on it;
-//   2. fine-tune it on the small labelled set;
+//   2. fine-tune it on each labelled set;
 //   3. fine-tune the same shape, same tokenizer, from random initialisation, with the same fine-tuning budget.
 // Both fine-tunes run for each learning rate of the grid, so neither start is judged at a rate that suits only the other.
 // Usage: dotnet run -c Release --project tools/pretrain-evidence -- DATA_DIR WORK_DIR [PRETRAIN_STEPS] [LEARNING_RATES]
-// DATA_DIR holds corpus.jsonl, train.csv and test.csv (see prepare_spam_assassin.py).
+// DATA_DIR holds corpus.jsonl, test.csv and the labelled sets train-N.csv (see prepare_spam_assassin.py).
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -15,7 +15,7 @@ using FineTuneService.Training.Tokenization;
 
 var (data, work) = (Path.GetFullPath(args[0]), Path.GetFullPath(args[1]));
 var pretrainSteps = args.Length > 2 ? int.Parse(args[2]) : 1000;
-var learningRates = (args.Length > 3 ? args[3] : "1e-4,2e-4,5e-4").Split(',').Select(double.Parse).ToArray();
+var learningRates = (args.Length > 3 ? args[3] : "1e-4,2e-4,5e-4,1e-3").Split(',').Select(double.Parse).ToArray();
 Directory.CreateDirectory(work);
 
 var shape = new JsonObject
@@ -27,8 +27,8 @@ var pretrain = new TrainingJobRequest("pretrain", "pretrain", "mlm", new DataFil
     new ColumnMap(), new JsonObject
     {
         ["max_steps"] = pretrainSteps, ["learning_rate"] = 1e-3, ["per_device_train_batch_size"] = 32, ["max_seq_length"] = 64,
-        ["warmup_ratio"] = 0.06, ["weight_decay"] = 0.01, ["logging_steps"] = 50, ["eval_strategy"] = "steps", ["eval_steps"] = 250,
-        ["per_device_eval_batch_size"] = 64, ["save_strategy"] = "steps", ["save_steps"] = 250, ["save_total_limit"] = 1, ["seed"] = 42,
+        ["warmup_ratio"] = 0.06, ["weight_decay"] = 0.01, ["logging_steps"] = 200, ["eval_strategy"] = "steps", ["eval_steps"] = 1000,
+        ["per_device_eval_batch_size"] = 64, ["save_strategy"] = "steps", ["save_steps"] = 500, ["save_total_limit"] = 1, ["seed"] = 42,
     },
     null, shape, new JsonObject { ["vocab_size"] = 4000, ["lowercase"] = true, ["min_frequency"] = 2 },
     Path.Combine(work, "pretrain-work"), Path.Combine(work, "pretrained"));
@@ -48,20 +48,31 @@ var fineTune = new JsonObject
     ["per_device_eval_batch_size"] = 64,
     ["warmup_ratio"] = 0.1, ["weight_decay"] = 0.01, ["logging_steps"] = 13, ["save_strategy"] = "no", ["seed"] = 42,
 };
-JsonObject FineTune(string name, string baseDir, double learningRate)
+JsonObject FineTune(string name, string trainFile, string baseDir, double learningRate)
 {
     var hyperparameters = (JsonObject)fineTune.DeepClone();
     hyperparameters["learning_rate"] = learningRate;
     return Figures(Run(new TrainingJobRequest(name, "finetune", "sequence_classification",
-        new DataFile(Path.Combine(data, "train.csv"), "csv"), new DataFile(Path.Combine(data, "test.csv"), "csv"), null, new ColumnMap(),
+        new DataFile(trainFile, "csv"), new DataFile(Path.Combine(data, "test.csv"), "csv"), null, new ColumnMap(),
         hyperparameters, baseDir, null, null, Path.Combine(work, name + "-work"), Path.Combine(work, name))));
 }
 
 var summary = new JsonObject { ["pretrain"] = Figures(pretrained) };
-foreach (var learningRate in learningRates)
+var labelledSets = Directory.GetFiles(data, "train-*.csv")
+    .OrderBy(f => int.Parse(Path.GetFileNameWithoutExtension(f)["train-".Length..])).ToArray();
+foreach (var trainFile in labelledSets)
 {
-    summary[$"finetune_from_pretrained_lr{learningRate}"] = FineTune($"finetune-pretrained-lr{learningRate}", pretrained.ModelDir, learningRate);
-    summary[$"finetune_from_scratch_lr{learningRate}"] = FineTune($"finetune-scratch-lr{learningRate}", randomDir, learningRate);
+    var labelled = Path.GetFileNameWithoutExtension(trainFile)["train-".Length..];
+    foreach (var learningRate in learningRates)
+    {
+        foreach (var (start, baseDir) in new[] { ("pretrained", pretrained.ModelDir), ("scratch", randomDir) })
+        {
+            var name = $"finetune-{labelled}-{start}-lr{learningRate}";
+            summary[name] = FineTune(name, trainFile, baseDir, learningRate);
+            Console.WriteLine($"RESULT labelled={labelled} lr={learningRate} start={start} " +
+                string.Join(" ", new[] { "eval_accuracy", "eval_f1", "eval_mcc" }.Select(k => $"{k}={summary[name]![k]}")));
+        }
+    }
 }
 File.WriteAllText(Path.Combine(work, "summary.json"), summary.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
 Console.WriteLine(summary.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));

