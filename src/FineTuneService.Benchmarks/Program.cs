@@ -1,7 +1,7 @@
 using FineTuneService.Benchmarks;
 
 // dotnet run -c Release --project src/FineTuneService.Benchmarks -- all [--quick]
-// Commands: all | tokenize | train | epoch | service; ours-step and ours-epoch are the child processes of train and epoch.
+// Commands: all | tokenize | forward | train | epoch | service; ours-step and ours-epoch are the child processes of train and epoch.
 // One JSON line per comparison on stdout: {"name","ours","peer","unit","ratio"} (+ target, meets, detail); progress on stderr.
 var command = args.FirstOrDefault() ?? "all";
 if (command is "ours-step" or "ours-epoch")
@@ -20,6 +20,13 @@ void Print(Comparison comparison) => Console.WriteLine(comparison.ToJson());
 if (command is "all" or "tokenize")
 {
     Print(TokenizerBenchmark.Run(fixture, quick ? 2 : 10));
+}
+if (command is "all" or "forward")
+{
+    foreach (var comparison in ForwardBenchmark.Run(fixture, work.Path, quick))
+    {
+        Print(comparison);
+    }
 }
 (int Torch, int Blas) peerThreads = PythonPeer.ThreadSettings[0];
 if (command is "all" or "train" or "epoch")
