@@ -1,3 +1,4 @@
+using System.IO.Compression;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
@@ -51,6 +52,33 @@ public class DatasetTests(ApiFactory factory) : IClassFixture<ApiFactory>
         Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync($"/datasets/{id}")).StatusCode);
         await (await client.GetAsync($"/datasets/{id}")).AssertProblem(HttpStatusCode.NotFound);
         Assert.DoesNotContain(factory.StoredFiles("datasets"), f => f.Contains(Guid.Parse(id!).ToString("N")));
+    }
+
+    [Theory]
+    [InlineData("corpus.txt.gz", "First document, line one.\nLine two.\n\n\nSecond document.\n \n\nThird: naïve café.\nIts second line.\nIts third.\n", 3L, 6L)]
+    [InlineData("corpus.jsonl.gz", "{\"text\":\"One.\\nTwo.\",\"source\":\"a\"}\n{\"text\":\"Three.\",\"source\":\"b\"}\n", 2L, 3L)]
+    [InlineData("mixed.jsonl", "{\"text\":\"One.\",\"n\":1}\n{\"text\":2,\"n\":2}\n", null, null)]
+    [InlineData("reviews.csv", "text,label\ngood,pos\n", null, null)]
+    public async Task Corpus_upload_reports_documents_lines_and_uncompressed_bytes(string fileName, string text, long? documents, long? lines)
+    {
+        var bytes = Encoding.UTF8.GetBytes(text);
+        var upload = fileName.EndsWith(".gz") ? Gzip(bytes) : bytes;
+
+        var id = await SeededApiFactory.Created(client.PostAsync("/datasets", Upload(upload, fileName)));
+
+        var dataset = await client.GetFromJsonAsync<JsonElement>($"/datasets/{id}");
+        long? Stat(string name) => dataset.GetProperty(name) is { ValueKind: not JsonValueKind.Null } value ? value.GetInt64() : null;
+        Assert.Equal(documents, Stat("num_documents"));
+        Assert.Equal(lines, Stat("num_lines"));
+        Assert.Equal(documents is null ? null : bytes.Length, Stat("num_bytes"));
+        Assert.Equal(upload.Length, dataset.GetProperty("size_bytes").GetInt64());
+    }
+
+    static byte[] Gzip(byte[] bytes)
+    {
+        using var compressed = new MemoryStream();
+        using (var gzip = new GZipStream(compressed, CompressionLevel.Optimal)) gzip.Write(bytes);
+        return compressed.ToArray();
     }
 
     [Fact]

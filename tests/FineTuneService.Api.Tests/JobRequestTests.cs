@@ -87,15 +87,15 @@ public class JobRequestTests(SeededApiFactory factory) : IClassFixture<SeededApi
     }
 
     [Fact]
-    public async Task Pretrain_spec_with_objective_hyperparameters_is_accepted_and_checked()
+    public async Task Pretrain_spec_with_objective_hyperparameters_and_device_is_accepted_and_checked()
     {
         var corpus = Encoding.UTF8.GetBytes(string.Join("\n\n", Enumerable.Range(0, 20).Select(i => $"Document {i} begins.\nIt ends here {i}.")));
         var upload = await client.PostAsync("/datasets", DatasetTests.Upload(corpus, "corpus.txt"));
         Assert.Equal(HttpStatusCode.Created, upload.StatusCode);
         var corpusId = (await SeededApiFactory.Json(upload)).GetProperty("id").GetString();
-        JsonObject Pretrain(double mlmProbability) => new()
+        JsonObject Pretrain(double mlmProbability, string device = "cpu") => new()
         {
-            ["type"] = "pretrain", ["task"] = "mlm", ["train_dataset_id"] = corpusId, ["validation_split"] = 0.1,
+            ["type"] = "pretrain", ["task"] = "mlm", ["train_dataset_id"] = corpusId, ["validation_split"] = 0.1, ["device"] = device,
             ["model"] = new JsonObject { ["architecture"] = "bert", ["hidden_size"] = 32, ["num_hidden_layers"] = 1, ["num_attention_heads"] = 2 },
             ["tokenizer"] = new JsonObject { ["vocab_size"] = 300 },
             ["hyperparameters"] = new JsonObject { ["max_steps"] = 5, ["mlm_probability"] = mlmProbability, ["whole_word_mask"] = true },
@@ -103,10 +103,12 @@ public class JobRequestTests(SeededApiFactory factory) : IClassFixture<SeededApi
 
         var accepted = await client.PostAsync("/jobs", Body(Pretrain(0.2).ToJsonString()));
         var refused = await client.PostAsync("/jobs", Body(Pretrain(2).ToJsonString()));
+        var noSuchDevice = await client.PostAsync("/jobs", Body(Pretrain(0.2, device: "tpu:0").ToJsonString()));
 
         Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
         Assert.Equal(0.2, (await SeededApiFactory.Json(accepted)).GetProperty("hyperparameters").GetProperty("mlm_probability").GetDouble());
         await refused.AssertProblem(HttpStatusCode.BadRequest, "hyperparameters.mlm_probability");
+        await noSuchDevice.AssertProblem(HttpStatusCode.BadRequest, "device");
     }
 
     [Fact]

@@ -18,8 +18,22 @@ sealed class DatabaseMigrator(IServiceScopeFactory scopes) : IHostedLifecycleSer
             await db.Database.EnsureCreatedAsync(cancellationToken);
             await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", cancellationToken);
         }
-        else await db.Database.MigrateAsync(cancellationToken);
+        else
+        {
+            // Hosts starting together would apply a migration twice: EF's PostgreSQL lock ends at each migration's commit.
+            // A session advisory lock, on the connection the migrations run on, covers the whole run.
+            await db.Database.OpenConnectionAsync(cancellationToken);
+            try
+            {
+                await db.Database.ExecuteSqlRawAsync($"SELECT pg_advisory_lock({MigrationLock})", cancellationToken);
+                try { await db.Database.MigrateAsync(cancellationToken); }
+                finally { await db.Database.ExecuteSqlRawAsync($"SELECT pg_advisory_unlock({MigrationLock})", CancellationToken.None); }
+            }
+            finally { await db.Database.CloseConnectionAsync(); }
+        }
     }
+
+    const long MigrationLock = 0x46_54_53_5F_4D_49_47; // "FTS_MIG"
 
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;

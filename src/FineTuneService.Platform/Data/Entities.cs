@@ -20,6 +20,11 @@ public sealed class Dataset
     public required string Sha256 { get; init; }
     public long NumRows { get; init; }
     public List<string> Columns { get; init; } = [];
+    /// <summary>Corpus statistics (documents, non-blank lines, uncompressed bytes): set for txt, and for jsonl whose every
+    /// line has a string <c>text</c>; null for other data.</summary>
+    public long? NumDocuments { get; init; }
+    public long? NumLines { get; init; }
+    public long? NumBytes { get; init; }
     public DateTime CreatedAt { get; init; }
 }
 

@@ -13,10 +13,11 @@ namespace FineTuneService.Platform.Datasets;
 
 public sealed record DatasetResponse(
     Guid Id, string Name, string FileName, string Format, long SizeBytes, string Sha256, long NumRows,
-    IReadOnlyList<string> Columns, string Status, DateTime CreatedAt)
+    long? NumDocuments, long? NumLines, long? NumBytes, IReadOnlyList<string> Columns, string Status, DateTime CreatedAt)
 {
     public static DatasetResponse From(Dataset d) =>
-        new(d.Id, d.Name, d.FileName, d.Format, d.SizeBytes, d.Sha256, d.NumRows, d.Columns, "ready", d.CreatedAt);
+        new(d.Id, d.Name, d.FileName, d.Format, d.SizeBytes, d.Sha256, d.NumRows, d.NumDocuments, d.NumLines, d.NumBytes,
+            d.Columns, "ready", d.CreatedAt);
 }
 
 public sealed record DatasetPreview(IReadOnlyList<string> Columns, IReadOnlyList<IReadOnlyDictionary<string, string>> Rows);
@@ -71,6 +72,9 @@ public static class DatasetEndpoints
                 Sha256 = file.Sha256,
                 NumRows = inspection.NumRows,
                 Columns = [.. inspection.Columns],
+                NumDocuments = inspection.Corpus?.Documents,
+                NumLines = inspection.Corpus?.Lines,
+                NumBytes = inspection.Corpus?.Bytes,
                 CreatedAt = clock.GetUtcNow().UtcDateTime,
             };
             db.Datasets.Add(dataset);

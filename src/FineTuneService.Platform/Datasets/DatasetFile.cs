@@ -3,7 +3,8 @@ using FineTuneService.Training.Data;
 namespace FineTuneService.Platform.Datasets;
 
 /// <summary>Works out what an uploaded data file is and checks that it can be trained on. Formats: csv, tsv, jsonl
-/// (labelled rows, read by <see cref="TabularData"/>) and txt (a corpus, one text a line); any of them gzipped.</summary>
+/// (labelled rows, read by <see cref="TabularData"/>) and txt (a corpus, read by <see cref="CorpusReader"/>: documents
+/// separated by blank lines, one text a line); any of them gzipped.</summary>
 public static class DatasetFile
 {
     public static readonly IReadOnlyList<string> Formats = [.. TabularData.Formats, "txt"];
@@ -13,8 +14,9 @@ public static class DatasetFile
         [".csv"] = "csv", [".tsv"] = "tsv", [".tab"] = "tsv", [".jsonl"] = "jsonl", [".ndjson"] = "jsonl", [".txt"] = "txt",
     };
 
-    /// <summary>An accepted upload, renamed to <c>data.&lt;format&gt;[.gz]</c> in its folder.</summary>
-    public sealed record Inspection(string Format, string Path, IReadOnlyList<string> Columns, long NumRows);
+    /// <summary>An accepted upload, renamed to <c>data.&lt;format&gt;[.gz]</c> in its folder. <see cref="Corpus"/>: what
+    /// it holds as a pretraining corpus (txt, or jsonl whose every line has a string <c>text</c>); null otherwise.</summary>
+    public sealed record Inspection(string Format, string Path, IReadOnlyList<string> Columns, long NumRows, CorpusStats? Corpus);
 
     /// <summary>Checks the uploaded file and renames it in place. Throws <see cref="DataFormatException"/> with a message
     /// for the user when the file cannot be used.</summary>
@@ -29,10 +31,29 @@ public static class DatasetFile
         var format = requestedFormat ?? FormatFromName(clientFileName) ?? Sniff(path);
         if (!Formats.Contains(format))
             throw new DataFormatException($"'{format}' is not a supported format; use one of {string.Join(", ", Formats)}");
-        var summary = format == "txt" ? new TabularSummary(["text"], CountCorpusLines(path)) : TabularData.Inspect(path, format);
+        CorpusStats? corpus;
+        TabularSummary summary;
+        if (format == "txt")
+        {
+            corpus = CorpusReader.Inspect(path, format);
+            if (corpus.Lines == 0) throw new DataFormatException("the file holds only blank lines");
+            summary = new TabularSummary(["text"], corpus.Lines);
+        }
+        else
+        {
+            summary = TabularData.Inspect(path, format);
+            corpus = format == "jsonl" && summary.Columns.Contains("text") ? JsonLinesCorpus(path) : null;
+        }
         var stored = System.IO.Path.Combine(folder, "data." + format + suffix);
         File.Move(path, stored);
-        return new Inspection(format, stored, summary.Columns, summary.NumRows);
+        return new Inspection(format, stored, summary.Columns, summary.NumRows, corpus);
+    }
+
+    /// <summary>A checked jsonl file is a corpus when every line's <c>text</c> is a string.</summary>
+    static CorpusStats? JsonLinesCorpus(string path)
+    {
+        try { return CorpusReader.Inspect(path, "jsonl"); }
+        catch (InvalidDataException) { return null; }
     }
 
     /// <summary>The first rows as column → value; a corpus line is <c>{"text": line}</c>.</summary>
@@ -57,12 +78,6 @@ public static class DatasetFile
         if (line is null) throw new DataFormatException("the file holds only blank lines");
         var trimmed = line.TrimStart();
         return trimmed.StartsWith('{') ? "jsonl" : line.Contains('\t') ? "tsv" : line.Contains(',') ? "csv" : "txt";
-    }
-
-    static long CountCorpusLines(string path)
-    {
-        long count = CorpusLines(path).LongCount();
-        return count > 0 ? count : throw new DataFormatException("the file holds only blank lines");
     }
 
     static IEnumerable<string> CorpusLines(string path)

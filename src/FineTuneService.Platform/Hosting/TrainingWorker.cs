@@ -1,4 +1,5 @@
 using FineTuneService.Platform.Jobs;
+using FineTuneService.Training.Jobs;
 using Hangfire;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
@@ -15,7 +16,8 @@ public static class TrainingWorker
     {
         var services = builder.Services;
         services.AddOptions<WorkerOptions>().BindConfiguration("Worker").ValidateDataAnnotations()
-            .Validate(o => o.DeviceList.Count > 0, "Worker:Devices names no device").ValidateOnStart();
+            .Validate(o => o.DeviceList.Count > 0, "Worker:Devices names no device")
+            .Validate(o => o.DeviceList.All(TrainingJobRunner.IsDevice), "Worker:Devices: each is auto, cpu, cuda or cuda:<index>").ValidateOnStart();
         services.AddSingleton<DevicePool>();
         services.AddTransient<TrainingJob>();
         services.AddHostedService<JobRecovery>();

@@ -26,7 +26,8 @@ public sealed record JobSpec(
     ColumnSpec? Columns = null,
     JsonObject? Hyperparameters = null,
     JsonObject? Model = null,
-    JsonObject? Tokenizer = null)
+    JsonObject? Tokenizer = null,
+    string? Device = null)
 {
     public static readonly IReadOnlyDictionary<string, string[]> Tasks = new Dictionary<string, string[]>
     {
@@ -96,7 +97,7 @@ public sealed record JobSpec(
         foreach (var (field, messages) in hyperparameterErrors) foreach (var message in messages) Error(field, message);
         if (errors.Count == 0 && train is not null)
         {
-            var request = ToRequest(Guid.Empty, train, validation, baseModel, store, device: "cpu");
+            var request = ToRequest(Guid.Empty, train, validation, baseModel, store, workerDevice: "cpu");
             foreach (var (field, messages) in TrainingJobRunner.Validate(request)) foreach (var message in messages) Error(field, message);
         }
         if (errors.Count > 0) throw new RequestValidationException(errors.ToDictionary(e => e.Key, e => e.Value.ToArray()));
@@ -106,8 +107,9 @@ public sealed record JobSpec(
         return resolved;
     }
 
-    /// <summary>What the training core needs, with absolute paths on this host's volume.</summary>
-    public TrainingJobRequest ToRequest(Guid jobId, Dataset train, Dataset? validation, Model? baseModel, ArtifactStore store, string device)
+    /// <summary>What the training core needs, with absolute paths on this host's volume. The job trains on the spec's
+    /// <c>device</c>, or on the worker's when the spec gives none or <c>auto</c>.</summary>
+    public TrainingJobRequest ToRequest(Guid jobId, Dataset train, Dataset? validation, Model? baseModel, ArtifactStore store, string workerDevice)
     {
         var work = store.FullPath(ArtifactStore.JobFolder(jobId));
         var columns = Columns ?? new ColumnSpec();
@@ -120,6 +122,6 @@ public sealed record JobSpec(
             Hyperparameters ?? [],
             baseModel is null ? null : store.FullPath(baseModel.Path),
             Model, Tokenizer,
-            work, Path.Combine(work, "output"), device);
+            work, Path.Combine(work, "output"), Device is null or "auto" ? workerDevice : Device);
     }
 }

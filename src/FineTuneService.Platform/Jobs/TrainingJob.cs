@@ -38,8 +38,8 @@ public sealed class TrainingJob(
         try
         {
             var (job, request) = await LoadAsync(jobId, device.Name, stop.Token);
-            logger.LogInformation("Job {JobId} attempt {Attempt} starts on {Device} as {Owner}", jobId, job.Attempt, device.Name, lease.Owner);
-            Event(jobId, "info", job.Attempt == 1 ? $"Started on {device.Name}." : $"Attempt {job.Attempt} started on {device.Name}; resuming from the newest checkpoint.");
+            logger.LogInformation("Job {JobId} attempt {Attempt} starts on {Device} as {Owner}", jobId, job.Attempt, request.Device, lease.Owner);
+            Event(jobId, "info", job.Attempt == 1 ? $"Started on {request.Device}." : $"Attempt {job.Attempt} started on {request.Device}; resuming from the newest checkpoint.");
             var observer = new DbTrainingObserver(scopes, store, lease, jobId, job.Attempt, clock);
             // A dedicated thread: training blocks for minutes to hours, the thread pool is for the heartbeat.
             var result = await Task.Factory.StartNew(() => TrainingJobRunner.Run(request, observer, stop.Token),

@@ -58,13 +58,14 @@ public static class CorpusReader
     }
 
     /// <summary>The inspection pass the platform runs on upload of a <c>txt</c>/<c>jsonl</c> corpus: counts documents,
-    /// lines and uncompressed bytes in one streamed read, in constant memory. Throws <see cref="InvalidDataException"/>
+    /// lines and uncompressed bytes in one streamed read, in constant memory. Decodes strictly: text that is not UTF-8
+    /// or holds NUL characters throws <see cref="DataFormatException"/>. Throws <see cref="InvalidDataException"/>
     /// (message names the line) for a malformed jsonl corpus, <see cref="ArgumentException"/> for an unknown format.</summary>
     public static CorpusStats Inspect(string path, string format, string textField = "text")
     {
         RequireFormat(format);
         using var stream = new CountingStream(OpenDecompressed(path));
-        using var reader = new StreamReader(stream, Encoding.UTF8);
+        using var reader = TabularData.StrictText(stream);
         long documents = 0, lines = 0;
         foreach (var document in Parse(reader, format, textField))
         {
@@ -84,7 +85,7 @@ public static class CorpusReader
             throw new ArgumentException($"Corpus format must be one of {string.Join(", ", Formats)}, not '{format}'.", nameof(format));
     }
 
-    private static IEnumerable<CorpusDocument> Parse(StreamReader reader, string format, string textField) =>
+    private static IEnumerable<CorpusDocument> Parse(TextReader reader, string format, string textField) =>
         format == "txt" ? ReadText(reader) : ReadJsonLines(reader, textField);
 
     private static Stream OpenDecompressed(string path)
@@ -96,7 +97,7 @@ public static class CorpusReader
         return isGzip ? new GZipStream(file, CompressionMode.Decompress) : file;
     }
 
-    private static IEnumerable<CorpusDocument> ReadText(StreamReader reader)
+    private static IEnumerable<CorpusDocument> ReadText(TextReader reader)
     {
         var lines = new List<string>();
         while (reader.ReadLine() is { } line)
@@ -116,7 +117,7 @@ public static class CorpusReader
             yield return new CorpusDocument(lines);
     }
 
-    private static IEnumerable<CorpusDocument> ReadJsonLines(StreamReader reader, string textField)
+    private static IEnumerable<CorpusDocument> ReadJsonLines(TextReader reader, string textField)
     {
         var lineNumber = 0;
         while (reader.ReadLine() is { } line)

@@ -39,8 +39,12 @@ public static class TabularData
     {
         Stream stream = File.OpenRead(path);
         if (path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase)) stream = new GZipStream(stream, CompressionMode.Decompress);
-        return new StrictTextReader(new StreamReader(stream, new UTF8Encoding(false, throwOnInvalidBytes: true), detectEncodingFromByteOrderMarks: true));
+        return StrictText(stream);
     }
+
+    /// <summary>A stream's text, decoded as strictly as <see cref="OpenText"/> does; disposing the reader disposes the stream.</summary>
+    public static TextReader StrictText(Stream stream) =>
+        new StrictTextReader(new StreamReader(stream, new UTF8Encoding(false, throwOnInvalidBytes: true), detectEncodingFromByteOrderMarks: true));
 
     sealed record Row(IReadOnlyList<string> Columns, IReadOnlyDictionary<string, string> Values);
 

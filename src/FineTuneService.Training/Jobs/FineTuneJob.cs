@@ -22,8 +22,6 @@ public static class FineTuneJob
         void Error(string key, string message) => (errors.TryGetValue(key, out var l) ? l : errors[key] = []).Add(message);
 
         if (!Tasks.Contains(request.Task)) Error("task", $"'{request.Task}' is not a fine-tune task; use one of {string.Join(", ", Tasks)}.");
-        if (request.Device != "auto" && !System.Text.RegularExpressions.Regex.IsMatch(request.Device, @"^(cpu|cuda(:\d+)?)$"))
-            Error("device", "must be auto, cpu, cuda or cuda:<index>.");
         if (args.MultiLabel && request.Task != "sequence_classification") Error("hyperparameters.multi_label", "applies to sequence_classification only.");
         if (args.ClassWeights is not null && (request.Task != "sequence_classification" || args.MultiLabel))
             Error("hyperparameters.class_weights", "applies to single-label sequence_classification only.");

@@ -9,13 +9,21 @@ public static class TrainingJobRunner
     public static readonly IReadOnlyList<string> Types = ["finetune", "pretrain"];
 
     /// <summary>Every problem a spec has that shows without training, keyed by the job field it concerns
-    /// (<c>task</c>, <c>columns.label</c>, <c>hyperparameters.learning_rate</c>, …). Empty when the job can run.</summary>
-    public static IReadOnlyDictionary<string, string[]> Validate(TrainingJobRequest request) => request.Type switch
+    /// (<c>task</c>, <c>device</c>, <c>columns.label</c>, <c>hyperparameters.learning_rate</c>, …). Empty when the job can run.</summary>
+    public static IReadOnlyDictionary<string, string[]> Validate(TrainingJobRequest request)
     {
-        "finetune" => FineTuneJob.Validate(request),
-        "pretrain" => PretrainingJob.Validate(request),
-        _ => new Dictionary<string, string[]> { ["type"] = [$"'{request.Type}' is not a job type; use one of {string.Join(", ", Types)}."] },
-    };
+        var errors = request.Type switch
+        {
+            "finetune" => FineTuneJob.Validate(request),
+            "pretrain" => PretrainingJob.Validate(request),
+            _ => new Dictionary<string, string[]> { ["type"] = [$"'{request.Type}' is not a job type; use one of {string.Join(", ", Types)}."] },
+        };
+        return IsDevice(request.Device) ? errors
+            : new Dictionary<string, string[]>(errors) { ["device"] = [$"'{request.Device}' is not a device; use auto, cpu, cuda or cuda:<index>."] };
+    }
+
+    /// <summary>What <see cref="Device"/> accepts: auto, cpu, cuda, cuda:&lt;index&gt;.</summary>
+    public static bool IsDevice(string spec) => spec == "auto" || System.Text.RegularExpressions.Regex.IsMatch(spec, @"^(cpu|cuda(:\d+)?)$");
 
     /// <summary>Runs the job to the end, resuming from the newest complete checkpoint under
     /// <c>WorkDir/checkpoints</c>; throws <see cref="OperationCanceledException"/> when cancelled between steps.</summary>

@@ -95,6 +95,18 @@ namespace FineTuneService.Platform.Data.Migrations
                         .HasColumnType("text")
                         .HasColumnName("name");
 
+                    b.Property<long?>("NumBytes")
+                        .HasColumnType("bigint")
+                        .HasColumnName("num_bytes");
+
+                    b.Property<long?>("NumDocuments")
+                        .HasColumnType("bigint")
+                        .HasColumnName("num_documents");
+
+                    b.Property<long?>("NumLines")
+                        .HasColumnType("bigint")
+                        .HasColumnName("num_lines");
+
                     b.Property<long>("NumRows")
                         .HasColumnType("bigint")
                         .HasColumnName("num_rows");
