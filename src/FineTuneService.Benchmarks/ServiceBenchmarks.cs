@@ -1,7 +1,9 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 
 namespace FineTuneService.Benchmarks;
 
@@ -33,6 +35,7 @@ public static class ServiceBenchmarks
             ["columns"] = new JsonObject { ["text"] = "text", ["label"] = "label" },
             ["hyperparameters"] = TrainingBenchmarks.EpochHyperparameters(),
         };
+        var posted = DateTime.UtcNow;
         var clock = Stopwatch.StartNew();
         var created = await http.PostAsJsonAsync("/jobs", spec);
         var job = await Body(created);
@@ -53,6 +56,7 @@ public static class ServiceBenchmarks
             {
                 ["service_overhead_percent"] = Math.Round(100 * (jobSeconds - loop) / jobSeconds, 2),
                 ["examples"] = texts.Count,
+                ["seconds_after_post"] = await Timeline(http, jobId, posted),
             }));
             Console.WriteLine(results[^1].ToJson());
         }
@@ -83,6 +87,24 @@ public static class ServiceBenchmarks
             }
         }
         return results;
+    }
+
+    /// <summary>When each of the job's events happened, in seconds after the POST, and the Trainer's own train_runtime:
+    /// where the service's time goes.</summary>
+    private static async Task<JsonObject> Timeline(HttpClient http, string jobId, DateTime posted)
+    {
+        var timeline = new JsonObject();
+        foreach (var e in (await Body(await http.GetAsync($"/jobs/{jobId}/events")))["items"]!.AsArray())
+        {
+            var message = e!["message"]!.GetValue<string>();
+            var key = message[..Math.Min(message.Length, 24)];
+            timeline[key] = Math.Round((e["created_at"]!.GetValue<DateTime>() - posted).TotalSeconds, 2);
+            if (Regex.Match(message, @"train_runtime=([\d.]+)") is { Success: true } runtime)
+            {
+                timeline["train_runtime"] = double.Parse(runtime.Groups[1].Value, CultureInfo.InvariantCulture);
+            }
+        }
+        return timeline;
     }
 
     private static string Csv(IReadOnlyList<string> texts)
