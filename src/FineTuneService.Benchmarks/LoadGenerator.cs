@@ -73,6 +73,6 @@ public static class LoadGenerator
         return new LoadResult(clients, all.Length, seconds, Percentile(all, 0.50), Percentile(all, 0.99));
     }
 
-    private static double Percentile(double[] sorted, double p) =>
+    internal static double Percentile(double[] sorted, double p) =>
         sorted.Length == 0 ? double.NaN : sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Length) - 1, 0, sorted.Length - 1)];
 }

@@ -2,7 +2,7 @@ using FineTuneService.Benchmarks;
 using FineTuneService.Training.Jobs;
 
 // dotnet run -c Release --project src/FineTuneService.Benchmarks -- all [--quick]
-// Commands: all | tokenize | train | epoch | service; ours-step and ours-epoch are the child processes of train and epoch.
+// Commands: all | tokenize | forward | train | epoch | service; ours-step and ours-epoch are the child processes of train and epoch.
 // train [--device cpu|cuda|cuda:<index>|auto]: the training steps of both sides on that device (default cpu).
 // One JSON line per comparison on stdout: {"name","ours","peer","unit","ratio"} (+ target, meets, detail); progress on stderr.
 var command = args.FirstOrDefault() ?? "all";
@@ -30,6 +30,13 @@ void Print(Comparison comparison) => Console.WriteLine(comparison.ToJson());
 if (command is "all" or "tokenize")
 {
     Print(TokenizerBenchmark.Run(fixture, quick ? 2 : 10));
+}
+if (command is "all" or "forward")
+{
+    foreach (var comparison in ForwardBenchmark.Run(fixture, work.Path, quick))
+    {
+        Print(comparison);
+    }
 }
 (int Torch, int Blas) peerThreads = PythonPeer.ThreadSettings[0];
 if (command is "all" or "train" or "epoch")

@@ -65,6 +65,13 @@ public class ApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
 
     internal HostProcess StartWorker() => StartHost("FineTuneService.Worker");
 
+    /// <summary>The Api host in embedded mode: no PostgreSQL, so SQLite and an in-process worker, in its own data folder.</summary>
+    internal HostProcess StartEmbedded() => HostProcess.Start("FineTuneService.Api", new Dictionary<string, string>(HostSettings)
+    {
+        ["ConnectionStrings:Postgres"] = "",
+        ["Storage:Root"] = Path.Combine(StorageRoot, "embedded"),
+    });
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         foreach (var (key, value) in AllSettings) builder.UseSetting(key, value);

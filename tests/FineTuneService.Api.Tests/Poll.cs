@@ -1,11 +1,13 @@
 using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Text.Json;
 
 namespace FineTuneService.Api.Tests;
 
 static class Poll
 {
     /// <summary>Polls until <paramref name="done"/> holds; fails with <paramref name="why"/> (e.g. a worker's log) after the timeout.</summary>
-    public static async Task<T> Until<T>(Func<Task<T>> probe, Func<T, bool> done, TimeSpan timeout, Func<T, string> why)
+    public static async Task<T> Until<T>(Func<Task<T>> probe, Func<T, bool> done, TimeSpan timeout, Func<T, string> why, int intervalMs = 100)
     {
         var clock = Stopwatch.StartNew();
         while (true)
@@ -13,7 +15,16 @@ static class Poll
             var value = await probe();
             if (done(value)) return value;
             if (clock.Elapsed > timeout) Assert.Fail($"not done after {timeout.TotalSeconds} s: {why(value)}");
-            await Task.Delay(100);
+            await Task.Delay(intervalMs);
         }
+    }
+
+    /// <summary>Waits for a job to finish and asserts that it succeeded; <paramref name="logs"/> explain a failure.</summary>
+    public static async Task<JsonElement> Succeeded(HttpClient api, string id, Func<string> logs)
+    {
+        var job = await Until(() => api.GetFromJsonAsync<JsonElement>($"/jobs/{id}"),
+            j => j.GetProperty("status").GetString() is "succeeded" or "failed" or "cancelled", TimeSpan.FromSeconds(300), j => $"{j}\n{logs()}", intervalMs: 500);
+        Assert.True(job.GetProperty("status").GetString() == "succeeded", $"{job}\n{logs()}");
+        return job;
     }
 }

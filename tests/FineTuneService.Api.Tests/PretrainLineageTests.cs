@@ -1,4 +1,3 @@
-using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
@@ -19,12 +18,8 @@ public class PretrainLineageTests(ApiFactory factory) : IClassFixture<ApiFactory
         using var api = new HttpClient { BaseAddress = await apiHost.UrlAsync(Startup) };
         string Logs() => $"api:\n{apiHost.Log}\nworker:\n{worker.Log}";
 
-        string[] words = ["cat", "dog", "engine", "wheel", "river", "boat", "sees", "likes", "the", "near"];
-        var rng = new Random(5);
-        var corpus = string.Join("\n\n", Enumerable.Range(0, 60).Select(_ =>
-            string.Join("\n", Enumerable.Range(0, 4).Select(_ => string.Join(' ', Enumerable.Range(0, 8).Select(_ => words[rng.Next(words.Length)])) + "."))));
-        var corpusId = await SeededApiFactory.Created(api.PostAsync("/datasets", DatasetTests.Upload(Encoding.UTF8.GetBytes(corpus), "corpus.txt")));
-        var pretrainJob = await Finished(api, await Accepted(api.PostAsJsonAsync("/jobs", new Dictionary<string, object?>
+        var corpusId = await SeededApiFactory.Created(api.PostAsync("/datasets", DatasetTests.Upload(Encoding.UTF8.GetBytes(TestData.Corpus(60, seed: 5)), "corpus.txt")));
+        var pretrainJob = await Poll.Succeeded(api, await SeededApiFactory.Accepted(api.PostAsJsonAsync("/jobs", new Dictionary<string, object?>
         {
             ["type"] = "pretrain", ["task"] = "mlm", ["train_dataset_id"] = corpusId, ["validation_split"] = 0.1,
             ["model"] = new Dictionary<string, object?>
@@ -49,28 +44,12 @@ public class PretrainLineageTests(ApiFactory factory) : IClassFixture<ApiFactory
 
         var train = await SeededApiFactory.Created(api.PostAsync("/datasets", DatasetTests.Upload(TestData.SentimentCsv(24, seed: 1), "train.csv")));
         var validation = await SeededApiFactory.Created(api.PostAsync("/datasets", DatasetTests.Upload(TestData.SentimentCsv(8, seed: 2), "validation.csv")));
-        var fineTuneJob = await Finished(api, await Accepted(api.PostAsJsonAsync("/jobs",
+        var fineTuneJob = await Poll.Succeeded(api, await SeededApiFactory.Accepted(api.PostAsJsonAsync("/jobs",
             TestData.FineTuneSpec(train, validation, Guid.Parse(pretrainedId!)))), Logs);
         var fineTuned = await api.GetFromJsonAsync<JsonElement>($"/models/{fineTuneJob.GetProperty("result_model_id").GetString()}");
 
         Assert.Equal("BertForSequenceClassification", fineTuned.GetProperty("architecture").GetString());
         Assert.Equal(fineTuneJob.GetProperty("id").GetString(), fineTuned.GetProperty("source_job_id").GetString());
         Assert.Equal(pretrainedId, fineTuned.GetProperty("base_model_id").GetString());
-    }
-
-    static async Task<JsonElement> Finished(HttpClient api, string id, Func<string> logs)
-    {
-        var job = await Poll.Until(() => api.GetFromJsonAsync<JsonElement>($"/jobs/{id}"),
-            j => j.GetProperty("status").GetString() is "succeeded" or "failed" or "cancelled", TimeSpan.FromSeconds(300), j => $"{j}\n{logs()}");
-        Assert.True(job.GetProperty("status").GetString() == "succeeded", $"{job}\n{logs()}");
-        return job;
-    }
-
-    static async Task<string> Accepted(Task<HttpResponseMessage> request)
-    {
-        var response = await request;
-        var body = await response.Content.ReadAsStringAsync();
-        Assert.True(response.StatusCode == HttpStatusCode.Accepted, body);
-        return JsonDocument.Parse(body).RootElement.GetProperty("id").GetString()!;
     }
 }

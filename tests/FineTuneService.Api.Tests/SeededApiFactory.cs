@@ -23,12 +23,17 @@ public class SeededApiFactory : ApiFactory
             TestData.ModelParts(TestData.TinyModel, "config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json")));
     }
 
-    internal static async Task<Guid> Created(Task<HttpResponseMessage> request)
+    internal static async Task<Guid> Created(Task<HttpResponseMessage> request) => Guid.Parse(await Id(request, HttpStatusCode.Created));
+
+    /// <summary>The id of a job that <c>POST /jobs</c> accepted.</summary>
+    internal static Task<string> Accepted(Task<HttpResponseMessage> request) => Id(request, HttpStatusCode.Accepted);
+
+    static async Task<string> Id(Task<HttpResponseMessage> request, HttpStatusCode status)
     {
         var response = await request;
         var body = await response.Content.ReadAsStringAsync();
-        Assert.True(response.StatusCode == HttpStatusCode.Created, body);
-        return JsonDocument.Parse(body).RootElement.GetProperty("id").GetGuid();
+        Assert.True(response.StatusCode == status, body);
+        return JsonDocument.Parse(body).RootElement.GetProperty("id").GetString()!;
     }
 
     /// <summary>A fine-tune spec on the seeded data; <paramref name="hyperparameters"/> replaces the defaults.</summary>

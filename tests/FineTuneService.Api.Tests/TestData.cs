@@ -26,6 +26,29 @@ static class TestData
         return System.Text.Encoding.UTF8.GetBytes(csv.ToString());
     }
 
+    static readonly string[][] Topics =
+    [
+        ["cat", "dog", "mouse", "garden", "tail", "fur"],
+        ["engine", "wheel", "road", "driver", "fuel", "garage"],
+        ["river", "boat", "fish", "bridge", "water", "shore"],
+        ["server", "request", "database", "queue", "worker", "cache"],
+    ];
+    static readonly string[] CorpusVerbs = ["sees", "likes", "follows", "finds", "moves", "watches"];
+
+    /// <summary>A txt corpus with structure to learn: each document keeps to one topic's words, 3 to 5 sentences of
+    /// "the X verb the Y near the Z.", documents separated by blank lines.</summary>
+    public static string Corpus(int documents, int seed)
+    {
+        var random = new Random(seed);
+        string Sentence(string[] words) =>
+            $"the {words[random.Next(words.Length)]} {CorpusVerbs[random.Next(CorpusVerbs.Length)]} the {words[random.Next(words.Length)]} near the {words[random.Next(words.Length)]}.";
+        return string.Join("\n\n", Enumerable.Range(0, documents).Select(_ =>
+        {
+            var words = Topics[random.Next(Topics.Length)];
+            return string.Join("\n", Enumerable.Range(0, random.Next(3, 6)).Select(_ => Sentence(words)));
+        })) + "\n";
+    }
+
     static readonly Lazy<string> TinyModelFolder = new(() =>
     {
         var dir = Path.Combine(Path.GetTempPath(), "fts-tests", "tiny-bert-" + Guid.NewGuid().ToString("N"));

@@ -228,7 +228,8 @@ public sealed class BertModel : nn.Module
     readonly BertEncoder encoder;
     readonly BertPooler? pooler;
 
-    public BertModel(BertConfig config, bool addPoolingLayer = true, long seed = 42) : base(nameof(BertModel))
+    /// <summary>A null <paramref name="seed"/> leaves the weights uninitialised, for a checkpoint to fill.</summary>
+    public BertModel(BertConfig config, bool addPoolingLayer = true, long? seed = 42) : base(nameof(BertModel))
     {
         config.Validate();
         Config = config;
@@ -237,6 +238,7 @@ public sealed class BertModel : nn.Module
         pooler = addPoolingLayer ? new BertPooler(config) : null;
         RegisterComponents();
         ModelParts.Initialize(this, config.InitializerRange, seed);
+        if (seed is null) return;
         using var noGrad = no_grad();
         embeddings.WordEmbeddings[config.PadTokenId].zero_();
     }
@@ -331,7 +333,7 @@ public sealed class BertForSequenceClassification : nn.Module, ITaskModel
     readonly Dropout dropout;
     readonly Linear classifier;
 
-    public BertForSequenceClassification(BertConfig config, long seed = 42) : base(nameof(BertForSequenceClassification))
+    public BertForSequenceClassification(BertConfig config, long? seed = 42) : base(nameof(BertForSequenceClassification))
     {
         Config = config;
         bert = new BertModel(config, addPoolingLayer: true, seed);
@@ -378,7 +380,7 @@ public sealed class BertForTokenClassification : nn.Module, ITaskModel
     readonly Dropout dropout;
     readonly Linear classifier;
 
-    public BertForTokenClassification(BertConfig config, long seed = 42) : base(nameof(BertForTokenClassification))
+    public BertForTokenClassification(BertConfig config, long? seed = 42) : base(nameof(BertForTokenClassification))
     {
         Config = config;
         bert = new BertModel(config, addPoolingLayer: false, seed);
@@ -409,7 +411,7 @@ public sealed class BertForMaskedLM : nn.Module, ITaskModel
     readonly BertModel bert;
     readonly BertPreTrainingHeads cls;
 
-    public BertForMaskedLM(BertConfig config, long seed = 42) : base(nameof(BertForMaskedLM))
+    public BertForMaskedLM(BertConfig config, long? seed = 42) : base(nameof(BertForMaskedLM))
     {
         Config = config;
         bert = new BertModel(config, addPoolingLayer: false, seed);
@@ -440,7 +442,7 @@ public sealed class BertForPreTraining : nn.Module, ITaskModel
     readonly BertModel bert;
     readonly BertPreTrainingHeads cls;
 
-    public BertForPreTraining(BertConfig config, long seed = 42) : base(nameof(BertForPreTraining))
+    public BertForPreTraining(BertConfig config, long? seed = 42) : base(nameof(BertForPreTraining))
     {
         Config = config;
         bert = new BertModel(config, addPoolingLayer: true, seed);

@@ -200,15 +200,16 @@ public sealed class Gpt2LMHeadModel : nn.Module, ITaskModel
 {
     readonly Gpt2Model transformer;
 
-    public Gpt2LMHeadModel(Gpt2Config config, long seed = 42) : base("GPT2LMHeadModel")
+    public Gpt2LMHeadModel(Gpt2Config config, long? seed = 42) : base("GPT2LMHeadModel")
     {
         config.Validate();
         Config = config;
         transformer = new Gpt2Model(config);
         RegisterComponents();
         ModelParts.Initialize(this, config.InitializerRange, seed);
+        if (seed is null) return;
         // GPT-2 scales the residual projections' init by 1/sqrt(2 · n_layer).
-        var generator = new Generator((ulong)seed + 1);
+        var generator = new Generator((ulong)seed.Value + 1);
         foreach (var proj in transformer.Blocks.SelectMany(b => b.Projections))
         {
             ModelParts.Normal(proj.weight, config.InitializerRange / Math.Sqrt(2.0 * config.NLayer), generator);

@@ -101,13 +101,17 @@ internal static class ModelParts
     };
 
     /// <summary>Hugging Face <c>_init_weights</c>: Linear/Conv1D/Embedding weights ~ N(0, std), biases 0,
-    /// the padding row 0, LayerNorm 1/0; seeded so the same seed builds the same model.</summary>
-    public static void Initialize(nn.Module module, double std, long seed)
+    /// the padding row 0, LayerNorm 1/0; seeded so the same seed builds the same model. A null seed leaves the
+    /// weights as constructed: a model about to be loaded from a checkpoint, which <paramref name="except"/> names —
+    /// then only the modules whose weights the checkpoint did not fill (a new head, a missing pooler) are drawn.</summary>
+    public static void Initialize(nn.Module module, double std, long? seed, IReadOnlySet<string>? except = null)
     {
+        if (seed is null) return;
         using var noGrad = no_grad();
-        var generator = new Generator((ulong)seed);
-        foreach (var m in module.modules().Prepend(module)) // modules() leaves out the module itself
+        var generator = new Generator((ulong)seed.Value);
+        foreach (var (name, m) in module.named_modules().Prepend(("", module))) // named_modules() leaves out the module itself
         {
+            if (except?.Contains(name.Length == 0 ? "weight" : name + ".weight") == true) continue;
             switch (m)
             {
                 case Linear linear:

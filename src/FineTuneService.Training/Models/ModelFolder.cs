@@ -35,13 +35,15 @@ public static class ModelFolder
         var target = architecture ?? source;
         var config = (configure?.Invoke(stored) ?? stored) with { Architectures = [target] };
         var weights = Weights(dir);
-        var model = Create(target, config, seed);
+        // Drawing random weights that the checkpoint then overwrites cost seconds: only what it leaves out is drawn.
+        var model = Create(target, config, seed: null);
         try
         {
             // The checkpoint's own head is kept only for the same task with the same labels.
             var sameHead = source == target && (stored.Id2Label ?? new Dictionary<int, string>()).OrderBy(kv => kv.Key)
                 .SequenceEqual((config.Id2Label ?? new Dictionary<int, string>()).OrderBy(kv => kv.Key));
-            LoadWeights(model, weights, sameHead);
+            var loaded = LoadWeights(model, weights, sameHead);
+            ModelParts.Initialize(model.Module, config.InitializerRange, seed, except: loaded);
         }
         catch
         {
@@ -51,8 +53,8 @@ public static class ModelFolder
         return model;
     }
 
-    /// <summary>A fresh, Hugging Face–initialised model of the named architecture.</summary>
-    public static ITaskModel Create(string architecture, ModelConfig config, long seed = 42)
+    /// <summary>A fresh, Hugging Face–initialised model of the named architecture; a null seed leaves it uninitialised.</summary>
+    public static ITaskModel Create(string architecture, ModelConfig config, long? seed = 42)
     {
         config.Validate();
         return (architecture, config) switch
@@ -93,8 +95,8 @@ public static class ModelFolder
     /// model doesn't have, and heads of another task (<c>cls.*</c>, <c>classifier.*</c>, <c>lm_head.*</c>).
     /// Unless <paramref name="sameHead"/> (the checkpoint is this task with these labels) the model's head and pooler
     /// may be missing and keep their fresh initialisation; its <c>classifier.*</c> then always stays fresh (a
-    /// classifier means its labels), while an LM head (<c>cls.*</c>) of the same shape is reused.</summary>
-    public static void LoadWeights(ITaskModel model, IReadOnlyList<StoredTensor> weights, bool sameHead)
+    /// classifier means its labels), while an LM head (<c>cls.*</c>) of the same shape is reused. Returns the names it filled.</summary>
+    public static IReadOnlySet<string> LoadWeights(ITaskModel model, IReadOnlyList<StoredTensor> weights, bool sameHead)
     {
         var encoder = model.Config is Gpt2Config ? "transformer." : "bert.";
         var bare = !weights.Any(t => t.Name.StartsWith(encoder, StringComparison.Ordinal));
@@ -137,6 +139,7 @@ public static class ModelFolder
         {
             SafeTensors.ReadInto(renamed[name], targets[name]);
         }
+        return loaded;
     }
 
     static bool IsTaskHead(string key) =>
