@@ -1,7 +1,9 @@
 using FineTuneService.Benchmarks;
+using FineTuneService.Training.Jobs;
 
 // dotnet run -c Release --project src/FineTuneService.Benchmarks -- all [--quick]
 // Commands: all | tokenize | forward | train | epoch | service; ours-step and ours-epoch are the child processes of train and epoch.
+// train [--device cpu|cuda|cuda:<index>|auto]: the training steps of both sides on that device (default cpu).
 // One JSON line per comparison on stdout: {"name","ours","peer","unit","ratio"} (+ target, meets, detail); progress on stderr.
 var command = args.FirstOrDefault() ?? "all";
 if (command is "ours-step" or "ours-epoch")
@@ -13,6 +15,14 @@ if (command is "ours-step" or "ours-epoch")
 }
 
 var quick = args.Contains("--quick");
+var deviceAt = Array.IndexOf(args, "--device");
+var deviceSpec = deviceAt >= 0 && deviceAt + 1 < args.Length ? args[deviceAt + 1] : "cpu";
+if (!TrainingJobRunner.IsDevice(deviceSpec))
+{
+    Console.Error.WriteLine($"--device: '{deviceSpec}' is not a device; use auto, cpu, cuda or cuda:<index>.");
+    Environment.Exit(2);
+}
+var device = TrainingJobRunner.Device(deviceSpec);
 var fixture = Fixture.Find();
 using var work = new TempDir();
 void Print(Comparison comparison) => Console.WriteLine(comparison.ToJson());
@@ -35,7 +45,7 @@ if (command is "all" or "train" or "epoch")
 }
 if (command is "all" or "train")
 {
-    foreach (var comparison in TrainingBenchmarks.Steps(fixture, work.Path, quick, fastest => peerThreads = fastest))
+    foreach (var comparison in TrainingBenchmarks.Steps(fixture, work.Path, quick, device, fastest => peerThreads = fastest))
     {
         Print(comparison);
     }

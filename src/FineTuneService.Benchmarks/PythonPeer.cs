@@ -3,10 +3,11 @@ using System.Text.Json.Nodes;
 
 namespace FineTuneService.Benchmarks;
 
-/// <summary>Runs <c>peer/torch_bert.py</c> on Debian's PyTorch, installing it first when it is missing.</summary>
+/// <summary>Runs <c>peer/torch_bert.py</c> on Debian's PyTorch, installing it first when it is missing; <c>FTS_PEER_PYTHON</c>
+/// names another Python with torch and numpy (a GPU build, say).</summary>
 public static class PythonPeer
 {
-    private const string Python = "/usr/bin/python3";
+    private static readonly string Python = Environment.GetEnvironmentVariable("FTS_PEER_PYTHON") is { Length: > 0 } python ? python : "/usr/bin/python3";
     private static readonly string PeerDir = Path.Combine(AppContext.BaseDirectory, "peer");
 
     /// <summary>Thread settings worth trying: on two cores PyTorch's OpenMP and OpenBLAS threads compete,

@@ -6,6 +6,7 @@ using FineTuneService.Training.Jobs;
 using FineTuneService.Training.Models;
 using FineTuneService.Training.Tokenization;
 using FineTuneService.Training.Trainer;
+using TorchSharp;
 
 namespace FineTuneService.Benchmarks;
 
@@ -26,10 +27,13 @@ public static class TrainingBenchmarks
         Architectures = ["BertForMaskedLM"],
     };
 
-    /// <summary>Fine-tuning steps of MiniLM (seq 128, batch 16) and MLM steps of a small BERT, on identical batches.</summary>
-    public static IEnumerable<Comparison> Steps(Fixture fixture, string work, bool quick, Action<(int, int)> fastestPeer)
+    /// <summary>Fine-tuning steps of MiniLM (seq 128, batch 16) and MLM steps of a small BERT, on identical batches, both
+    /// sides on <paramref name="device"/>. On the CPU the peer runs at each thread setting and the fastest counts.</summary>
+    public static IEnumerable<Comparison> Steps(Fixture fixture, string work, bool quick, torch.Device device, Action<(int, int)> fastestPeer)
     {
-        int warmup = quick ? 1 : 2, steps = quick ? 2 : 6;
+        var onCpu = device.type == DeviceType.CPU;
+        // A GPU step takes milliseconds: more steps, and a longer warm-up for the kernels' first launches.
+        int warmup = onCpu ? (quick ? 1 : 2) : 5, steps = onCpu ? (quick ? 2 : 6) : (quick ? 10 : 50);
         var tokenizer = WordPieceTokenizer.FromFolder(fixture.Dir);
         var sequences = FullLengthSequences(fixture.Texts, tokenizer, BatchSize * (warmup + steps));
         var clsFile = WriteBatches(Path.Combine(work, "cls-batches.json"), sequences, s => [.. s.Select((_, k) => (long)(k % 2))], null);
@@ -38,12 +42,14 @@ public static class TrainingBenchmarks
         foreach (var (name, task, file) in new[] { ("train_step", "cls", clsFile), ("mlm_step", "mlm", mlmFile) })
         {
             string[] modelArgs = task == "cls" ? ["--model-dir", fixture.Dir] : ["--config", JsonSerializer.Serialize(SmallBert)];
-            string[] args = [.. modelArgs, "--task", task, "--batches", file, "--warmup", warmup.ToString(), "--steps", steps.ToString()];
+            string[] args = [.. modelArgs, "--task", task, "--batches", file, "--warmup", warmup.ToString(), "--steps", steps.ToString(),
+                "--device", device.ToString()];
             Console.Error.WriteLine($"{name}: ours");
             var ours = Child.Run(["ours-step", .. args]);
             Console.Error.WriteLine($"{name}: PyTorch peer");
-            var peer = PythonPeer.RunFastest(["step", .. args], "samples_per_second");
-            if (task == "cls")
+            var peer = onCpu ? PythonPeer.RunFastest(["step", .. args], "samples_per_second")
+                : PythonPeer.Run(["step", .. args], Environment.ProcessorCount, 1);
+            if (task == "cls" && onCpu)
             {
                 fastestPeer((peer["threads"]!.GetValue<int>(), int.Parse(peer["openblas_threads"]!.GetValue<string>())));
             }
@@ -53,6 +59,7 @@ public static class TrainingBenchmarks
                 ["peer_openblas_threads"] = peer["openblas_threads"]!.DeepClone(),
                 ["ours_threads"] = Environment.ProcessorCount,
                 ["steps"] = steps,
+                ["device"] = device.ToString(),
             };
             yield return new Comparison($"{name}_samples_per_second", Number(ours, "samples_per_second"), Number(peer, "samples_per_second"),
                 "samples/s", task == "cls" ? ">=1.1" : null, detail);
@@ -126,7 +133,9 @@ public static class TrainingBenchmarks
         ITaskModel model = mlm
             ? new BertForMaskedLM(JsonSerializer.Deserialize<BertConfig>(args["--config"])!)
             : LoadClassifier(args["--model-dir"], numLabels: raw["num_labels"]!.GetValue<int>());
-        var timer = new StepTimer(warmup, warmup + steps);
+        var device = TrainingJobRunner.Device(args["--device"]);
+        model.Module.to(device);
+        var timer = new StepTimer(warmup, warmup + steps, device);
         var trainArgs = new TrainingArguments
         {
             MaxSteps = warmup + steps,
@@ -137,7 +146,7 @@ public static class TrainingBenchmarks
             GroupByLength = false,
         };
         using var checkpoints = new TempDir();
-        new Trainer(model, trainArgs, dataset, null, ["0", "1"], checkpoints.Path, timer).Train(CancellationToken.None);
+        new Trainer(model, trainArgs, dataset, null, ["0", "1"], checkpoints.Path, timer, device).Train(CancellationToken.None);
         return new JsonObject
         {
             ["samples_per_second"] = steps * BatchSize / timer.Seconds,
@@ -160,7 +169,7 @@ public static class TrainingBenchmarks
         var trainArgs = TrainingArguments.Parse(EpochHyperparameters(), out _) with { SaveStrategy = "no" };
         using var checkpoints = new TempDir();
         var clock = Stopwatch.StartNew();
-        new Trainer(model, trainArgs, dataset, null, ["0", "1"], checkpoints.Path, new StepTimer(0, 0)).Train(CancellationToken.None);
+        new Trainer(model, trainArgs, dataset, null, ["0", "1"], checkpoints.Path, new StepTimer(0, 0, torch.CPU)).Train(CancellationToken.None);
         var seconds = clock.Elapsed.TotalSeconds;
         return new JsonObject
         {
@@ -260,8 +269,9 @@ public static class TrainingBenchmarks
         File.ReadLines("/proc/self/status").Where(l => l.StartsWith("VmHWM:"))
             .Select(l => double.Parse(l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1024).Single();
 
-    /// <summary>Times the steps between two progress reports of the Trainer.</summary>
-    private sealed class StepTimer(int fromStep, int toStep) : ITrainingObserver
+    /// <summary>Times the steps between two progress reports of the Trainer. On a GPU it waits for the queued kernels
+    /// first: a step returns once its optimizer update is launched, not done.</summary>
+    private sealed class StepTimer(int fromStep, int toStep, torch.Device device) : ITrainingObserver
     {
         private long started;
 
@@ -269,6 +279,10 @@ public static class TrainingBenchmarks
 
         public void Progress(int step, int totalSteps, double epoch)
         {
+            if (device.type == DeviceType.CUDA && (step == fromStep || step == toStep))
+            {
+                torch.cuda.synchronize(device);
+            }
             if (step == fromStep)
             {
                 started = Stopwatch.GetTimestamp();

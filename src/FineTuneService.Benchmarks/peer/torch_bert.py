@@ -2,7 +2,7 @@
 
 Debian's python3-torch (1.13) has no transformers library, so the model is written here and loads the
 fixture's model.safetensors by parsing the safetensors header with numpy. Modes:
-  step  --model-dir D | --config JSON --task cls|mlm --batches FILE --warmup W --steps N --threads T
+  step  --model-dir D | --config JSON --task cls|mlm --batches FILE --warmup W --steps N --threads T [--device cpu|cuda]
         identical batches (written by the .NET harness), AdamW, clip 1.0: samples/s and peak RSS.
   epoch --model-dir D --data FILE --batch-size B --threads T
         one fine-tuning epoch with Hugging Face Trainer defaults: shuffled random batches, each padded to
@@ -226,15 +226,18 @@ def run_steps(args):
     with open(args.batches) as f:
         raw = json.load(f)
     batches = [tuple(torch.tensor(b[k]) for k in ("input_ids", "attention_mask", "token_type_ids", "labels")) for b in raw["batches"]]
-    model = build_model(args, raw.get("num_labels", 2))
+    device = torch.device(args.device)
+    model = build_model(args, raw.get("num_labels", 2)).to(device)
     model.train()
     optimizer = adamw(model, 5e-5, 0.01)
+    # Each batch goes to the device in its step, as a data loader's would (and as ours does).
+    on_device = lambda batch: tuple(t.to(device) for t in batch)
     for i in range(args.warmup):
-        train_step(model, optimizer, batches[i % len(batches)])
+        train_step(model, optimizer, on_device(batches[i % len(batches)]))
     losses = []
     start = time.perf_counter()
     for i in range(args.steps):
-        losses.append(train_step(model, optimizer, batches[(args.warmup + i) % len(batches)]))
+        losses.append(train_step(model, optimizer, on_device(batches[(args.warmup + i) % len(batches)])))
     elapsed = time.perf_counter() - start
     samples = sum(batches[(args.warmup + i) % len(batches)][0].shape[0] for i in range(args.steps))
     return {"samples_per_second": samples / elapsed, "peak_rss_mb": peak_rss_mb(), "losses": losses}
@@ -282,10 +285,11 @@ def main():
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--device", default="cpu", help="step mode: where the model and batches live (each step ends in loss.item(), a sync)")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     result = run_steps(args) if args.mode == "step" else run_epoch(args)
-    result.update({"threads": args.threads, "openblas_threads": os.environ.get("OPENBLAS_NUM_THREADS", ""), "torch": torch.__version__})
+    result.update({"device": args.device, "threads": args.threads, "openblas_threads": os.environ.get("OPENBLAS_NUM_THREADS", ""), "torch": torch.__version__})
     json.dump(result, sys.stdout)
     sys.stdout.write("\n")
 
