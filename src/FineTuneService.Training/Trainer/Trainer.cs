@@ -76,6 +76,15 @@ public sealed partial class Trainer
         }
         else SetSeed(args.Seed);
 
+        // The losses and the gradient norm stay on the device and are read only to log, checkpoint or report: each read
+        // waits for the device (on a GPU a stall of the launch queue). float64 sums of the float32 losses are bit for bit
+        // the host doubles they replace, so a checkpoint's loss accumulators and a resumed run stay exact.
+        using var stepLoss = zeros(Array.Empty<long>(), float64, device);
+        using var lossSum = tensor(state.LossSum, float64, device);
+        using var totalLoss = tensor(state.TotalLoss, float64, device);
+        Tensor? gradNorm = null;
+        void ReadLosses() => (state.LossSum, state.TotalLoss) = (lossSum.item<double>(), totalLoss.item<double>());
+
         module.train();
         var clock = Stopwatch.StartNew();
         var window = Stopwatch.StartNew();
@@ -86,7 +95,6 @@ public sealed partial class Trainer
         {
             var batches = train.TrainBatches(args.PerDeviceTrainBatchSize, args.Seed, epoch, args.GroupByLength);
             var first = epoch == state.Epoch ? state.BatchInEpoch : 0;
-            var stepLoss = 0.0;
             for (var b = first; b < batches.Length && !stop; b++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
@@ -99,16 +107,19 @@ public sealed partial class Trainer
                     if (device.type != DeviceType.CPU) batch = batch.To(device);
                     var loss = model.Forward(batch).Loss! / groupSize;
                     loss.backward();
-                    stepLoss += loss.item<float>();
+                    stepLoss.add_(loss.detach());
                     windowSamples += batch.Size;
                     windowTokens += batch.Tokens;
                 }
                 if (b - groupStart + 1 < groupSize) continue;
 
-                double gradNorm;
                 using (var scope = NewDisposeScope())
                 {
-                    gradNorm = args.MaxGradNorm > 0 ? nn.utils.clip_grad_norm_(trainable, args.MaxGradNorm) : double.NaN;
+                    if (args.MaxGradNorm > 0)
+                    {
+                        gradNorm?.Dispose();
+                        gradNorm = ClipGradNorm(trainable, args.MaxGradNorm).MoveToOuterDisposeScope();
+                    }
                     var lr = args.LearningRate * LearningRateSchedule.Factor(args.LrSchedulerType, state.GlobalStep, warmup, totalSteps);
                     foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
                     optimizer.step();
@@ -118,10 +129,10 @@ public sealed partial class Trainer
                 GC.WaitForPendingFinalizers();
 
                 state.GlobalStep++;
-                state.LossSum += stepLoss;
-                state.TotalLoss += stepLoss;
+                lossSum.add_(stepLoss);
+                totalLoss.add_(stepLoss);
+                stepLoss.zero_();
                 state.LossSteps++;
-                stepLoss = 0;
                 var epochEnd = b == batches.Length - 1;
                 (state.Epoch, state.BatchInEpoch) = epochEnd ? (epoch + 1, 0) : (epoch, b + 1);
                 stop = state.GlobalStep >= totalSteps;
@@ -130,6 +141,7 @@ public sealed partial class Trainer
 
                 if (state.GlobalStep % args.LoggingSteps == 0 || stop)
                 {
+                    ReadLosses();
                     var seconds = Math.Max(window.Elapsed.TotalSeconds, 1e-9);
                     var logs = new Dictionary<string, double>
                     {
@@ -139,11 +151,12 @@ public sealed partial class Trainer
                         ["train_samples_per_second"] = windowSamples / seconds,
                         ["train_tokens_per_second"] = windowTokens / seconds,
                     };
-                    if (!double.IsNaN(gradNorm)) logs["grad_norm"] = gradNorm;
+                    if (gradNorm is not null) logs["grad_norm"] = gradNorm.item<float>();
                     observer.Metrics(state.GlobalStep, epochValue, "train", logs);
                     state.LogHistory.Add(new(logs) { ["step"] = state.GlobalStep });
                     runSamples += windowSamples;
                     (state.LossSum, state.LossSteps, windowSamples, windowTokens) = (0, 0, 0, 0);
+                    lossSum.zero_();
                     window.Restart();
                 }
 
@@ -160,12 +173,15 @@ public sealed partial class Trainer
                 if (Due(args.SaveStrategy, args.SaveSteps, state.GlobalStep, epochEnd, stop))
                 {
                     if (evaluated && state.BestStep == state.GlobalStep) state.BestCheckpoint = TrainerCheckpoint.Name(state.GlobalStep);
+                    ReadLosses();
                     var path = TrainerCheckpoint.Save(checkpointsDir, module, optimizer, state);
                     TrainerCheckpoint.Rotate(checkpointsDir, args.SaveTotalLimit, args.LoadBestModelAtEnd ? state.BestCheckpoint : null);
                     observer.Checkpoint(state.GlobalStep, path, evaluated ? state.LastEval! : new Dictionary<string, double>());
                 }
             }
         }
+        gradNorm?.Dispose();
+        ReadLosses();
 
         var final = new Dictionary<string, double>
         {
@@ -184,6 +200,19 @@ public sealed partial class Trainer
             : state.LastEval ?? (eval is null ? null : Evaluate());
         foreach (var (k, v) in evalMetrics ?? []) final[k] = v;
         return new TrainerResult(state.GlobalStep, final, state.BestCheckpoint);
+    }
+
+    /// <summary>libtorch's clip_grad_norm_ (HF's clipping), op for op, without its read of the norm: the total
+    /// 2-norm of the gradients stays a device tensor, and the gradients are scaled by max_norm / (norm + 1e-6) clamped to 1.</summary>
+    public static Tensor ClipGradNorm(IEnumerable<Parameter> parameters, double maxNorm)
+    {
+        var grads = parameters.Select(p => p.grad).OfType<Tensor>().ToArray();
+        if (grads.Length == 0) return zeros(Array.Empty<long>());
+        var norms = grads.Select(g => g.norm()).ToArray();
+        var total = norms.Length == 1 ? norms[0] : stack(norms).norm();
+        var coefficient = full_like(total, maxNorm).div_(total + 1e-6).clamp_(max: 1.0);
+        foreach (var grad in grads) grad.mul_(coefficient);
+        return total;
     }
 
     static bool Due(string strategy, int every, int step, bool epochEnd, bool last) => strategy switch
