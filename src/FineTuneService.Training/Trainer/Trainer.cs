@@ -125,10 +125,14 @@ public sealed partial class Trainer
                     optimizer.step();
                     optimizer.zero_grad();
                 }
-                GC.Collect();
-                GC.WaitForPendingFinalizers();
-
                 state.GlobalStep++;
+                // A full collection keeps memory flat (dispose scopes alone leak ~29 MB a step on CPU) but costs ~2 ms
+                // (tiny BERT, 2 cores): noise next to a CPU step, a tenth of a GPU step, whose host only queues kernels.
+                if (device.type == DeviceType.CPU || state.GlobalStep % 10 == 0)
+                {
+                    GC.Collect();
+                    GC.WaitForPendingFinalizers();
+                }
                 lossSum.add_(stepLoss);
                 totalLoss.add_(stepLoss);
                 stepLoss.zero_();
