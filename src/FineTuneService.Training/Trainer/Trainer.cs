@@ -126,8 +126,9 @@ public sealed partial class Trainer
                     optimizer.zero_grad();
                 }
                 state.GlobalStep++;
-                // A full collection keeps memory flat (dispose scopes alone leak ~29 MB a step on CPU) but costs ~2 ms
-                // (tiny BERT, 2 cores): noise next to a CPU step, a tenth of a GPU step, whose host only queues kernels.
+                // A full collection keeps memory flat (dispose scopes alone leak ~29 MB a step on CPU) but costs the host ~2 ms
+                // or more, while on a GPU the host only queues kernels. H200, 16×128 steps, every step → every 10: MiniLM
+                // fine-tune 615 → 543 samples/s, small-BERT MLM 497 → 838; peak GPU memory the same (2.3 GB).
                 if (device.type == DeviceType.CPU || state.GlobalStep % 10 == 0)
                 {
                     GC.Collect();
