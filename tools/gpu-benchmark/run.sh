@@ -1,0 +1,28 @@
+#!/bin/bash
+# On a GPU machine with a CUDA PyTorch but no .NET: our benchmark (the kit from make-kit.sh: a self-contained publish
+# without libtorch) on that PyTorch's own libtorch, against the same PyTorch. Run from the folder that holds the kit.
+# Env: PY (python with torch; default python3), DEVICE (default cuda), TORCH_LIB (default: PY's torch/lib).
+set -u
+K=$(cd "$(dirname "$0")" && pwd); O=${OUT:-/tmp/gpu-out}; mkdir -p "$O"; W=/tmp/gpu-work; rm -rf $W; mkdir -p $W
+exec > >(tee "$O/log.txt") 2>&1
+PY=${PY:-python3}; DEVICE=${DEVICE:-cuda}
+TORCH_LIB=${TORCH_LIB:-$($PY -c 'import torch,os;print(os.path.dirname(torch.__file__)+"/lib")')}
+date -u; nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>&1 | tail -2; nproc
+$PY -c 'import torch;print("python torch", torch.__version__, "cuda", torch.version.cuda, "available", torch.cuda.is_available())'
+$PY -c "import tarfile;tarfile.open('$K/bench.tar.xz').extractall('$W')"
+F=$W/fx/bert-minilm-l6-h384-uncased; mkdir -p $F; cp $K/fixture/* $F/ && rm $F/model.safetensors.header.json
+$PY $K/make_weights.py $K/fixture/model.safetensors.header.json $F/model.safetensors && ls -la $F
+export LD_LIBRARY_PATH=$TORCH_LIB${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1 \
+  FTS_FIXTURES=$W/fx FTS_PEER_PYTHON=$(command -v $PY)
+B=$W/bench/FineTuneService.Benchmarks
+echo "== symbols of libLibTorchSharp.so left undefined against $TORCH_LIB:"
+ldd -r $W/bench/libLibTorchSharp.so 2>&1 | grep -c "undefined symbol"
+ldd -r $W/bench/libLibTorchSharp.so 2>&1 | grep "undefined symbol" | head -15 | c++filt
+ldd $W/bench/libLibTorchSharp.so | grep -E "torch|c10"
+# Peak device memory (MiB, whole GPU: ours and the peer) while a command runs.
+gpumem() { nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 100 > $O/gpumem.txt 2>/dev/null & local m=$!
+  "$@"; local rc=$?; kill $m; echo "peak GPU memory: $(sort -n $O/gpumem.txt | tail -1) MiB"; return $rc; }
+echo "== ours vs peer, train --device $DEVICE"
+time gpumem timeout 300 $B train --device $DEVICE ${QUICK:+--quick}; echo "train rc=$?"
+echo "== peer fp32 vs bf16 autocast"
+time timeout 120 $PY $K/bf16_peer.py $W/bench/peer $F $DEVICE; echo "bf16 rc=$?"
