@@ -42,7 +42,7 @@ public static class ServiceBenchmarks
         var jobId = job["id"]!.GetValue<string>();
         while (job["status"]!.GetValue<string>() is not ("succeeded" or "failed" or "cancelled"))
         {
-            await Task.Delay(100);
+            await Task.Delay(500);
             job = await Body(await http.GetAsync($"/jobs/{jobId}"));
         }
         var jobSeconds = clock.Elapsed.TotalSeconds;
@@ -50,13 +50,15 @@ public static class ServiceBenchmarks
         {
             throw new InvalidOperationException($"the benchmark job ended {job["status"]}: {job["error"]}");
         }
+        var timeline = await Timeline(http, jobId, posted);
+        Console.Error.WriteLine($"job: {jobSeconds:F2} s; seconds after the POST: {timeline.ToJsonString()}");
         if (loopSeconds is { } loop)
         {
             results.Add(new Comparison("job_wall_seconds_vs_training_loop", jobSeconds, loop, "s", "<=1.0526", new JsonObject
             {
                 ["service_overhead_percent"] = Math.Round(100 * (jobSeconds - loop) / jobSeconds, 2),
                 ["examples"] = texts.Count,
-                ["seconds_after_post"] = await Timeline(http, jobId, posted),
+                ["seconds_after_post"] = timeline,
             }));
             Console.WriteLine(results[^1].ToJson());
         }
