@@ -13,7 +13,7 @@ public static class Fixtures
     /// Hugging Face transformers' outputs).</summary>
     public static string TinyRandom(string architecture) => Path.Combine(Repository, "tests", "fixtures", "hf-tiny-random", architecture);
 
-    static string Repository { get; } = FindRepository();
+    public static string Repository { get; } = FindRepository();
 
     static string FindRepository()
     {
