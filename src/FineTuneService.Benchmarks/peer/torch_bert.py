@@ -7,6 +7,10 @@ fixture's model.safetensors by parsing the safetensors header with numpy. Modes:
   epoch --model-dir D --data FILE --batch-size B --threads T
         one fine-tuning epoch with Hugging Face Trainer defaults: shuffled random batches, each padded to
         its longest sequence (DataCollatorWithPadding), AdamW lr 5e-5 linear decay, clip 1.0.
+  finetune --model-dir D --data FILE --test FILE --epochs E --lr LR --weight-decay WD --batch-size B --seed S
+        the quality comparison's peer: Hugging Face Trainer's loop for E epochs (as epoch mode, each epoch
+        reshuffled), then accuracy on the test rows; --head-init hf (N(0, initializer_range), bias 0, as
+        Hugging Face initialises a new classifier) or torch (nn.Linear's default).
 Prints one JSON object on stdout.
 """
 import argparse
@@ -243,6 +247,53 @@ def run_steps(args):
     return {"samples_per_second": samples / elapsed, "peak_rss_mb": peak_rss_mb(), "losses": losses}
 
 
+def padded(chunk):
+    longest = max(len(r["input_ids"]) for r in chunk)
+    ids = torch.zeros(len(chunk), longest, dtype=torch.long)
+    mask = torch.zeros(len(chunk), longest, dtype=torch.long)
+    for j, r in enumerate(chunk):
+        ids[j, :len(r["input_ids"])] = torch.tensor(r["input_ids"])
+        mask[j, :len(r["input_ids"])] = 1
+    return ids, mask, torch.zeros_like(ids), torch.tensor([r["label"] for r in chunk])
+
+
+def read_rows(path):
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def run_finetune(args):
+    rows, test = read_rows(args.data), read_rows(args.test)
+    model = build_model(args, max(r["label"] for r in rows) + 1)
+    if args.head_init == "hf":
+        with torch.no_grad():
+            model.classifier.weight.normal_(0.0, json.load(open(os.path.join(args.model_dir, "config.json"))).get("initializer_range", 0.02))
+            model.classifier.bias.zero_()
+    model.train()
+    optimizer = adamw(model, args.lr, args.weight_decay)
+    per_epoch = math.ceil(len(rows) / args.batch_size)
+    total = per_epoch * args.epochs
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: max(0.0, (total - s) / total))
+    generator = torch.Generator().manual_seed(args.seed)
+    start = time.perf_counter()
+    losses = []
+    for epoch in range(args.epochs):
+        order = torch.randperm(len(rows), generator=generator).tolist()
+        for s in range(per_epoch):
+            losses.append(train_step(model, optimizer, padded([rows[i] for i in order[s * args.batch_size:(s + 1) * args.batch_size]])))
+            scheduler.step()
+    train_seconds = time.perf_counter() - start
+    model.eval()
+    correct = 0
+    with torch.no_grad():
+        for s in range(0, len(test), 64):
+            ids, mask, types, labels = padded(test[s:s + 64])
+            pooled = model.bert.pooler(model.bert(ids, mask, types))
+            correct += int((model.classifier(pooled).argmax(-1) == labels).sum())
+    return {"accuracy": correct / len(test), "train_seconds": train_seconds, "steps": total,
+            "first_loss": losses[0], "last_loss": losses[-1]}
+
+
 def run_epoch(args):
     with open(args.data) as f:
         rows = [json.loads(line) for line in f if line.strip()]
@@ -274,12 +325,17 @@ def run_epoch(args):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("mode", choices=["step", "epoch"])
+    p.add_argument("mode", choices=["step", "epoch", "finetune"])
     p.add_argument("--model-dir")
     p.add_argument("--config", help="config.json content for a randomly initialised model")
     p.add_argument("--task", choices=["cls", "mlm"], default="cls")
     p.add_argument("--batches")
     p.add_argument("--data")
+    p.add_argument("--test")
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--lr", type=float, default=2e-5)
+    p.add_argument("--weight-decay", type=float, default=0.01)
+    p.add_argument("--head-init", choices=["hf", "torch"], default="hf")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--steps", type=int, default=10)
@@ -288,7 +344,7 @@ def main():
     p.add_argument("--device", default="cpu", help="step mode: where the model and batches live (each step ends in loss.item(), a sync)")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
-    result = run_steps(args) if args.mode == "step" else run_epoch(args)
+    result = {"step": run_steps, "epoch": run_epoch, "finetune": run_finetune}[args.mode](args)
     result.update({"device": args.device, "threads": args.threads, "openblas_threads": os.environ.get("OPENBLAS_NUM_THREADS", ""), "torch": torch.__version__})
     json.dump(result, sys.stdout)
     sys.stdout.write("\n")
