@@ -361,6 +361,7 @@ public sealed class BertForSequenceClassification : nn.Module, ITaskModel
 
     Tensor Loss(Tensor logits, Tensor labels)
     {
+        logits = logits.to(ScalarType.Float32); // bf16 training computes the loss in float32
         var problem = Config.ProblemType
             ?? (Config.NumLabels == 1 ? ModelConfig.Regression
                 : labels.dtype is ScalarType.Int64 or ScalarType.Int32 ? ModelConfig.SingleLabel : ModelConfig.MultiLabel);

@@ -141,7 +141,8 @@ internal static class ModelParts
         weight.copy_(sample.mul_(std));
     }
 
-    /// <summary>Cross-entropy over the last dimension, ignoring label -100 (padding, unmasked or non-first sub-tokens).</summary>
+    /// <summary>Cross-entropy over the last dimension, ignoring label -100 (padding, unmasked or non-first sub-tokens);
+    /// in float32, also when the model computes in bf16 (as autocast runs the loss).</summary>
     public static Tensor CrossEntropy(Tensor logits, Tensor labels, Tensor? weight = null) =>
-        nn.functional.cross_entropy(logits.reshape(-1, logits.shape[^1]), labels.reshape(-1), weight, ignore_index: -100);
+        nn.functional.cross_entropy(logits.reshape(-1, logits.shape[^1]).to(ScalarType.Float32), labels.reshape(-1), weight, ignore_index: -100);
 }
