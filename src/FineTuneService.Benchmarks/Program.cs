@@ -3,7 +3,8 @@ using FineTuneService.Training.Jobs;
 
 // dotnet run -c Release --project src/FineTuneService.Benchmarks -- all [--quick]
 // Commands: all | tokenize | forward | train | epoch | service; ours-step and ours-epoch are the child processes of train and epoch.
-// train [--device cpu|cuda|cuda:<index>|auto]: the training steps of both sides on that device (default cpu).
+// train [--device cpu|cuda|cuda:<index>|auto] [--all-steps]: the training steps of both sides on that device (default cpu);
+// --all-steps adds the MLM step in bf16 and both steps in BERT-base's shape, float32 and bf16 (the GPU kit's run).
 // One JSON line per comparison on stdout: {"name","ours","peer","unit","ratio"} (+ target, meets, detail); progress on stderr.
 var command = args.FirstOrDefault() ?? "all";
 if (command is "ours-step" or "ours-epoch")
@@ -45,7 +46,7 @@ if (command is "all" or "train" or "epoch")
 }
 if (command is "all" or "train")
 {
-    foreach (var comparison in TrainingBenchmarks.Steps(fixture, work.Path, quick, device, fastest => peerThreads = fastest))
+    foreach (var comparison in TrainingBenchmarks.Steps(fixture, work.Path, quick, device, fastest => peerThreads = fastest, args.Contains("--all-steps")))
     {
         Print(comparison);
     }

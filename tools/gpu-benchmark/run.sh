@@ -22,7 +22,7 @@ ldd $W/bench/libLibTorchSharp.so | grep -E "torch|c10"
 # Peak device memory (MiB, whole GPU: ours and the peer) while a command runs.
 gpumem() { nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 100 > $O/gpumem.txt 2>/dev/null & local m=$!
   "$@"; local rc=$?; kill $m; echo "peak GPU memory: $(sort -n $O/gpumem.txt | tail -1) MiB"; return $rc; }
-echo "== ours vs peer, train --device $DEVICE"
-time gpumem timeout 300 $B train --device $DEVICE ${QUICK:+--quick}; echo "train rc=$?"
-echo "== peer fp32 vs bf16 autocast"
-time timeout 120 $PY $K/bf16_peer.py $W/bench/peer $F $DEVICE; echo "bf16 rc=$?"
+# Fine-tune and MLM steps, float32 and bf16 (ours: bf16 working copy; PyTorch: autocast), MiniLM / small BERT and
+# BERT-base's shape, ours against PyTorch eager, all in one call.
+echo "== ours vs peer, train --device $DEVICE --all-steps"
+time gpumem timeout ${TRAIN_TIMEOUT:-480} $B train --device $DEVICE --all-steps ${QUICK:+--quick}; echo "train rc=$?"

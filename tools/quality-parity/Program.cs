@@ -2,7 +2,7 @@
 // PyTorch peer (src/FineTuneService.Benchmarks/peer/torch_bert.py finetune) on the same tokens with the same recipe
 // (lr 2e-5, batch 16, 3 epochs, weight decay 0.01, max length 128, linear decay, clip 1.0), one run per seed and side;
 // prints each run and the mean and spread of test accuracy per side.
-// Usage: dotnet run -c Release --project tools/quality-parity -- MODEL_DIR TRAIN_CSV TEST_CSV WORK_DIR [SEEDS] [TEST_ROWS] [SIDES]
+// Usage: dotnet run -c Release --project tools/quality-parity -- MODEL_DIR TRAIN_CSV TEST_CSV WORK_DIR [SEEDS] [TEST_ROWS] [SIDES] [MAX_LENGTH]
 //   SIDES (comma-separated, default ours,peer): ours (group_by_length false: the peer's random batches), ours-grouped
 //   (our default, length-grouped), peer (Hugging Face's classifier init), peer-torch-init (nn.Linear's default init).
 // Threads: OMP_NUM_THREADS for ours, the same number for the peer (default 1).
@@ -21,7 +21,8 @@ var testRows = args.Length > 5 ? int.Parse(args[5]) : int.MaxValue;
 var sides = (args.Length > 6 ? args[6] : "ours,peer").Split(',');
 var threads = Environment.GetEnvironmentVariable("OMP_NUM_THREADS") ?? "1";
 Environment.SetEnvironmentVariable("OMP_NUM_THREADS", threads);
-const int Epochs = 3, BatchSize = 16, MaxLength = 128;
+var maxLength = args.Length > 7 ? int.Parse(args[7]) : 128;
+const int Epochs = 3, BatchSize = 16;
 const double LearningRate = 2e-5, WeightDecay = 0.01;
 Directory.CreateDirectory(work);
 
@@ -38,13 +39,13 @@ string Tokenized(string name, List<IReadOnlyDictionary<string, string>> rows)
     var path = Path.Combine(work, name);
     File.WriteAllLines(path, rows.Select(r => JsonSerializer.Serialize(new
     {
-        input_ids = tokenizer.Encode(r["text"], null, MaxLength).Ids,
+        input_ids = tokenizer.Encode(r["text"], null, maxLength).Ids,
         label = Array.IndexOf(labels, r["label"].Trim()),
     })));
     return path;
 }
 var (trainJsonl, testJsonl) = (Tokenized("train.jsonl", train), Tokenized("test.jsonl", test));
-Console.WriteLine($"{train.Count} training rows, {test.Count} test rows, labels {string.Join(", ", labels)}; {threads} thread(s)");
+Console.WriteLine($"{train.Count} training rows, {test.Count} test rows, labels {string.Join(", ", labels)}, max length {maxLength}; {threads} thread(s)");
 
 var repository = new DirectoryInfo(AppContext.BaseDirectory);
 while (!File.Exists(Path.Combine(repository.FullName, "FineTuneService.sln"))) repository = repository.Parent!;
@@ -79,7 +80,7 @@ double Ours(int seed, bool grouped)
     var hyperparameters = new JsonObject
     {
         ["num_train_epochs"] = Epochs, ["learning_rate"] = LearningRate, ["per_device_train_batch_size"] = BatchSize,
-        ["per_device_eval_batch_size"] = 64, ["weight_decay"] = WeightDecay, ["max_seq_length"] = MaxLength,
+        ["per_device_eval_batch_size"] = 64, ["weight_decay"] = WeightDecay, ["max_seq_length"] = maxLength,
         ["group_by_length"] = grouped, ["seed"] = seed, ["logging_steps"] = 25, ["save_strategy"] = "no",
     };
     var request = new TrainingJobRequest(name, "finetune", "sequence_classification", new DataFile(trainCsv, "csv"),

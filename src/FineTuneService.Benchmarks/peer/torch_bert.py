@@ -3,7 +3,8 @@
 Debian's python3-torch (1.13) has no transformers library, so the model is written here and loads the
 fixture's model.safetensors by parsing the safetensors header with numpy. Modes:
   step  --model-dir D | --config JSON --task cls|mlm --batches FILE --warmup W --steps N --threads T [--device cpu|cuda]
-        identical batches (written by the .NET harness), AdamW, clip 1.0: samples/s and peak RSS.
+        identical batches (written by the .NET harness), AdamW, clip 1.0: samples/s and peak RSS;
+        --precision bf16 runs forward and loss under torch.autocast(bfloat16) (Hugging Face's bf16=True).
   epoch --model-dir D --data FILE --batch-size B --threads T
         one fine-tuning epoch with Hugging Face Trainer defaults: shuffled random batches, each padded to
         its longest sequence (DataCollatorWithPadding), AdamW lr 5e-5 linear decay, clip 1.0.
@@ -14,6 +15,7 @@ fixture's model.safetensors by parsing the safetensors header with numpy. Modes:
 Prints one JSON object on stdout.
 """
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -213,8 +215,9 @@ def adamw(model, lr, weight_decay):
     return torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}], lr=lr)
 
 
-def train_step(model, optimizer, batch):
-    loss = model(*batch)
+def train_step(model, optimizer, batch, cast=None):
+    with cast or contextlib.nullcontext():
+        loss = model(*batch)
     loss.backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
     optimizer.step()
@@ -236,12 +239,15 @@ def run_steps(args):
     optimizer = adamw(model, 5e-5, 0.01)
     # Each batch goes to the device in its step, as a data loader's would (and as ours does).
     on_device = lambda batch: tuple(t.to(device) for t in batch)
+    # The steps run under autocast, as Hugging Face's Trainer runs them with bf16=True (its backward runs outside).
+    cast = torch.autocast(device_type=device.type, dtype=torch.bfloat16) if args.precision == "bf16" else contextlib.nullcontext()
+    step = lambda batch: train_step(model, optimizer, on_device(batch), cast)
     for i in range(args.warmup):
-        train_step(model, optimizer, on_device(batches[i % len(batches)]))
+        step(batches[i % len(batches)])
     losses = []
     start = time.perf_counter()
     for i in range(args.steps):
-        losses.append(train_step(model, optimizer, on_device(batches[(args.warmup + i) % len(batches)])))
+        losses.append(step(batches[(args.warmup + i) % len(batches)]))
     elapsed = time.perf_counter() - start
     samples = sum(batches[(args.warmup + i) % len(batches)][0].shape[0] for i in range(args.steps))
     return {"samples_per_second": samples / elapsed, "peak_rss_mb": peak_rss_mb(), "losses": losses}
@@ -341,6 +347,7 @@ def main():
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
     p.add_argument("--device", default="cpu", help="step mode: where the model and batches live (each step ends in loss.item(), a sync)")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
