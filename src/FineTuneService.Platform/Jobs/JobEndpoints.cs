@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using FineTuneService.Platform.Data;
 using FineTuneService.Platform.Http;
 using FineTuneService.Platform.Storage;
+using FineTuneService.Training.Models;
 using Hangfire;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -11,6 +12,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 
 namespace FineTuneService.Platform.Jobs;
 
@@ -56,7 +58,8 @@ public static class JobEndpoints
     }
 
     static async Task<Accepted<JobResponse>> Create(
-        HttpRequest request, AppDbContext db, ArtifactStore store, IBackgroundJobClient jobs, TimeProvider clock, CancellationToken cancellationToken)
+        HttpRequest request, AppDbContext db, ArtifactStore store, IOptions<ModelBudget> budget, IBackgroundJobClient jobs, TimeProvider clock,
+        CancellationToken cancellationToken)
     {
         var body = await new StreamReader(request.Body, Encoding.UTF8).ReadToEndAsync(cancellationToken);
         var key = request.Headers["Idempotency-Key"].ToString();
@@ -65,7 +68,7 @@ public static class JobEndpoints
         if (key.Length > 0 && await Replay(db, key, hash, cancellationToken) is { } replay) return replay;
 
         var spec = JobSpec.Parse(body);
-        var hyperparameters = await spec.ValidateAsync(db, store, cancellationToken);
+        var hyperparameters = await spec.ValidateAsync(db, store, budget.Value, cancellationToken);
         var now = clock.GetUtcNow().UtcDateTime;
         var job = new Job
         {

@@ -2,6 +2,7 @@ using FineTuneService.Platform.Data;
 using FineTuneService.Platform.Models;
 using FineTuneService.Platform.Storage;
 using FineTuneService.Training.Jobs;
+using FineTuneService.Training.Models;
 using Hangfire;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -14,7 +15,7 @@ namespace FineTuneService.Platform.Jobs;
 /// job row's lease or does nothing, and the training core resumes from the newest checkpoint by itself. Hangfire never
 /// retries it: the service owns retry (recovery re-enqueues jobs whose worker died) and resume.</summary>
 public sealed class TrainingJob(
-    IServiceScopeFactory scopes, ArtifactStore store, DevicePool devices, IOptions<JobOptions> options,
+    IServiceScopeFactory scopes, ArtifactStore store, DevicePool devices, IOptions<JobOptions> options, IOptions<ModelBudget> budget,
     TimeProvider clock, ILogger<TrainingJob> logger)
 {
     public const string Queue = "training";
@@ -83,7 +84,7 @@ public sealed class TrainingJob(
         var train = await db.Datasets.AsNoTracking().SingleAsync(d => d.Id == job.TrainDatasetId, cancellationToken);
         var validation = job.ValidationDatasetId is { } v ? await db.Datasets.AsNoTracking().SingleAsync(d => d.Id == v, cancellationToken) : null;
         var baseModel = job.BaseModelId is { } m ? await db.Models.AsNoTracking().SingleAsync(x => x.Id == m, cancellationToken) : null;
-        return (job, JobSpec.FromJson(job.Spec).ToRequest(jobId, train, validation, baseModel, store, device));
+        return (job, JobSpec.FromJson(job.Spec).ToRequest(jobId, train, validation, baseModel, store, device, budget.Value));
     }
 
     /// <summary>Registers the result model (lineage: this job, its base model) and marks the job succeeded.</summary>

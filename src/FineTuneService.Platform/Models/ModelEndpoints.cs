@@ -2,6 +2,7 @@ using System.IO.Compression;
 using FineTuneService.Platform.Data;
 using FineTuneService.Platform.Http;
 using FineTuneService.Platform.Storage;
+using FineTuneService.Training.Models;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -41,14 +42,15 @@ public static class ModelEndpoints
     }
 
     static async Task<Created<ModelResponse>> Import(
-        HttpRequest request, AppDbContext db, ArtifactStore store, IOptions<StorageOptions> options, TimeProvider clock, CancellationToken cancellationToken)
+        HttpRequest request, AppDbContext db, ArtifactStore store, IOptions<StorageOptions> options, IOptions<ModelBudget> budget,
+        TimeProvider clock, CancellationToken cancellationToken)
     {
         var temp = store.NewTempFolder();
         string? folder = null;
         try
         {
             var form = await MultipartUpload.ReadAsync(request, temp, "files", options.Value.MaxModelBytes, cancellationToken);
-            ModelFiles.Assemble(form.Files, temp, options.Value.MaxModelBytes);
+            ModelFiles.Assemble(form.Files, temp, options.Value.MaxModelBytes, budget.Value);
             var name = form.Fields.GetValueOrDefault("name")?.Trim() is { Length: > 0 } n ? n : "imported model";
             if (name.Length > MaxNameLength) throw new RequestValidationException("name", $"at most {MaxNameLength} characters");
 
