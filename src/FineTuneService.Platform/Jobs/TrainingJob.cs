@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
 using FineTuneService.Platform.Data;
 using FineTuneService.Platform.Models;
 using FineTuneService.Platform.Storage;
@@ -39,6 +41,15 @@ public sealed class TrainingJob(
         try
         {
             var (job, request) = await LoadAsync(jobId, device.Name, stop.Token);
+            if (job.Deaths >= options.Value.MaxAttempts)
+            {
+                // Hangfire delivered again a job whose workers keep dying: it ends here instead of taking this one down too.
+                var reason = JobErrors.Poisoned(job.Deaths, job.Step, options.Value.MaxAttempts);
+                await EndAsync(lease, JobStatus.Failed, reason);
+                Event(jobId, "error", "Failed: " + reason);
+                logger.LogError("Job {JobId} failed: its worker died {Deaths} times", jobId, job.Deaths);
+                return;
+            }
             logger.LogInformation("Job {JobId} attempt {Attempt} starts on {Device} as {Owner}", jobId, job.Attempt, request.Device, lease.Owner);
             Event(jobId, "info", job.Attempt == 1 ? $"Started on {request.Device}." : $"Attempt {job.Attempt} started on {request.Device}; resuming from the newest checkpoint.");
             var observer = new DbTrainingObserver(scopes, store, lease, jobId, job.Attempt, clock);
@@ -65,9 +76,13 @@ public sealed class TrainingJob(
         }
         catch (Exception e)
         {
-            logger.LogError(e, "Job {JobId} failed", jobId);
-            await EndAsync(lease, JobStatus.Failed, e.Message);
-            Event(jobId, "error", "Failed: " + e.Message);
+            // Memory failures (OutOfMemoryException, libtorch's allocator) end up here too: they fail the job, not the process.
+            var traceId = Activity.Current?.TraceId.ToString() ?? Guid.NewGuid().ToString("N");
+            logger.LogError(e, "Job {JobId} failed; trace id {TraceId}", jobId, traceId);
+            var error = JobErrors.ForUser(e, traceId);
+            if (JobErrors.IsOutOfMemory(e)) GC.Collect();
+            await EndAsync(lease, JobStatus.Failed, error);
+            Event(jobId, "error", "Failed: " + error);
         }
         finally
         {
@@ -171,4 +186,31 @@ public sealed class TrainingJob(
             catch (OperationCanceledException) { }
         }
     }
+}
+
+/// <summary>What a user sees of a job's failure: the reason without server paths (a path becomes its file name), and a
+/// trace id under which the log holds the whole exception.</summary>
+static partial class JobErrors
+{
+    [GeneratedRegex(@"(?<![\w.~])(?:/[^\s'""/:;,()]+)+/([^\s'""/:;,()]*)")]
+    private static partial Regex AbsolutePath();
+
+    public static bool IsOutOfMemory(Exception e) =>
+        e is OutOfMemoryException || e.InnerException is OutOfMemoryException
+        || e.Message.Contains("out of memory", StringComparison.OrdinalIgnoreCase)
+        || e.Message.Contains("can't allocate memory", StringComparison.OrdinalIgnoreCase)
+        || e.Message.Contains("DefaultCPUAllocator", StringComparison.Ordinal);
+
+    public static string ForUser(Exception e, string traceId)
+    {
+        var reason = IsOutOfMemory(e)
+            ? "Out of memory: the model, batch or sequence length does not fit this worker; try a smaller per_device_train_batch_size or max_seq_length."
+            : Scrub(e.Message);
+        return $"{reason} (trace id {traceId})";
+    }
+
+    public static string Poisoned(int deaths, int step, int maxAttempts) =>
+        $"The worker died {deaths} times; last seen at step {step}. Not tried again (Jobs:MaxAttempts = {maxAttempts}).";
+
+    public static string Scrub(string message) => AbsolutePath().Replace(message, match => match.Groups[1].Value);
 }
