@@ -16,6 +16,8 @@ public sealed class JobOptions
     [Range(1, 100)] public int MaxAttempts { get; set; } = 3;
     /// <summary>The wait before a dead worker's job runs again; it doubles with each death.</summary>
     [Range(0, 86400)] public double RetryBackoffSeconds { get; set; } = 30;
+    /// <summary>How often <c>GET /jobs/{id}/stream</c> looks for new rows (the job may train in another process).</summary>
+    [Range(0.05, 60)] public double StreamPollSeconds { get; set; } = 0.5;
 }
 
 /// <summary>Configuration section <c>Worker</c>: the devices a worker host trains on, one Hangfire worker each.</summary>
