@@ -14,9 +14,11 @@ public static class Repository
     /// <summary>One of the tiny random-weight architectures of <c>tests/fixtures/hf-tiny-random</c> (bert, roberta, gpt2, …).</summary>
     public static string TinyRandom(string architecture) => Path.Combine(FixturesDir, "hf-tiny-random", architecture);
 
-    /// <summary>The NuGet package folder this build restored into (<c>~/.nuget/packages/</c> by default).</summary>
-    public static string NuGetPackageRoot { get; } = typeof(Repository).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
-        .Single(a => a.Key == "NuGetPackageRoot").Value!;
+    /// <summary>The NuGet package folder this build restored into (<c>~/.nuget/packages/</c> by default), or
+    /// <c>NUGET_PACKAGES</c> where the binaries run elsewhere (the GPU kit).</summary>
+    public static string NuGetPackageRoot { get; } = Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } packages
+        ? packages
+        : typeof(Repository).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "NuGetPackageRoot").Value!;
 
     /// <summary>A file inside a restored package, e.g. <c>("google.protobuf", "3.30.2", "lib/net5.0/Google.Protobuf.xml")</c>.</summary>
     public static string PackageFile(string id, string version, string relativePath)
