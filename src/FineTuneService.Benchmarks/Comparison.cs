@@ -98,10 +98,13 @@ public sealed record Comparison(string Name, Spread? Ours, Spread? Peer, string 
         {
             line["ratio"] = Rounded(Ratio);
         }
-        if (Target is not null || Refused is not null)
+        if (Target is not null)
         {
             line["target"] = Target;
-            line["meets"] = Meets;
+        }
+        if (Meets is { } meets)
+        {
+            line["meets"] = meets;
         }
         if (Refused is not null)
         {

@@ -36,12 +36,7 @@ public static class Fingerprint
             ["dotnet"] = RuntimeInformation.FrameworkDescription,
             ["commit"] = Commit(),
             ["libtorch"] = Libtorch(),
-            ["onnxruntime"] = new JsonObject
-            {
-                ["version"] = OrtEnv.Instance().GetVersionString(),
-                ["kernels"] = "MLAS (ONNX Runtime's own; no BLAS)",
-                ["threads"] = "intra-op threads as each comparison's settings say",
-            },
+            ["onnxruntime"] = OnnxRuntime(),
             ["tokenizers_dotnet"] = typeof(Tokenizers.DotNet.Tokenizer).Assembly.GetName().Version?.ToString(3),
             ["gpu"] = Gpu(),
         };
@@ -72,6 +67,19 @@ public static class Fingerprint
         };
         json["blas"] = Mkl() ?? "not MKL (no MKL_Get_Version_String in libtorch_cpu)";
         return json;
+    }
+
+    /// <summary>ONNX Runtime's version and kernels; its threads are each comparison's settings. The GPU kit ships without it.</summary>
+    private static JsonNode? OnnxRuntime()
+    {
+        try
+        {
+            return new JsonObject { ["version"] = OrtEnv.Instance().GetVersionString(), ["kernels"] = "MLAS (ONNX Runtime's own; no BLAS)" };
+        }
+        catch (Exception e) when (e is DllNotFoundException or TypeInitializationException)
+        {
+            return "not shipped";
+        }
     }
 
     [UnmanagedFunctionPointer(CallingConvention.Cdecl)]

@@ -43,20 +43,19 @@ public sealed record PeerCheck(string? Failure, JsonObject Report)
     /// are not. <paramref name="probe"/> is what <c>peer/probe.py</c> printed.</summary>
     public static string? BlasFailure(JsonObject probe, int cores)
     {
-        var libraries = probe["blas_libraries"]!.AsArray().Select(l => l!.GetValue<string>()).ToArray();
+        var library = probe["blas_library"]?.GetValue<string>() ?? "no BLAS library";
         if (probe["openblas"] is JsonObject openblas)
         {
-            var parallel = openblas["parallel"]!.GetValue<string>();
-            return parallel == "sequential" && cores > 1
-                ? $"PyTorch loaded a sequential OpenBLAS ({string.Join(", ", libraries)}): one thread on {cores} cores; install libopenblas0-pthread"
+            return openblas["parallel"]!.GetValue<string>() == "sequential" && cores > 1
+                ? $"PyTorch's sgemm is a sequential OpenBLAS ({library}): one thread on {cores} cores; install libopenblas0-pthread"
                 : null;
         }
-        if (libraries.Any(l => l.Contains("mkl")) || probe["blas_info"]?.GetValue<string>() == "mkl")
+        if (library.Contains("mkl") || probe["blas_info"]?.GetValue<string>() == "mkl")
         {
             return null;
         }
-        return $"PyTorch loaded {(libraries.Length == 0 ? "no BLAS library" : string.Join(", ", libraries))} (BLAS_INFO={probe["blas_info"]}): " +
-            "the reference BLAS, unoptimised and single-threaded, ~30× slower; install libopenblas0-pthread (and let libblas.so.3 point at it)";
+        return $"PyTorch's sgemm is {library} (BLAS_INFO={probe["blas_info"]}): the reference BLAS, unoptimised and single-threaded, " +
+            "~30× slower; install libopenblas0-pthread (and let libblas.so.3 point at it)";
     }
 
     /// <summary>Runs the checks on <paramref name="device"/> with <paramref name="fixtureDir"/>'s model and sets
@@ -77,7 +76,7 @@ public sealed record PeerCheck(string? Failure, JsonObject Report)
         string? failure = null;
 
         var probe = Probe(tuning, cores, "cpu");
-        if (BlasFailure(probe, cores) is { } blasFailure && IsRoot() && !IsInstalled("libopenblas0-pthread"))
+        if (BlasFailure(probe, cores) is not null && PythonPeer.IsDebians && IsRoot() && !IsInstalled("libopenblas0-pthread"))
         {
             report["first_blas"] = BlasSummary(probe);
             report["installed"] = "libopenblas0-pthread";
@@ -103,8 +102,9 @@ public sealed record PeerCheck(string? Failure, JsonObject Report)
         if (failure is null)
         {
             var deviceName = onCpu ? "cpu" : device.ToString();
+            JsonObject peerProbe = new();
             var (ours, peer) = Alternating.Run($"{GemmSize}³ fp32 matrix product, GFLOP/s",
-                () => OursGflops(GemmSize, device), () => Probe(tuning, cores, deviceName)["gemm_gflops"]!.GetValue<double>());
+                () => OursGflops(GemmSize, device), () => (peerProbe = Probe(tuning, cores, deviceName))["gemm_gflops"]!.GetValue<double>());
             var fraction = peer.Median / ours.Median;
             report["gemm"] = new JsonObject
             {
@@ -116,7 +116,17 @@ public sealed record PeerCheck(string? Failure, JsonObject Report)
                 ["fraction"] = Math.Round(fraction, 3),
                 ["min_fraction"] = MinGemmFraction,
             };
-            if (fraction < MinGemmFraction)
+            if (!onCpu)
+            {
+                report["gemm"]!["peer_device_name"] = peerProbe["device_name"]?.DeepClone();
+                report["gemm"]!["peer_allow_tf32"] = peerProbe["allow_tf32_matmul"]?.DeepClone();
+                report["gemm"]!["ours_allow_tf32"] = torch.backends.cuda.matmul.allow_tf32;
+            }
+            if (!onCpu && peerProbe["allow_tf32_matmul"]?.GetValue<bool>() != torch.backends.cuda.matmul.allow_tf32)
+            {
+                failure = $"TF32 matrix products are {(torch.backends.cuda.matmul.allow_tf32 ? "on" : "off")} for ours and not for the peer";
+            }
+            else if (fraction < MinGemmFraction)
             {
                 failure = $"the peer's {GemmSize}³ fp32 matrix product runs at {peer.Median:F1} GFLOP/s, {fraction:P0} of our libtorch's " +
                     $"{ours.Median:F1} on the same {cores} threads (at least {MinGemmFraction:P0} expected)";
@@ -220,7 +230,8 @@ public sealed record PeerCheck(string? Failure, JsonObject Report)
 
     private static JsonObject BlasSummary(JsonObject probe) => new()
     {
-        ["libraries"] = probe["blas_libraries"]!.DeepClone(),
+        ["sgemm_from"] = probe["blas_library"]?.DeepClone(),
+        ["loaded"] = probe["loaded_blas_libraries"]!.DeepClone(),
         ["blas_info"] = probe["blas_info"]?.DeepClone(),
         ["openblas"] = probe["openblas"]?.DeepClone(),
     };

@@ -9,6 +9,9 @@ namespace FineTuneService.Benchmarks;
 public static class PythonPeer
 {
     public static readonly string Python = Environment.GetEnvironmentVariable("FTS_PEER_PYTHON") is { Length: > 0 } python ? python : "/usr/bin/python3";
+    /// <summary>Whether the peer is Debian's PyTorch, which the benchmark installs (and completes) with apt-get.</summary>
+    public static bool IsDebians => Python == "/usr/bin/python3";
+
     public static readonly string PeerDir = Path.Combine(AppContext.BaseDirectory, "peer");
 
     /// <summary>The Debian packages of the peer: PyTorch 1.13, numpy, and the multithreaded OpenBLAS it needs to run at
@@ -28,6 +31,10 @@ public static class PythonPeer
         if (File.Exists(Python) && Exec(Python, ["-c", "import torch, numpy"], null).ExitCode == 0)
         {
             return;
+        }
+        if (!IsDebians)
+        {
+            throw new InvalidOperationException($"FTS_PEER_PYTHON={Python} cannot import torch and numpy");
         }
         Install(Packages);
     }

@@ -1,5 +1,5 @@
-"""What the PyTorch peer runs on, and how fast it multiplies: the BLAS library this process actually loaded (from
-/proc/self/maps, then OpenBLAS's own answers about its kernel and threading, as threadpoolctl asks them), and the
+"""What the PyTorch peer runs on, and how fast it multiplies: the BLAS library that PyTorch's sgemm_ calls reach (then
+OpenBLAS's own answers about its kernel and threading, as threadpoolctl asks them), and the
 GFLOP/s of an N x N x N fp32 matrix product (the best of repeated products over about half a second).
 Usage: probe.py --size N --threads T [--device cpu|cuda]. Prints one JSON object on stdout."""
 import argparse
@@ -23,6 +23,26 @@ def loaded_libraries(words):
                 if any(w in name for w in words) and fields[5] not in paths:
                     paths.append(fields[5])
     return paths
+
+
+class DlInfo(ctypes.Structure):
+    _fields_ = [("dli_fname", ctypes.c_char_p), ("dli_fbase", ctypes.c_void_p), ("dli_sname", ctypes.c_char_p), ("dli_saddr", ctypes.c_void_p)]
+
+
+def sgemm_library():
+    """The library that libtorch's calls to sgemm_ reach: looked up from libtorch_cpu's handle (its own dependency
+    order), then dladdr names the file. Another BLAS that is merely loaded as well does not count."""
+    torch_cpu = next(iter(loaded_libraries(("libtorch_cpu",))), None)
+    if torch_cpu is None:
+        return None
+    try:
+        address = ctypes.cast(ctypes.CDLL(torch_cpu).sgemm_, ctypes.c_void_p)
+    except AttributeError:
+        return None
+    info = DlInfo()
+    libc = ctypes.CDLL(None)
+    libc.dladdr.argtypes = [ctypes.c_void_p, ctypes.POINTER(DlInfo)]
+    return os.path.realpath(info.dli_fname.decode()) if libc.dladdr(address, ctypes.byref(info)) else None
 
 
 def openblas(path):
@@ -64,11 +84,12 @@ def main():
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     rate = gflops(args.size, args.device)  # first, so that a lazily loaded BLAS is in the maps below
-    blas = loaded_libraries(("blas", "mkl"))
+    blas = sgemm_library()
     result = {
         "torch": torch.__version__,
-        "blas_libraries": [os.path.realpath(p) for p in blas],
-        "openblas": next((o for o in map(openblas, blas) if o is not None), None),
+        "blas_library": blas,
+        "loaded_blas_libraries": [os.path.realpath(p) for p in loaded_libraries(("blas", "mkl"))],
+        "openblas": openblas(blas) if blas else None,
         "blas_info": next(iter(re.findall(r"BLAS_INFO=(\w+)", torch.__config__.show())), None),
         "torch_threads": torch.get_num_threads(),
         "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
