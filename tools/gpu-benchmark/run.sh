@@ -22,7 +22,12 @@ ldd $W/bench/libLibTorchSharp.so | grep -E "torch|c10"
 # Peak device memory (MiB, whole GPU: ours and the peer) while a command runs.
 gpumem() { nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 100 > $O/gpumem.txt 2>/dev/null & local m=$!
   "$@"; local rc=$?; kill $m; echo "peak GPU memory: $(sort -n $O/gpumem.txt | tail -1) MiB"; return $rc; }
+# The benchmark prints the fingerprint (GPU name, driver, memory via nvidia-smi), then the peer's checks on the GPU (its
+# BLAS, a 1024³ product on the device against ours with TF32 equal, parity against the same model in float64 on the CPU),
+# then each comparison with both sides' settings: the device their parameters were on and their precision (TF32 or not)
+# must be equal, or the comparison is refused ("meets": false, "reason").
 echo "== ours vs peer, train --device $DEVICE"
-time gpumem timeout 300 $B train --device $DEVICE ${QUICK:+--quick}; echo "train rc=$?"
+time gpumem timeout 400 $B train --device $DEVICE ${QUICK:+--quick} | tee $O/train.jsonl; echo "train rc=${PIPESTATUS[0]}"
+echo "== refused comparisons (should be none):"; grep '"meets":false' $O/train.jsonl | grep '"reason"' || echo none
 echo "== peer fp32 vs bf16 autocast"
 time timeout 120 $PY $K/bf16_peer.py $W/bench/peer $F $DEVICE; echo "bf16 rc=$?"
