@@ -17,18 +17,6 @@ public sealed class OnnxParityTests(ITestOutputHelper output) : IDisposable
 
     public void Dispose() => Directory.Delete(dir, recursive: true);
 
-    internal static string TinyRandom(string name)
-    {
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
-        {
-            if (File.Exists(Path.Combine(d.FullName, "FineTuneService.sln")))
-            {
-                return Path.Combine(d.FullName, "tests", "fixtures", "hf-tiny-random", name);
-            }
-        }
-        throw new DirectoryNotFoundException("FineTuneService.sln not found above the test binaries");
-    }
-
     /// <summary>Rows of the given lengths, random ids in [5, vocab) and token types, right-padded with 0.</summary>
     internal static HostBatch Padded(int[] lengths, int vocab, int seed, bool tokenTypes = true)
     {
@@ -79,7 +67,7 @@ public sealed class OnnxParityTests(ITestOutputHelper output) : IDisposable
     [InlineData(nameof(BertForPreTraining))]
     public void Tiny_bert_heads_match_torch_on_a_padded_batch(string architecture)
     {
-        using var model = ModelFolder.Load(TinyRandom("bert"), architecture).Module;
+        using var model = ModelFolder.Load(Fixtures.TinyRandom("bert"), architecture).Module;
         var task = (ITaskModel)model;
         Assert.True(MaxDiff(task, Padded([9, 3, 6, 1], task.Config.VocabSize, seed: 1)) < Tolerance);
     }
@@ -90,7 +78,7 @@ public sealed class OnnxParityTests(ITestOutputHelper output) : IDisposable
     public void Regression_and_multi_label_heads_match_torch(string problemType, int labels)
     {
         var names = Enumerable.Range(0, labels).ToDictionary(i => i, i => $"L{i}");
-        using var model = ModelFolder.Load(TinyRandom("bert"), nameof(BertForSequenceClassification),
+        using var model = ModelFolder.Load(Fixtures.TinyRandom("bert"), nameof(BertForSequenceClassification),
             c => c with { ProblemType = problemType, Id2Label = names, Label2Id = names.ToDictionary(kv => kv.Value, kv => kv.Key) }).Module;
         var task = (ITaskModel)model;
         Assert.True(MaxDiff(task, Padded([5, 8, 2], task.Config.VocabSize, seed: 2)) < Tolerance);
@@ -99,7 +87,7 @@ public sealed class OnnxParityTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public void Gpt2_logits_match_torch_on_a_padded_batch_with_an_empty_past()
     {
-        using var model = ModelFolder.Load(TinyRandom("gpt2")).Module;
+        using var model = ModelFolder.Load(Fixtures.TinyRandom("gpt2")).Module;
         var task = (ITaskModel)model;
         Assert.True(MaxDiff(task, Padded([12, 4, 7], task.Config.VocabSize, seed: 3, tokenTypes: false)) < Tolerance);
     }
@@ -107,7 +95,7 @@ public sealed class OnnxParityTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public void Gpt2_decoding_with_the_past_matches_the_whole_context()
     {
-        using var module = ModelFolder.Load(TinyRandom("gpt2")).Module;
+        using var module = ModelFolder.Load(Fixtures.TinyRandom("gpt2")).Module;
         var model = (Gpt2LMHeadModel)module;
         model.eval();
         var path = Path.Combine(dir, "gpt2.onnx");
@@ -152,7 +140,7 @@ public sealed class OnnxParityTests(ITestOutputHelper output) : IDisposable
         var error = (quantized.to(ScalarType.Float32) * scales - weight).abs() - scales / 2;
         Assert.True(error.max().item<float>() <= 1e-6, "every weight is within half a quantization step");
 
-        using var model = ModelFolder.Load(TinyRandom("bert")).Module;
+        using var model = ModelFolder.Load(Fixtures.TinyRandom("bert")).Module;
         var task = (ITaskModel)model;
         var diff = MaxDiff(task, Padded([9, 3, 6], task.Config.VocabSize, seed: 6), OnnxPrecision.Int8);
         Assert.True(diff is > 0 and < 0.05, $"int8 logits differ from fp32 by {diff:E2}");
