@@ -31,12 +31,13 @@ public static class TrainingBenchmarks
     public static readonly BertConfig BertBase = new() { Architectures = ["BertForMaskedLM"] };
 
     /// <summary>Fine-tuning steps of MiniLM (seq 128, batch 16) and MLM steps of a small BERT, on identical batches, both
-    /// sides on <paramref name="device"/>, and MiniLM's fine-tune step in bf16 (ours: bf16 working copy; the peer:
-    /// autocast), also against our float32 step. <paramref name="all"/> (the GPU kit) adds the MLM step in bf16 and
-    /// both steps in BERT-base's shape, float32 and bf16. On the CPU the peer's float32 steps run at each thread
-    /// setting and the fastest counts; its bf16 step at the fastest setting of the fine-tune step.</summary>
-    public static IEnumerable<Comparison> Steps(Fixture fixture, string work, bool quick, torch.Device device, Action<(int, int)> fastestPeer,
-        bool all = false)
+    /// sides on <paramref name="device"/>, each side in its own process, alternating (A B A B A B), and MiniLM's fine-tune
+    /// step in bf16 (ours: a bf16 working copy; the peer: autocast), also against our float32 step. <paramref name="all"/>
+    /// (the GPU kit) adds the MLM step in bf16 and both steps in BERT-base's shape, float32 and bf16. On the CPU the peer
+    /// first runs at each thread setting and the fastest is the one timed (a bf16 step at its float32 step's fastest).
+    /// Refused with the reason when the peer failed its checks.</summary>
+    public static IEnumerable<Comparison> Steps(Fixture fixture, string work, bool quick, torch.Device device, PeerCheck peerCheck,
+        Action<(int, int)> fastestPeer, bool all = false)
     {
         var onCpu = device.type == DeviceType.CPU;
         // A GPU step takes milliseconds: more steps, and a longer warm-up for the kernels' first launches.
@@ -58,78 +59,119 @@ public static class TrainingBenchmarks
                 ("bert_base_train_step", "cls", clsFile, bertBase, false), ("bert_base_train_step_bf16", "cls", clsFile, bertBase, true),
                 ("bert_base_mlm_step", "mlm", mlmFile, bertBase, false), ("bert_base_mlm_step_bf16", "mlm", mlmFile, bertBase, true)]);
         }
-        var float32 = new Dictionary<string, double>();
-        (int Torch, int Blas) fastest = (Environment.ProcessorCount, 1);
+        var float32 = new Dictionary<string, Spread>();
+        var threadsOf = new Dictionary<string, (int, int)>();
         foreach (var (name, task, file, modelArgs, bf16) in cases)
         {
+            var (speedTarget, rssTarget) = name == "train_step" ? (">=1.5", "<=1.2") : ((string?)null, (string?)null);
+            if (!peerCheck.Passed)
+            {
+                yield return Comparison.Refuse($"{name}_samples_per_second", "samples/s", peerCheck.Failure!, speedTarget);
+                yield return Comparison.Refuse($"{name}_peak_rss_mb", "MB", peerCheck.Failure!, rssTarget);
+                if (name == "train_step")
+                {
+                    yield return Comparison.Refuse("train_step_tokens_per_second", "tokens/s", peerCheck.Failure!);
+                }
+                continue;
+            }
             string[] args = [.. modelArgs, "--task", task, "--batches", file, "--warmup", warmup.ToString(), "--steps", steps.ToString(),
                 "--device", device.ToString(), "--precision", bf16 ? "bf16" : "fp32"];
-            Console.Error.WriteLine($"{name}: ours");
-            var ours = Child.Run(["ours-step", .. args]);
-            Console.Error.WriteLine($"{name}: PyTorch peer");
-            var peer = onCpu && !bf16 ? PythonPeer.RunFastest(["step", .. args], "samples_per_second")
-                : PythonPeer.Run(["step", .. args], onCpu ? fastest.Torch : Environment.ProcessorCount, onCpu ? fastest.Blas : 1);
+            var fp32Name = bf16 ? name[..^"_bf16".Length] : name;
+            Console.Error.WriteLine($"{name}: the PyTorch peer's fastest thread setting");
+            var fastest = onCpu && !bf16 ? PythonPeer.RunFastest(["step", .. args], "samples_per_second") : null;
+            var (torchThreads, blasThreads) = fastest is not null
+                ? (fastest["threads"]!.GetValue<int>(), int.Parse(fastest["openblas_threads"]!.GetValue<string>()))
+                : threadsOf.GetValueOrDefault(fp32Name, (Environment.ProcessorCount, 1));
+            threadsOf[name] = (torchThreads, blasThreads);
             if (name == "train_step" && onCpu)
             {
-                fastest = (peer["threads"]!.GetValue<int>(), int.Parse(peer["openblas_threads"]!.GetValue<string>()));
-                fastestPeer(fastest);
+                fastestPeer((torchThreads, blasThreads));
             }
-            if (!bf16) float32[name] = Number(ours, "samples_per_second");
-            else if (float32.TryGetValue(name[..^"_bf16".Length], out var ourFloat32))
-            {
-                // bf16 against our own float32 step (issue 17's floor on a GPU: >= 1.3)
-                yield return new Comparison($"{name}_vs_float32", Number(ours, "samples_per_second"), ourFloat32, "samples/s",
-                    onCpu ? null : ">=1.3", new JsonObject { ["peer"] = "ours, float32", ["device"] = device.ToString() });
-            }
+            Console.Error.WriteLine($"{name}: ours and the peer (torch threads {torchThreads}, OpenBLAS threads {blasThreads}), alternating");
+            JsonObject ours = new(), peer = new();
+            var (oursRuns, peerRuns) = Alternating.Run(name,
+                () => Figures(ours = Child.Run(["ours-step", .. args]), "samples_per_second", "peak_rss_mb"),
+                () => Figures(peer = PythonPeer.Run(["step", .. args], torchThreads, blasThreads), "samples_per_second", "peak_rss_mb"));
+            var (oursSettings, peerSettings) = (Settings(ours), Settings(peer));
             var detail = new JsonObject
             {
-                ["peer_threads"] = peer["threads"]!.DeepClone(),
-                ["peer_openblas_threads"] = peer["openblas_threads"]!.DeepClone(),
-                ["ours_threads"] = Environment.ProcessorCount,
+                ["peer_threads"] = torchThreads,
+                ["peer_openblas_threads"] = blasThreads,
                 ["steps"] = steps,
                 ["device"] = device.ToString(),
             };
-            yield return new Comparison($"{name}_samples_per_second", Number(ours, "samples_per_second"), Number(peer, "samples_per_second"),
-                "samples/s", name == "train_step" ? ">=1.5" : null, detail);
-            yield return new Comparison($"{name}_peak_rss_mb", Number(ours, "peak_rss_mb"), Number(peer, "peak_rss_mb"), "MB",
-                name == "train_step" ? "<=1.2" : null);
+            yield return new Comparison($"{name}_samples_per_second", oursRuns["samples_per_second"], peerRuns["samples_per_second"],
+                "samples/s", speedTarget, detail).WithSettings(oursSettings, peerSettings, Environment.ProcessorCount);
+            yield return new Comparison($"{name}_peak_rss_mb", oursRuns["peak_rss_mb"], peerRuns["peak_rss_mb"], "MB", rssTarget)
+                .WithSettings(oursSettings, peerSettings, Environment.ProcessorCount);
+            if (!bf16) float32[name] = oursRuns["samples_per_second"];
+            else if (float32.TryGetValue(fp32Name, out var ourFloat32))
+            {
+                // bf16 against our own float32 step (on a GPU issue 17's floor is >= 1.3); same device and batch, other precision
+                yield return new Comparison($"{name}_vs_float32_samples_per_second", oursRuns["samples_per_second"], ourFloat32,
+                    "samples/s", onCpu ? null : ">=1.3", new JsonObject { ["peer"] = "ours in float32", ["device"] = device.ToString() });
+            }
             if (name == "train_step")
             {
-                yield return new Comparison("train_step_tokens_per_second", Number(ours, "samples_per_second") * SeqLength,
-                    Number(peer, "samples_per_second") * SeqLength, "tokens/s");
+                yield return new Comparison("train_step_tokens_per_second", oursRuns["samples_per_second"].Select(s => s * SeqLength),
+                    peerRuns["samples_per_second"].Select(s => s * SeqLength), "tokens/s")
+                    .WithSettings(oursSettings, peerSettings, Environment.ProcessorCount);
             }
         }
     }
 
     /// <summary>One fine-tuning epoch of MiniLM on the fixture's real, variable-length lines (batch 16, max length 128):
-    /// our length-grouped dynamic padding against Hugging Face Trainer defaults (shuffled batches padded to their longest).</summary>
-    public static Comparison Epoch(Fixture fixture, string work, bool quick, (int Torch, int Blas) peerThreads)
+    /// our length-grouped dynamic padding against Hugging Face Trainer defaults (shuffled batches padded to their longest),
+    /// alternating.</summary>
+    public static Comparison Epoch(Fixture fixture, string work, bool quick, PeerCheck peerCheck, (int Torch, int Blas) peerThreads)
     {
+        const string name = "finetune_epoch_samples_per_second", target = ">=1.5";
+        if (!peerCheck.Passed)
+        {
+            return Comparison.Refuse(name, "samples/s", peerCheck.Failure!, target);
+        }
         var tokenizer = WordPieceTokenizer.FromFolder(fixture.Dir);
         var texts = EpochTexts(fixture, quick);
+        var file = WriteEpochFile(work, texts, tokenizer);
+        Console.Error.WriteLine("epoch: ours and the PyTorch peer (Trainer defaults), alternating");
+        string[] figures = ["samples_per_second", "seconds", "tokens_per_second", "peak_rss_mb"];
+        JsonObject ours = new(), peer = new();
+        var (oursRuns, peerRuns) = Alternating.Run("epoch",
+            () => Figures(ours = Child.Run(["ours-epoch", "--model-dir", fixture.Dir, "--data", file]), figures),
+            () => Figures(peer = PythonPeer.Run(["epoch", "--model-dir", fixture.Dir, "--data", file, "--batch-size", BatchSize.ToString()],
+                peerThreads.Torch, peerThreads.Blas), figures));
+        var detail = new JsonObject { ["examples"] = texts.Count };
+        foreach (var figure in figures.Skip(1))
+        {
+            detail["ours_" + figure] = Math.Round(oursRuns[figure].Median, 3);
+            detail["peer_" + figure] = Math.Round(peerRuns[figure].Median, 3);
+        }
+        return new Comparison(name, oursRuns["samples_per_second"], peerRuns["samples_per_second"], "samples/s", target, detail)
+            .WithSettings(Settings(ours), Settings(peer), Environment.ProcessorCount);
+    }
+
+    /// <summary>The epoch's rows as both sides read them: token ids (max length 128) and the label.</summary>
+    public static string WriteEpochFile(string work, IReadOnlyList<string> texts, WordPieceTokenizer tokenizer)
+    {
         var file = Path.Combine(work, "epoch.jsonl");
         File.WriteAllLines(file, texts.Select(t => new JsonObject
         {
             ["input_ids"] = new JsonArray(tokenizer.Encode(t, maxLength: SeqLength).Ids.Select(id => (JsonNode)id).ToArray()),
             ["label"] = EpochLabel(t),
         }.ToJsonString()));
-        Console.Error.WriteLine("epoch: ours");
-        var ours = Child.Run(["ours-epoch", "--model-dir", fixture.Dir, "--data", file]);
-        Console.Error.WriteLine("epoch: PyTorch peer (Trainer defaults)");
-        var peer = PythonPeer.Run(["epoch", "--model-dir", fixture.Dir, "--data", file, "--batch-size", BatchSize.ToString()],
-            peerThreads.Torch, peerThreads.Blas);
-        return new Comparison("finetune_epoch_samples_per_second", Number(ours, "samples_per_second"), Number(peer, "samples_per_second"),
-            "samples/s", ">=1.5", new JsonObject
-            {
-                ["examples"] = texts.Count,
-                ["ours_seconds"] = Number(ours, "seconds"),
-                ["peer_seconds"] = Number(peer, "seconds"),
-                ["ours_tokens_per_second"] = Number(ours, "tokens_per_second"),
-                ["peer_tokens_per_second"] = Number(peer, "tokens_per_second"),
-                ["ours_peak_rss_mb"] = Number(ours, "peak_rss_mb"),
-                ["peer_peak_rss_mb"] = Number(peer, "peak_rss_mb"),
-            });
+        return file;
     }
+
+    /// <summary>The settings a side's process reported: device of its parameters, threads, precision, batch size.</summary>
+    public static SideSettings Settings(JsonObject run) => new(run["device"]!.GetValue<string>(), Math.Max(run["threads"]!.GetValue<int>(),
+        run["openblas_threads"] is { } blas && int.TryParse(blas.GetValue<string>(), out var b) ? b : 0),
+        run["precision"]!.GetValue<string>(), run["batch"]!.GetValue<int>());
+
+    /// <summary>What our side computes in on <paramref name="device"/>: fp32 or bf16, with TF32 matrix products where CUDA allows them.</summary>
+    public static string Precision(torch.Device device, bool bf16 = false) =>
+        (bf16 ? "bf16" : "fp32") + (device.type == DeviceType.CUDA && torch.backends.cuda.matmul.allow_tf32 ? " (tf32 matmul)" : "");
+
+    private static Dictionary<string, double> Figures(JsonObject run, params string[] keys) => keys.ToDictionary(k => k, k => Number(run, k));
 
     /// <summary>The epoch's examples: the fixture's first lines (real text of varied length).</summary>
     public static IReadOnlyList<string> EpochTexts(Fixture fixture, bool quick) => fixture.Texts.Take(quick ? 160 : 800).ToArray();
@@ -158,11 +200,11 @@ public static class TrainingBenchmarks
         var examples = raw["batches"]!.AsArray().SelectMany(b => ToExamples(b!, args["--task"])).ToArray();
         var mlm = args["--task"] == "mlm";
         var dataset = new FineTuneDataset(examples, mlm ? LabelKind.Token : LabelKind.SingleLabel, padId: 0);
-        var numLabels = raw["num_labels"]!.GetValue<int>();
-        ITaskModel model = args.TryGetValue("--config", out var config)
-            ? (mlm ? new BertForMaskedLM(JsonSerializer.Deserialize<BertConfig>(config)!)
-                : new BertForSequenceClassification(JsonSerializer.Deserialize<BertConfig>(config)! with { Architectures = null, Id2Label = Labels(numLabels).Id2Label, Label2Id = Labels(numLabels).Label2Id }))
-            : LoadClassifier(args["--model-dir"], numLabels);
+        ITaskModel model = mlm
+            ? new BertForMaskedLM(JsonSerializer.Deserialize<BertConfig>(args["--config"])!)
+            : args.TryGetValue("--config", out var config)
+                ? new BertForSequenceClassification(WithLabels(JsonSerializer.Deserialize<BertConfig>(config)! with { Architectures = null }, raw["num_labels"]!.GetValue<int>()))
+                : LoadClassifier(args["--model-dir"], numLabels: raw["num_labels"]!.GetValue<int>());
         var device = TrainingJobRunner.Device(args["--device"]);
         model.Module.to(device);
         var timer = new StepTimer(warmup, warmup + steps, device);
@@ -182,6 +224,10 @@ public static class TrainingBenchmarks
         {
             ["samples_per_second"] = steps * BatchSize / timer.Seconds,
             ["peak_rss_mb"] = PeakRssMb(),
+            ["device"] = model.Module.parameters().First().device.ToString(),
+            ["threads"] = torch.get_num_threads(),
+            ["precision"] = Precision(device, trainArgs.Bf16),
+            ["batch"] = BatchSize,
         };
     }
 
@@ -208,19 +254,22 @@ public static class TrainingBenchmarks
             ["samples_per_second"] = examples.Length / seconds,
             ["tokens_per_second"] = examples.Sum(e => e.InputIds.Length) / seconds,
             ["peak_rss_mb"] = PeakRssMb(),
+            ["device"] = "cpu",
+            ["threads"] = torch.get_num_threads(),
+            ["precision"] = Precision(torch.CPU),
+            ["batch"] = trainArgs.PerDeviceTrainBatchSize,
         };
     }
 
     /// <summary>The fixture's encoder under a fresh two-label classification head.</summary>
     private static ITaskModel LoadClassifier(string dir, int numLabels) =>
-        ModelFolder.Load(dir, "BertForSequenceClassification", config => config with
-        {
-            Id2Label = Labels(numLabels).Id2Label,
-            Label2Id = Labels(numLabels).Label2Id,
-        });
+        ModelFolder.Load(dir, "BertForSequenceClassification", config => WithLabels(config, numLabels));
 
-    private static (Dictionary<int, string> Id2Label, Dictionary<string, int> Label2Id) Labels(int count) =>
-        (Enumerable.Range(0, count).ToDictionary(i => i, i => i.ToString()), Enumerable.Range(0, count).ToDictionary(i => i.ToString(), i => i));
+    private static T WithLabels<T>(T config, int numLabels) where T : ModelConfig => config with
+    {
+        Id2Label = Enumerable.Range(0, numLabels).ToDictionary(i => i, i => i.ToString()),
+        Label2Id = Enumerable.Range(0, numLabels).ToDictionary(i => i.ToString(), i => i),
+    };
 
     private static IEnumerable<FineTuneExample> ToExamples(JsonNode batch, string task)
     {

@@ -12,6 +12,10 @@ fixture's model.safetensors by parsing the safetensors header with numpy. Modes:
         the quality comparison's peer: Hugging Face Trainer's loop for E epochs (as epoch mode, each epoch
         reshuffled), then accuracy on the test rows; --head-init hf (N(0, initializer_range), bias 0, as
         Hugging Face initialises a new classifier) or torch (nn.Linear's default).
+  parity --model-dir D [--device cpu|cuda]
+        the encoder's last_hidden_state and pooler_output on the 14 inputs of D/reference_outputs.json (ONNX Runtime's
+        outputs of the original export) against that reference; without the file (random weights), against the same
+        model on the CPU in float64. Reports the largest absolute difference.
 Prints one JSON object on stdout.
 """
 import argparse
@@ -225,6 +229,11 @@ def train_step(model, optimizer, batch, cast=None):
     return loss.item()
 
 
+def precision(device, compute="fp32"):
+    """As the .NET side names it: fp32 or bf16, with TF32 matrix products where CUDA allows them."""
+    return compute + " (tf32 matmul)" if device.type == "cuda" and torch.backends.cuda.matmul.allow_tf32 else compute
+
+
 def peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
@@ -250,7 +259,8 @@ def run_steps(args):
         losses.append(step(batches[(args.warmup + i) % len(batches)]))
     elapsed = time.perf_counter() - start
     samples = sum(batches[(args.warmup + i) % len(batches)][0].shape[0] for i in range(args.steps))
-    return {"samples_per_second": samples / elapsed, "peak_rss_mb": peak_rss_mb(), "losses": losses}
+    return {"samples_per_second": samples / elapsed, "peak_rss_mb": peak_rss_mb(), "losses": losses,
+            "device": str(next(model.parameters()).device), "batch": batches[0][0].shape[0], "precision": precision(device, args.precision)}
 
 
 def padded(chunk):
@@ -326,12 +336,46 @@ def run_epoch(args):
         scheduler.step()
     elapsed = time.perf_counter() - start
     return {"seconds": elapsed, "samples_per_second": len(rows) / elapsed, "tokens_per_second": tokens / elapsed,
-            "peak_rss_mb": peak_rss_mb()}
+            "peak_rss_mb": peak_rss_mb(), "device": str(next(model.parameters()).device), "batch": args.batch_size,
+            "precision": precision(torch.device("cpu"))}
+
+
+def run_parity(args):
+    args.task = "cls"
+    device = torch.device(args.device)
+    model = build_model(args, 2).bert.eval().to(device)
+    reference_file = os.path.join(args.model_dir, "reference_outputs.json")
+    if os.path.exists(reference_file):
+        with open(reference_file) as f:
+            cases = json.load(f)["cases"]
+        against = "reference_outputs.json (ONNX Runtime)"
+    else:
+        with open(os.path.join(args.model_dir, "tokenizer_reference.jsonl")) as f:
+            cases = [dict(json.loads(line), token_type_ids=None) for _, line in zip(range(14), f)]
+        against = "the same model on the CPU in float64"
+        cpu64 = build_model(args, 2).bert.eval().double()
+
+    def encode(bert, ids, types, on):
+        t = lambda v: torch.tensor([v], device=on)
+        hidden = bert(t(ids), torch.ones(1, len(ids), dtype=torch.long, device=on), t(types))
+        return hidden[0].flatten().double().cpu(), bert.pooler(hidden)[0].double().cpu()
+
+    worst = 0.0
+    with torch.no_grad():
+        for c in cases:
+            ids, types = c["input_ids"], c["token_type_ids"] or [0] * len(c["input_ids"])
+            hidden, pooled = encode(model, ids, types, device)
+            if "last_hidden_state" in c:
+                want_hidden, want_pooled = torch.tensor(c["last_hidden_state"]).double(), torch.tensor(c["pooler_output"]).double()
+            else:
+                want_hidden, want_pooled = encode(cpu64, ids, types, torch.device("cpu"))
+            worst = max(worst, (hidden - want_hidden).abs().max().item(), (pooled - want_pooled).abs().max().item())
+    return {"cases": len(cases), "against": against, "max_abs_diff": worst}
 
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("mode", choices=["step", "epoch", "finetune"])
+    p.add_argument("mode", choices=["step", "epoch", "parity", "finetune"])
     p.add_argument("--model-dir")
     p.add_argument("--config", help="config.json content for a randomly initialised model")
     p.add_argument("--task", choices=["cls", "mlm"], default="cls")
@@ -351,8 +395,9 @@ def main():
     p.add_argument("--device", default="cpu", help="step mode: where the model and batches live (each step ends in loss.item(), a sync)")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
-    result = {"step": run_steps, "epoch": run_epoch, "finetune": run_finetune}[args.mode](args)
-    result.update({"device": args.device, "threads": args.threads, "openblas_threads": os.environ.get("OPENBLAS_NUM_THREADS", ""), "torch": torch.__version__})
+    result = {"step": run_steps, "epoch": run_epoch, "parity": run_parity, "finetune": run_finetune}[args.mode](args)
+    result.setdefault("device", args.device)
+    result.update({"threads": args.threads, "openblas_threads": os.environ.get("OPENBLAS_NUM_THREADS", ""), "torch": torch.__version__})
     json.dump(result, sys.stdout)
     sys.stdout.write("\n")
 
