@@ -24,6 +24,11 @@ public sealed record ModelResponse(
     }
 }
 
+/// <summary>The multipart form of <c>POST /models/import</c> (OpenAPI shape; the handler streams the parts itself).</summary>
+/// <param name="Files">The folder's files (config.json, model.safetensors, vocab.txt or tokenizer.json, tokenizer_config.json, …), or one .zip / .tar.gz of them.</param>
+/// <param name="Name">Display name; default "imported model".</param>
+public sealed record ModelImportForm(IReadOnlyList<IFormFile> Files, string? Name);
+
 public static class ModelEndpoints
 {
     const int MaxNameLength = 200;
@@ -32,11 +37,15 @@ public static class ModelEndpoints
     {
         var group = app.MapGroup("/models").WithTags("Models");
         group.MapPost("/import", Import).WithName("ImportModel").DisableAntiforgery()
-            .WithSummary("Import a Hugging Face model folder: 'files' parts (config.json, model.safetensors, vocab.txt or tokenizer.json, ...) or one .zip / .tar.gz");
+            .WithRequestBody<ModelImportForm>("multipart/form-data").WithProblems(400, 413, 415)
+            .WithSummary("Import a Hugging Face model folder: 'files' parts (config.json, model.safetensors, vocab.txt or tokenizer.json, ...) or one .zip / .tar.gz")
+            .WithDescription("Only safetensors weights are loaded (pickled .bin files are refused: unpickling runs code). The config's architecture " +
+                "and the tokenizer files are checked; a missing or unreadable file is a 400 naming `files`.");
         group.MapGet("/", List).WithName("ListModels").WithSummary("List models, newest first");
-        group.MapGet("/{id:guid}", Get).WithName("GetModel").WithSummary("One model, with its lineage (source job, base model)");
-        group.MapGet("/{id:guid}/download", Download).WithName("DownloadModel").WithSummary("The Hugging Face folder as a zip");
-        group.MapDelete("/{id:guid}", Delete).WithName("DeleteModel").WithSummary("Delete a model that no active job uses");
+        group.MapGet("/{id:guid}", Get).WithName("GetModel").WithSummary("One model, with its lineage (source job, base model)").WithProblems(404);
+        group.MapGet("/{id:guid}/download", Download).WithName("DownloadModel").WithSummary("The Hugging Face folder as a zip")
+            .Produces<Stream>(StatusCodes.Status200OK, "application/zip").WithProblems(404);
+        group.MapDelete("/{id:guid}", Delete).WithName("DeleteModel").WithSummary("Delete a model that no active job uses").WithProblems(404, 409);
         return group;
     }
 

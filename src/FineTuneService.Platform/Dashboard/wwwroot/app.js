@@ -375,7 +375,7 @@ async function newJobPage() {
     else if (types.includes('boolean')) input = h('select', {}, option('', `default: ${schema.default ?? 'null'}`), option('true', 'true'), option('false', 'false'));
     else input = h('input', {
       type: types.includes('integer') || types.includes('number') ? 'number' : 'text', step: types.includes('integer') ? 1 : 'any',
-      placeholder: `default: ${schema.default === undefined ? 'null' : JSON.stringify(schema.default)}`,
+      placeholder: schema.default === undefined ? (schema.nullable ? 'default: null' : 'optional') : `default: ${JSON.stringify(schema.default)}`,
     });
     input.name = key;
     input.title = schema.description || '';
