@@ -5,6 +5,7 @@ using FineTuneService.Platform.Data;
 using FineTuneService.Platform.Http;
 using FineTuneService.Platform.Storage;
 using FineTuneService.Training.Jobs;
+using FineTuneService.Training.Models;
 using FineTuneService.Training.Trainer;
 using Microsoft.EntityFrameworkCore;
 
@@ -60,7 +61,7 @@ public sealed record JobSpec(
 
     /// <summary>Checks the spec against the database and the training core. Returns the hyperparameters in effect
     /// (Hugging Face defaults filled in); throws <see cref="RequestValidationException"/> with every error.</summary>
-    public async Task<JsonObject> ValidateAsync(AppDbContext db, ArtifactStore store, CancellationToken cancellationToken)
+    public async Task<JsonObject> ValidateAsync(AppDbContext db, ArtifactStore store, ModelBudget budget, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, List<string>>();
         void Error(string field, string message) => (errors.TryGetValue(field, out var list) ? list : errors[field] = []).Add(message);
@@ -75,6 +76,10 @@ public sealed record JobSpec(
         var validation = ValidationDatasetId is { } validationId ? await db.Datasets.FindAsync([validationId], cancellationToken) : null;
         if (ValidationDatasetId is not null && validation is null) Error("validation_dataset_id", $"no dataset with id {ValidationDatasetId}");
         if (ValidationSplit is <= 0 or >= 1) Error("validation_split", "between 0 and 1 (exclusive)");
+        // A split never leaves a side empty: each needs a row (fine-tune) or a document (pretrain) of the upload.
+        var splitUnits = Type == "pretrain" ? train?.NumDocuments : train?.NumRows;
+        if (ValidationSplit is not null && splitUnits < 2)
+            Error("validation_split", $"needs at least 2 {(Type == "pretrain" ? "documents" : "rows")} in the training dataset to hold some out; it has {splitUnits}");
 
         var baseModel = BaseModelId is { } modelId ? await db.Models.FindAsync([modelId], cancellationToken) : null;
         if (BaseModelId is not null && baseModel is null) Error("base_model_id", $"no model with id {BaseModelId}");
@@ -97,7 +102,7 @@ public sealed record JobSpec(
         foreach (var (field, messages) in hyperparameterErrors) foreach (var message in messages) Error(field, message);
         if (errors.Count == 0 && train is not null)
         {
-            var request = ToRequest(Guid.Empty, train, validation, baseModel, store, workerDevice: "cpu");
+            var request = ToRequest(Guid.Empty, train, validation, baseModel, store, workerDevice: "cpu", budget);
             foreach (var (field, messages) in TrainingJobRunner.Validate(request)) foreach (var message in messages) Error(field, message);
         }
         if (errors.Count > 0) throw new RequestValidationException(errors.ToDictionary(e => e.Key, e => e.Value.ToArray()));
@@ -107,9 +112,10 @@ public sealed record JobSpec(
         return resolved;
     }
 
-    /// <summary>What the training core needs, with absolute paths on this host's volume. The job trains on the spec's
+    /// <summary>What the training core needs, with absolute paths on this host's volume and the model budget. The job trains on the spec's
     /// <c>device</c>, or on the worker's when the spec gives none or <c>auto</c>.</summary>
-    public TrainingJobRequest ToRequest(Guid jobId, Dataset train, Dataset? validation, Model? baseModel, ArtifactStore store, string workerDevice)
+    public TrainingJobRequest ToRequest(Guid jobId, Dataset train, Dataset? validation, Model? baseModel, ArtifactStore store, string workerDevice,
+        ModelBudget budget)
     {
         var work = store.FullPath(ArtifactStore.JobFolder(jobId));
         var columns = Columns ?? new ColumnSpec();
@@ -122,6 +128,6 @@ public sealed record JobSpec(
             Hyperparameters ?? [],
             baseModel is null ? null : store.FullPath(baseModel.Path),
             Model, Tokenizer,
-            work, Path.Combine(work, "output"), Device is null or "auto" ? workerDevice : Device);
+            work, Path.Combine(work, "output"), Device is null or "auto" ? workerDevice : Device, budget);
     }
 }
