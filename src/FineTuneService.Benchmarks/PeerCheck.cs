@@ -59,8 +59,10 @@ public sealed record PeerCheck(string? Failure, JsonObject Report)
     }
 
     /// <summary>Runs the checks on <paramref name="device"/> with <paramref name="fixtureDir"/>'s model and sets
-    /// <see cref="PythonPeer.Tuning"/> to the environment they chose.</summary>
-    public static PeerCheck Run(string fixtureDir, torch.Device device)
+    /// <see cref="PythonPeer.Tuning"/> to the environment they chose. <paramref name="referenceOutputs"/> holds ONNX
+    /// Runtime's outputs of the model (<c>{"cases": [{input_ids, token_type_ids, last_hidden_state, pooler_output}]}</c>);
+    /// without it (random weights) the peer is held to its own model in float64 on the CPU.</summary>
+    public static PeerCheck Run(string fixtureDir, string? referenceOutputs, torch.Device device)
     {
         PythonPeer.EnsureInstalled();
         var report = new JsonObject { ["name"] = "peer_check", ["python"] = PythonPeer.Python };
@@ -135,7 +137,8 @@ public sealed record PeerCheck(string? Failure, JsonObject Report)
 
         if (failure is null)
         {
-            var parity = PythonPeer.Script("torch_bert.py", ["parity", "--model-dir", fixtureDir, "--device", onCpu ? "cpu" : device.ToString()],
+            string[] reference = referenceOutputs is null ? [] : ["--reference", referenceOutputs];
+            var parity = PythonPeer.Script("torch_bert.py", ["parity", "--model-dir", fixtureDir, .. reference, "--device", onCpu ? "cpu" : device.ToString()],
                 cores, cores, tuning);
             report["parity"] = new JsonObject
             {
