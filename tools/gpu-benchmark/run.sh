@@ -10,10 +10,11 @@ TORCH_LIB=${TORCH_LIB:-$($PY -c 'import torch,os;print(os.path.dirname(torch.__f
 date -u; nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>&1 | tail -2; nproc
 $PY -c 'import torch;print("python torch", torch.__version__, "cuda", torch.version.cuda, "available", torch.cuda.is_available())'
 $PY -c "import tarfile;tarfile.open('$K/bench.tar.xz').extractall('$W')"
-F=$W/fx/bert-minilm-l6-h384-uncased; mkdir -p $F; cp $K/fixture/* $F/ && rm $F/model.safetensors.header.json
+F=$W/fx/minilm; mkdir -p $F; cp $K/fixture/* $F/ && rm $F/model.safetensors.header.json
+cp -r $K/repo/tests $W/ && touch $W/FineTuneService.sln # the benchmark finds tests/fixtures above its binaries
 $PY $K/make_weights.py $K/fixture/model.safetensors.header.json $F/model.safetensors && ls -la $F
 export LD_LIBRARY_PATH=$TORCH_LIB${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1 \
-  FTS_FIXTURES=$W/fx FTS_PEER_PYTHON=$(command -v $PY)
+  FTS_MINILM=$F NUGET_PACKAGES=$K/nuget/ FTS_PEER_PYTHON=$(command -v $PY)
 B=$W/bench/FineTuneService.Benchmarks
 echo "== symbols of libLibTorchSharp.so left undefined against $TORCH_LIB:"
 ldd -r $W/bench/libLibTorchSharp.so 2>&1 | grep -c "undefined symbol"
