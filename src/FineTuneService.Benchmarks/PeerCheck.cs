@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
+using FineTuneService.TestData;
 using TorchSharp;
 
 namespace FineTuneService.Benchmarks;
@@ -161,6 +162,27 @@ public sealed record PeerCheck(string? Failure, JsonObject Report)
         }
         PythonPeer.Tuning = tuning;
         return new PeerCheck(failure, report);
+    }
+
+    /// <summary>ONNX Runtime's outputs of the MiniLM export on the committed parity inputs, written for the peer to be
+    /// held to; null where the export is not there (the GPU kit, whose weights are random).</summary>
+    public static string? ReferenceOutputs(string work)
+    {
+        if (!File.Exists(MiniLm.OnnxPath))
+        {
+            return null;
+        }
+        using var reference = new MiniLmReference();
+        var cases = new JsonArray([.. reference.ParityCases().Select(c => (JsonNode)new JsonObject
+        {
+            ["input_ids"] = new JsonArray([.. c.InputIds.Select(i => (JsonNode)i)]),
+            ["token_type_ids"] = new JsonArray([.. c.TokenTypeIds.Select(i => (JsonNode)i)]),
+            ["last_hidden_state"] = new JsonArray([.. c.LastHiddenState.Select(v => (JsonNode)v)]),
+            ["pooler_output"] = new JsonArray([.. c.PoolerOutput.Select(v => (JsonNode)v)]),
+        })]);
+        var path = Path.Combine(work, "minilm-reference-outputs.json");
+        File.WriteAllText(path, new JsonObject { ["cases"] = cases }.ToJsonString());
+        return path;
     }
 
     /// <summary>Each kernel the CPU allows, forced in turn (round robin, <see cref="Alternating.Rounds"/> rounds) on

@@ -291,7 +291,7 @@ def run_parity(args):
     if args.reference:
         with open(args.reference) as f:
             cases = json.load(f)["cases"]
-        against = os.path.basename(args.reference) + " (ONNX Runtime)"
+        against = "ONNX Runtime on the original export"
     else:
         generator = torch.Generator().manual_seed(0)
         vocab = model.embeddings.word_embeddings.num_embeddings
