@@ -24,7 +24,11 @@ public sealed class AppDbContext(DbContextOptions<AppDbContext> options) : DbCon
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         modelBuilder.Entity<Dataset>().HasIndex(d => d.CreatedAt);
-        modelBuilder.Entity<Model>().HasIndex(m => m.CreatedAt);
+        modelBuilder.Entity<Model>(model =>
+        {
+            model.HasIndex(m => m.CreatedAt);
+            model.Property(m => m.Precision).HasMaxLength(8).HasDefaultValue(Precisions.Fp32);
+        });
         modelBuilder.Entity<Job>(job =>
         {
             job.HasIndex(j => new { j.Status, j.CreatedAt });
