@@ -13,8 +13,8 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 namespace FineTuneService.Platform.Data.Migrations
 {
     [DbContext(typeof(AppDbContext))]
-    [Migration("20261201094510_Issue13Quantization")]
-    partial class Issue13Quantization
+    [Migration("20261201092035_Issue12Bounds")]
+    partial class Issue12Bounds
     {
         /// <inheritdoc />
         protected override void BuildTargetModel(ModelBuilder modelBuilder)
@@ -73,6 +73,10 @@ namespace FineTuneService.Platform.Data.Migrations
                         .ValueGeneratedOnAdd()
                         .HasColumnType("uuid")
                         .HasColumnName("id");
+
+                    b.Property<string>("ColumnValues")
+                        .HasColumnType("text")
+                        .HasColumnName("column_values");
 
                     b.PrimitiveCollection<List<string>>("Columns")
                         .IsRequired()
@@ -186,6 +190,10 @@ namespace FineTuneService.Platform.Data.Migrations
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("created_at");
 
+                    b.Property<int>("Deaths")
+                        .HasColumnType("integer")
+                        .HasColumnName("deaths");
+
                     b.Property<double>("Epoch")
                         .HasColumnType("double precision")
                         .HasColumnName("epoch");
@@ -247,7 +255,7 @@ namespace FineTuneService.Platform.Data.Migrations
                         .HasColumnType("integer")
                         .HasColumnName("total_steps");
 
-                    b.Property<Guid>("TrainDatasetId")
+                    b.Property<Guid?>("TrainDatasetId")
                         .HasColumnType("uuid")
                         .HasColumnName("train_dataset_id");
 
@@ -263,8 +271,17 @@ namespace FineTuneService.Platform.Data.Migrations
                     b.HasKey("Id")
                         .HasName("pk_jobs");
 
+                    b.HasIndex("BaseModelId")
+                        .HasDatabaseName("ix_jobs_base_model_id");
+
                     b.HasIndex("CreatedAt")
                         .HasDatabaseName("ix_jobs_created_at");
+
+                    b.HasIndex("TrainDatasetId")
+                        .HasDatabaseName("ix_jobs_train_dataset_id");
+
+                    b.HasIndex("ValidationDatasetId")
+                        .HasDatabaseName("ix_jobs_validation_dataset_id");
 
                     b.HasIndex("Status", "CreatedAt")
                         .HasDatabaseName("ix_jobs_status_created_at");
@@ -389,18 +406,6 @@ namespace FineTuneService.Platform.Data.Migrations
                         .HasColumnType("text")
                         .HasColumnName("path");
 
-                    b.Property<string>("Precision")
-                        .IsRequired()
-                        .ValueGeneratedOnAdd()
-                        .HasMaxLength(8)
-                        .HasColumnType("character varying(8)")
-                        .HasDefaultValue("fp32")
-                        .HasColumnName("precision");
-
-                    b.Property<string>("QuantizationReport")
-                        .HasColumnType("text")
-                        .HasColumnName("quantization_report");
-
                     b.Property<long>("SizeBytes")
                         .HasColumnType("bigint")
                         .HasColumnName("size_bytes");
@@ -426,6 +431,27 @@ namespace FineTuneService.Platform.Data.Migrations
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_checkpoints_jobs_job_id");
+                });
+
+            modelBuilder.Entity("FineTuneService.Platform.Data.Job", b =>
+                {
+                    b.HasOne("FineTuneService.Platform.Data.Model", null)
+                        .WithMany()
+                        .HasForeignKey("BaseModelId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .HasConstraintName("fk_jobs_models_base_model_id");
+
+                    b.HasOne("FineTuneService.Platform.Data.Dataset", null)
+                        .WithMany()
+                        .HasForeignKey("TrainDatasetId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .HasConstraintName("fk_jobs_datasets_train_dataset_id");
+
+                    b.HasOne("FineTuneService.Platform.Data.Dataset", null)
+                        .WithMany()
+                        .HasForeignKey("ValidationDatasetId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .HasConstraintName("fk_jobs_datasets_validation_dataset_id");
                 });
 
             modelBuilder.Entity("FineTuneService.Platform.Data.JobEvent", b =>
