@@ -182,7 +182,7 @@ public static class OpenApiSetup
             if (metadata.OfType<DocumentedBody>().FirstOrDefault() is { } body)
                 operation.RequestBody = new OpenApiRequestBody
                 {
-                    Required = true,
+                    Required = body.Required,
                     Content = new Dictionary<string, IOpenApiMediaType>
                     {
                         [body.ContentType] = new OpenApiMediaType { Schema = context.SchemaGenerator.GenerateSchema(body.Type, context.SchemaRepository) },

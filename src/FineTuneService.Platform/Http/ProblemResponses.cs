@@ -9,8 +9,8 @@ public static class ProblemResponses
 {
     /// <summary>Documents the request body of a handler that reads it itself, so that it keeps its own answers to a
     /// wrong content type (a 400 naming <c>body</c>, its own 415) where <c>Accepts</c> would make routing answer first.</summary>
-    public static RouteHandlerBuilder WithRequestBody<T>(this RouteHandlerBuilder builder, string contentType) =>
-        builder.WithMetadata(new DocumentedBody(typeof(T), contentType));
+    public static RouteHandlerBuilder WithRequestBody<T>(this RouteHandlerBuilder builder, string contentType, bool required = true) =>
+        builder.WithMetadata(new DocumentedBody(typeof(T), contentType, required));
 
     public static RouteHandlerBuilder WithProblems(this RouteHandlerBuilder builder, params int[] statuses)
     {
@@ -22,4 +22,4 @@ public static class ProblemResponses
 }
 
 /// <summary>Endpoint metadata read by the OpenAPI document: the body a handler reads itself.</summary>
-public sealed record DocumentedBody(Type Type, string ContentType);
+public sealed record DocumentedBody(Type Type, string ContentType, bool Required);
