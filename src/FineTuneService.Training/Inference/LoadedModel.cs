@@ -28,7 +28,7 @@ public sealed class LoadedModel : IDisposable
     private readonly string[] labels;
     private readonly int maxLength;
     private readonly int? maskId;
-    private readonly int? eosId;
+    private readonly HashSet<int> eosIds;
 
     private LoadedModel(ITaskModel? model, ITokenizer tokenizer, ModelKind kind, string[] labels, int maxLength, Device device)
     {
@@ -38,8 +38,8 @@ public sealed class LoadedModel : IDisposable
         this.labels = labels;
         this.maxLength = maxLength;
         Device = device;
-        maskId = tokenizer is WordPieceTokenizer wordPiece ? wordPiece.MaskId : null;
-        eosId = tokenizer is ByteLevelBpeTokenizer bpe ? bpe.EosId : (model?.Config as Gpt2Config)?.EosTokenId;
+        maskId = tokenizer.MaskId;
+        eosIds = model is ICausalLM lm ? [.. lm.EosTokenIds, .. tokenizer is ByteLevelBpeTokenizer bpe ? [bpe.EosId] : Array.Empty<int>()] : [];
     }
 
     public ITokenizer Tokenizer { get; }
@@ -78,27 +78,21 @@ public sealed class LoadedModel : IDisposable
         var labels = Enumerable.Range(0, config.NumLabels)
             .Select(i => config.Id2Label is { } names && names.TryGetValue(i, out var name) ? name : $"LABEL_{i}")
             .ToArray();
-        var maxLength = config switch
-        {
-            BertConfig bert => bert.MaxPositionEmbeddings,
-            Gpt2Config gpt2 => gpt2.NPositions,
-            _ => throw new InvalidOperationException($"unsupported config {config.GetType().Name}"),
-        };
-        return new LoadedModel(model, tokenizer, kind, labels, maxLength, device)
+        return new LoadedModel(model, tokenizer, kind, labels, config.MaxPositions, device)
         {
             PaddingTolerance = device.type == DeviceType.CUDA ? int.MaxValue : 16,
         };
     }
 
-    private static ModelKind KindOf(ModelConfig config) => config.Architectures?.FirstOrDefault() switch
+    private static ModelKind KindOf(ModelConfig config) => ModelCatalogue.Head(config.Architectures?.FirstOrDefault())?.Task switch
     {
-        "BertForSequenceClassification" when config.ProblemType == ModelConfig.Regression
+        ModelTask.SequenceClassification when config.ProblemType == ModelConfig.Regression
             || (config.ProblemType is null && config.NumLabels == 1) => ModelKind.Regression,
-        "BertForSequenceClassification" when config.ProblemType == ModelConfig.MultiLabel => ModelKind.MultiLabelClassification,
-        "BertForSequenceClassification" => ModelKind.SequenceClassification,
-        "BertForTokenClassification" => ModelKind.TokenClassification,
-        "BertForMaskedLM" or "BertForPreTraining" => ModelKind.Mlm,
-        "GPT2LMHeadModel" => ModelKind.Clm,
+        ModelTask.SequenceClassification when config.ProblemType == ModelConfig.MultiLabel => ModelKind.MultiLabelClassification,
+        ModelTask.SequenceClassification => ModelKind.SequenceClassification,
+        ModelTask.TokenClassification => ModelKind.TokenClassification,
+        ModelTask.MaskedLM or ModelTask.PreTraining => ModelKind.Mlm,
+        ModelTask.CausalLM => ModelKind.Clm,
         _ => ModelKind.Encoder,
     };
 
@@ -128,9 +122,9 @@ public sealed class LoadedModel : IDisposable
                 continue;
             }
             encoded[i] = new EncodedInput(input, Tokenizer.Encode(input.Text, input.TextPair, maxLength));
-            if (Kind == ModelKind.Mlm && !encoded[i].Encoding.Ids.Contains(maskId!.Value))
+            if (Kind == ModelKind.Mlm && (maskId is not { } mask || !encoded[i].Encoding.Ids.Contains(mask)))
             {
-                throw new PredictInputException($"inputs[{i}]", "has no [MASK] token to fill");
+                throw new PredictInputException($"inputs[{i}]", maskId is null ? "the model's tokenizer has no mask token" : "has no mask token to fill");
             }
         }
         return encoded;
@@ -376,31 +370,48 @@ public sealed class LoadedModel : IDisposable
         return results;
     }
 
-    /// <summary>Greedy or sampled continuation of one prompt, stopping at end-of-text; the context slides to the
-    /// model's last <c>n_positions</c> tokens. Sampling draws from a generator seeded per input, so a seed reproduces
+    /// <summary>Greedy or sampled continuation of one prompt, stopping at an end-of-sequence id; each step feeds the new
+    /// token alone against the KV cache. Past the model's positions the context slides to its last <c>maxLength</c>
+    /// tokens (the cache is rebuilt on them). Sampling draws from a generator seeded per input, so a seed reproduces
     /// the text whatever else is batched with it.</summary>
     private JsonObject Generate(EncodedInput prompt, PredictOptions options)
     {
+        var lm = (ICausalLM)model!;
         var ids = prompt.Encoding.Ids.Select(id => (long)id).ToList();
         var generator = options.Sampling ? new Generator((ulong)(options.Seed ?? Random.Shared.NextInt64())) : null;
         var generated = new List<int>();
         using var inference = inference_mode();
-        for (int step = 0; step < options.MaxNewTokens; step++)
+        var cache = new KvCache();
+        try
         {
-            using var scope = NewDisposeScope();
-            var window = ids.Skip(Math.Max(0, ids.Count - maxLength)).ToArray();
-            var input = tensor(window, [1, window.Length], device: Device);
-            var batch = new Batch(input, ones_like(input));
-            var last = model!.Forward(batch).Logits[0, -1].to(ScalarType.Float32).cpu();
-            long next = generator is null ? last.argmax().item<long>() : Sample(last, options, generator);
-            if (next == eosId)
+            for (int step = 0; step < options.MaxNewTokens; step++)
             {
-                break;
+                using var scope = NewDisposeScope();
+                if (cache.Length == 0 || cache.Length + 1 > maxLength)
+                {
+                    cache.Dispose();
+                    cache = new KvCache();
+                }
+                var fed = cache.Length == 0 ? ids.Skip(Math.Max(0, ids.Count - maxLength)).ToArray() : [ids[^1]];
+                var input = tensor(fed, [1, fed.Length], device: Device);
+                var past = cache.Length;
+                var positions = arange(past, past + fed.Length, dtype: ScalarType.Int64, device: Device).unsqueeze(0);
+                var mask = ones(1, past + fed.Length, dtype: ScalarType.Int64, device: Device);
+                var last = lm.Step(input, mask, positions, cache)[0, -1].to(ScalarType.Float32).cpu();
+                long next = generator is null ? last.argmax().item<long>() : Sample(last, options, generator);
+                if (eosIds.Contains((int)next))
+                {
+                    break;
+                }
+                ids.Add(next);
+                generated.Add((int)next);
             }
-            ids.Add(next);
-            generated.Add((int)next);
         }
-        generator?.Dispose();
+        finally
+        {
+            cache.Dispose();
+            generator?.Dispose();
+        }
         return new JsonObject
         {
             ["generated_text"] = prompt.Input.Text + Tokenizer.Decode(generated),
