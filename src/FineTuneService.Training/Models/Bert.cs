@@ -23,9 +23,9 @@ public record BertConfig : ModelConfig
 
     public BertConfig() => VocabSize = 30522;
 
-    public override string ModelType => "bert";
-    public override int NumLayers => NumHiddenLayers;
-    public override int MaxPositions => MaxPositionEmbeddings - (PositionPaddingIdx is { } pad ? pad + 1 : 0);
+    [JsonPropertyName("model_type")] public override string ModelType => "bert";
+    [JsonIgnore] public override int NumLayers => NumHiddenLayers;
+    [JsonIgnore] public override int MaxPositions => MaxPositionEmbeddings - (PositionPaddingIdx is { } pad ? pad + 1 : 0);
     /// <summary>RoBERTa numbers positions from padding_idx + 1 and gives padding the padding index; BERT from 0.</summary>
     [JsonIgnore] public virtual int? PositionPaddingIdx => null;
     [JsonPropertyName("hidden_size")] public int HiddenSize { get; init; } = 768;
@@ -294,7 +294,7 @@ public sealed class BertModel : nn.Module
     {
         if (inputIds.shape[1] > Config.MaxPositions)
         {
-            throw new ArgumentException($"{inputIds.shape[1]} tokens exceed the model's {Config.MaxPositions} positions", nameof(inputIds));
+            throw new ArgumentException($"{inputIds.shape[1]} tokens exceed max_position_embeddings ({Config.MaxPositions})", nameof(inputIds));
         }
         using var scope = NewDisposeScope();
         var mask = attentionMask.to(ScalarType.Bool).unsqueeze(1).unsqueeze(1); // (B, 1, 1, T)

@@ -25,9 +25,9 @@ public sealed record DistilBertConfig : ModelConfig
 
     public DistilBertConfig() => VocabSize = 30522;
 
-    public override string ModelType => "distilbert";
-    public override int MaxPositions => MaxPositionEmbeddings;
-    public override int NumLayers => NLayers;
+    [JsonPropertyName("model_type")] public override string ModelType => "distilbert";
+    [JsonIgnore] public override int MaxPositions => MaxPositionEmbeddings;
+    [JsonIgnore] public override int NumLayers => NLayers;
     [JsonPropertyName("dim")] public int Dim { get; init; } = 768;
     [JsonPropertyName("n_layers")] public int NLayers { get; init; } = 6;
     [JsonPropertyName("n_heads")] public int NHeads { get; init; } = 12;
@@ -202,7 +202,7 @@ public sealed class DistilBertModel : nn.Module
     {
         if (inputIds.shape[1] > Config.MaxPositions)
         {
-            throw new ArgumentException($"{inputIds.shape[1]} tokens exceed the model's {Config.MaxPositions} positions", nameof(inputIds));
+            throw new ArgumentException($"{inputIds.shape[1]} tokens exceed max_position_embeddings ({Config.MaxPositions})", nameof(inputIds));
         }
         using var scope = NewDisposeScope();
         var mask = attentionMask.to(ScalarType.Bool).unsqueeze(1).unsqueeze(1); // (B, 1, 1, T)

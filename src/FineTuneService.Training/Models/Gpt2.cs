@@ -17,9 +17,9 @@ public sealed record Gpt2Config : ModelConfig
 
     public Gpt2Config() => VocabSize = 50257;
 
-    public override string ModelType => "gpt2";
-    public override int MaxPositions => NPositions;
-    public override int NumLayers => NLayer;
+    [JsonPropertyName("model_type")] public override string ModelType => "gpt2";
+    [JsonIgnore] public override int MaxPositions => NPositions;
+    [JsonIgnore] public override int NumLayers => NLayer;
     [JsonPropertyName("n_embd")] public int NEmbd { get; init; } = 768;
     [JsonPropertyName("n_layer")] public int NLayer { get; init; } = 12;
     [JsonPropertyName("n_head")] public int NHead { get; init; } = 12;

@@ -26,9 +26,9 @@ public record LlamaConfig : ModelConfig
 
     public LlamaConfig() => VocabSize = 32000;
 
-    public override string ModelType => "llama";
-    public override int MaxPositions => MaxPositionEmbeddings;
-    public override int NumLayers => NumHiddenLayers;
+    [JsonPropertyName("model_type")] public override string ModelType => "llama";
+    [JsonIgnore] public override int MaxPositions => MaxPositionEmbeddings;
+    [JsonIgnore] public override int NumLayers => NumHiddenLayers;
     [JsonPropertyName("hidden_size")] public int HiddenSize { get; init; } = 4096;
     [JsonPropertyName("intermediate_size")] public int IntermediateSize { get; init; } = 11008;
     [JsonPropertyName("num_hidden_layers")] public int NumHiddenLayers { get; init; } = 32;

@@ -19,8 +19,8 @@ public sealed record Qwen2Config : LlamaConfig
         EosTokenId = null;
     }
 
-    public override string ModelType => "qwen2";
-    public override bool QkvBias => true;
+    [JsonPropertyName("model_type")] public override string ModelType => "qwen2";
+    [JsonIgnore] public override bool QkvBias => true;
     [JsonPropertyName("use_sliding_window")] public bool UseSlidingWindow { get; init; }
 
     protected override void ValidateShape()

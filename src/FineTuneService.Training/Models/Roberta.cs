@@ -28,8 +28,8 @@ public record RobertaConfig : BertConfig
         PadTokenId = 1;
     }
 
-    public override string ModelType => "roberta";
-    public override int? PositionPaddingIdx => PadTokenId;
+    [JsonPropertyName("model_type")] public override string ModelType => "roberta";
+    [JsonIgnore] public override int? PositionPaddingIdx => PadTokenId;
 }
 
 /// <summary>Hugging Face <c>XLMRobertaConfig</c>: RoBERTa's, under another name.</summary>
@@ -39,7 +39,7 @@ public sealed record XlmRobertaConfig : RobertaConfig
 
     public XlmRobertaConfig() => VocabSize = 30522;
 
-    public override string ModelType => "xlm-roberta";
+    [JsonPropertyName("model_type")] public override string ModelType => "xlm-roberta";
 }
 
 /// <summary><c>classifier.dense</c> → tanh → <c>classifier.out_proj</c> over the &lt;s&gt; token's state, with dropout before each.</summary>
