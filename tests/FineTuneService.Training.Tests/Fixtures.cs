@@ -9,6 +9,19 @@ public static class Fixtures
     /// <summary>The real MiniLM-L6 BERT checkpoint in Hugging Face layout.</summary>
     public static string MiniLm => Path.Combine(Root, "bert-minilm-l6-h384-uncased");
 
+    /// <summary>A committed <c>tests/fixtures/hf-tiny-random/&lt;architecture&gt;</c> folder (tiny random weights with
+    /// Hugging Face transformers' outputs).</summary>
+    public static string TinyRandom(string architecture) => Path.Combine(Repository, "tests", "fixtures", "hf-tiny-random", architecture);
+
+    public static string Repository { get; } = FindRepository();
+
+    static string FindRepository()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "FineTuneService.sln"))) return dir.FullName;
+        throw new DirectoryNotFoundException("FineTuneService.sln not found above the test binaries.");
+    }
+
     private static string FindRoot()
     {
         var fromEnv = Environment.GetEnvironmentVariable("FTS_FIXTURES");

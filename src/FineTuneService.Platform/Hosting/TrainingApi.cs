@@ -1,3 +1,4 @@
+using FineTuneService.Platform.Dashboard;
 using FineTuneService.Platform.Datasets;
 using FineTuneService.Platform.Jobs;
 using FineTuneService.Platform.Models;
@@ -7,18 +8,18 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace FineTuneService.Platform.Hosting;
 
-/// <summary>The REST surface of the Api host: datasets, models, jobs, Swagger UI and the Hangfire dashboard.</summary>
+/// <summary>The REST surface of the Api host: datasets, models, jobs, the web dashboard, Swagger UI and the Hangfire dashboard.</summary>
 public static class TrainingApi
 {
     public static WebApplicationBuilder AddTrainingApi(this WebApplicationBuilder builder)
     {
-        builder.Services.AddEndpointsApiExplorer();
-        builder.Services.AddSwaggerGen();
+        builder.Services.AddOpenApiDocument();
         return builder;
     }
 
     public static WebApplication MapTrainingApi(this WebApplication app)
     {
+        app.MapDashboard();
         app.UseSwagger();
         app.UseSwaggerUI();
         app.UseHangfireDashboard("/hangfire");
