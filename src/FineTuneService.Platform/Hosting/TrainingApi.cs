@@ -2,9 +2,13 @@ using FineTuneService.Platform.Dashboard;
 using FineTuneService.Platform.Datasets;
 using FineTuneService.Platform.Jobs;
 using FineTuneService.Platform.Models;
+using FineTuneService.Platform.Storage;
 using Hangfire;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace FineTuneService.Platform.Hosting;
 
@@ -26,6 +30,16 @@ public static class TrainingApi
         app.MapDatasetEndpoints();
         app.MapModelEndpoints();
         app.MapJobEndpoints();
+        app.Lifetime.ApplicationStarted.Register(() => LogWhereToLook(app));
         return app;
+    }
+
+    /// <summary>A person who just ran the host learns where its pages and its data are.</summary>
+    static void LogWhereToLook(WebApplication app)
+    {
+        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+        foreach (var address in addresses)
+            app.Logger.LogInformation("Swagger UI: {SwaggerUrl}", address.TrimEnd('/') + "/swagger");
+        app.Logger.LogInformation("Data folder: {StorageRoot}", app.Services.GetRequiredService<ArtifactStore>().Root);
     }
 }
