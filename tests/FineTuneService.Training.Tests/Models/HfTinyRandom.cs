@@ -6,23 +6,11 @@ using static TorchSharp.torch;
 
 namespace FineTuneService.Training.Tests.Models;
 
-/// <summary>The committed <c>tests/fixtures/hf-tiny-random</c> checkpoints and what Hugging Face transformers computed
-/// for them (<c>reference.json</c>).</summary>
+/// <summary>Reading the committed <c>tests/fixtures/hf-tiny-random</c> checkpoints and what Hugging Face transformers
+/// computed for them (<c>reference.json</c>).</summary>
 public static class HfTinyRandom
 {
-    public static string Root { get; } = FindRoot();
-
-    public static string Dir(string arch) => Path.Combine(Root, arch);
-
-    static string FindRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "FineTuneService.sln")))
-                return Path.Combine(dir.FullName, "tests", "fixtures", "hf-tiny-random");
-        }
-        throw new DirectoryNotFoundException("FineTuneService.sln not found above the test binaries.");
-    }
+    public static string Dir(string arch) => Fixtures.TinyRandom(arch);
 
     public static JsonElement Reference(string arch, string file = "reference.json") =>
         JsonDocument.Parse(File.ReadAllText(Path.Combine(Dir(arch), file))).RootElement;
