@@ -7,9 +7,6 @@ namespace FineTuneService.Training.Models;
 /// values of the earlier ones in a <see cref="KvCache"/>.</summary>
 public interface ICausalLM : ITaskModel
 {
-    /// <summary>The config's end-of-sequence ids (Llama 3 names several).</summary>
-    IReadOnlyList<int> EosTokenIds { get; }
-
     /// <summary>input_ids (B, T) of the new tokens, attention_mask (B, past + T) over the cache and them,
     /// position_ids (B, T); the cache grows by T → logits (B, T, V).</summary>
     Tensor Step(Tensor inputIds, Tensor attentionMask, Tensor positionIds, KvCache cache);

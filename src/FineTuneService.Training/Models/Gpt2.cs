@@ -20,6 +20,7 @@ public sealed record Gpt2Config : ModelConfig
     [JsonPropertyName("model_type")] public override string ModelType => "gpt2";
     [JsonIgnore] public override int MaxPositions => NPositions;
     [JsonIgnore] public override int NumLayers => NLayer;
+    [JsonIgnore] public override IReadOnlyList<int> EosTokenIds => [EosTokenId];
     [JsonPropertyName("n_embd")] public int NEmbd { get; init; } = 768;
     [JsonPropertyName("n_layer")] public int NLayer { get; init; } = 12;
     [JsonPropertyName("n_head")] public int NHead { get; init; } = 12;
@@ -229,7 +230,6 @@ public sealed class Gpt2LMHeadModel : nn.Module, ICausalLM
     public string Architecture => "GPT2LMHeadModel";
     public nn.Module Module => this;
 
-    public IReadOnlyList<int> EosTokenIds => [Config.EosTokenId];
     public Gpt2Model Transformer => transformer;
 
     /// <summary>Next-token logits (B, T, V); see <see cref="Gpt2Model.forward"/> for the arguments.</summary>

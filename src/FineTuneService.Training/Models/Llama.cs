@@ -57,7 +57,7 @@ public record LlamaConfig : ModelConfig
     [JsonIgnore] public virtual bool QkvBias => AttentionBias;
     [JsonIgnore] public bool OutputBias => AttentionBias;
 
-    [JsonIgnore] public IReadOnlyList<int> EosTokenIds => EosTokenId switch
+    [JsonIgnore] public override IReadOnlyList<int> EosTokenIds => EosTokenId switch
     {
         { ValueKind: JsonValueKind.Number } e => [e.GetInt32()],
         { ValueKind: JsonValueKind.Array } e => e.EnumerateArray().Select(x => x.GetInt32()).ToArray(),
@@ -298,7 +298,6 @@ public sealed class LlamaForCausalLM : nn.Module, ICausalLM
     public ModelConfig Config { get; }
     public string Architecture { get; }
     public nn.Module Module => this;
-    public IReadOnlyList<int> EosTokenIds => ((LlamaConfig)Config).EosTokenIds;
     public LlamaModel Model => model;
 
     /// <summary>Next-token logits (B, T, V); see <see cref="LlamaModel.forward"/> for the arguments.</summary>

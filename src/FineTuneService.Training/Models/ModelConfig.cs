@@ -36,6 +36,9 @@ public abstract record ModelConfig
     /// <summary>The most tokens one input may have: what the position embeddings (or RoPE table) cover.</summary>
     [JsonIgnore] public abstract int MaxPositions { get; }
 
+    /// <summary>The ids that end a generated sequence (none for an encoder).</summary>
+    [JsonIgnore] public virtual IReadOnlyList<int> EosTokenIds => [];
+
     /// <summary>The number of encoder or decoder blocks.</summary>
     [JsonIgnore] public abstract int NumLayers { get; }
 
