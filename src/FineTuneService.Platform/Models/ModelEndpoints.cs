@@ -2,10 +2,12 @@ using System.IO.Compression;
 using FineTuneService.Platform.Data;
 using FineTuneService.Platform.Http;
 using FineTuneService.Platform.Storage;
+using FineTuneService.Training.Models;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -41,14 +43,15 @@ public static class ModelEndpoints
     }
 
     static async Task<Created<ModelResponse>> Import(
-        HttpRequest request, AppDbContext db, ArtifactStore store, IOptions<StorageOptions> options, TimeProvider clock, CancellationToken cancellationToken)
+        HttpRequest request, AppDbContext db, ArtifactStore store, IOptions<StorageOptions> options, IOptions<ModelBudget> budget,
+        TimeProvider clock, CancellationToken cancellationToken)
     {
         var temp = store.NewTempFolder();
         string? folder = null;
         try
         {
             var form = await MultipartUpload.ReadAsync(request, temp, "files", options.Value.MaxModelBytes, cancellationToken);
-            ModelFiles.Assemble(form.Files, temp, options.Value.MaxModelBytes);
+            ModelFiles.Assemble(form.Files, temp, options.Value.MaxModelBytes, budget.Value);
             var name = form.Fields.GetValueOrDefault("name")?.Trim() is { Length: > 0 } n ? n : "imported model";
             if (name.Length > MaxNameLength) throw new RequestValidationException("name", $"at most {MaxNameLength} characters");
 
@@ -68,11 +71,10 @@ public static class ModelEndpoints
         }
     }
 
-    static async Task<Ok<ItemList<ModelResponse>>> List(AppDbContext db, ArtifactStore store, CancellationToken cancellationToken)
-    {
-        var models = await db.Models.AsNoTracking().OrderByDescending(m => m.CreatedAt).ToListAsync(cancellationToken);
-        return TypedResults.Ok(new ItemList<ModelResponse>([.. models.Select(m => ModelResponse.From(m, store))]));
-    }
+    static async Task<Ok<PagedList<ModelResponse>>> List(AppDbContext db, ArtifactStore store, CancellationToken cancellationToken,
+        int page = 1, [FromQuery(Name = "page_size")] int pageSize = Paging.DefaultPageSize) =>
+        TypedResults.Ok(await Paging.ReadAsync(db.Models.AsNoTracking().OrderByDescending(m => m.CreatedAt).ThenBy(m => m.Id),
+            page, pageSize, m => ModelResponse.From(m, store), cancellationToken));
 
     static async Task<Ok<ModelResponse>> Get(Guid id, AppDbContext db, ArtifactStore store, CancellationToken cancellationToken) =>
         TypedResults.Ok(ModelResponse.From(await Find(db, id, cancellationToken), store));
@@ -97,13 +99,18 @@ public static class ModelEndpoints
         }, "application/zip", $"model-{id:N}.zip");
     }
 
+    /// <summary>Finished jobs let go of their base model; one that has not finished holds it (a foreign key), which is a 409.
+    /// Of concurrent deletes one is a 204, the others 404.</summary>
     static async Task<NoContent> Delete(Guid id, AppDbContext db, ArtifactStore store, CancellationToken cancellationToken)
     {
         var model = await Find(db, id, cancellationToken);
-        if (await db.Jobs.AnyAsync(j => j.BaseModelId == id && !JobStatusGroups.Finished.Contains(j.Status), cancellationToken))
-            throw new ConflictException($"Model {id} is the base of a job that has not finished.");
-        db.Models.Remove(model);
-        await db.SaveChangesAsync(cancellationToken);
+        var deleted = await Deletion.DeleteAsync(db, async () =>
+        {
+            await db.Jobs.Where(j => j.BaseModelId == id && JobStatusGroups.Finished.Contains(j.Status))
+                .ExecuteUpdateAsync(set => set.SetProperty(j => j.BaseModelId, (Guid?)null), cancellationToken);
+            return await db.Models.Where(m => m.Id == id).ExecuteDeleteAsync(cancellationToken);
+        }, $"Model {id} is the base of a job that has not finished.", cancellationToken);
+        if (!deleted) throw new NotFoundException("model", id);
         store.DeleteFolder(model.Path);
         return TypedResults.NoContent();
     }

@@ -38,6 +38,7 @@ public static class FineTuneJob
             try
             {
                 var config = ModelConfig.Load(Path.Combine(request.BaseModelDir, ModelFolder.ConfigFile));
+                foreach (var (field, message) in request.ModelBudget.Check(config)) Error("base_model_id", $"config.json {field}: {message}.");
                 if (Tasks.Contains(request.Task) && ModelCatalogue.Of(config).ArchitectureFor(HeadTask(request.Task)) is null)
                     Error("base_model_id", $"a {config.ModelType} model has no {request.Task} head; fine-tune one of the families that have one ("
                         + string.Join(", ", ModelCatalogue.Families.Where(f => f.ArchitectureFor(HeadTask(request.Task)) is not null).Select(f => f.ModelType)) + ").");
@@ -137,7 +138,7 @@ public static class FineTuneJob
                     _ => null,
                 },
             },
-            args.Seed);
+            args.Seed, request.ModelBudget);
         if (model is ISequenceClassifier classifier && args.ClassWeights is { } weights)
             classifier.ClassWeights = weights.Select(w => (float)w).ToArray();
         model.Module.to(device);
@@ -146,7 +147,7 @@ public static class FineTuneJob
             .Train(cancellationToken);
 
         TrainingJobRunner.Publish(request.OutputModelDir, dir => ModelFolder.Export(model, dir, tokenizer, args.ToJson()));
-        observer.Event($"Exported the model to {request.OutputModelDir}.");
+        observer.Event("Exported the model.");
         model.Module.Dispose();
         return new TrainingJobResult(request.OutputModelDir, result.Metrics);
     }

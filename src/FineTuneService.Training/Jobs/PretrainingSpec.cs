@@ -95,6 +95,8 @@ public sealed record PretrainingSpec(
                 var config = ModelConfig.Load(Path.Combine(baseDir, "config.json"));
                 if (!architectures.Contains(config.ModelType) && Tasks.Contains(request.Task))
                     Error("base_model_id", $"Task {request.Task} pretrains a {string.Join(", ", architectures)} model; this one is {config.ModelType}.");
+                foreach (var (field, message) in request.ModelBudget.Check(config))
+                    Error("base_model_id", $"config.json {field}: {message}.");
             }
             catch (InvalidCheckpointException e)
             {
@@ -107,6 +109,8 @@ public sealed record PretrainingSpec(
         {
             tokenizer = ParseTokenizer(request.TokenizerSpec, causal, Error);
             shape = ParseShape(request.ModelShape, architectures, tokenizer?.VocabSize ?? 30522, Error);
+            foreach (var (field, message) in shape is null ? new Dictionary<string, string>() : request.ModelBudget.Check(shape))
+                Error(field switch { "vocab_size" => "tokenizer.vocab_size", "parameters" => "model", _ => $"model.{field}" }, message + ".");
             var positions = shape?.MaxPositions ?? int.MaxValue;
             if (hyperparameters["max_seq_length"] is JsonValue length && length.TryGetValue(out int maxSeqLength) && maxSeqLength > positions)
                 Error("hyperparameters.max_seq_length", $"The model has {positions} positions; max_seq_length may not exceed them.");

@@ -41,6 +41,26 @@ public sealed record DistilBertConfig : ModelConfig
 
     public override ModelConfig SizedFor(int vocabSize, int padId, int eosId) => this with { VocabSize = vocabSize, PadTokenId = padId };
 
+    public override IEnumerable<ShapeDimension> Dimensions() =>
+    [
+        new("n_layers", NLayers, ShapeLimit.Layers), new("dim", Dim, ShapeLimit.Width), new("hidden_dim", HiddenDim, ShapeLimit.Width),
+        new("n_heads", NHeads, ShapeLimit.Heads), new("vocab_size", VocabSize, ShapeLimit.Vocabulary),
+        new("max_position_embeddings", MaxPositionEmbeddings, ShapeLimit.Positions), new("id2label", NumLabels, ShapeLimit.Labels),
+    ];
+
+    public override long ParameterCount()
+    {
+        checked
+        {
+            long d = Dim, i = HiddenDim;
+            var embeddings = ((long)VocabSize + MaxPositionEmbeddings) * d + 2 * d;
+            var layer = 4 * (d * d + d) + 2 * d + (d * i + i) + (i * d + d) + 2 * d;
+            // The larger of the heads: the masked-LM transform, norm and decoder bias (its weight is tied), or pre_classifier + classifier.
+            var head = Math.Max(d * d + 3 * d + VocabSize, d * d + d + (long)NumLabels * (d + 1));
+            return embeddings + NLayers * layer + head;
+        }
+    }
+
     protected override void ValidateShape()
     {
         Require(VocabSize > 0 && Dim > 0 && NLayers > 0 && HiddenDim > 0 && MaxPositionEmbeddings > 0,

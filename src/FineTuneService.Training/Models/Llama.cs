@@ -69,6 +69,28 @@ public record LlamaConfig : ModelConfig
         VocabSize = vocabSize, PadTokenId = padId, BosTokenId = eosId, EosTokenId = JsonSerializer.SerializeToElement(eosId),
     };
 
+    public override IEnumerable<ShapeDimension> Dimensions() =>
+    [
+        new("num_hidden_layers", NumHiddenLayers, ShapeLimit.Layers), new("hidden_size", HiddenSize, ShapeLimit.Width),
+        new("intermediate_size", IntermediateSize, ShapeLimit.Width), new("head_dim", HeadDim, ShapeLimit.Width),
+        new("num_attention_heads", NumAttentionHeads, ShapeLimit.Heads), new("num_key_value_heads", KeyValueHeads, ShapeLimit.Heads),
+        new("vocab_size", VocabSize, ShapeLimit.Vocabulary), new("max_position_embeddings", MaxPositionEmbeddings, ShapeLimit.Positions),
+        new("id2label", NumLabels, ShapeLimit.Labels),
+    ];
+
+    public override long ParameterCount()
+    {
+        checked
+        {
+            long h = HiddenSize, i = IntermediateSize, q = (long)NumAttentionHeads * HeadDim, kv = (long)KeyValueHeads * HeadDim;
+            var attention = h * q + 2 * h * kv + q * h + (QkvBias ? q + 2 * kv : 0) + (OutputBias ? h : 0);
+            var layer = attention + 3 * h * i + (MlpBias ? 2 * i + h : 0) + 2 * h;
+            // The larger of the heads: an untied lm_head, or the classifier's score.
+            var head = Math.Max(TieWordEmbeddings ? 0 : (long)VocabSize * h, (long)NumLabels * h);
+            return (long)VocabSize * h + NumHiddenLayers * layer + h + head;
+        }
+    }
+
     protected override void ValidateShape()
     {
         Require(VocabSize > 0 && HiddenSize > 0 && IntermediateSize > 0 && NumHiddenLayers > 0 && MaxPositionEmbeddings > 0,

@@ -206,4 +206,20 @@ public class HfParityTests(ITestOutputHelper output)
             file.Select(t => $"{t.Name} [{string.Join(", ", t.Shape)}]").Order(StringComparer.Ordinal),
             model.state_dict().Select(kv => $"{kv.Key} [{string.Join(", ", kv.Value.shape)}]").Order(StringComparer.Ordinal));
     }
+
+    /// <summary>The size budget's count from config.json alone bounds every head the family builds, and is close to the largest.</summary>
+    [Theory]
+    [MemberData(nameof(Encoders))]
+    [MemberData(nameof(Decoders))]
+    public void ParameterCountFromTheConfigBoundsEveryHead(string arch)
+    {
+        var config = ModelConfig.Load(Path.Combine(HfTinyRandom.Dir(arch), "config.json"));
+        var counts = ModelCatalogue.Of(config).Heads.Select(h =>
+        {
+            using var m = h.Create(config with { Architectures = [h.Architecture] }, null).Module;
+            return m.parameters().Sum(p => p.numel());
+        }).ToList();
+        Assert.All(counts, c => Assert.True(c <= config.ParameterCount(), $"{arch}: a head has {c} parameters, the budget counts {config.ParameterCount()}"));
+        Assert.True(counts.Max() >= 0.9 * config.ParameterCount(), $"{arch}: largest head {counts.Max()}, counted {config.ParameterCount()}");
+    }
 }
