@@ -12,10 +12,11 @@ fixture's model.safetensors by parsing the safetensors header with numpy. Modes:
         the quality comparison's peer: Hugging Face Trainer's loop for E epochs (as epoch mode, each epoch
         reshuffled), then accuracy on the test rows; --head-init hf (N(0, initializer_range), bias 0, as
         Hugging Face initialises a new classifier) or torch (nn.Linear's default).
-  parity --model-dir D [--device cpu|cuda]
-        the encoder's last_hidden_state and pooler_output on the 14 inputs of D/reference_outputs.json (ONNX Runtime's
-        outputs of the original export) against that reference; without the file (random weights), against the same
-        model on the CPU in float64. Reports the largest absolute difference.
+  parity --model-dir D [--reference FILE] [--device cpu|cuda]
+        the encoder's last_hidden_state and pooler_output on the inputs of FILE ({"cases": [{input_ids, token_type_ids,
+        last_hidden_state, pooler_output}]}: ONNX Runtime's outputs of the original export) against that reference;
+        without it (random weights), on 14 seeded random sequences against the same model on the CPU in float64.
+        Reports the largest absolute difference.
 Prints one JSON object on stdout.
 """
 import argparse
@@ -344,14 +345,15 @@ def run_parity(args):
     args.task = "cls"
     device = torch.device(args.device)
     model = build_model(args, 2).bert.eval().to(device)
-    reference_file = os.path.join(args.model_dir, "reference_outputs.json")
-    if os.path.exists(reference_file):
-        with open(reference_file) as f:
+    if args.reference:
+        with open(args.reference) as f:
             cases = json.load(f)["cases"]
-        against = "reference_outputs.json (ONNX Runtime)"
+        against = "ONNX Runtime on the original export"
     else:
-        with open(os.path.join(args.model_dir, "tokenizer_reference.jsonl")) as f:
-            cases = [dict(json.loads(line), token_type_ids=None) for _, line in zip(range(14), f)]
+        generator = torch.Generator().manual_seed(0)
+        vocab = model.embeddings.word_embeddings.num_embeddings
+        cases = [{"input_ids": [101] + torch.randint(1000, vocab, (n,), generator=generator).tolist() + [102], "token_type_ids": None}
+                 for n in range(4, 60, 4)]
         against = "the same model on the CPU in float64"
         cpu64 = build_model(args, 2).bert.eval().double()
 
@@ -386,6 +388,7 @@ def main():
     p.add_argument("--lr", type=float, default=2e-5)
     p.add_argument("--weight-decay", type=float, default=0.01)
     p.add_argument("--head-init", choices=["hf", "torch"], default="hf")
+    p.add_argument("--reference", help="parity mode: the reference outputs")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--steps", type=int, default=10)

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using FineTuneService.Platform.Data;
 using FineTuneService.Platform.Http;
+using FineTuneService.Platform.Models;
 using FineTuneService.Platform.Storage;
 using FineTuneService.Training.Inference;
 using Microsoft.AspNetCore.Builder;
@@ -22,8 +23,13 @@ public static class PredictEndpoints
     {
         var group = app.MapGroup("/models").WithTags("Inference");
         group.MapPost("/{id:guid}/predict", Predict).WithName("Predict")
-            .WithSummary("Predict with a model: labels and scores, a regression value, entities, [MASK] fillings or generated text");
+            .WithRequestBody<PredictBody>("application/json").WithProblems(400, 404)
+            .WithSummary("Predict with a model: labels and scores, a regression value, entities, [MASK] fillings or generated text")
+            .WithDescription("What comes back per input depends on the model's head (`kind`): `label`, `score`, `scores` (classification; " +
+                "multi-label adds `labels`), `value` (regression), `entities` (token classification), `masks` (masked LM), " +
+                "`generated_text` and `new_tokens` (causal LM). Concurrent requests are batched.");
         group.MapPost("/{id:guid}/tokenize", Tokenize).WithName("Tokenize")
+            .WithRequestBody<TokenizeBody>("application/json").WithProblems(400, 404)
             .WithSummary("Token ids, tokens, offsets and type ids per input, as the model's tokenizer makes them");
         return group;
     }
@@ -69,6 +75,6 @@ public static class PredictEndpoints
         var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
         var model = await db.Models.FindAsync([id], cancellationToken) ?? throw new NotFoundException("model", id);
         var dir = scope.ServiceProvider.GetRequiredService<ArtifactStore>().FullPath(model.Path);
-        return await Task.Run(() => cache.Acquire(id, dir), cancellationToken);
+        return await Task.Run(() => cache.Acquire(id, dir, ModelQuantization.PrecisionOf(model)), cancellationToken);
     }
 }
