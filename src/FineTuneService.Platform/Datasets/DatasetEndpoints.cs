@@ -1,12 +1,15 @@
 using FineTuneService.Platform.Data;
 using FineTuneService.Platform.Http;
+using FineTuneService.Platform.Identity;
 using FineTuneService.Platform.Storage;
+using FineTuneService.Platform.Tenants;
 using FineTuneService.Training.Data;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace FineTuneService.Platform.Datasets;
@@ -28,7 +31,7 @@ public static class DatasetEndpoints
 
     public static RouteGroupBuilder MapDatasetEndpoints(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/datasets").WithTags("Datasets");
+        var group = app.MapGroup("/datasets").WithTags("Datasets").RequireAuthorization(Policies.TenantData);
         group.MapPost("/", Upload).WithName("UploadDataset").DisableAntiforgery()
             .WithSummary("Upload a dataset (multipart: file, optional name and format: csv, tsv, jsonl, txt; may be gzipped)");
         group.MapGet("/", List).WithName("ListDatasets").WithSummary("List datasets, newest first");
@@ -38,14 +41,14 @@ public static class DatasetEndpoints
         return group;
     }
 
-    static async Task<Created<DatasetResponse>> Upload(
-        HttpRequest request, AppDbContext db, ArtifactStore store, IOptions<StorageOptions> options, TimeProvider clock, CancellationToken cancellationToken)
+    static async Task<Created<DatasetResponse>> Upload(HttpRequest request, Caller caller, AppDbContext db, ArtifactStore store,
+        IOptions<StorageOptions> options, TimeProvider clock, ILogger<Dataset> logger, CancellationToken cancellationToken)
     {
         var temp = store.NewTempFolder();
         string? folder = null;
         try
         {
-            var form = await MultipartUpload.ReadAsync(request, temp, "file", options.Value.MaxDatasetBytes, cancellationToken);
+            var form = await Quotas.ReadUploadAsync(request, db, caller.TenantId, temp, "file", options.Value.MaxDatasetBytes, cancellationToken);
             if (form.Files is not [var file])
                 throw new RequestValidationException("file", form.Files.Count == 0 ? "required: a multipart part named 'file'" : "send one file");
             var format = form.Fields.GetValueOrDefault("format")?.Trim().ToLowerInvariant() is { Length: > 0 } f ? f : null;
@@ -80,6 +83,7 @@ public static class DatasetEndpoints
             db.Datasets.Add(dataset);
             await db.SaveChangesAsync(cancellationToken);
             folder = null;
+            logger.LogInformation("Dataset {DatasetId} uploaded by {Caller}", id, caller.ToString());
             return TypedResults.Created($"/datasets/{id}", DatasetResponse.From(dataset));
         }
         finally
@@ -106,7 +110,7 @@ public static class DatasetEndpoints
         return TypedResults.Ok(new DatasetPreview(dataset.Columns, first));
     }
 
-    static async Task<NoContent> Delete(Guid id, AppDbContext db, ArtifactStore store, CancellationToken cancellationToken)
+    static async Task<NoContent> Delete(Guid id, Caller caller, AppDbContext db, ArtifactStore store, ILogger<Dataset> logger, CancellationToken cancellationToken)
     {
         var dataset = await Find(db, id, cancellationToken);
         if (await db.Jobs.AnyAsync(j => (j.TrainDatasetId == id || j.ValidationDatasetId == id)
@@ -115,6 +119,7 @@ public static class DatasetEndpoints
         db.Datasets.Remove(dataset);
         await db.SaveChangesAsync(cancellationToken);
         store.DeleteFolder(Path.GetDirectoryName(dataset.Path)!);
+        logger.LogInformation("Dataset {DatasetId} deleted by {Caller}", id, caller.ToString());
         return TypedResults.NoContent();
     }
 

@@ -1,19 +1,30 @@
 using FineTuneService.Platform.Datasets;
+using FineTuneService.Platform.Identity;
 using FineTuneService.Platform.Jobs;
 using FineTuneService.Platform.Models;
-using Hangfire;
+using FineTuneService.Platform.Tenants;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.OpenApi;
 
 namespace FineTuneService.Platform.Hosting;
 
-/// <summary>The REST surface of the Api host: datasets, models, jobs, Swagger UI and the Hangfire dashboard.</summary>
+/// <summary>The REST surface of the Api host: datasets, models, jobs, tenants and keys, Swagger UI and the Hangfire dashboard.</summary>
 public static class TrainingApi
 {
     public static WebApplicationBuilder AddTrainingApi(this WebApplicationBuilder builder)
     {
         builder.Services.AddEndpointsApiExplorer();
-        builder.Services.AddSwaggerGen();
+        builder.Services.AddSwaggerGen(swagger =>
+        {
+            // Swagger UI's Authorize button: paste a key, every "Try it out" sends it as a Bearer token.
+            swagger.AddSecurityDefinition("bearer", new OpenApiSecurityScheme
+            {
+                Type = SecuritySchemeType.Http, Scheme = "bearer", BearerFormat = "fts_…", Description = "An API key: Authorization: Bearer fts_…",
+            });
+            swagger.AddSecurityRequirement(document => new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference("bearer", document)] = [] });
+        });
+        builder.AddDashboardSignIn();
         return builder;
     }
 
@@ -21,10 +32,11 @@ public static class TrainingApi
     {
         app.UseSwagger();
         app.UseSwaggerUI();
-        app.UseHangfireDashboard("/hangfire");
+        app.MapDashboard();
         app.MapDatasetEndpoints();
         app.MapModelEndpoints();
         app.MapJobEndpoints();
+        app.MapTenantEndpoints();
         return app;
     }
 }

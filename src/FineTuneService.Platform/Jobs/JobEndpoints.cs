@@ -3,7 +3,9 @@ using System.Text;
 using System.Text.Json.Nodes;
 using FineTuneService.Platform.Data;
 using FineTuneService.Platform.Http;
+using FineTuneService.Platform.Identity;
 using FineTuneService.Platform.Storage;
+using FineTuneService.Platform.Tenants;
 using Hangfire;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -11,6 +13,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
 
 namespace FineTuneService.Platform.Jobs;
 
@@ -43,7 +46,7 @@ public static class JobEndpoints
 
     public static RouteGroupBuilder MapJobEndpoints(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/jobs").WithTags("Jobs");
+        var group = app.MapGroup("/jobs").WithTags("Jobs").RequireAuthorization(Policies.TenantData);
         group.MapPost("/", Create).WithName("CreateJob").Accepts<JobSpec>("application/json")
             .WithSummary("Create a training job from a spec (Hugging Face TrainingArguments names); honours Idempotency-Key");
         group.MapGet("/", List).WithName("ListJobs").WithSummary("List jobs, newest first; filter by status and type");
@@ -55,17 +58,20 @@ public static class JobEndpoints
         return group;
     }
 
-    static async Task<Accepted<JobResponse>> Create(
-        HttpRequest request, AppDbContext db, ArtifactStore store, IBackgroundJobClient jobs, TimeProvider clock, CancellationToken cancellationToken)
+    static async Task<Accepted<JobResponse>> Create(HttpRequest request, Caller caller, AppDbContext db, ArtifactStore store,
+        IBackgroundJobClient jobs, TimeProvider clock, ILogger<Job> logger, CancellationToken cancellationToken)
     {
         var body = await new StreamReader(request.Body, Encoding.UTF8).ReadToEndAsync(cancellationToken);
-        var key = request.Headers["Idempotency-Key"].ToString();
-        if (key.Length > MaxIdempotencyKeyLength) throw new RequestValidationException("Idempotency-Key", $"at most {MaxIdempotencyKeyLength} characters");
+        var clientKey = request.Headers["Idempotency-Key"].ToString();
+        if (clientKey.Length > MaxIdempotencyKeyLength) throw new RequestValidationException("Idempotency-Key", $"at most {MaxIdempotencyKeyLength} characters");
+        // Per tenant: another tenant's key neither replays nor blocks this one.
+        var key = clientKey.Length > 0 ? $"{caller.TenantId:N}:{clientKey}" : "";
         var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(body)));
         if (key.Length > 0 && await Replay(db, key, hash, cancellationToken) is { } replay) return replay;
 
         var spec = JobSpec.Parse(body);
         var hyperparameters = await spec.ValidateAsync(db, store, cancellationToken);
+        await Quotas.EnsureJobAllowedAsync(db, caller.TenantId, cancellationToken);
         var now = clock.GetUtcNow().UtcDateTime;
         var job = new Job
         {
@@ -81,7 +87,7 @@ public static class JobEndpoints
             CreatedAt = now,
         };
         db.Jobs.Add(job);
-        db.JobEvents.Add(new JobEvent { JobId = job.Id, CreatedAt = now, Level = "info", Message = "Job accepted and queued." });
+        db.JobEvents.Add(new JobEvent { JobId = job.Id, CreatedAt = now, Level = "info", Message = $"Job accepted and queued; created by {caller}." });
         if (key.Length > 0) db.IdempotencyKeys.Add(new IdempotencyKey { Key = key, RequestHash = hash, JobId = job.Id, CreatedAt = now });
         try { await db.SaveChangesAsync(cancellationToken); }
         catch (DbUpdateException) when (key.Length > 0)
@@ -93,6 +99,7 @@ public static class JobEndpoints
         // A crash between the insert and this enqueue leaves a queued job without a Hangfire job: recovery enqueues it.
         job.HangfireJobId = jobs.Enqueue<TrainingJob>(j => j.RunAsync(job.Id, CancellationToken.None));
         await db.SaveChangesAsync(cancellationToken);
+        logger.LogInformation("Job {JobId} created by {Caller}", job.Id, caller.ToString());
         return TypedResults.Accepted($"/jobs/{job.Id}", JobResponse.From(job));
     }
 
@@ -153,7 +160,7 @@ public static class JobEndpoints
     }
 
     /// <summary>A queued job is cancelled at once; a running one is flagged, and its worker stops it at the next heartbeat.</summary>
-    static async Task<Accepted<JobResponse>> Cancel(Guid id, AppDbContext db, TimeProvider clock, CancellationToken cancellationToken)
+    static async Task<Accepted<JobResponse>> Cancel(Guid id, Caller caller, AppDbContext db, TimeProvider clock, ILogger<Job> logger, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow().UtcDateTime;
         var queued = await db.Jobs.Where(j => j.Id == id && j.Status == JobStatus.Queued && j.LeaseOwner == null)
@@ -165,8 +172,9 @@ public static class JobEndpoints
             throw new ConflictException($"Job {id} is {job.Status.ToString().ToLowerInvariant()}; only queued or running jobs can be cancelled.");
         if (queued + running == 1)
         {
-            db.JobEvents.Add(new JobEvent { JobId = id, CreatedAt = now, Level = "info", Message = queued == 1 ? "Cancelled before it started." : "Cancel requested." });
+            db.JobEvents.Add(new JobEvent { JobId = id, CreatedAt = now, Level = "info", Message = (queued == 1 ? "Cancelled before it started" : "Cancel requested") + $"; by {caller}." });
             await db.SaveChangesAsync(cancellationToken);
+            logger.LogInformation("Job {JobId} cancelled by {Caller}", id, caller.ToString());
         }
         return TypedResults.Accepted($"/jobs/{id}", JobResponse.From(job));
     }

@@ -1,28 +1,49 @@
 using System.IO.Compression;
 using FineTuneService.Platform.Data;
 using FineTuneService.Platform.Http;
+using FineTuneService.Platform.Identity;
 using FineTuneService.Platform.Storage;
+using FineTuneService.Platform.Tenants;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace FineTuneService.Platform.Models;
 
 public sealed record ModelResponse(
     Guid Id, string Name, string? Architecture, string? ModelType, long SizeBytes, IReadOnlyList<string> Files,
-    Guid? SourceJobId, Guid? BaseModelId, DateTime CreatedAt)
+    Guid? SourceJobId, Guid? BaseModelId, bool Shared, DateTime CreatedAt)
 {
     public static ModelResponse From(Model m, ArtifactStore store)
     {
         var folder = store.FullPath(m.Path);
         IReadOnlyList<string> files = Directory.Exists(folder) ? [.. Directory.GetFiles(folder).Select(Path.GetFileName).Order()!] : [];
-        return new(m.Id, m.Name, m.Architecture, m.ModelType, m.SizeBytes, files, m.SourceJobId, m.BaseModelId, m.CreatedAt);
+        return new(m.Id, m.Name, m.Architecture, m.ModelType, m.SizeBytes, files, m.SourceJobId, m.BaseModelId, m.Shared, m.CreatedAt);
+    }
+
+    /// <summary>Models as the caller may see them: lineage names only jobs and models the caller can read, so a shared
+    /// model never reveals its tenant's job.</summary>
+    public static async Task<List<ModelResponse>> VisibleAsync(IReadOnlyList<Model> models, AppDbContext db, ArtifactStore store, CancellationToken cancellationToken)
+    {
+        var jobIds = models.Select(m => m.SourceJobId).OfType<Guid>().Distinct().ToList();
+        var baseIds = models.Select(m => m.BaseModelId).OfType<Guid>().Distinct().ToList();
+        var jobs = jobIds.Count == 0 ? [] : await db.Jobs.Where(j => jobIds.Contains(j.Id)).Select(j => j.Id).ToHashSetAsync(cancellationToken);
+        var bases = baseIds.Count == 0 ? [] : await db.Models.Where(m => baseIds.Contains(m.Id)).Select(m => m.Id).ToHashSetAsync(cancellationToken);
+        return [.. models.Select(m => From(m, store) with
+        {
+            SourceJobId = m.SourceJobId is { } job && jobs.Contains(job) ? job : null,
+            BaseModelId = m.BaseModelId is { } model && bases.Contains(model) ? model : null,
+        })];
     }
 }
+
+/// <summary><c>PATCH /models/{id}</c> (admin): <c>shared</c> makes a model readable by every tenant, and writable by none.</summary>
+public sealed record UpdateModelRequest(bool? Shared);
 
 public static class ModelEndpoints
 {
@@ -30,24 +51,26 @@ public static class ModelEndpoints
 
     public static RouteGroupBuilder MapModelEndpoints(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/models").WithTags("Models");
+        var group = app.MapGroup("/models").WithTags("Models").RequireAuthorization(Policies.TenantData);
         group.MapPost("/import", Import).WithName("ImportModel").DisableAntiforgery()
             .WithSummary("Import a Hugging Face model folder: 'files' parts (config.json, model.safetensors, vocab.txt or tokenizer.json, ...) or one .zip / .tar.gz");
         group.MapGet("/", List).WithName("ListModels").WithSummary("List models, newest first");
         group.MapGet("/{id:guid}", Get).WithName("GetModel").WithSummary("One model, with its lineage (source job, base model)");
         group.MapGet("/{id:guid}/download", Download).WithName("DownloadModel").WithSummary("The Hugging Face folder as a zip");
         group.MapDelete("/{id:guid}", Delete).WithName("DeleteModel").WithSummary("Delete a model that no active job uses");
+        group.MapPatch("/{id:guid}", Update).WithName("UpdateModel").RequireAuthorization(Policies.Admin)
+            .WithSummary("Share a model with every tenant, or stop sharing it (admin)");
         return group;
     }
 
-    static async Task<Created<ModelResponse>> Import(
-        HttpRequest request, AppDbContext db, ArtifactStore store, IOptions<StorageOptions> options, TimeProvider clock, CancellationToken cancellationToken)
+    static async Task<Created<ModelResponse>> Import(HttpRequest request, Caller caller, AppDbContext db, ArtifactStore store,
+        IOptions<StorageOptions> options, TimeProvider clock, ILogger<Model> logger, CancellationToken cancellationToken)
     {
         var temp = store.NewTempFolder();
         string? folder = null;
         try
         {
-            var form = await MultipartUpload.ReadAsync(request, temp, "files", options.Value.MaxModelBytes, cancellationToken);
+            var form = await Quotas.ReadUploadAsync(request, db, caller.TenantId, temp, "files", options.Value.MaxModelBytes, cancellationToken);
             ModelFiles.Assemble(form.Files, temp, options.Value.MaxModelBytes);
             var name = form.Fields.GetValueOrDefault("name")?.Trim() is { Length: > 0 } n ? n : "imported model";
             if (name.Length > MaxNameLength) throw new RequestValidationException("name", $"at most {MaxNameLength} characters");
@@ -56,9 +79,12 @@ public static class ModelEndpoints
             folder = ArtifactStore.ModelFolder(id);
             store.Promote(Path.Combine(temp, "model"), folder);
             var model = ModelFiles.Describe(store, id, folder, name, null, null, clock);
+            // An archive unpacks to more than was uploaded.
+            await Quotas.EnsureStorageAsync(db, caller.TenantId, model.SizeBytes, cancellationToken);
             db.Models.Add(model);
             await db.SaveChangesAsync(cancellationToken);
             folder = null;
+            logger.LogInformation("Model {ModelId} imported by {Caller}", id, caller.ToString());
             return TypedResults.Created($"/models/{id}", ModelResponse.From(model, store));
         }
         finally
@@ -71,11 +97,21 @@ public static class ModelEndpoints
     static async Task<Ok<ItemList<ModelResponse>>> List(AppDbContext db, ArtifactStore store, CancellationToken cancellationToken)
     {
         var models = await db.Models.AsNoTracking().OrderByDescending(m => m.CreatedAt).ToListAsync(cancellationToken);
-        return TypedResults.Ok(new ItemList<ModelResponse>([.. models.Select(m => ModelResponse.From(m, store))]));
+        return TypedResults.Ok(new ItemList<ModelResponse>(await ModelResponse.VisibleAsync(models, db, store, cancellationToken)));
     }
 
     static async Task<Ok<ModelResponse>> Get(Guid id, AppDbContext db, ArtifactStore store, CancellationToken cancellationToken) =>
-        TypedResults.Ok(ModelResponse.From(await Find(db, id, cancellationToken), store));
+        TypedResults.Ok((await ModelResponse.VisibleAsync([await Find(db, id, cancellationToken)], db, store, cancellationToken))[0]);
+
+    static async Task<Ok<ModelResponse>> Update(Guid id, UpdateModelRequest body, Caller caller, AppDbContext db, ArtifactStore store,
+        ILogger<Model> logger, CancellationToken cancellationToken)
+    {
+        var model = await db.Models.FirstOrDefaultAsync(m => m.Id == id, cancellationToken) ?? throw new NotFoundException("model", id);
+        if (body.Shared is { } shared) model.Shared = shared;
+        await db.SaveChangesAsync(cancellationToken);
+        logger.LogInformation("Model {ModelId} shared={Shared} set by {Caller}", id, model.Shared, caller.ToString());
+        return TypedResults.Ok((await ModelResponse.VisibleAsync([model], db, store, cancellationToken))[0]);
+    }
 
     static async Task<PushStreamHttpResult> Download(Guid id, HttpContext context, AppDbContext db, ArtifactStore store, CancellationToken cancellationToken)
     {
@@ -97,14 +133,18 @@ public static class ModelEndpoints
         }, "application/zip", $"model-{id:N}.zip");
     }
 
-    static async Task<NoContent> Delete(Guid id, AppDbContext db, ArtifactStore store, CancellationToken cancellationToken)
+    static async Task<NoContent> Delete(Guid id, Caller caller, AppDbContext db, ArtifactStore store, ILogger<Model> logger, CancellationToken cancellationToken)
     {
         var model = await Find(db, id, cancellationToken);
+        if (model.Shared && !caller.IsAdmin)
+            throw new ProblemException(StatusCodes.Status403Forbidden, "shared_model_read_only", "A shared model is read-only.",
+                $"Model {id} is shared with every tenant; only an admin can unshare or delete it.");
         if (await db.Jobs.AnyAsync(j => j.BaseModelId == id && !JobStatusGroups.Finished.Contains(j.Status), cancellationToken))
             throw new ConflictException($"Model {id} is the base of a job that has not finished.");
         db.Models.Remove(model);
         await db.SaveChangesAsync(cancellationToken);
         store.DeleteFolder(model.Path);
+        logger.LogInformation("Model {ModelId} deleted by {Caller}", id, caller.ToString());
         return TypedResults.NoContent();
     }
 
