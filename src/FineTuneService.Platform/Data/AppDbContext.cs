@@ -92,9 +92,10 @@ public sealed class AppDbContext(DbContextOptions<AppDbContext> options, TenantS
         });
         modelBuilder.Entity<IdempotencyKey>(key =>
         {
-            key.HasKey(k => k.Key);
-            // The tenant (32 hex digits and ':') before the client's key of up to 200 characters.
-            key.Property(k => k.Key).HasMaxLength(240);
+            // Per tenant: another tenant's key neither replays nor blocks this one.
+            key.HasKey(k => new { k.TenantId, k.Key });
+            key.Property(k => k.Key).HasMaxLength(200);
+            key.HasOne<Tenant>().WithMany().HasForeignKey(k => k.TenantId).OnDelete(DeleteBehavior.Cascade);
         });
     }
 

@@ -21,6 +21,7 @@ namespace FineTuneService.Platform.Identity;
 public static class IdentityExtensions
 {
     static readonly string[] LoopbackHosts = ["localhost", "127.0.0.1", "[::1]"];
+    const int MinBootstrapKeyLength = 24;
 
     public static WebApplicationBuilder AddPlatformIdentity(this WebApplicationBuilder builder)
     {
@@ -28,6 +29,8 @@ public static class IdentityExtensions
         services.AddOptions<AuthOptions>().BindConfiguration("Auth").ValidateDataAnnotations()
             .Validate<IConfiguration>((auth, configuration) => !string.IsNullOrEmpty(auth.BootstrapAdminKey) || configuration.IsEmbedded(),
                 "ConnectionStrings:Postgres is set (production) but Auth:BootstrapAdminKey is not: set it (Auth__BootstrapAdminKey) to require API keys")
+            .Validate(auth => auth.BootstrapAdminKey is not { Length: > 0 and < MinBootstrapKeyLength },
+                $"Auth:BootstrapAdminKey: at least {MinBootstrapKeyLength} characters, e.g. fts_ and 48 random hex digits")
             .ValidateOnStart();
         services.AddSingleton<ApiKeys>();
         services.AddHttpContextAccessor();

@@ -62,12 +62,10 @@ public static class JobEndpoints
         IBackgroundJobClient jobs, TimeProvider clock, ILogger<Job> logger, CancellationToken cancellationToken)
     {
         var body = await new StreamReader(request.Body, Encoding.UTF8).ReadToEndAsync(cancellationToken);
-        var clientKey = request.Headers["Idempotency-Key"].ToString();
-        if (clientKey.Length > MaxIdempotencyKeyLength) throw new RequestValidationException("Idempotency-Key", $"at most {MaxIdempotencyKeyLength} characters");
-        // Per tenant: another tenant's key neither replays nor blocks this one.
-        var key = clientKey.Length > 0 ? $"{caller.TenantId:N}:{clientKey}" : "";
+        var key = request.Headers["Idempotency-Key"].ToString();
+        if (key.Length > MaxIdempotencyKeyLength) throw new RequestValidationException("Idempotency-Key", $"at most {MaxIdempotencyKeyLength} characters");
         var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(body)));
-        if (key.Length > 0 && await Replay(db, key, hash, cancellationToken) is { } replay) return replay;
+        if (key.Length > 0 && await Replay(db, caller.TenantId, key, hash, cancellationToken) is { } replay) return replay;
 
         var spec = JobSpec.Parse(body);
         var hyperparameters = await spec.ValidateAsync(db, store, cancellationToken);
@@ -88,13 +86,13 @@ public static class JobEndpoints
         };
         db.Jobs.Add(job);
         db.JobEvents.Add(new JobEvent { JobId = job.Id, CreatedAt = now, Level = "info", Message = $"Job accepted and queued; created by {caller}." });
-        if (key.Length > 0) db.IdempotencyKeys.Add(new IdempotencyKey { Key = key, RequestHash = hash, JobId = job.Id, CreatedAt = now });
+        if (key.Length > 0) db.IdempotencyKeys.Add(new IdempotencyKey { TenantId = caller.TenantId, Key = key, RequestHash = hash, JobId = job.Id, CreatedAt = now });
         try { await db.SaveChangesAsync(cancellationToken); }
         catch (DbUpdateException) when (key.Length > 0)
         {
             // A concurrent retry with the same key won the insert.
             db.ChangeTracker.Clear();
-            return await Replay(db, key, hash, cancellationToken) ?? throw new ConflictException("Idempotency-Key is being used by another request.");
+            return await Replay(db, caller.TenantId, key, hash, cancellationToken) ?? throw new ConflictException("Idempotency-Key is being used by another request.");
         }
         // A crash between the insert and this enqueue leaves a queued job without a Hangfire job: recovery enqueues it.
         job.HangfireJobId = jobs.Enqueue<TrainingJob>(j => j.RunAsync(job.Id, CancellationToken.None));
@@ -103,9 +101,9 @@ public static class JobEndpoints
         return TypedResults.Accepted($"/jobs/{job.Id}", JobResponse.From(job));
     }
 
-    static async Task<Accepted<JobResponse>?> Replay(AppDbContext db, string key, string hash, CancellationToken cancellationToken)
+    static async Task<Accepted<JobResponse>?> Replay(AppDbContext db, Guid tenantId, string key, string hash, CancellationToken cancellationToken)
     {
-        var existing = await db.IdempotencyKeys.AsNoTracking().FirstOrDefaultAsync(k => k.Key == key, cancellationToken);
+        var existing = await db.IdempotencyKeys.AsNoTracking().FirstOrDefaultAsync(k => k.TenantId == tenantId && k.Key == key, cancellationToken);
         if (existing is null) return null;
         if (existing.RequestHash != hash) throw new ConflictException("Idempotency-Key was already used with a different request body.");
         var job = await Find(db, existing.JobId, cancellationToken);

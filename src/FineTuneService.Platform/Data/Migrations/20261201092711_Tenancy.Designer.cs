@@ -13,7 +13,7 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 namespace FineTuneService.Platform.Data.Migrations
 {
     [DbContext(typeof(AppDbContext))]
-    [Migration("20261201092127_Tenancy")]
+    [Migration("20261201092711_Tenancy")]
     partial class Tenancy
     {
         /// <inheritdoc />
@@ -214,9 +214,13 @@ namespace FineTuneService.Platform.Data.Migrations
 
             modelBuilder.Entity("FineTuneService.Platform.Data.IdempotencyKey", b =>
                 {
+                    b.Property<Guid>("TenantId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("tenant_id");
+
                     b.Property<string>("Key")
-                        .HasMaxLength(240)
-                        .HasColumnType("character varying(240)")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
                         .HasColumnName("key");
 
                     b.Property<DateTime>("CreatedAt")
@@ -232,7 +236,7 @@ namespace FineTuneService.Platform.Data.Migrations
                         .HasColumnType("text")
                         .HasColumnName("request_hash");
 
-                    b.HasKey("Key")
+                    b.HasKey("TenantId", "Key")
                         .HasName("pk_idempotency_keys");
 
                     b.ToTable("idempotency_keys", (string)null);
@@ -578,6 +582,16 @@ namespace FineTuneService.Platform.Data.Migrations
                         .OnDelete(DeleteBehavior.Restrict)
                         .IsRequired()
                         .HasConstraintName("fk_datasets_tenants_tenant_id");
+                });
+
+            modelBuilder.Entity("FineTuneService.Platform.Data.IdempotencyKey", b =>
+                {
+                    b.HasOne("FineTuneService.Platform.Data.Tenant", null)
+                        .WithMany()
+                        .HasForeignKey("TenantId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_idempotency_keys_tenants_tenant_id");
                 });
 
             modelBuilder.Entity("FineTuneService.Platform.Data.Job", b =>

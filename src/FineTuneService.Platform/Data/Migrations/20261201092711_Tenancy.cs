@@ -12,6 +12,10 @@ namespace FineTuneService.Platform.Data.Migrations
         protected override void Up(MigrationBuilder migrationBuilder)
         {
             // Rows from before tenancy belong to the default tenant (Tenant.DefaultId), the bootstrap admin key's.
+            migrationBuilder.DropPrimaryKey(
+                name: "pk_idempotency_keys",
+                table: "idempotency_keys");
+
             migrationBuilder.AddColumn<bool>(
                 name: "shared",
                 table: "models",
@@ -33,15 +37,12 @@ namespace FineTuneService.Platform.Data.Migrations
                 nullable: false,
                 defaultValue: new Guid("00000000-0000-0000-0000-000000000001"));
 
-            migrationBuilder.AlterColumn<string>(
-                name: "key",
+            migrationBuilder.AddColumn<Guid>(
+                name: "tenant_id",
                 table: "idempotency_keys",
-                type: "character varying(240)",
-                maxLength: 240,
+                type: "uuid",
                 nullable: false,
-                oldClrType: typeof(string),
-                oldType: "character varying(200)",
-                oldMaxLength: 200);
+                defaultValue: new Guid("00000000-0000-0000-0000-000000000001"));
 
             migrationBuilder.AddColumn<Guid>(
                 name: "tenant_id",
@@ -56,6 +57,11 @@ namespace FineTuneService.Platform.Data.Migrations
                 type: "bigint",
                 nullable: false,
                 defaultValue: 0L);
+
+            migrationBuilder.AddPrimaryKey(
+                name: "pk_idempotency_keys",
+                table: "idempotency_keys",
+                columns: new[] { "tenant_id", "key" });
 
             migrationBuilder.CreateTable(
                 name: "tenants",
@@ -145,6 +151,14 @@ namespace FineTuneService.Platform.Data.Migrations
                 onDelete: ReferentialAction.Restrict);
 
             migrationBuilder.AddForeignKey(
+                name: "fk_idempotency_keys_tenants_tenant_id",
+                table: "idempotency_keys",
+                column: "tenant_id",
+                principalTable: "tenants",
+                principalColumn: "id",
+                onDelete: ReferentialAction.Cascade);
+
+            migrationBuilder.AddForeignKey(
                 name: "fk_jobs_tenants_tenant_id",
                 table: "jobs",
                 column: "tenant_id",
@@ -169,6 +183,10 @@ namespace FineTuneService.Platform.Data.Migrations
                 table: "datasets");
 
             migrationBuilder.DropForeignKey(
+                name: "fk_idempotency_keys_tenants_tenant_id",
+                table: "idempotency_keys");
+
+            migrationBuilder.DropForeignKey(
                 name: "fk_jobs_tenants_tenant_id",
                 table: "jobs");
 
@@ -190,6 +208,10 @@ namespace FineTuneService.Platform.Data.Migrations
                 name: "ix_jobs_tenant_id_status",
                 table: "jobs");
 
+            migrationBuilder.DropPrimaryKey(
+                name: "pk_idempotency_keys",
+                table: "idempotency_keys");
+
             migrationBuilder.DropIndex(
                 name: "ix_datasets_tenant_id",
                 table: "datasets");
@@ -208,21 +230,20 @@ namespace FineTuneService.Platform.Data.Migrations
 
             migrationBuilder.DropColumn(
                 name: "tenant_id",
+                table: "idempotency_keys");
+
+            migrationBuilder.DropColumn(
+                name: "tenant_id",
                 table: "datasets");
 
             migrationBuilder.DropColumn(
                 name: "size_bytes",
                 table: "checkpoints");
 
-            migrationBuilder.AlterColumn<string>(
-                name: "key",
+            migrationBuilder.AddPrimaryKey(
+                name: "pk_idempotency_keys",
                 table: "idempotency_keys",
-                type: "character varying(200)",
-                maxLength: 200,
-                nullable: false,
-                oldClrType: typeof(string),
-                oldType: "character varying(240)",
-                oldMaxLength: 240);
+                column: "key");
         }
     }
 }
