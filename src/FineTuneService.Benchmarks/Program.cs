@@ -2,9 +2,12 @@ using FineTuneService.Benchmarks;
 using FineTuneService.Training.Jobs;
 
 // dotnet run -c Release --project src/FineTuneService.Benchmarks -- all [--quick]
-// Commands: all | tokenize | forward | train | epoch | service; ours-step and ours-epoch are the child processes of train and epoch.
+// Commands: all | tokenize | forward | peer | train | epoch | service; ours-step and ours-epoch are the child processes of train and epoch.
 // train [--device cpu|cuda|cuda:<index>|auto]: the training steps of both sides on that device (default cpu).
-// One JSON line per comparison on stdout: {"name","ours","peer","unit","ratio"} (+ target, meets, detail); progress on stderr.
+// peer: the PyTorch peer's checks alone (train and epoch run them first).
+// On stdout: the machine's fingerprint, then one JSON line per comparison: {"name","ours","ours_min","ours_max","peer",…,
+// "runs","unit","ratio"} (medians of alternating runs; + target, meets, settings, detail; a refused one: "meets": false,
+// "reason", no ratio), last the load average at the end. Progress on stderr.
 var command = args.FirstOrDefault() ?? "all";
 if (command is "ours-step" or "ours-epoch")
 {
@@ -25,6 +28,7 @@ if (!TrainingJobRunner.IsDevice(deviceSpec))
 var device = TrainingJobRunner.Device(deviceSpec);
 var fixture = Fixture.Find();
 using var work = new TempDir();
+Console.WriteLine(Fingerprint.Collect().ToJsonString(Comparison.Json));
 void Print(Comparison comparison) => Console.WriteLine(comparison.ToJson());
 
 if (command is "all" or "tokenize")
@@ -39,25 +43,27 @@ if (command is "all" or "forward")
     }
 }
 (int Torch, int Blas) peerThreads = PythonPeer.ThreadSettings[0];
-if (command is "all" or "train" or "epoch")
+PeerCheck? peerCheck = null;
+if (command is "all" or "peer" or "train" or "epoch")
 {
-    PythonPeer.EnsureInstalled();
+    Console.Error.WriteLine("peer: the PyTorch peer's BLAS, kernel, matrix product and outputs");
+    peerCheck = PeerCheck.Run(fixture.Dir, command is "train" ? device : TorchSharp.torch.CPU);
+    Console.WriteLine(peerCheck.Report.ToJsonString(Comparison.Json));
 }
 if (command is "all" or "train")
 {
-    foreach (var comparison in TrainingBenchmarks.Steps(fixture, work.Path, quick, device, fastest => peerThreads = fastest))
+    foreach (var comparison in TrainingBenchmarks.Steps(fixture, work.Path, quick, device, peerCheck!, fastest => peerThreads = fastest))
     {
         Print(comparison);
     }
 }
-double? loopSeconds = null;
 if (command is "all" or "epoch")
 {
-    var epoch = TrainingBenchmarks.Epoch(fixture, work.Path, quick, peerThreads);
-    loopSeconds = epoch.Detail!["ours_seconds"]!.GetValue<double>();
-    Print(epoch);
+    Print(TrainingBenchmarks.Epoch(fixture, work.Path, quick, peerCheck!, peerThreads));
 }
 if (command is "all" or "service")
 {
-    await ServiceBenchmarks.RunAsync(fixture, work.Path, quick, loopSeconds);
+    await ServiceBenchmarks.RunAsync(fixture, work.Path, quick);
 }
+Console.WriteLine(new System.Text.Json.Nodes.JsonObject { ["name"] = "end", ["utc"] = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ"),
+    ["load_average"] = Fingerprint.LoadAverage() }.ToJsonString());

@@ -21,10 +21,13 @@ public static class TokenizerBenchmark
                 throw new InvalidOperationException($"ids differ on text {i}: {texts[i]}");
             }
         }
-        double oursRate = Rate(passes, texts, t => ours.Encode(t).Ids.Length);
-        double peerRate = Rate(passes, texts, t => peer.Encode(t).Length);
+        var (oursRate, peerRate) = Alternating.Run("tokenizer", () => Rate(passes, texts, t => ours.Encode(t).Ids.Length),
+            () => Rate(passes, texts, t => peer.Encode(t).Length));
+        var oneThread = new SideSettings("cpu", 1, "exact ids", 1);
         return new Comparison("tokenizer_tokens_per_second", oursRate, peerRate, "tokens/s", ">=2",
-            new() { ["texts"] = texts.Count, ["passes"] = passes, ["ids_identical"] = true });
+            new() { ["texts"] = texts.Count, ["passes"] = passes, ["ids_identical"] = true })
+            .WithSettings(oneThread with { Engine = "WordPiece (ours)" }, oneThread with { Engine = "Hugging Face tokenizers (Rust)" },
+                Environment.ProcessorCount);
     }
 
     private static double Rate(int passes, IReadOnlyList<string> texts, Func<string, int> encode)

@@ -28,8 +28,10 @@ public static class TrainingBenchmarks
     };
 
     /// <summary>Fine-tuning steps of MiniLM (seq 128, batch 16) and MLM steps of a small BERT, on identical batches, both
-    /// sides on <paramref name="device"/>. On the CPU the peer runs at each thread setting and the fastest counts.</summary>
-    public static IEnumerable<Comparison> Steps(Fixture fixture, string work, bool quick, torch.Device device, Action<(int, int)> fastestPeer)
+    /// sides on <paramref name="device"/>, each side in its own process, alternating (A B A B A B). On the CPU the peer first
+    /// runs at each thread setting and the fastest is the one timed. Refused with the reason when the peer failed its checks.</summary>
+    public static IEnumerable<Comparison> Steps(Fixture fixture, string work, bool quick, torch.Device device, PeerCheck peerCheck,
+        Action<(int, int)> fastestPeer)
     {
         var onCpu = device.type == DeviceType.CPU;
         // A GPU step takes milliseconds: more steps, and a longer warm-up for the kernels' first launches.
@@ -41,67 +43,107 @@ public static class TrainingBenchmarks
 
         foreach (var (name, task, file) in new[] { ("train_step", "cls", clsFile), ("mlm_step", "mlm", mlmFile) })
         {
+            var (speedTarget, rssTarget) = task == "cls" ? (">=1.1", "<=1.2") : ((string?)null, (string?)null);
+            if (!peerCheck.Passed)
+            {
+                yield return Comparison.Refuse($"{name}_samples_per_second", "samples/s", peerCheck.Failure!, speedTarget);
+                yield return Comparison.Refuse($"{name}_peak_rss_mb", "MB", peerCheck.Failure!, rssTarget);
+                if (task == "cls")
+                {
+                    yield return Comparison.Refuse("train_step_tokens_per_second", "tokens/s", peerCheck.Failure!);
+                }
+                continue;
+            }
             string[] modelArgs = task == "cls" ? ["--model-dir", fixture.Dir] : ["--config", JsonSerializer.Serialize(SmallBert)];
             string[] args = [.. modelArgs, "--task", task, "--batches", file, "--warmup", warmup.ToString(), "--steps", steps.ToString(),
                 "--device", device.ToString()];
-            Console.Error.WriteLine($"{name}: ours");
-            var ours = Child.Run(["ours-step", .. args]);
-            Console.Error.WriteLine($"{name}: PyTorch peer");
-            var peer = onCpu ? PythonPeer.RunFastest(["step", .. args], "samples_per_second")
-                : PythonPeer.Run(["step", .. args], Environment.ProcessorCount, 1);
+            Console.Error.WriteLine($"{name}: the PyTorch peer's fastest thread setting");
+            var fastest = onCpu ? PythonPeer.RunFastest(["step", .. args], "samples_per_second") : null;
+            var (torchThreads, blasThreads) = fastest is null
+                ? (Environment.ProcessorCount, 1)
+                : (fastest["threads"]!.GetValue<int>(), int.Parse(fastest["openblas_threads"]!.GetValue<string>()));
             if (task == "cls" && onCpu)
             {
-                fastestPeer((peer["threads"]!.GetValue<int>(), int.Parse(peer["openblas_threads"]!.GetValue<string>())));
+                fastestPeer((torchThreads, blasThreads));
             }
+            Console.Error.WriteLine($"{name}: ours and the peer (torch threads {torchThreads}, OpenBLAS threads {blasThreads}), alternating");
+            JsonObject ours = new(), peer = new();
+            var (oursRuns, peerRuns) = Alternating.Run(name,
+                () => Figures(ours = Child.Run(["ours-step", .. args]), "samples_per_second", "peak_rss_mb"),
+                () => Figures(peer = PythonPeer.Run(["step", .. args], torchThreads, blasThreads), "samples_per_second", "peak_rss_mb"));
+            var (oursSettings, peerSettings) = (Settings(ours), Settings(peer));
             var detail = new JsonObject
             {
-                ["peer_threads"] = peer["threads"]!.DeepClone(),
-                ["peer_openblas_threads"] = peer["openblas_threads"]!.DeepClone(),
-                ["ours_threads"] = Environment.ProcessorCount,
+                ["peer_threads"] = torchThreads,
+                ["peer_openblas_threads"] = blasThreads,
                 ["steps"] = steps,
                 ["device"] = device.ToString(),
             };
-            yield return new Comparison($"{name}_samples_per_second", Number(ours, "samples_per_second"), Number(peer, "samples_per_second"),
-                "samples/s", task == "cls" ? ">=1.1" : null, detail);
-            yield return new Comparison($"{name}_peak_rss_mb", Number(ours, "peak_rss_mb"), Number(peer, "peak_rss_mb"), "MB",
-                task == "cls" ? "<=1.2" : null);
+            yield return new Comparison($"{name}_samples_per_second", oursRuns["samples_per_second"], peerRuns["samples_per_second"],
+                "samples/s", speedTarget, detail).WithSettings(oursSettings, peerSettings, Environment.ProcessorCount);
+            yield return new Comparison($"{name}_peak_rss_mb", oursRuns["peak_rss_mb"], peerRuns["peak_rss_mb"], "MB", rssTarget)
+                .WithSettings(oursSettings, peerSettings, Environment.ProcessorCount);
             if (task == "cls")
             {
-                yield return new Comparison("train_step_tokens_per_second", Number(ours, "samples_per_second") * SeqLength,
-                    Number(peer, "samples_per_second") * SeqLength, "tokens/s");
+                yield return new Comparison("train_step_tokens_per_second", oursRuns["samples_per_second"].Select(s => s * SeqLength),
+                    peerRuns["samples_per_second"].Select(s => s * SeqLength), "tokens/s")
+                    .WithSettings(oursSettings, peerSettings, Environment.ProcessorCount);
             }
         }
     }
 
     /// <summary>One fine-tuning epoch of MiniLM on the fixture's real, variable-length lines (batch 16, max length 128):
-    /// our length-grouped dynamic padding against Hugging Face Trainer defaults (shuffled batches padded to their longest).</summary>
-    public static Comparison Epoch(Fixture fixture, string work, bool quick, (int Torch, int Blas) peerThreads)
+    /// our length-grouped dynamic padding against Hugging Face Trainer defaults (shuffled batches padded to their longest),
+    /// alternating.</summary>
+    public static Comparison Epoch(Fixture fixture, string work, bool quick, PeerCheck peerCheck, (int Torch, int Blas) peerThreads)
     {
+        const string name = "finetune_epoch_samples_per_second", target = ">=1.5";
+        if (!peerCheck.Passed)
+        {
+            return Comparison.Refuse(name, "samples/s", peerCheck.Failure!, target);
+        }
         var tokenizer = WordPieceTokenizer.FromFolder(fixture.Dir);
         var texts = EpochTexts(fixture, quick);
+        var file = WriteEpochFile(work, texts, tokenizer);
+        Console.Error.WriteLine("epoch: ours and the PyTorch peer (Trainer defaults), alternating");
+        string[] figures = ["samples_per_second", "seconds", "tokens_per_second", "peak_rss_mb"];
+        JsonObject ours = new(), peer = new();
+        var (oursRuns, peerRuns) = Alternating.Run("epoch",
+            () => Figures(ours = Child.Run(["ours-epoch", "--model-dir", fixture.Dir, "--data", file]), figures),
+            () => Figures(peer = PythonPeer.Run(["epoch", "--model-dir", fixture.Dir, "--data", file, "--batch-size", BatchSize.ToString()],
+                peerThreads.Torch, peerThreads.Blas), figures));
+        var detail = new JsonObject { ["examples"] = texts.Count };
+        foreach (var figure in figures.Skip(1))
+        {
+            detail["ours_" + figure] = Math.Round(oursRuns[figure].Median, 3);
+            detail["peer_" + figure] = Math.Round(peerRuns[figure].Median, 3);
+        }
+        return new Comparison(name, oursRuns["samples_per_second"], peerRuns["samples_per_second"], "samples/s", target, detail)
+            .WithSettings(Settings(ours), Settings(peer), Environment.ProcessorCount);
+    }
+
+    /// <summary>The epoch's rows as both sides read them: token ids (max length 128) and the label.</summary>
+    public static string WriteEpochFile(string work, IReadOnlyList<string> texts, WordPieceTokenizer tokenizer)
+    {
         var file = Path.Combine(work, "epoch.jsonl");
         File.WriteAllLines(file, texts.Select(t => new JsonObject
         {
             ["input_ids"] = new JsonArray(tokenizer.Encode(t, maxLength: SeqLength).Ids.Select(id => (JsonNode)id).ToArray()),
             ["label"] = EpochLabel(t),
         }.ToJsonString()));
-        Console.Error.WriteLine("epoch: ours");
-        var ours = Child.Run(["ours-epoch", "--model-dir", fixture.Dir, "--data", file]);
-        Console.Error.WriteLine("epoch: PyTorch peer (Trainer defaults)");
-        var peer = PythonPeer.Run(["epoch", "--model-dir", fixture.Dir, "--data", file, "--batch-size", BatchSize.ToString()],
-            peerThreads.Torch, peerThreads.Blas);
-        return new Comparison("finetune_epoch_samples_per_second", Number(ours, "samples_per_second"), Number(peer, "samples_per_second"),
-            "samples/s", ">=1.5", new JsonObject
-            {
-                ["examples"] = texts.Count,
-                ["ours_seconds"] = Number(ours, "seconds"),
-                ["peer_seconds"] = Number(peer, "seconds"),
-                ["ours_tokens_per_second"] = Number(ours, "tokens_per_second"),
-                ["peer_tokens_per_second"] = Number(peer, "tokens_per_second"),
-                ["ours_peak_rss_mb"] = Number(ours, "peak_rss_mb"),
-                ["peer_peak_rss_mb"] = Number(peer, "peak_rss_mb"),
-            });
+        return file;
     }
+
+    /// <summary>The settings a side's process reported: device of its parameters, threads, precision, batch size.</summary>
+    public static SideSettings Settings(JsonObject run) => new(run["device"]!.GetValue<string>(), Math.Max(run["threads"]!.GetValue<int>(),
+        run["openblas_threads"] is { } blas && int.TryParse(blas.GetValue<string>(), out var b) ? b : 0),
+        run["precision"]!.GetValue<string>(), run["batch"]!.GetValue<int>());
+
+    /// <summary>What our side computes in on <paramref name="device"/>: fp32, with TF32 matrix products where CUDA allows them.</summary>
+    public static string Precision(torch.Device device) =>
+        device.type == DeviceType.CUDA && torch.backends.cuda.matmul.allow_tf32 ? "fp32 (tf32 matmul)" : "fp32";
+
+    private static Dictionary<string, double> Figures(JsonObject run, params string[] keys) => keys.ToDictionary(k => k, k => Number(run, k));
 
     /// <summary>The epoch's examples: the fixture's first lines (real text of varied length).</summary>
     public static IReadOnlyList<string> EpochTexts(Fixture fixture, bool quick) => fixture.Texts.Take(quick ? 160 : 800).ToArray();
@@ -151,6 +193,10 @@ public static class TrainingBenchmarks
         {
             ["samples_per_second"] = steps * BatchSize / timer.Seconds,
             ["peak_rss_mb"] = PeakRssMb(),
+            ["device"] = model.Module.parameters().First().device.ToString(),
+            ["threads"] = torch.get_num_threads(),
+            ["precision"] = Precision(device),
+            ["batch"] = BatchSize,
         };
     }
 
@@ -177,6 +223,10 @@ public static class TrainingBenchmarks
             ["samples_per_second"] = examples.Length / seconds,
             ["tokens_per_second"] = examples.Sum(e => e.InputIds.Length) / seconds,
             ["peak_rss_mb"] = PeakRssMb(),
+            ["device"] = "cpu",
+            ["threads"] = torch.get_num_threads(),
+            ["precision"] = Precision(torch.CPU),
+            ["batch"] = trainArgs.PerDeviceTrainBatchSize,
         };
     }
 

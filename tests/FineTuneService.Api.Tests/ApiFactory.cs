@@ -12,16 +12,16 @@ using Npgsql;
 namespace FineTuneService.Api.Tests;
 
 /// <summary>The Api host against its own PostgreSQL database (created here, dropped after) and its own storage root.
-/// PostgresServer: env <c>FTS_TEST_POSTGRES</c>, default the local CI server. Production mode requires keys: the
-/// factory configures a bootstrap admin key, makes a tenant "tests" with a member key, and every client it creates
-/// (<see cref="WebApplicationFactory{T}.CreateClient()"/>, <see cref="HostClient"/>) carries that member key.</summary>
+/// The server is <see cref="TestPostgres"/>: <c>FTS_TEST_POSTGRES</c>, or a throwaway cluster the test run starts.
+/// Production mode requires keys: the factory configures a bootstrap admin key, makes a tenant "tests" with a member
+/// key, and every client it creates (<see cref="WebApplicationFactory{T}.CreateClient()"/>, <see cref="HostClient"/>)
+/// carries that member key.</summary>
 public class ApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
 {
     public const long MaxDatasetBytes = 64 * 1024;
     public const string AdminKey = "fts_test_bootstrap_admin_key_0123456789abcdef";
 
-    static readonly string PostgresServer = Environment.GetEnvironmentVariable("FTS_TEST_POSTGRES")
-        ?? "Host=127.0.0.1;Port=5432;Username=postgres;Password=ci";
+    static string PostgresServer => TestPostgres.Server;
 
     readonly string database = "fts_test_" + Guid.NewGuid().ToString("N")[..12];
 

@@ -92,6 +92,12 @@ public class DatasetTests(ApiFactory factory) : IClassFixture<ApiFactory>
         var id = Guid.Parse(dataset.GetProperty("id").GetString()!).ToString("N");
         Assert.Equal([Path.Combine(factory.StorageRoot, "datasets", id, "data.txt")], factory.StoredFiles(Path.Combine("datasets", id)));
         Assert.False(File.Exists(Path.Combine(factory.StorageRoot, "..", "etc", "evil.txt")));
+
+        // Downloaded as it was sent, under the client's name without its folders.
+        var download = await client.GetAsync($"/datasets/{id}/download");
+        Assert.Equal(HttpStatusCode.OK, download.StatusCode);
+        Assert.Equal("text\nhello there\nsecond line\n", await download.Content.ReadAsStringAsync());
+        Assert.Equal("evil.txt", download.Content.Headers.ContentDisposition?.FileName);
     }
 
     public static TheoryData<string, byte[], string, string> BadUploads => new()

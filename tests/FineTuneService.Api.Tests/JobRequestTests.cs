@@ -112,6 +112,36 @@ public class JobRequestTests(SeededApiFactory factory) : IClassFixture<SeededApi
     }
 
     [Fact]
+    public async Task A_validation_split_that_would_leave_a_side_empty_is_refused_naming_it()
+    {
+        async Task<string> Upload(string content, string name)
+        {
+            var upload = await client.PostAsync("/datasets", DatasetTests.Upload(Encoding.UTF8.GetBytes(content), name));
+            Assert.Equal(HttpStatusCode.Created, upload.StatusCode);
+            return (await SeededApiFactory.Json(upload)).GetProperty("id").GetString()!;
+        }
+        var oneDocument = await Upload("A single document.\nWith two lines.\n", "one-document.txt");
+        var oneRow = await Upload("text,label\nonly row,pos\n", "one-row.csv");
+        var pretrain = new JsonObject
+        {
+            ["type"] = "pretrain", ["task"] = "mlm", ["train_dataset_id"] = oneDocument, ["validation_split"] = 0.02,
+            ["model"] = new JsonObject { ["architecture"] = "bert", ["hidden_size"] = 32, ["num_hidden_layers"] = 1, ["num_attention_heads"] = 2 },
+            ["tokenizer"] = new JsonObject { ["vocab_size"] = 300 },
+        };
+        var finetune = Spec();
+        finetune["train_dataset_id"] = oneRow;
+        finetune["validation_split"] = 0.2;
+        finetune.Remove("validation_dataset_id");
+
+        foreach (var spec in new[] { pretrain, finetune })
+        {
+            var response = await client.PostAsync("/jobs", Body(spec.ToJsonString()));
+            var problem = await response.AssertProblem(HttpStatusCode.BadRequest, "validation_split");
+            Assert.Contains("it has 1", problem.ToString());
+        }
+    }
+
+    [Fact]
     public async Task Retry_with_the_same_idempotency_key_returns_the_first_job()
     {
         var body = Spec().ToJsonString();

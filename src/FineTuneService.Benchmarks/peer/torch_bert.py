@@ -7,6 +7,10 @@ fixture's model.safetensors by parsing the safetensors header with numpy. Modes:
   epoch --model-dir D --data FILE --batch-size B --threads T
         one fine-tuning epoch with Hugging Face Trainer defaults: shuffled random batches, each padded to
         its longest sequence (DataCollatorWithPadding), AdamW lr 5e-5 linear decay, clip 1.0.
+  parity --model-dir D [--device cpu|cuda]
+        the encoder's last_hidden_state and pooler_output on the 14 inputs of D/reference_outputs.json (ONNX Runtime's
+        outputs of the original export) against that reference; without the file (random weights), against the same
+        model on the CPU in float64. Reports the largest absolute difference.
 Prints one JSON object on stdout.
 """
 import argparse
@@ -218,6 +222,11 @@ def train_step(model, optimizer, batch):
     return loss.item()
 
 
+def precision(device):
+    """As the .NET side names it: fp32, with TF32 matrix products where CUDA allows them."""
+    return "fp32 (tf32 matmul)" if device.type == "cuda" and torch.backends.cuda.matmul.allow_tf32 else "fp32"
+
+
 def peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
@@ -240,7 +249,8 @@ def run_steps(args):
         losses.append(train_step(model, optimizer, on_device(batches[(args.warmup + i) % len(batches)])))
     elapsed = time.perf_counter() - start
     samples = sum(batches[(args.warmup + i) % len(batches)][0].shape[0] for i in range(args.steps))
-    return {"samples_per_second": samples / elapsed, "peak_rss_mb": peak_rss_mb(), "losses": losses}
+    return {"samples_per_second": samples / elapsed, "peak_rss_mb": peak_rss_mb(), "losses": losses,
+            "device": str(next(model.parameters()).device), "batch": batches[0][0].shape[0], "precision": precision(device)}
 
 
 def run_epoch(args):
@@ -269,12 +279,46 @@ def run_epoch(args):
         scheduler.step()
     elapsed = time.perf_counter() - start
     return {"seconds": elapsed, "samples_per_second": len(rows) / elapsed, "tokens_per_second": tokens / elapsed,
-            "peak_rss_mb": peak_rss_mb()}
+            "peak_rss_mb": peak_rss_mb(), "device": str(next(model.parameters()).device), "batch": args.batch_size,
+            "precision": precision(torch.device("cpu"))}
+
+
+def run_parity(args):
+    args.task = "cls"
+    device = torch.device(args.device)
+    model = build_model(args, 2).bert.eval().to(device)
+    reference_file = os.path.join(args.model_dir, "reference_outputs.json")
+    if os.path.exists(reference_file):
+        with open(reference_file) as f:
+            cases = json.load(f)["cases"]
+        against = "reference_outputs.json (ONNX Runtime)"
+    else:
+        with open(os.path.join(args.model_dir, "tokenizer_reference.jsonl")) as f:
+            cases = [dict(json.loads(line), token_type_ids=None) for _, line in zip(range(14), f)]
+        against = "the same model on the CPU in float64"
+        cpu64 = build_model(args, 2).bert.eval().double()
+
+    def encode(bert, ids, types, on):
+        t = lambda v: torch.tensor([v], device=on)
+        hidden = bert(t(ids), torch.ones(1, len(ids), dtype=torch.long, device=on), t(types))
+        return hidden[0].flatten().double().cpu(), bert.pooler(hidden)[0].double().cpu()
+
+    worst = 0.0
+    with torch.no_grad():
+        for c in cases:
+            ids, types = c["input_ids"], c["token_type_ids"] or [0] * len(c["input_ids"])
+            hidden, pooled = encode(model, ids, types, device)
+            if "last_hidden_state" in c:
+                want_hidden, want_pooled = torch.tensor(c["last_hidden_state"]).double(), torch.tensor(c["pooler_output"]).double()
+            else:
+                want_hidden, want_pooled = encode(cpu64, ids, types, torch.device("cpu"))
+            worst = max(worst, (hidden - want_hidden).abs().max().item(), (pooled - want_pooled).abs().max().item())
+    return {"cases": len(cases), "against": against, "max_abs_diff": worst}
 
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("mode", choices=["step", "epoch"])
+    p.add_argument("mode", choices=["step", "epoch", "parity"])
     p.add_argument("--model-dir")
     p.add_argument("--config", help="config.json content for a randomly initialised model")
     p.add_argument("--task", choices=["cls", "mlm"], default="cls")
@@ -288,8 +332,9 @@ def main():
     p.add_argument("--device", default="cpu", help="step mode: where the model and batches live (each step ends in loss.item(), a sync)")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
-    result = run_steps(args) if args.mode == "step" else run_epoch(args)
-    result.update({"device": args.device, "threads": args.threads, "openblas_threads": os.environ.get("OPENBLAS_NUM_THREADS", ""), "torch": torch.__version__})
+    result = {"step": run_steps, "epoch": run_epoch, "parity": run_parity}[args.mode](args)
+    result.setdefault("device", args.device)
+    result.update({"threads": args.threads, "openblas_threads": os.environ.get("OPENBLAS_NUM_THREADS", ""), "torch": torch.__version__})
     json.dump(result, sys.stdout)
     sys.stdout.write("\n")
 

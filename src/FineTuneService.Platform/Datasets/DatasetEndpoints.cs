@@ -37,6 +37,7 @@ public static class DatasetEndpoints
         group.MapGet("/", List).WithName("ListDatasets").WithSummary("List datasets, newest first");
         group.MapGet("/{id:guid}", Get).WithName("GetDataset").WithSummary("Get one dataset");
         group.MapGet("/{id:guid}/preview", Preview).WithName("PreviewDataset").WithSummary("The first rows of a dataset");
+        group.MapGet("/{id:guid}/download", Download).WithName("DownloadDataset").WithSummary("The uploaded file as it was sent");
         group.MapDelete("/{id:guid}", Delete).WithName("DeleteDataset").WithSummary("Delete a dataset that no active job uses");
         return group;
     }
@@ -108,6 +109,14 @@ public static class DatasetEndpoints
         var dataset = await Find(db, id, cancellationToken);
         var first = DatasetFile.Rows(store.FullPath(dataset.Path), dataset.Format).Take(rows).ToList();
         return TypedResults.Ok(new DatasetPreview(dataset.Columns, first));
+    }
+
+    static async Task<FileStreamHttpResult> Download(Guid id, AppDbContext db, ArtifactStore store, CancellationToken cancellationToken)
+    {
+        var dataset = await Find(db, id, cancellationToken);
+        var name = Path.GetFileName(dataset.FileName.Replace('\\', '/'));
+        return TypedResults.File(File.OpenRead(store.FullPath(dataset.Path)), "application/octet-stream",
+            name.Length > 0 ? name : Path.GetFileName(dataset.Path));
     }
 
     static async Task<NoContent> Delete(Guid id, Caller caller, AppDbContext db, ArtifactStore store, ILogger<Dataset> logger, CancellationToken cancellationToken)

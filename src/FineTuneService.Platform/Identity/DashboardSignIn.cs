@@ -24,7 +24,7 @@ public static class DashboardSignIn
     const string DashboardPath = "/hangfire";
     const string LoginPath = "/hangfire/login";
 
-    public static WebApplicationBuilder AddDashboardSignIn(this WebApplicationBuilder builder)
+    public static WebApplicationBuilder AddHangfireSignIn(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
         services.AddAntiforgery(options => options.Cookie.SameSite = SameSiteMode.Strict);
@@ -68,7 +68,7 @@ public static class DashboardSignIn
         return builder;
     }
 
-    public static WebApplication MapDashboard(this WebApplication app)
+    public static WebApplication MapHangfireWithSignIn(this WebApplication app)
     {
         app.MapGet(LoginPath, Form).AllowAnonymous().ExcludeFromDescription();
         app.MapPost(LoginPath, SignIn).AllowAnonymous().ExcludeFromDescription().DisableAntiforgery();

@@ -13,7 +13,9 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace FineTuneService.Platform.Jobs;
 
@@ -36,8 +38,15 @@ public sealed record JobResponse(
 }
 
 public sealed record JobPage(IReadOnlyList<JobResponse> Items, int Page, int PageSize, int Total);
-public sealed record MetricPointResponse(int Step, double Epoch, string Name, double Value, string Split);
-public sealed record JobEventResponse(long Id, DateTime CreatedAt, string Level, string Message);
+public sealed record MetricPointResponse(int Step, double Epoch, string Name, double Value, string Split)
+{
+    public static MetricPointResponse From(MetricPoint p) => new(p.Step, p.Epoch, p.Name, p.Value, p.Split);
+}
+
+public sealed record JobEventResponse(long Id, DateTime CreatedAt, string Level, string Message)
+{
+    public static JobEventResponse From(JobEvent e) => new(e.Id, e.CreatedAt, e.Level, e.Message);
+}
 public sealed record CheckpointResponse(int Step, IReadOnlyDictionary<string, double> Metrics, DateTime CreatedAt);
 
 public static class JobEndpoints
@@ -54,6 +63,8 @@ public static class JobEndpoints
         group.MapGet("/{id:guid}/metrics", Metrics).WithName("GetJobMetrics").WithSummary("Metric points; since_step for polling");
         group.MapGet("/{id:guid}/events", Events).WithName("GetJobEvents").WithSummary("The job's event log");
         group.MapGet("/{id:guid}/checkpoints", Checkpoints).WithName("GetJobCheckpoints").WithSummary("Checkpoints with their metrics");
+        group.MapGet("/{id:guid}/stream", Stream).WithName("StreamJob")
+            .WithSummary("Server-Sent Events: status, progress, metric points, events; resumes after Last-Event-ID; ends when the job ends");
         group.MapPost("/{id:guid}/cancel", Cancel).WithName("CancelJob").WithSummary("Cooperative cancel: the job stops within seconds");
         return group;
     }
@@ -137,17 +148,15 @@ public static class JobEndpoints
         var query = db.MetricPoints.AsNoTracking().Where(p => p.JobId == id);
         if (sinceStep is { } since) query = query.Where(p => p.Step > since);
         if (name is not null) query = query.Where(p => p.Name == name);
-        var points = await query.OrderBy(p => p.Step).ThenBy(p => p.Id)
-            .Select(p => new MetricPointResponse(p.Step, p.Epoch, p.Name, p.Value, p.Split)).ToListAsync(cancellationToken);
-        return TypedResults.Ok(new ItemList<MetricPointResponse>(points));
+        var points = await query.OrderBy(p => p.Step).ThenBy(p => p.Id).ToListAsync(cancellationToken);
+        return TypedResults.Ok(new ItemList<MetricPointResponse>([.. points.Select(MetricPointResponse.From)]));
     }
 
     static async Task<Ok<ItemList<JobEventResponse>>> Events(Guid id, AppDbContext db, CancellationToken cancellationToken)
     {
         await Find(db, id, cancellationToken);
-        var events = await db.JobEvents.AsNoTracking().Where(e => e.JobId == id).OrderBy(e => e.Id)
-            .Select(e => new JobEventResponse(e.Id, e.CreatedAt, e.Level, e.Message)).ToListAsync(cancellationToken);
-        return TypedResults.Ok(new ItemList<JobEventResponse>(events));
+        var events = await db.JobEvents.AsNoTracking().Where(e => e.JobId == id).OrderBy(e => e.Id).ToListAsync(cancellationToken);
+        return TypedResults.Ok(new ItemList<JobEventResponse>([.. events.Select(JobEventResponse.From)]));
     }
 
     static async Task<Ok<ItemList<CheckpointResponse>>> Checkpoints(Guid id, AppDbContext db, CancellationToken cancellationToken)
@@ -155,6 +164,17 @@ public static class JobEndpoints
         await Find(db, id, cancellationToken);
         var checkpoints = await db.Checkpoints.AsNoTracking().Where(c => c.JobId == id).OrderBy(c => c.Step).ToListAsync(cancellationToken);
         return TypedResults.Ok(new ItemList<CheckpointResponse>([.. checkpoints.Select(c => new CheckpointResponse(c.Step, c.Metrics, c.CreatedAt))]));
+    }
+
+    /// <summary>The browser's EventSource sends <c>Last-Event-ID</c> when it reconnects; <c>last_event_id</c> lets a fresh
+    /// connection start after a known point too.</summary>
+    static async Task<ServerSentEventsResult<object>> Stream(Guid id, HttpRequest request, AppDbContext db, IServiceScopeFactory scopes,
+        IOptions<JobOptions> options, CancellationToken cancellationToken, [FromQuery(Name = "last_event_id")] string? lastEventId = null)
+    {
+        var header = request.Headers["Last-Event-ID"].ToString();
+        var cursor = header.Length > 0 ? StreamCursor.Parse(header, "Last-Event-ID") : StreamCursor.Parse(lastEventId, "last_event_id");
+        await Find(db, id, cancellationToken);
+        return TypedResults.ServerSentEvents(JobStream.ReadAsync(id, cursor, scopes, TimeSpan.FromSeconds(options.Value.StreamPollSeconds), cancellationToken));
     }
 
     /// <summary>A queued job is cancelled at once; a running one is flagged, and its worker stops it at the next heartbeat.</summary>

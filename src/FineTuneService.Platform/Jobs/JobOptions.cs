@@ -11,6 +11,8 @@ public sealed class JobOptions
     [Range(0.1, 60)] public double HeartbeatSeconds { get; set; } = 1;
     /// <summary>How often a worker looks for jobs whose worker died (or that an embedded restart lost).</summary>
     [Range(0.5, 3600)] public double RecoverySeconds { get; set; } = 10;
+    /// <summary>How often <c>GET /jobs/{id}/stream</c> looks for new rows (the job may train in another process).</summary>
+    [Range(0.05, 60)] public double StreamPollSeconds { get; set; } = 0.5;
 }
 
 /// <summary>Configuration section <c>Worker</c>: the devices a worker host trains on, one Hangfire worker each.</summary>

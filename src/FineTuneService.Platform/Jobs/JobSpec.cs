@@ -75,6 +75,10 @@ public sealed record JobSpec(
         var validation = ValidationDatasetId is { } validationId ? await db.Datasets.FindAsync([validationId], cancellationToken) : null;
         if (ValidationDatasetId is not null && validation is null) Error("validation_dataset_id", $"no dataset with id {ValidationDatasetId}");
         if (ValidationSplit is <= 0 or >= 1) Error("validation_split", "between 0 and 1 (exclusive)");
+        // A split never leaves a side empty: each needs a row (fine-tune) or a document (pretrain) of the upload.
+        var splitUnits = Type == "pretrain" ? train?.NumDocuments : train?.NumRows;
+        if (ValidationSplit is not null && splitUnits < 2)
+            Error("validation_split", $"needs at least 2 {(Type == "pretrain" ? "documents" : "rows")} in the training dataset to hold some out; it has {splitUnits}");
 
         var baseModel = BaseModelId is { } modelId ? await db.Models.FindAsync([modelId], cancellationToken) : null;
         if (BaseModelId is not null && baseModel is null) Error("base_model_id", $"no model with id {BaseModelId}");

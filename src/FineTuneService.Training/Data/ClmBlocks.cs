@@ -31,6 +31,6 @@ public static class ClmBlocks
     {
         long[] shape = [blocks.Count, blocks[0].Length];
         var ids = blocks.SelectMany(b => b).Select(id => (long)id).ToArray();
-        return new Batch(tensor(ids, shape), ones(shape, ScalarType.Int64), Labels: tensor(ids, shape));
+        return new Batch(tensor(ids, shape), ones(shape, ScalarType.Int64), Labels: tensor(ids, shape)) { Tokens = ids.Length };
     }
 }

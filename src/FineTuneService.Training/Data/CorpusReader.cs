@@ -8,12 +8,9 @@ namespace FineTuneService.Training.Data;
 /// <summary>One document of a corpus: its non-blank lines (sentences or paragraphs), in order.</summary>
 public sealed record CorpusDocument(IReadOnlyList<string> Lines)
 {
-    /// <summary>Whether the document falls in the held-out part for a validation fraction. Decided by a hash of its
-    /// text, so every pass, process and machine puts it on the same side, and duplicates never straddle the split.</summary>
-    public bool IsHeldOut(double validationSplit) => validationSplit > 0 && UnitHash() < validationSplit;
-
-    // FNV-1a over the UTF-16 code units, mapped to [0, 1).
-    private double UnitHash()
+    /// <summary>A hash of the text in [0, 1) (FNV-1a over the UTF-16 code units): what <see cref="CorpusSplit"/> decides
+    /// by, so every pass, process and machine puts a document on the same side, and duplicates never straddle the split.</summary>
+    public double UnitHash()
     {
         var hash = 14695981039346656037UL;
         foreach (var line in Lines)
@@ -74,10 +71,6 @@ public static class CorpusReader
         }
         return new CorpusStats(documents, lines, stream.BytesRead);
     }
-
-    /// <summary>The training part (<paramref name="heldOut"/> false) or the held-out part of a corpus for a validation fraction.</summary>
-    public static IEnumerable<CorpusDocument> Split(this IEnumerable<CorpusDocument> documents, double validationSplit, bool heldOut) =>
-        documents.Where(d => d.IsHeldOut(validationSplit) == heldOut);
 
     private static void RequireFormat(string format)
     {

@@ -58,6 +58,9 @@ public sealed class FineTuneDataset(IReadOnlyList<FineTuneExample> examples, Lab
             LabelKind.Regression => tensor(indices.Select(i => examples[i].Targets![0]).ToArray()),
             _ => tensor(tokenLabels!, [b, t]),
         };
-        return new Batch(tensor(ids, [b, t]), tensor(mask, [b, t]), tensor(types, [b, t]), labels);
+        return new Batch(tensor(ids, [b, t]), tensor(mask, [b, t]), tensor(types, [b, t]), labels)
+        {
+            Tokens = indices.Sum(i => (long)examples[i].InputIds.Length),
+        };
     }
 }

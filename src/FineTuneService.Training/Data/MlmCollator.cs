@@ -39,7 +39,10 @@ public sealed class MlmCollator(int vocabSize, int maskId, int padId, IReadOnlyS
         var nextSentence = examples[0].NextSentenceLabel >= 0
             ? tensor(examples.Select(e => (long)e.NextSentenceLabel).ToArray())
             : null;
-        return new Batch(tensor(ids, shape), tensor(attention, shape), tensor(types, shape), tensor(labels, shape), nextSentence);
+        return new Batch(tensor(ids, shape), tensor(attention, shape), tensor(types, shape), tensor(labels, shape), nextSentence)
+        {
+            Tokens = examples.Sum(e => (long)e.Length),
+        };
     }
 
     private void Mask(PretrainingExample example, Span<long> ids, Span<long> labels, Random rng)

@@ -29,15 +29,17 @@ public sealed class PretrainingDataset : ITrainingData, IDisposable
     public int Count { get; }
 
     /// <summary>Opens the examples at <paramref name="path"/>, writing them first from <paramref name="examples"/> unless
-    /// a complete file is already there (a resumed job reuses it). <paramref name="masking"/> null means causal-LM blocks.</summary>
-    public static PretrainingDataset OpenOrCreate(string path, Func<IEnumerable<PretrainingExample>> examples, MlmCollator? masking, int seed)
+    /// a complete file is already there (a resumed job reuses it). <paramref name="masking"/> null means causal-LM blocks;
+    /// <paramref name="part"/> names the examples' side in errors ("training", "evaluation").</summary>
+    public static PretrainingDataset OpenOrCreate(string path, Func<IEnumerable<PretrainingExample>> examples, MlmCollator? masking, int seed,
+        string part = "training")
     {
         if (!File.Exists(path + ".idx"))
-            Write(path, examples());
+            Write(path, examples(), part);
         return new PretrainingDataset(path, masking, seed);
     }
 
-    private static void Write(string path, IEnumerable<PretrainingExample> examples)
+    private static void Write(string path, IEnumerable<PretrainingExample> examples, string part)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         long count = 0;
@@ -56,7 +58,7 @@ public sealed class PretrainingDataset : ITrainingData, IDisposable
             }
         }
         if (count == 0)
-            throw new InvalidDataException("The corpus yields no training examples: it has no text the tokenizer keeps.");
+            throw new InvalidDataException($"The corpus yields no {part} examples: its {part} documents have no text the tokenizer keeps.");
         File.Move(path + ".idx.tmp", path + ".idx"); // the index appears last, so its presence means a complete file
     }
 

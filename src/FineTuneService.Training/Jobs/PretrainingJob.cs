@@ -35,10 +35,10 @@ public static class PretrainingJob
             throw new ArgumentException(string.Join("; ", errors.Select(e => $"{e.Key}: {string.Join(" ", e.Value)}")), nameof(request));
         var spec = parsed!;
         IEnumerable<CorpusDocument> Read(DataFile file) => CorpusReader.ReadDocuments(file, request.Columns.Text);
-        IEnumerable<CorpusDocument> TrainDocuments() =>
-            request.ValidationSplit is { } split ? Read(request.Train).Split(split, heldOut: false) : Read(request.Train);
+        var split = request.ValidationSplit is { } fraction ? CorpusSplit.Of(Read(request.Train), fraction) : null;
+        IEnumerable<CorpusDocument> TrainDocuments() => split?.Part(Read(request.Train), heldOut: false) ?? Read(request.Train);
         Func<IEnumerable<CorpusDocument>>? evalDocuments = request.Validation is { } validation ? () => Read(validation)
-            : request.ValidationSplit is { } heldOut ? () => Read(request.Train).Split(heldOut, heldOut: true)
+            : split is not null ? () => split.Part(Read(request.Train), heldOut: true)
             : null;
 
         var tokenizer = LoadOrTrainTokenizer(request, spec, TrainDocuments, observer);
@@ -54,7 +54,7 @@ public static class PretrainingJob
         using var train = PretrainingDataset.OpenOrCreate(Path.Combine(dataDir, "train.bin"),
             () => Examples(spec, tokenizer, maxSeqLength, TrainDocuments(), args.Seed), masking, args.Seed);
         using var eval = evalDocuments is null ? null : PretrainingDataset.OpenOrCreate(Path.Combine(dataDir, "eval.bin"),
-            () => Examples(spec, tokenizer, maxSeqLength, evalDocuments(), args.Seed + 1), masking, args.Seed + 1);
+            () => Examples(spec, tokenizer, maxSeqLength, evalDocuments(), args.Seed + 1), masking, args.Seed + 1, "evaluation");
         observer.Event($"Pretraining {architecture} ({spec.Task}) on {train.Count} examples of up to {maxSeqLength} tokens"
             + (eval is null ? "." : $", evaluating on {eval.Count}."));
 

@@ -14,10 +14,13 @@ public sealed record Batch(
     Tensor? NextSentenceLabels = null) : IDisposable
 {
     public int Size => (int)InputIds.shape[0];
-    public long Tokens => AttentionMask.sum().item<long>();
+
+    /// <summary>Real (unpadded) tokens, counted by the collator on the host: the mask's sum would be a read of the
+    /// device every step.</summary>
+    public long Tokens { get; init; }
 
     public Batch To(Device device) => new(InputIds.to(device), AttentionMask.to(device), TokenTypeIds?.to(device),
-        Labels?.to(device), NextSentenceLabels?.to(device));
+        Labels?.to(device), NextSentenceLabels?.to(device)) { Tokens = Tokens };
 
     public void Dispose()
     {

@@ -13,7 +13,7 @@ namespace FineTuneService.Training.Trainer;
 /// and the checkpoint whose weights the model holds when load_best_model_at_end.</summary>
 public sealed record TrainerResult(int GlobalStep, IReadOnlyDictionary<string, double> Metrics, string? BestCheckpoint);
 
-/// <summary>The fine-tune loop with Hugging Face Trainer semantics, top to bottom: AdamW with the HF decay groups,
+/// <summary>The fine-tune loop with Hugging Face Trainer semantics, top to bottom: AdamW with the HF decay groups (fused, over flat buffers),
 /// schedule as a pure function of the step, gradient accumulation, clipping, logging, evaluation, checkpoints
 /// (resumed exactly), best model, early stopping. Progress and metrics go to the observer.</summary>
 public sealed partial class Trainer
@@ -60,11 +60,7 @@ public sealed partial class Trainer
         var module = model.Module;
         Freeze(module);
         var (decay, noDecay) = ParameterGroups(module);
-        using var optimizer = optim.AdamW(
-            [new AdamW.ParamGroup(decay.Select(p => p.Param), new AdamW.Options { weight_decay = args.WeightDecay }),
-             new AdamW.ParamGroup(noDecay.Select(p => p.Param), new AdamW.Options { weight_decay = 0 })],
-            lr: args.LearningRate, beta1: args.AdamBeta1, beta2: args.AdamBeta2, eps: args.AdamEpsilon);
-        var trainable = decay.Concat(noDecay).Select(p => p.Param).ToArray();
+        using var optimizer = new FlatAdamW(decay, noDecay, args.WeightDecay, args.AdamBeta1, args.AdamBeta2, args.AdamEpsilon);
         var totalSteps = TotalSteps;
         var warmup = LearningRateSchedule.WarmupSteps(args, totalSteps);
 
@@ -83,7 +79,7 @@ public sealed partial class Trainer
         using var lossSum = tensor(state.LossSum, float64, device);
         using var totalLoss = tensor(state.TotalLoss, float64, device);
         Tensor? gradNorm = null;
-        void ReadLosses() => (state.LossSum, state.TotalLoss) = (lossSum.item<double>(), totalLoss.item<double>());
+        void ReadLosses() => (state.LossSum, state.TotalLoss) = (DeviceRead.Value<double>(lossSum), DeviceRead.Value<double>(totalLoss));
 
         module.train();
         var clock = Stopwatch.StartNew();
@@ -109,7 +105,7 @@ public sealed partial class Trainer
                     loss.backward();
                     stepLoss.add_(loss.detach());
                     windowSamples += batch.Size;
-                    windowTokens += batch.Tokens;
+                    windowTokens += batch.Tokens; // counted by the collator on the host
                 }
                 if (b - groupStart + 1 < groupSize) continue;
 
@@ -118,12 +114,10 @@ public sealed partial class Trainer
                     if (args.MaxGradNorm > 0)
                     {
                         gradNorm?.Dispose();
-                        gradNorm = ClipGradNorm(trainable, args.MaxGradNorm).MoveToOuterDisposeScope();
+                        gradNorm = optimizer.ClipGradNorm(args.MaxGradNorm).MoveToOuterDisposeScope();
                     }
-                    var lr = args.LearningRate * LearningRateSchedule.Factor(args.LrSchedulerType, state.GlobalStep, warmup, totalSteps);
-                    foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
-                    optimizer.step();
-                    optimizer.zero_grad();
+                    optimizer.Step(args.LearningRate * LearningRateSchedule.Factor(args.LrSchedulerType, state.GlobalStep, warmup, totalSteps));
+                    optimizer.ZeroGrad();
                 }
                 state.GlobalStep++;
                 // A full collection keeps memory flat (dispose scopes alone leak ~29 MB a step on CPU) but costs the host ~2 ms
@@ -156,7 +150,7 @@ public sealed partial class Trainer
                         ["train_samples_per_second"] = windowSamples / seconds,
                         ["train_tokens_per_second"] = windowTokens / seconds,
                     };
-                    if (gradNorm is not null) logs["grad_norm"] = gradNorm.item<float>();
+                    if (gradNorm is not null) logs["grad_norm"] = DeviceRead.Value<float>(gradNorm);
                     observer.Metrics(state.GlobalStep, epochValue, "train", logs);
                     state.LogHistory.Add(new(logs) { ["step"] = state.GlobalStep });
                     runSamples += windowSamples;
@@ -207,19 +201,6 @@ public sealed partial class Trainer
         return new TrainerResult(state.GlobalStep, final, state.BestCheckpoint);
     }
 
-    /// <summary>libtorch's clip_grad_norm_ (HF's clipping), op for op, without its read of the norm: the total
-    /// 2-norm of the gradients stays a device tensor, and the gradients are scaled by max_norm / (norm + 1e-6) clamped to 1.</summary>
-    public static Tensor ClipGradNorm(IEnumerable<Parameter> parameters, double maxNorm)
-    {
-        var grads = parameters.Select(p => p.grad).OfType<Tensor>().ToArray();
-        if (grads.Length == 0) return zeros(Array.Empty<long>());
-        var norms = grads.Select(g => g.norm()).ToArray();
-        var total = norms.Length == 1 ? norms[0] : stack(norms).norm();
-        var coefficient = full_like(total, maxNorm).div_(total + 1e-6).clamp_(max: 1.0);
-        foreach (var grad in grads) grad.mul_(coefficient);
-        return total;
-    }
-
     static bool Due(string strategy, int every, int step, bool epochEnd, bool last) => strategy switch
     {
         "steps" => step % every == 0 || last,
@@ -263,7 +244,7 @@ public sealed partial class Trainer
                 var batch = data.Collate(indices);
                 if (device.type != DeviceType.CPU) batch = batch.To(device);
                 var output = model.Forward(batch);
-                lossSum += output.Loss!.item<float>() * indices.Length;
+                lossSum += DeviceRead.Value<float>(output.Loss!) * indices.Length;
                 evaluation.Add(indices, batch, output);
             }
         }

@@ -27,14 +27,15 @@ public sealed class TrainerState
     public List<Dictionary<string, double>> LogHistory { get; set; } = [];
 }
 
-/// <summary>checkpoint-&lt;step&gt; folders: model.safetensors (HF names), optimizer.bin (AdamW exp_avg, exp_avg_sq,
-/// step per parameter), rng_state.bin (torch's CPU generator), trainer_state.json (step, data position, loss
+/// <summary>checkpoint-&lt;step&gt; folders: model.safetensors (HF names), optimizer.safetensors (AdamW exp_avg and
+/// exp_avg_sq per parameter, the step count; checkpoints of before the flat optimizer have TorchSharp's optimizer.bin,
+/// still read), rng_state.bin (torch's CPU generator), trainer_state.json (step, data position, loss
 /// accumulators, best metric). The schedule is a function of the step and the data order a function of
 /// (seed, epoch), so these are the whole state. Written to a temporary folder and renamed: a checkpoint that
 /// exists is complete.</summary>
 public static partial class TrainerCheckpoint
 {
-    const string ModelFile = "model.safetensors", OptimizerFile = "optimizer.bin", RngFile = "rng_state.bin", StateFile = "trainer_state.json";
+    const string ModelFile = "model.safetensors", OptimizerFile = "optimizer.safetensors", LegacyOptimizerFile = "optimizer.bin", RngFile = "rng_state.bin", StateFile = "trainer_state.json";
 
     static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = true };
 
@@ -43,14 +44,14 @@ public static partial class TrainerCheckpoint
 
     public static string Name(int step) => $"checkpoint-{step}";
 
-    public static string Save(string checkpointsDir, nn.Module model, OptimizerHelper optimizer, TrainerState state)
+    public static string Save(string checkpointsDir, nn.Module model, FlatAdamW optimizer, TrainerState state)
     {
         Directory.CreateDirectory(checkpointsDir);
         var final = Path.Combine(checkpointsDir, Name(state.GlobalStep));
         var temp = Path.Combine(checkpointsDir, $".tmp-checkpoint-{state.GlobalStep}-{Guid.NewGuid():N}");
         Directory.CreateDirectory(temp);
         SafeTensors.Save(Path.Combine(temp, ModelFile), model.state_dict());
-        optimizer.save_state_dict(Path.Combine(temp, OptimizerFile));
+        optimizer.Save(Path.Combine(temp, OptimizerFile));
         using (var rng = torch.get_rng_state()) File.WriteAllBytes(Path.Combine(temp, RngFile), rng.data<byte>().ToArray());
         File.WriteAllText(Path.Combine(temp, StateFile), JsonSerializer.Serialize(state, Json));
         if (Directory.Exists(final)) Directory.Delete(final, recursive: true);
@@ -67,10 +68,11 @@ public static partial class TrainerCheckpoint
     }
 
     /// <summary>Loads model weights, optimizer state and the RNG into the live objects; returns the run's position.</summary>
-    public static TrainerState Load(string dir, nn.Module model, OptimizerHelper optimizer)
+    public static TrainerState Load(string dir, nn.Module model, FlatAdamW optimizer)
     {
         LoadModel(dir, model);
-        optimizer.load_state_dict(Path.Combine(dir, OptimizerFile));
+        if (File.Exists(Path.Combine(dir, OptimizerFile))) optimizer.Load(Path.Combine(dir, OptimizerFile));
+        else optimizer.LoadTorchSharpAdamW(Path.Combine(dir, LegacyOptimizerFile));
         using (var rng = torch.tensor(File.ReadAllBytes(Path.Combine(dir, RngFile)))) torch.set_rng_state(rng);
         return JsonSerializer.Deserialize<TrainerState>(File.ReadAllText(Path.Combine(dir, StateFile)), Json)!;
     }

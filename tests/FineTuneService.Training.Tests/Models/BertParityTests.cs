@@ -1,4 +1,4 @@
-using System.Text.Json;
+using FineTuneService.TestData;
 using FineTuneService.Training.Checkpoints;
 using FineTuneService.Training.Models;
 using TorchSharp;
@@ -7,23 +7,19 @@ using static TorchSharp.torch;
 
 namespace FineTuneService.Training.Tests.Models;
 
-/// <summary>Our BERT on the real MiniLM checkpoint against Hugging Face tokenizer ids and ONNX Runtime outputs.</summary>
+/// <summary>Our BERT on the real MiniLM checkpoint against Hugging Face tokenizer ids and ONNX Runtime outputs, both
+/// computed here from the package's original ONNX export (MiniLmReference).</summary>
 public class BertParityTests(ITestOutputHelper output)
 {
     const double Tolerance = 1e-4;
 
-    sealed record Case(string Text, long[] InputIds, long[] TokenTypeIds, float[] LastHiddenState, float[] PoolerOutput);
-
-    static List<Case> Cases()
+    static readonly Lazy<IReadOnlyList<MiniLmReference.Case>> ReferenceCases = new(() =>
     {
-        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(Fixtures.MiniLm, "reference_outputs.json")));
-        return doc.RootElement.GetProperty("cases").EnumerateArray().Select(c => new Case(
-            c.GetProperty("text").GetString()!,
-            c.GetProperty("input_ids").EnumerateArray().Select(x => x.GetInt64()).ToArray(),
-            c.GetProperty("token_type_ids").EnumerateArray().Select(x => x.GetInt64()).ToArray(),
-            c.GetProperty("last_hidden_state").EnumerateArray().Select(x => x.GetSingle()).ToArray(),
-            c.GetProperty("pooler_output").EnumerateArray().Select(x => x.GetSingle()).ToArray())).ToList();
-    }
+        using var reference = new MiniLmReference();
+        return reference.ParityCases();
+    });
+
+    static IReadOnlyList<MiniLmReference.Case> Cases() => ReferenceCases.Value;
 
     static BertModel LoadMiniLm()
     {

