@@ -110,6 +110,7 @@ public class ApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
         ["Jobs:LeaseSeconds"] = "8",
         ["Jobs:HeartbeatSeconds"] = "0.5",
         ["Jobs:RecoverySeconds"] = "1",
+        ["Jobs:RetryBackoffSeconds"] = "1",
     };
 
     internal HostProcess StartHost(string project) => HostProcess.Start(project, HostSettings);

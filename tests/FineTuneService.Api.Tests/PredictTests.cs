@@ -5,6 +5,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using FineTuneService.Platform.Data;
 using FineTuneService.Platform.Storage;
+using FineTuneService.Training.Inference;
 using FineTuneService.Training.Models;
 using FineTuneService.Training.Tokenization;
 
@@ -94,6 +95,33 @@ public class PredictTests(ApiFactory factory) : IClassFixture<ApiFactory>
         }
         var single = await Post($"/models/{id}/predict", new { inputs = "the cat sat on the mat." });
         Assert.Equal(Predictions(response)[0]!["scores"]!.ToJsonString(), Predictions(single)[0]!["scores"]!.ToJsonString());
+    }
+
+    /// <summary>The default engine: the graph is built on first load and cached beside the weights, and its answers
+    /// are TorchSharp's (the reference engine) within 1e-4.</summary>
+    [Fact]
+    public async Task Predict_serves_through_onnx_runtime_from_a_graph_cached_beside_the_model_as_torch_would_answer()
+    {
+        var id = AddModel(nameof(BertForTokenClassification), "O", "B-PER", "I-PER");
+        var folder = Path.Combine(factory.StorageRoot, ArtifactStore.ModelFolder(id));
+        Assert.False(File.Exists(LoadedModel.OnnxPath(folder)));
+
+        var served = Predictions(await Post($"/models/{id}/predict", new { inputs = Texts }));
+
+        Assert.True(File.Exists(LoadedModel.OnnxPath(folder)), "the graph is cached beside the model");
+        using var reference = LoadedModel.Load(folder, TorchSharp.torch.CPU, InferenceEngine.Torch);
+        var expected = reference.Predict(Texts.Select(t => new PredictInput(t)).ToArray(), PredictOptions.Default);
+        for (int i = 0; i < Texts.Length; i++)
+        {
+            var ours = served[i]!["entities"]!.AsArray();
+            var theirs = expected[i]["entities"]!.AsArray();
+            Assert.Equal(theirs.Select(e => e!["text"]!.ToJsonString()), ours.Select(e => e!["text"]!.ToJsonString()));
+            foreach (var (a, b) in ours.Zip(theirs))
+            {
+                Assert.Equal(b!["score"]!.GetValue<double>(), a!["score"]!.GetValue<double>(), 1e-4);
+            }
+        }
+        Assert.Contains(served, p => p!["entities"]!.AsArray().Count > 0);
     }
 
     [Fact]

@@ -51,6 +51,12 @@ public sealed class AppDbContext(DbContextOptions<AppDbContext> options, TenantS
         modelBuilder.Entity<Dataset>(dataset =>
         {
             dataset.HasIndex(d => d.CreatedAt);
+            dataset.Property(d => d.ColumnValues).HasConversion(
+                v => v == null ? null : JsonSerializer.Serialize(v, JsonSerializerOptions.Default),
+                v => v == null ? null : JsonSerializer.Deserialize<Dictionary<string, List<string>>>(v, JsonSerializerOptions.Default),
+                new Microsoft.EntityFrameworkCore.ChangeTracking.ValueComparer<Dictionary<string, List<string>>?>(
+                    (a, b) => JsonSerializer.Serialize(a, JsonSerializerOptions.Default) == JsonSerializer.Serialize(b, JsonSerializerOptions.Default),
+                    v => v == null ? 0 : v.Count, v => v == null ? null : v.ToDictionary(kv => kv.Key, kv => kv.Value.ToList())));
             dataset.HasOne<Tenant>().WithMany().HasForeignKey(d => d.TenantId).OnDelete(DeleteBehavior.Restrict);
             dataset.HasQueryFilter(TenantFilterName, d => TenantFilter == null || d.TenantId == TenantFilter);
         });
@@ -67,6 +73,11 @@ public sealed class AppDbContext(DbContextOptions<AppDbContext> options, TenantS
             job.HasQueryFilter(TenantFilterName, j => TenantFilter == null || j.TenantId == TenantFilter);
             job.HasIndex(j => new { j.Status, j.CreatedAt });
             job.HasIndex(j => j.CreatedAt);
+            // Restrict: a dataset or model is deleted only once no job that has not finished names it (deleting
+            // clears the references of finished ones first, in the same transaction).
+            job.HasOne<Dataset>().WithMany().HasForeignKey(j => j.TrainDatasetId).OnDelete(DeleteBehavior.Restrict);
+            job.HasOne<Dataset>().WithMany().HasForeignKey(j => j.ValidationDatasetId).OnDelete(DeleteBehavior.Restrict);
+            job.HasOne<Model>().WithMany().HasForeignKey(j => j.BaseModelId).OnDelete(DeleteBehavior.Restrict);
         });
         modelBuilder.Entity<MetricPoint>(point =>
         {

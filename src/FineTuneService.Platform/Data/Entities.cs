@@ -33,7 +33,12 @@ public sealed class Dataset : ITenantOwned
     public long? NumDocuments { get; init; }
     public long? NumLines { get; init; }
     public long? NumBytes { get; init; }
+    /// <summary>Each column's distinct values as the upload found them, for columns with at most
+    /// <see cref="MaxRecordedValues"/> (a label column); what <c>POST /jobs</c> checks labels against without reading the data.</summary>
+    public Dictionary<string, List<string>>? ColumnValues { get; init; }
     public DateTime CreatedAt { get; init; }
+
+    public const int MaxRecordedValues = 1000;
 }
 
 /// <summary>A Hugging Face model folder on the volume: imported, or the result of a job (lineage).</summary>
@@ -62,7 +67,9 @@ public sealed class Job : ITenantOwned
     public required string Type { get; init; }
     public required string Task { get; init; }
     public JobStatus Status { get; set; }
-    public Guid TrainDatasetId { get; init; }
+    /// <summary>Null once the dataset or model was deleted after the job finished; a job that has not finished holds them
+    /// (foreign keys), so they cannot be deleted from under it.</summary>
+    public Guid? TrainDatasetId { get; init; }
     public Guid? ValidationDatasetId { get; init; }
     public Guid? BaseModelId { get; init; }
     public Guid? ResultModelId { get; set; }
@@ -78,6 +85,8 @@ public sealed class Job : ITenantOwned
     public string? LeaseOwner { get; set; }
     public DateTime? LeaseExpiresAt { get; set; }
     public int Attempt { get; set; }
+    /// <summary>Attempts whose worker died (stopped renewing the lease); at <c>Jobs:MaxAttempts</c> the job fails.</summary>
+    public int Deaths { get; set; }
     public string? HangfireJobId { get; set; }
     public DateTime CreatedAt { get; init; }
     public DateTime? StartedAt { get; set; }

@@ -7,6 +7,7 @@ using FineTuneService.Training.Data;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
@@ -94,11 +95,10 @@ public static class DatasetEndpoints
         }
     }
 
-    static async Task<Ok<ItemList<DatasetResponse>>> List(AppDbContext db, CancellationToken cancellationToken)
-    {
-        var datasets = await db.Datasets.AsNoTracking().OrderByDescending(d => d.CreatedAt).ToListAsync(cancellationToken);
-        return TypedResults.Ok(new ItemList<DatasetResponse>([.. datasets.Select(DatasetResponse.From)]));
-    }
+    static async Task<Ok<PagedList<DatasetResponse>>> List(AppDbContext db, CancellationToken cancellationToken,
+        int page = 1, [FromQuery(Name = "page_size")] int pageSize = Paging.DefaultPageSize) =>
+        TypedResults.Ok(await Paging.ReadAsync(db.Datasets.AsNoTracking().OrderByDescending(d => d.CreatedAt).ThenBy(d => d.Id),
+            page, pageSize, DatasetResponse.From, cancellationToken));
 
     static async Task<Ok<DatasetResponse>> Get(Guid id, AppDbContext db, CancellationToken cancellationToken) =>
         TypedResults.Ok(DatasetResponse.From(await Find(db, id, cancellationToken)));
@@ -119,14 +119,19 @@ public static class DatasetEndpoints
             name.Length > 0 ? name : Path.GetFileName(dataset.Path));
     }
 
+    /// <summary>Finished jobs let go of the dataset; one that has not finished holds it (a foreign key), which is a 409.
+    /// Of concurrent deletes one is a 204, the others 404.</summary>
     static async Task<NoContent> Delete(Guid id, Caller caller, AppDbContext db, ArtifactStore store, ILogger<Dataset> logger, CancellationToken cancellationToken)
     {
         var dataset = await Find(db, id, cancellationToken);
-        if (await db.Jobs.AnyAsync(j => (j.TrainDatasetId == id || j.ValidationDatasetId == id)
-                && !JobStatusGroups.Finished.Contains(j.Status), cancellationToken))
-            throw new ConflictException($"Dataset {id} is used by a job that has not finished.");
-        db.Datasets.Remove(dataset);
-        await db.SaveChangesAsync(cancellationToken);
+        var deleted = await Deletion.DeleteAsync(db, async () =>
+        {
+            var finished = db.Jobs.Where(j => JobStatusGroups.Finished.Contains(j.Status));
+            await finished.Where(j => j.TrainDatasetId == id).ExecuteUpdateAsync(set => set.SetProperty(j => j.TrainDatasetId, (Guid?)null), cancellationToken);
+            await finished.Where(j => j.ValidationDatasetId == id).ExecuteUpdateAsync(set => set.SetProperty(j => j.ValidationDatasetId, (Guid?)null), cancellationToken);
+            return await db.Datasets.Where(d => d.Id == id).ExecuteDeleteAsync(cancellationToken);
+        }, $"Dataset {id} is used by a job that has not finished.", cancellationToken);
+        if (!deleted) throw new NotFoundException("dataset", id);
         store.DeleteFolder(Path.GetDirectoryName(dataset.Path)!);
         logger.LogInformation("Dataset {DatasetId} deleted by {Caller}", id, caller.ToString());
         return TypedResults.NoContent();

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using FineTuneService.Training.Inference;
 
 namespace FineTuneService.Platform.Inference;
 
@@ -7,6 +8,13 @@ public sealed class InferenceOptions
 {
     /// <summary><c>auto</c> (CUDA when available), <c>cpu</c>, <c>cuda</c> or <c>cuda:N</c>.</summary>
     [Required] public string Device { get; set; } = "auto";
+
+    /// <summary><c>onnxruntime</c>: ONNX Runtime on the graph built from the model's weights (cached beside it); a family
+    /// without a graph runs on torch. <c>torch</c>: TorchSharp, the reference.</summary>
+    [Required, RegularExpression("^(onnxruntime|torch)$", ErrorMessage = "Inference:Engine must be onnxruntime or torch")]
+    public string Engine { get; set; } = "onnxruntime";
+
+    public InferenceEngine EngineKind => Engine == "torch" ? InferenceEngine.Torch : InferenceEngine.OnnxRuntime;
 
     /// <summary>Loaded models kept in memory; the least recently used one is unloaded past this.</summary>
     [Range(1, 64)] public int MaxLoadedModels { get; set; } = 2;

@@ -1,4 +1,5 @@
 using FineTuneService.Training.Inference;
+using FineTuneService.Training.Onnx;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using TorchSharp;
@@ -27,8 +28,9 @@ public sealed class ModelCache(IOptions<InferenceOptions> options, ILogger<Model
         }
     }
 
-    /// <summary>A lease on the model of <paramref name="id"/>, loading it from <paramref name="dir"/> if needed.</summary>
-    public ModelLease Acquire(Guid id, string dir)
+    /// <summary>A lease on the model of <paramref name="id"/>, loading it from <paramref name="dir"/> if needed;
+    /// <paramref name="precision"/> is the registry's (an int8 model's matrix products are int8 on ONNX Runtime).</summary>
+    public ModelLease Acquire(Guid id, string dir, OnnxPrecision precision = OnnxPrecision.Fp32)
     {
         ModelLease lease;
         lock (gate)
@@ -39,7 +41,7 @@ public sealed class ModelCache(IOptions<InferenceOptions> options, ILogger<Model
                 {
                     Remove(id, entry);
                 }
-                entry = new Entry(dir, new Lazy<LoadedModel>(() => Load(id, dir)));
+                entry = new Entry(dir, new Lazy<LoadedModel>(() => Load(id, dir, precision)));
                 entries[id] = entry;
                 entry.Node = recency.AddFirst(id);
                 while (entries.Count > options.Value.MaxLoadedModels)
@@ -76,13 +78,13 @@ public sealed class ModelCache(IOptions<InferenceOptions> options, ILogger<Model
         }
     }
 
-    private LoadedModel Load(Guid id, string dir)
+    private LoadedModel Load(Guid id, string dir, OnnxPrecision precision)
     {
         var started = TimeProvider.System.GetTimestamp();
-        var model = LoadedModel.Load(dir, device);
+        var model = LoadedModel.Load(dir, device, options.Value.EngineKind, precision);
         model.MaxBatchTokens = options.Value.MaxBatchTokens;
-        logger.LogInformation("Loaded model {ModelId} ({Kind}) on {Device} in {ElapsedMs:F0} ms", id, model.Kind, device,
-            TimeProvider.System.GetElapsedTime(started).TotalMilliseconds);
+        logger.LogInformation("Loaded model {ModelId} ({Kind}, {Precision}) on {Engine} ({Device}) in {ElapsedMs:F0} ms", id, model.Kind,
+            precision, model.Engine, device, TimeProvider.System.GetElapsedTime(started).TotalMilliseconds);
         return model;
     }
 

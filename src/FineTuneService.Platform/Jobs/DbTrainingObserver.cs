@@ -54,7 +54,8 @@ sealed class DbTrainingObserver(IServiceScopeFactory scopes, ArtifactStore store
         Event($"Checkpoint saved at step {step}.");
     }
 
-    public void Event(string message) => JobEvents.Add(scopes, clock, jobId, "info", message);
+    // Events are shown to users: the core's messages may name files, never the server's paths.
+    public void Event(string message) => JobEvents.Add(scopes, clock, jobId, "info", JobErrors.Scrub(message));
 }
 
 static class JobEvents

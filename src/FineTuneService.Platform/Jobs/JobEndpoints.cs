@@ -6,6 +6,7 @@ using FineTuneService.Platform.Http;
 using FineTuneService.Platform.Identity;
 using FineTuneService.Platform.Storage;
 using FineTuneService.Platform.Tenants;
+using FineTuneService.Training.Models;
 using Hangfire;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -23,7 +24,7 @@ public sealed record JobProgress(int Step, int TotalSteps, double Epoch);
 
 public sealed record JobResponse(
     Guid Id, string? Name, string Type, string Task, JobStatus Status, JobProgress Progress,
-    Guid TrainDatasetId, Guid? ValidationDatasetId, double? ValidationSplit, Guid? BaseModelId, ColumnSpec? Columns,
+    Guid? TrainDatasetId, Guid? ValidationDatasetId, double? ValidationSplit, Guid? BaseModelId, ColumnSpec? Columns,
     JsonObject? Hyperparameters, JsonObject? Model, JsonObject? Tokenizer,
     Guid? ResultModelId, string? Error, int Attempt, DateTime CreatedAt, DateTime? StartedAt, DateTime? FinishedAt)
 {
@@ -37,7 +38,6 @@ public sealed record JobResponse(
     }
 }
 
-public sealed record JobPage(IReadOnlyList<JobResponse> Items, int Page, int PageSize, int Total);
 public sealed record MetricPointResponse(int Step, double Epoch, string Name, double Value, string Split)
 {
     public static MetricPointResponse From(MetricPoint p) => new(p.Step, p.Epoch, p.Name, p.Value, p.Split);
@@ -63,6 +63,7 @@ public static class JobEndpoints
         group.MapGet("/{id:guid}/metrics", Metrics).WithName("GetJobMetrics").WithSummary("Metric points; since_step for polling");
         group.MapGet("/{id:guid}/events", Events).WithName("GetJobEvents").WithSummary("The job's event log");
         group.MapGet("/{id:guid}/checkpoints", Checkpoints).WithName("GetJobCheckpoints").WithSummary("Checkpoints with their metrics");
+        group.MapDelete("/{id:guid}", Delete).WithName("DeleteJob").WithSummary("Delete a finished job and its work folder (its result model stays)");
         group.MapGet("/{id:guid}/stream", Stream).WithName("StreamJob")
             .WithSummary("Server-Sent Events: status, progress, metric points, events; resumes after Last-Event-ID; ends when the job ends");
         group.MapPost("/{id:guid}/cancel", Cancel).WithName("CancelJob").WithSummary("Cooperative cancel: the job stops within seconds");
@@ -70,7 +71,7 @@ public static class JobEndpoints
     }
 
     static async Task<Accepted<JobResponse>> Create(HttpRequest request, Caller caller, AppDbContext db, ArtifactStore store,
-        IBackgroundJobClient jobs, TimeProvider clock, ILogger<Job> logger, CancellationToken cancellationToken)
+        IOptions<ModelBudget> budget, IBackgroundJobClient jobs, TimeProvider clock, ILogger<Job> logger, CancellationToken cancellationToken)
     {
         var body = await new StreamReader(request.Body, Encoding.UTF8).ReadToEndAsync(cancellationToken);
         var key = request.Headers["Idempotency-Key"].ToString();
@@ -79,7 +80,7 @@ public static class JobEndpoints
         if (key.Length > 0 && await Replay(db, caller.TenantId, key, hash, cancellationToken) is { } replay) return replay;
 
         var spec = JobSpec.Parse(body);
-        var hyperparameters = await spec.ValidateAsync(db, store, cancellationToken);
+        var hyperparameters = await spec.ValidateAsync(db, store, budget.Value, cancellationToken);
         await Quotas.EnsureJobAllowedAsync(db, caller.TenantId, cancellationToken);
         var now = clock.GetUtcNow().UtcDateTime;
         var job = new Job
@@ -99,11 +100,14 @@ public static class JobEndpoints
         db.JobEvents.Add(new JobEvent { JobId = job.Id, CreatedAt = now, Level = "info", Message = $"Job accepted and queued; created by {caller}." });
         if (key.Length > 0) db.IdempotencyKeys.Add(new IdempotencyKey { TenantId = caller.TenantId, Key = key, RequestHash = hash, JobId = job.Id, CreatedAt = now });
         try { await db.SaveChangesAsync(cancellationToken); }
-        catch (DbUpdateException) when (key.Length > 0)
+        catch (DbUpdateException)
         {
-            // A concurrent retry with the same key won the insert.
             db.ChangeTracker.Clear();
-            return await Replay(db, caller.TenantId, key, hash, cancellationToken) ?? throw new ConflictException("Idempotency-Key is being used by another request.");
+            // A concurrent retry with the same key won the insert.
+            if (key.Length > 0 && await Replay(db, caller.TenantId, key, hash, cancellationToken) is { } earlier) return earlier;
+            // A dataset or model deleted since validation (the foreign key refused the job): the same check names it now.
+            await spec.ValidateAsync(db, store, budget.Value, cancellationToken);
+            throw new ConflictException(key.Length > 0 ? "Idempotency-Key is being used by another request." : "The job could not be stored; try again.");
         }
         // A crash between the insert and this enqueue leaves a queued job without a Hangfire job: recovery enqueues it.
         job.HangfireJobId = jobs.Enqueue<TrainingJob>(j => j.RunAsync(job.Id, CancellationToken.None));
@@ -121,49 +125,66 @@ public static class JobEndpoints
         return TypedResults.Accepted($"/jobs/{job.Id}", JobResponse.From(job));
     }
 
-    static async Task<Ok<JobPage>> List(AppDbContext db, CancellationToken cancellationToken,
+    static async Task<Ok<PagedList<JobResponse>>> List(AppDbContext db, CancellationToken cancellationToken,
         string? status = null, string? type = null, int page = 1, [FromQuery(Name = "page_size")] int pageSize = 20)
     {
         JobStatus? wanted = null;
         if (status is not null)
             wanted = Enum.TryParse<JobStatus>(status, ignoreCase: true, out var parsed) && !int.TryParse(status, out _) ? parsed
                 : throw new RequestValidationException("status", $"'{status}' is not a job status; use one of {string.Join(", ", Enum.GetNames<JobStatus>().Select(n => n.ToLowerInvariant()))}");
-        if (page < 1) throw new RequestValidationException("page", "at least 1");
-        if (pageSize is < 1 or > 100) throw new RequestValidationException("page_size", "between 1 and 100");
         var query = db.Jobs.AsNoTracking();
         if (wanted is { } s) query = query.Where(j => j.Status == s);
         if (type is not null) query = query.Where(j => j.Type == type);
-        var total = await query.CountAsync(cancellationToken);
-        var items = await query.OrderByDescending(j => j.CreatedAt).Skip((page - 1) * pageSize).Take(pageSize).ToListAsync(cancellationToken);
-        return TypedResults.Ok(new JobPage([.. items.Select(JobResponse.From)], page, pageSize, total));
+        return TypedResults.Ok(await Paging.ReadAsync(query.OrderByDescending(j => j.CreatedAt).ThenBy(j => j.Id), page, pageSize, JobResponse.From, cancellationToken));
     }
 
     static async Task<Ok<JobResponse>> Get(Guid id, AppDbContext db, CancellationToken cancellationToken) =>
         TypedResults.Ok(JobResponse.From(await Find(db, id, cancellationToken)));
 
-    static async Task<Ok<ItemList<MetricPointResponse>>> Metrics(Guid id, AppDbContext db, CancellationToken cancellationToken,
-        [FromQuery(Name = "since_step")] int? sinceStep = null, string? name = null)
+    static async Task<Ok<PagedList<MetricPointResponse>>> Metrics(Guid id, AppDbContext db, CancellationToken cancellationToken,
+        [FromQuery(Name = "since_step")] int? sinceStep = null, string? name = null,
+        int page = 1, [FromQuery(Name = "page_size")] int pageSize = Paging.MaxPageSize)
     {
         await Find(db, id, cancellationToken);
         var query = db.MetricPoints.AsNoTracking().Where(p => p.JobId == id);
         if (sinceStep is { } since) query = query.Where(p => p.Step > since);
         if (name is not null) query = query.Where(p => p.Name == name);
-        var points = await query.OrderBy(p => p.Step).ThenBy(p => p.Id).ToListAsync(cancellationToken);
-        return TypedResults.Ok(new ItemList<MetricPointResponse>([.. points.Select(MetricPointResponse.From)]));
+        return TypedResults.Ok(await Paging.ReadAsync(query.OrderBy(p => p.Step).ThenBy(p => p.Id), page, pageSize,
+            MetricPointResponse.From, cancellationToken));
     }
 
-    static async Task<Ok<ItemList<JobEventResponse>>> Events(Guid id, AppDbContext db, CancellationToken cancellationToken)
+    static async Task<Ok<PagedList<JobEventResponse>>> Events(Guid id, AppDbContext db, CancellationToken cancellationToken,
+        int page = 1, [FromQuery(Name = "page_size")] int pageSize = Paging.DefaultPageSize)
     {
         await Find(db, id, cancellationToken);
-        var events = await db.JobEvents.AsNoTracking().Where(e => e.JobId == id).OrderBy(e => e.Id).ToListAsync(cancellationToken);
-        return TypedResults.Ok(new ItemList<JobEventResponse>([.. events.Select(JobEventResponse.From)]));
+        return TypedResults.Ok(await Paging.ReadAsync(db.JobEvents.AsNoTracking().Where(e => e.JobId == id).OrderBy(e => e.Id), page, pageSize,
+            JobEventResponse.From, cancellationToken));
     }
 
-    static async Task<Ok<ItemList<CheckpointResponse>>> Checkpoints(Guid id, AppDbContext db, CancellationToken cancellationToken)
+    static async Task<Ok<PagedList<CheckpointResponse>>> Checkpoints(Guid id, AppDbContext db, CancellationToken cancellationToken,
+        int page = 1, [FromQuery(Name = "page_size")] int pageSize = Paging.DefaultPageSize)
     {
         await Find(db, id, cancellationToken);
-        var checkpoints = await db.Checkpoints.AsNoTracking().Where(c => c.JobId == id).OrderBy(c => c.Step).ToListAsync(cancellationToken);
-        return TypedResults.Ok(new ItemList<CheckpointResponse>([.. checkpoints.Select(c => new CheckpointResponse(c.Step, c.Metrics, c.CreatedAt))]));
+        return TypedResults.Ok(await Paging.ReadAsync(db.Checkpoints.AsNoTracking().Where(c => c.JobId == id).OrderBy(c => c.Step), page, pageSize,
+            c => new CheckpointResponse(c.Step, c.Metrics, c.CreatedAt), cancellationToken));
+    }
+
+    /// <summary>Deletes a finished job: its row (metrics, events, checkpoints with it) and its work folder. Its result
+    /// model stays in the registry. A job that has not finished is a 409: cancel it first.</summary>
+    static async Task<NoContent> Delete(Guid id, AppDbContext db, ArtifactStore store, CancellationToken cancellationToken)
+    {
+        var job = await Find(db, id, cancellationToken);
+        await db.IdempotencyKeys.Where(k => k.JobId == id && db.Jobs.Any(j => j.Id == id && JobStatusGroups.Finished.Contains(j.Status)))
+            .ExecuteDeleteAsync(cancellationToken);
+        var deleted = await db.Jobs.Where(j => j.Id == id && JobStatusGroups.Finished.Contains(j.Status)).ExecuteDeleteAsync(cancellationToken);
+        if (deleted == 0)
+        {
+            if (await db.Jobs.AnyAsync(j => j.Id == id, cancellationToken))
+                throw new ConflictException($"Job {id} is {job.Status.ToString().ToLowerInvariant()}; only a finished job can be deleted (cancel it first).");
+            throw new NotFoundException("job", id);
+        }
+        store.DeleteFolder(ArtifactStore.JobFolder(id));
+        return TypedResults.NoContent();
     }
 
     /// <summary>The browser's EventSource sends <c>Last-Event-ID</c> when it reconnects; <c>last_event_id</c> lets a fresh

@@ -11,7 +11,8 @@ sealed class JobLease(IServiceScopeFactory scopes, Guid jobId, TimeSpan ttl, Tim
 {
     public string Owner { get; } = $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid():N}";
 
-    /// <summary>Takes a queued or running job whose lease is free; marks it running and counts the attempt.</summary>
+    /// <summary>Takes a queued or running job whose lease is free; marks it running and counts the attempt, and the death
+    /// of the worker whose lease expired.</summary>
     public async Task<bool> TryAcquireAsync(CancellationToken cancellationToken)
     {
         var now = Now;
@@ -24,6 +25,8 @@ sealed class JobLease(IServiceScopeFactory scopes, Guid jobId, TimeSpan ttl, Tim
                 .SetProperty(j => j.LeaseExpiresAt, expires)
                 .SetProperty(j => j.Status, JobStatus.Running)
                 .SetProperty(j => j.Attempt, j => j.Attempt + 1)
+                // Taking over an expired lease that nobody released: its worker died (counted once, as recovery counts it).
+                .SetProperty(j => j.Deaths, j => j.LeaseOwner == null ? j.Deaths : j.Deaths + 1)
                 .SetProperty(j => j.StartedAt, j => j.StartedAt ?? now), cancellationToken)) == 1;
     }
 

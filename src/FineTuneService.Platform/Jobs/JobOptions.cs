@@ -2,7 +2,8 @@ using System.ComponentModel.DataAnnotations;
 
 namespace FineTuneService.Platform.Jobs;
 
-/// <summary>Configuration section <c>Jobs</c>: the lease that keeps a job on one worker, and how often it is checked.</summary>
+/// <summary>Configuration section <c>Jobs</c>: the lease that keeps a job on one worker, how often it is checked, and how
+/// often a job whose worker died is tried again.</summary>
 public sealed class JobOptions
 {
     /// <summary>A worker that has not renewed its lease for this long is taken for dead; its job is re-enqueued.</summary>
@@ -11,6 +12,10 @@ public sealed class JobOptions
     [Range(0.1, 60)] public double HeartbeatSeconds { get; set; } = 1;
     /// <summary>How often a worker looks for jobs whose worker died (or that an embedded restart lost).</summary>
     [Range(0.5, 3600)] public double RecoverySeconds { get; set; } = 10;
+    /// <summary>A job whose worker died this many times fails instead of being enqueued again (a poison job).</summary>
+    [Range(1, 100)] public int MaxAttempts { get; set; } = 3;
+    /// <summary>The wait before a dead worker's job runs again; it doubles with each death.</summary>
+    [Range(0, 86400)] public double RetryBackoffSeconds { get; set; } = 30;
     /// <summary>How often <c>GET /jobs/{id}/stream</c> looks for new rows (the job may train in another process).</summary>
     [Range(0.05, 60)] public double StreamPollSeconds { get; set; } = 0.5;
 }

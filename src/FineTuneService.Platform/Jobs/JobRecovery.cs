@@ -11,7 +11,8 @@ namespace FineTuneService.Platform.Jobs;
 
 /// <summary>Runs on every worker: finds unfinished jobs that nobody holds and that Hangfire will not deliver by itself
 /// (their worker was killed, or an embedded restart lost the in-memory queue) and enqueues them again; the job resumes
-/// from its newest checkpoint. A job cancelled while its worker died is marked cancelled.</summary>
+/// from its newest checkpoint, after a back-off that doubles with each death of its worker; at <c>Jobs:MaxAttempts</c>
+/// deaths it fails instead (a job that kills every worker it runs on). A job cancelled while its worker died is marked cancelled.</summary>
 sealed class JobRecovery(
     IServiceScopeFactory scopes, JobStorage storage, IBackgroundJobClient jobs, IOptions<JobOptions> options,
     TimeProvider clock, ILogger<JobRecovery> logger) : BackgroundService
@@ -51,14 +52,39 @@ sealed class JobRecovery(
                 db.JobEvents.Add(new JobEvent { JobId = job.Id, CreatedAt = now, Level = "info", Message = "Cancelled (its worker had stopped)." });
                 continue;
             }
+            var delay = TimeSpan.Zero;
+            if (job.LeaseOwner is { } deadOwner)
+            {
+                // The worker died holding the lease. One atomic update counts the death, so two recovering workers count it once.
+                var counted = await db.Jobs.Where(j => j.Id == job.Id && j.LeaseOwner == deadOwner && j.LeaseExpiresAt < now)
+                    .ExecuteUpdateAsync(set => set.SetProperty(j => j.Deaths, j => j.Deaths + 1)
+                        .SetProperty(j => j.LeaseOwner, (string?)null).SetProperty(j => j.LeaseExpiresAt, (DateTime?)null), cancellationToken);
+                if (counted == 0) continue;
+                var deaths = job.Deaths + 1;
+                if (deaths >= options.Value.MaxAttempts)
+                {
+                    var reason = JobErrors.Poisoned(deaths, job.Step, options.Value.MaxAttempts);
+                    await db.Jobs.Where(j => j.Id == job.Id && j.Status == JobStatus.Running && j.LeaseOwner == null).ExecuteUpdateAsync(set => set
+                        .SetProperty(j => j.Status, JobStatus.Failed).SetProperty(j => j.Error, reason).SetProperty(j => j.FinishedAt, now), cancellationToken);
+                    db.JobEvents.Add(new JobEvent { JobId = job.Id, CreatedAt = now, Level = "error", Message = "Failed: " + reason });
+                    logger.LogError("Job {JobId} failed: its worker died {Deaths} times", job.Id, deaths);
+                    continue;
+                }
+                // Back-off: a job that kills its worker does not take the next one down at once.
+                delay = TimeSpan.FromSeconds(options.Value.RetryBackoffSeconds * Math.Pow(2, deaths - 1));
+            }
             var state = job.HangfireJobId is null ? null : connection.GetJobData(job.HangfireJobId)?.State;
-            // Enqueued: a worker will take it. Processing a queued job: a worker is taking it right now.
-            if (state == EnqueuedState.StateName || (state == ProcessingState.StateName && job.Status == JobStatus.Queued)) continue;
+            // Enqueued or scheduled: a worker will take it. Processing a queued job: a worker is taking it right now.
+            if (state == EnqueuedState.StateName || state == ScheduledState.StateName || (state == ProcessingState.StateName && job.Status == JobStatus.Queued)) continue;
             // Two workers may both enqueue the same orphan; the lease lets only one of them run it.
-            job.HangfireJobId = jobs.Enqueue<TrainingJob>(t => t.RunAsync(job.Id, CancellationToken.None));
+            var hangfireId = delay > TimeSpan.Zero
+                ? jobs.Schedule<TrainingJob>(t => t.RunAsync(job.Id, CancellationToken.None), delay)
+                : jobs.Enqueue<TrainingJob>(t => t.RunAsync(job.Id, CancellationToken.None));
+            await db.Jobs.Where(j => j.Id == job.Id).ExecuteUpdateAsync(set => set.SetProperty(j => j.HangfireJobId, hangfireId), cancellationToken);
             var why = job.Status == JobStatus.Running ? "its worker stopped renewing the lease" : "it was not in the queue";
-            db.JobEvents.Add(new JobEvent { JobId = job.Id, CreatedAt = now, Level = "warning", Message = $"Enqueued again: {why}." });
-            logger.LogWarning("Job {JobId} enqueued again: {Reason}", job.Id, why);
+            var when = delay > TimeSpan.Zero ? $" It runs again in {delay.TotalSeconds:0.#} s." : "";
+            db.JobEvents.Add(new JobEvent { JobId = job.Id, CreatedAt = now, Level = "warning", Message = $"Enqueued again: {why}.{when}" });
+            logger.LogWarning("Job {JobId} enqueued again: {Reason}; delay {Delay}", job.Id, why, delay);
         }
         await db.SaveChangesAsync(cancellationToken);
     }

@@ -5,6 +5,7 @@ using FineTuneService.Platform.Data;
 using FineTuneService.Platform.Http;
 using FineTuneService.Platform.Storage;
 using FineTuneService.Training.Jobs;
+using FineTuneService.Training.Models;
 using FineTuneService.Training.Trainer;
 using Microsoft.EntityFrameworkCore;
 
@@ -60,7 +61,7 @@ public sealed record JobSpec(
 
     /// <summary>Checks the spec against the database and the training core. Returns the hyperparameters in effect
     /// (Hugging Face defaults filled in); throws <see cref="RequestValidationException"/> with every error.</summary>
-    public async Task<JsonObject> ValidateAsync(AppDbContext db, ArtifactStore store, CancellationToken cancellationToken)
+    public async Task<JsonObject> ValidateAsync(AppDbContext db, ArtifactStore store, ModelBudget budget, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, List<string>>();
         void Error(string field, string message) => (errors.TryGetValue(field, out var list) ? list : errors[field] = []).Add(message);
@@ -101,7 +102,7 @@ public sealed record JobSpec(
         foreach (var (field, messages) in hyperparameterErrors) foreach (var message in messages) Error(field, message);
         if (errors.Count == 0 && train is not null)
         {
-            var request = ToRequest(Guid.Empty, train, validation, baseModel, store, workerDevice: "cpu");
+            var request = ToRequest(Guid.Empty, train, validation, baseModel, store, workerDevice: "cpu", budget);
             foreach (var (field, messages) in TrainingJobRunner.Validate(request)) foreach (var message in messages) Error(field, message);
         }
         if (errors.Count > 0) throw new RequestValidationException(errors.ToDictionary(e => e.Key, e => e.Value.ToArray()));
@@ -111,9 +112,10 @@ public sealed record JobSpec(
         return resolved;
     }
 
-    /// <summary>What the training core needs, with absolute paths on this host's volume. The job trains on the spec's
+    /// <summary>What the training core needs, with absolute paths on this host's volume and the model budget. The job trains on the spec's
     /// <c>device</c>, or on the worker's when the spec gives none or <c>auto</c>.</summary>
-    public TrainingJobRequest ToRequest(Guid jobId, Dataset train, Dataset? validation, Model? baseModel, ArtifactStore store, string workerDevice)
+    public TrainingJobRequest ToRequest(Guid jobId, Dataset train, Dataset? validation, Model? baseModel, ArtifactStore store, string workerDevice,
+        ModelBudget budget)
     {
         var work = store.FullPath(ArtifactStore.JobFolder(jobId));
         var columns = Columns ?? new ColumnSpec();
@@ -126,6 +128,6 @@ public sealed record JobSpec(
             Hyperparameters ?? [],
             baseModel is null ? null : store.FullPath(baseModel.Path),
             Model, Tokenizer,
-            work, Path.Combine(work, "output"), Device is null or "auto" ? workerDevice : Device);
+            work, Path.Combine(work, "output"), Device is null or "auto" ? workerDevice : Device, budget);
     }
 }

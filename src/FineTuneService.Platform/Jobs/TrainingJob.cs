@@ -1,7 +1,10 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
 using FineTuneService.Platform.Data;
 using FineTuneService.Platform.Models;
 using FineTuneService.Platform.Storage;
 using FineTuneService.Training.Jobs;
+using FineTuneService.Training.Models;
 using Hangfire;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -14,7 +17,7 @@ namespace FineTuneService.Platform.Jobs;
 /// job row's lease or does nothing, and the training core resumes from the newest checkpoint by itself. Hangfire never
 /// retries it: the service owns retry (recovery re-enqueues jobs whose worker died) and resume.</summary>
 public sealed class TrainingJob(
-    IServiceScopeFactory scopes, ArtifactStore store, DevicePool devices, IOptions<JobOptions> options,
+    IServiceScopeFactory scopes, ArtifactStore store, DevicePool devices, IOptions<JobOptions> options, IOptions<ModelBudget> budget,
     TimeProvider clock, ILogger<TrainingJob> logger)
 {
     public const string Queue = "training";
@@ -38,6 +41,15 @@ public sealed class TrainingJob(
         try
         {
             var (job, request) = await LoadAsync(jobId, device.Name, stop.Token);
+            if (job.Deaths >= options.Value.MaxAttempts)
+            {
+                // Hangfire delivered again a job whose workers keep dying: it ends here instead of taking this one down too.
+                var reason = JobErrors.Poisoned(job.Deaths, job.Step, options.Value.MaxAttempts);
+                await EndAsync(lease, JobStatus.Failed, reason);
+                Event(jobId, "error", "Failed: " + reason);
+                logger.LogError("Job {JobId} failed: its worker died {Deaths} times", jobId, job.Deaths);
+                return;
+            }
             logger.LogInformation("Job {JobId} attempt {Attempt} starts on {Device} as {Owner}", jobId, job.Attempt, request.Device, lease.Owner);
             Event(jobId, "info", job.Attempt == 1 ? $"Started on {request.Device}." : $"Attempt {job.Attempt} started on {request.Device}; resuming from the newest checkpoint.");
             var observer = new DbTrainingObserver(scopes, store, lease, jobId, job.Attempt, clock);
@@ -64,9 +76,13 @@ public sealed class TrainingJob(
         }
         catch (Exception e)
         {
-            logger.LogError(e, "Job {JobId} failed", jobId);
-            await EndAsync(lease, JobStatus.Failed, e.Message);
-            Event(jobId, "error", "Failed: " + e.Message);
+            // Memory failures (OutOfMemoryException, libtorch's allocator) end up here too: they fail the job, not the process.
+            var traceId = Activity.Current?.TraceId.ToString() ?? Guid.NewGuid().ToString("N");
+            logger.LogError(e, "Job {JobId} failed; trace id {TraceId}", jobId, traceId);
+            var error = JobErrors.ForUser(e, traceId);
+            if (JobErrors.IsOutOfMemory(e)) GC.Collect();
+            await EndAsync(lease, JobStatus.Failed, error);
+            Event(jobId, "error", "Failed: " + error);
         }
         finally
         {
@@ -83,7 +99,7 @@ public sealed class TrainingJob(
         var train = await db.Datasets.AsNoTracking().SingleAsync(d => d.Id == job.TrainDatasetId, cancellationToken);
         var validation = job.ValidationDatasetId is { } v ? await db.Datasets.AsNoTracking().SingleAsync(d => d.Id == v, cancellationToken) : null;
         var baseModel = job.BaseModelId is { } m ? await db.Models.AsNoTracking().SingleAsync(x => x.Id == m, cancellationToken) : null;
-        return (job, JobSpec.FromJson(job.Spec).ToRequest(jobId, train, validation, baseModel, store, device));
+        return (job, JobSpec.FromJson(job.Spec).ToRequest(jobId, train, validation, baseModel, store, device, budget.Value));
     }
 
     /// <summary>Registers the result model (lineage: this job, its base model) and marks the job succeeded.</summary>
@@ -171,4 +187,31 @@ public sealed class TrainingJob(
             catch (OperationCanceledException) { }
         }
     }
+}
+
+/// <summary>What a user sees of a job's failure: the reason without server paths (a path becomes its file name), and a
+/// trace id under which the log holds the whole exception.</summary>
+static partial class JobErrors
+{
+    [GeneratedRegex(@"(?<![\w.~])(?:/[^\s'""/:;,()]+)+/([^\s'""/:;,()]*)")]
+    private static partial Regex AbsolutePath();
+
+    public static bool IsOutOfMemory(Exception e) =>
+        e is OutOfMemoryException || e.InnerException is OutOfMemoryException
+        || e.Message.Contains("out of memory", StringComparison.OrdinalIgnoreCase)
+        || e.Message.Contains("can't allocate memory", StringComparison.OrdinalIgnoreCase)
+        || e.Message.Contains("DefaultCPUAllocator", StringComparison.Ordinal);
+
+    public static string ForUser(Exception e, string traceId)
+    {
+        var reason = IsOutOfMemory(e)
+            ? "Out of memory: the model, batch or sequence length does not fit this worker; try a smaller per_device_train_batch_size or max_seq_length."
+            : Scrub(e.Message);
+        return $"{reason} (trace id {traceId})";
+    }
+
+    public static string Poisoned(int deaths, int step, int maxAttempts) =>
+        $"The worker died {deaths} times; last seen at step {step}. Not tried again (Jobs:MaxAttempts = {maxAttempts}).";
+
+    public static string Scrub(string message) => AbsolutePath().Replace(message, match => match.Groups[1].Value);
 }

@@ -4,10 +4,12 @@ using FineTuneService.Platform.Http;
 using FineTuneService.Platform.Identity;
 using FineTuneService.Platform.Storage;
 using FineTuneService.Platform.Tenants;
+using FineTuneService.Training.Models;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
@@ -64,14 +66,14 @@ public static class ModelEndpoints
     }
 
     static async Task<Created<ModelResponse>> Import(HttpRequest request, Caller caller, AppDbContext db, ArtifactStore store,
-        IOptions<StorageOptions> options, TimeProvider clock, ILogger<Model> logger, CancellationToken cancellationToken)
+        IOptions<StorageOptions> options, IOptions<ModelBudget> budget, TimeProvider clock, ILogger<Model> logger, CancellationToken cancellationToken)
     {
         var temp = store.NewTempFolder();
         string? folder = null;
         try
         {
             var form = await Quotas.ReadUploadAsync(request, db, caller.TenantId, temp, "files", options.Value.MaxModelBytes, cancellationToken);
-            ModelFiles.Assemble(form.Files, temp, options.Value.MaxModelBytes);
+            ModelFiles.Assemble(form.Files, temp, options.Value.MaxModelBytes, budget.Value);
             var name = form.Fields.GetValueOrDefault("name")?.Trim() is { Length: > 0 } n ? n : "imported model";
             if (name.Length > MaxNameLength) throw new RequestValidationException("name", $"at most {MaxNameLength} characters");
 
@@ -94,10 +96,13 @@ public static class ModelEndpoints
         }
     }
 
-    static async Task<Ok<ItemList<ModelResponse>>> List(AppDbContext db, ArtifactStore store, CancellationToken cancellationToken)
+    static async Task<Ok<PagedList<ModelResponse>>> List(AppDbContext db, ArtifactStore store, CancellationToken cancellationToken,
+        int page = 1, [FromQuery(Name = "page_size")] int pageSize = Paging.DefaultPageSize)
     {
-        var models = await db.Models.AsNoTracking().OrderByDescending(m => m.CreatedAt).ToListAsync(cancellationToken);
-        return TypedResults.Ok(new ItemList<ModelResponse>(await ModelResponse.VisibleAsync(models, db, store, cancellationToken)));
+        var models = await Paging.ReadAsync(db.Models.AsNoTracking().OrderByDescending(m => m.CreatedAt).ThenBy(m => m.Id),
+            page, pageSize, m => m, cancellationToken);
+        return TypedResults.Ok(new PagedList<ModelResponse>(await ModelResponse.VisibleAsync(models.Items, db, store, cancellationToken),
+            models.Page, models.PageSize, models.Total));
     }
 
     static async Task<Ok<ModelResponse>> Get(Guid id, AppDbContext db, ArtifactStore store, CancellationToken cancellationToken) =>
@@ -133,16 +138,21 @@ public static class ModelEndpoints
         }, "application/zip", $"model-{id:N}.zip");
     }
 
+    /// <summary>Finished jobs let go of their base model; one that has not finished holds it (a foreign key), which is a 409.
+    /// Of concurrent deletes one is a 204, the others 404. A shared model is read-only but to admins.</summary>
     static async Task<NoContent> Delete(Guid id, Caller caller, AppDbContext db, ArtifactStore store, ILogger<Model> logger, CancellationToken cancellationToken)
     {
         var model = await Find(db, id, cancellationToken);
         if (model.Shared && !caller.IsAdmin)
             throw new ProblemException(StatusCodes.Status403Forbidden, "shared_model_read_only", "A shared model is read-only.",
                 $"Model {id} is shared with every tenant; only an admin can unshare or delete it.");
-        if (await db.Jobs.AnyAsync(j => j.BaseModelId == id && !JobStatusGroups.Finished.Contains(j.Status), cancellationToken))
-            throw new ConflictException($"Model {id} is the base of a job that has not finished.");
-        db.Models.Remove(model);
-        await db.SaveChangesAsync(cancellationToken);
+        var deleted = await Deletion.DeleteAsync(db, async () =>
+        {
+            await db.Jobs.Where(j => j.BaseModelId == id && JobStatusGroups.Finished.Contains(j.Status))
+                .ExecuteUpdateAsync(set => set.SetProperty(j => j.BaseModelId, (Guid?)null), cancellationToken);
+            return await db.Models.Where(m => m.Id == id).ExecuteDeleteAsync(cancellationToken);
+        }, $"Model {id} is the base of a job that has not finished.", cancellationToken);
+        if (!deleted) throw new NotFoundException("model", id);
         store.DeleteFolder(model.Path);
         logger.LogInformation("Model {ModelId} deleted by {Caller}", id, caller.ToString());
         return TypedResults.NoContent();

@@ -10,7 +10,8 @@ using FineTuneService.Training.Models;
 namespace FineTuneService.Platform.Models;
 
 /// <summary>The files of a Hugging Face model folder that the service keeps, and the checks an import must pass:
-/// a readable config.json of a supported family, safetensors weights with a sound header, and tokenizer files.
+/// a readable config.json of a supported family within the model budget, safetensors weights whose whole header is sound
+/// and whose names and shapes fit the config, and a tokenizer that loads and fits the embedding.
 /// Pickled weights are refused, since unpickling runs code. Other files (README.md, .gitattributes, TF/Flax weights)
 /// are left out. Names come from a fixed list, so a client's file name never becomes a path.</summary>
 public static partial class ModelFiles
@@ -21,6 +22,10 @@ public static partial class ModelFiles
         "tokenizer_config.json", "special_tokens_map.json", "vocab.json", "merges.txt", "added_tokens.json",
         "generation_config.json", "training_args.json",
     ];
+
+    // Tokenizer files of the largest vocabularies are a few tens of MiB; configs and the rest a few KiB.
+    const long MaxTokenizerBytes = 64L << 20;
+    const long MaxSmallFileBytes = 1L << 20;
 
     static readonly string[] Pickled = [".bin", ".pt", ".pth", ".ckpt", ".pkl"];
 
@@ -39,7 +44,7 @@ public static partial class ModelFiles
 
     /// <summary>Moves the uploaded parts (or the files of one uploaded .zip / .tar.gz) into <paramref name="folder"/>
     /// under their kept names, then checks the folder.</summary>
-    public static void Assemble(IReadOnlyList<UploadedFile> uploads, string folder, long limitBytes)
+    public static void Assemble(IReadOnlyList<UploadedFile> uploads, string folder, long limitBytes, ModelBudget budget)
     {
         if (uploads.Count == 0) throw new RequestValidationException("files", "required: the model's files as 'files' parts, or one .zip or .tar.gz");
         var model = Directory.CreateDirectory(Path.Combine(folder, "model")).FullName;
@@ -49,7 +54,7 @@ public static partial class ModelFiles
             foreach (var upload in uploads)
                 if (KeptName(upload.ClientFileName) is { } name) Place(model, name, target => File.Move(upload.Path, target));
         }
-        Check(model);
+        Check(model, budget);
     }
 
     static bool IsArchive(string name) =>
@@ -103,19 +108,22 @@ public static partial class ModelFiles
         write(target);
     }
 
-    static void Check(string model)
+    static void Check(string model, ModelBudget budget)
     {
-        string Has(string name) => Path.Combine(model, name);
-        try
+        foreach (var file in Directory.GetFiles(model))
         {
-            ModelConfig.Load(Has("config.json"));
-            if (File.Exists(Has("model.safetensors"))) SafeTensors.ReadMetadata(Has("model.safetensors"));
-            else if (!File.Exists(Has("model.safetensors.index.json")))
-                throw new RequestValidationException("files", "model.safetensors is missing");
+            var name = Path.GetFileName(file);
+            var limit = name.EndsWith(".safetensors", StringComparison.Ordinal) ? long.MaxValue
+                : name is "tokenizer.json" or "vocab.txt" or "vocab.json" or "merges.txt" or "model.safetensors.index.json" ? MaxTokenizerBytes : MaxSmallFileBytes;
+            if (new FileInfo(file).Length > limit) throw new RequestValidationException("files", $"'{name}' is larger than {limit >> 10} KiB");
         }
-        catch (InvalidCheckpointException e) { throw new RequestValidationException("files", e.Message); }
-        if (!File.Exists(Has("vocab.txt")) && !File.Exists(Has("tokenizer.json")) && !(File.Exists(Has("vocab.json")) && File.Exists(Has("merges.txt"))))
+        if (!File.Exists(Path.Combine(model, "model.safetensors")) && !File.Exists(Path.Combine(model, "model.safetensors.index.json")))
+            throw new RequestValidationException("files", "model.safetensors is missing");
+        if (!File.Exists(Path.Combine(model, "vocab.txt")) && !File.Exists(Path.Combine(model, "tokenizer.json"))
+            && !(File.Exists(Path.Combine(model, "vocab.json")) && File.Exists(Path.Combine(model, "merges.txt"))))
             throw new RequestValidationException("files", "tokenizer files are missing: vocab.txt or tokenizer.json (BERT), vocab.json + merges.txt (GPT-2)");
+        try { ModelFolder.Check(model, budget); }
+        catch (InvalidCheckpointException e) { throw new RequestValidationException("files", e.Message); }
     }
 
     /// <summary>The registry row for a model folder already in place under <paramref name="folder"/>.</summary>

@@ -4,6 +4,7 @@ using FineTuneService.Platform.Identity;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
@@ -80,8 +81,10 @@ public static class TenantEndpoints
         return TypedResults.Created($"/tenants/{tenant.Id}", TenantResponse.From(tenant));
     }
 
-    static async Task<Ok<ItemList<TenantResponse>>> List(AppDbContext db, CancellationToken cancellationToken) =>
-        TypedResults.Ok(new ItemList<TenantResponse>([.. (await db.Tenants.AsNoTracking().OrderBy(t => t.CreatedAt).ToListAsync(cancellationToken)).Select(TenantResponse.From)]));
+    static async Task<Ok<PagedList<TenantResponse>>> List(AppDbContext db, CancellationToken cancellationToken,
+        int page = 1, [FromQuery(Name = "page_size")] int pageSize = Paging.DefaultPageSize) =>
+        TypedResults.Ok(await Paging.ReadAsync(db.Tenants.AsNoTracking().OrderBy(t => t.CreatedAt).ThenBy(t => t.Id), page, pageSize,
+            TenantResponse.From, cancellationToken));
 
     static async Task<Ok<TenantResponse>> Get(Guid id, AppDbContext db, CancellationToken cancellationToken) =>
         TypedResults.Ok(TenantResponse.From(await Find(db, id, cancellationToken)));
@@ -126,11 +129,12 @@ public static class TenantEndpoints
             new CreatedKeyResponse(stored.Id, tenant.Id, name, stored.Role, prefix, key, now, stored.ExpiresAt));
     }
 
-    static async Task<Ok<ItemList<ApiKeyResponse>>> ListKeys(Guid id, AppDbContext db, CancellationToken cancellationToken)
+    static async Task<Ok<PagedList<ApiKeyResponse>>> ListKeys(Guid id, AppDbContext db, CancellationToken cancellationToken,
+        int page = 1, [FromQuery(Name = "page_size")] int pageSize = Paging.DefaultPageSize)
     {
         await Find(db, id, cancellationToken);
-        var keys = await db.ApiKeys.AsNoTracking().Where(k => k.TenantId == id).OrderBy(k => k.CreatedAt).ToListAsync(cancellationToken);
-        return TypedResults.Ok(new ItemList<ApiKeyResponse>([.. keys.Select(ApiKeyResponse.From)]));
+        return TypedResults.Ok(await Paging.ReadAsync(db.ApiKeys.AsNoTracking().Where(k => k.TenantId == id).OrderBy(k => k.CreatedAt).ThenBy(k => k.Id),
+            page, pageSize, ApiKeyResponse.From, cancellationToken));
     }
 
     static async Task<NoContent> RevokeKey(Guid id, Guid keyId, Caller caller, AppDbContext db, TimeProvider clock,

@@ -59,7 +59,7 @@ public static class SafeTensors
             return IndexShards(path);
         }
         using var file = File.OpenHandle(path);
-        return ReadHeader(file, path);
+        return ReadHeader(file, path).Tensors;
     }
 
     public static Tensor Read(StoredTensor stored)
@@ -100,10 +100,7 @@ public static class SafeTensors
     public static Dictionary<string, string> ReadMetadata(string path)
     {
         using var file = File.OpenHandle(path);
-        var (header, _) = ReadHeaderJson(file, path);
-        return header["__metadata__"] is JsonObject meta
-            ? meta.ToDictionary(kv => kv.Key, kv => kv.Value?.GetValue<string>() ?? "")
-            : [];
+        return ReadHeader(file, path).Metadata;
     }
 
     /// <summary>Writes tensors (any device; copied to CPU as needed) with an 8-byte aligned header.</summary>
@@ -160,82 +157,135 @@ public static class SafeTensors
         }
     }
 
+    const int MaxIndexBytes = 64 << 20;
+
     static List<StoredTensor> IndexShards(string indexPath)
     {
         var dir = Path.GetDirectoryName(Path.GetFullPath(indexPath))!;
-        var weightMap = JsonNode.Parse(File.ReadAllText(indexPath))?["weight_map"] as JsonObject
-            ?? throw new InvalidCheckpointException($"'{Path.GetFileName(indexPath)}' has no weight_map");
-        var tensors = new List<StoredTensor>();
-        foreach (var shard in weightMap.GroupBy(kv => kv.Value?.GetValue<string>() ?? "", kv => kv.Key))
+        var name = Path.GetFileName(indexPath);
+        if (new FileInfo(indexPath).Length > MaxIndexBytes)
+            throw new InvalidCheckpointException($"'{name}' is larger than {MaxIndexBytes >> 20} MiB");
+        var weightMap = new Dictionary<string, string>();
+        try
         {
-            if (shard.Key.Length == 0 || Path.GetFileName(shard.Key) != shard.Key)
+            using var index = JsonDocument.Parse(File.ReadAllBytes(indexPath), new JsonDocumentOptions { MaxDepth = 8 });
+            if (index.RootElement.ValueKind != JsonValueKind.Object || !index.RootElement.TryGetProperty("weight_map", out var map)
+                || map.ValueKind != JsonValueKind.Object)
+                throw new InvalidCheckpointException($"'{name}' has no weight_map object");
+            foreach (var entry in map.EnumerateObject())
             {
-                throw new InvalidCheckpointException($"weight_map names an invalid shard file '{shard.Key}'");
+                if (entry.Value.ValueKind != JsonValueKind.String)
+                    throw new InvalidCheckpointException($"'{name}': weight_map['{entry.Name}'] is not a file name");
+                if (!weightMap.TryAdd(entry.Name, entry.Value.GetString()!))
+                    throw new InvalidCheckpointException($"'{name}': weight_map names '{entry.Name}' twice");
             }
-            var held = Index(Path.Combine(dir, shard.Key)).ToDictionary(t => t.Name);
-            tensors.AddRange(shard.Select(name => held.TryGetValue(name, out var t) ? t
-                : throw new InvalidCheckpointException($"weight_map puts '{name}' in '{shard.Key}', which does not hold it")));
+        }
+        catch (JsonException e) { throw new InvalidCheckpointException($"'{name}' is not valid JSON: {e.Message}"); }
+        if (weightMap.Count == 0) throw new InvalidCheckpointException($"'{name}': weight_map is empty");
+
+        var tensors = new List<StoredTensor>();
+        foreach (var shard in weightMap.GroupBy(kv => kv.Value, kv => kv.Key))
+        {
+            if (shard.Key.Length == 0 || Path.GetFileName(shard.Key) != shard.Key || !shard.Key.EndsWith(".safetensors", StringComparison.Ordinal))
+                throw new InvalidCheckpointException($"'{name}': weight_map names an invalid shard file '{shard.Key}'");
+            var shardPath = Path.Combine(dir, shard.Key);
+            if (!File.Exists(shardPath))
+                throw new InvalidCheckpointException($"'{name}': weight_map names '{shard.Key}', which is not among the files");
+            var held = Index(shardPath).ToDictionary(t => t.Name);
+            tensors.AddRange(shard.Select(tensor => held.TryGetValue(tensor, out var t) ? t
+                : throw new InvalidCheckpointException($"'{name}': weight_map puts '{tensor}' in '{shard.Key}', which does not hold it")));
         }
         return tensors;
     }
 
-    static (JsonObject Header, long DataStart) ReadHeaderJson(SafeFileHandle file, string path)
+    sealed record Header(List<StoredTensor> Tensors, Dictionary<string, string> Metadata);
+
+    /// <summary>Reads and checks the whole header as the format's reference implementation does, with checked
+    /// arithmetic: known dtypes, non-negative shapes whose byte size fits, each name once, string metadata, and
+    /// data offsets that are in range, in order, non-overlapping and together cover the data exactly.</summary>
+    static Header ReadHeader(SafeFileHandle file, string path)
     {
+        var name = Path.GetFileName(path);
+        InvalidCheckpointException Bad(string why) => new($"'{name}': {why}");
         Span<byte> lengthBytes = stackalloc byte[8];
         var fileLength = RandomAccess.GetLength(file);
         if (fileLength < 8 || RandomAccess.Read(file, lengthBytes, 0) != 8)
-        {
-            throw new InvalidCheckpointException($"'{Path.GetFileName(path)}' is too short to be a safetensors file");
-        }
+            throw Bad("too short to be a safetensors file");
         var headerLength = BitConverter.ToUInt64(lengthBytes);
         if (headerLength > MaxHeaderBytes || (long)headerLength > fileLength - 8)
-        {
-            throw new InvalidCheckpointException($"'{Path.GetFileName(path)}' is not a safetensors file (header length {headerLength})");
-        }
+            throw Bad($"not a safetensors file (header length {headerLength})");
         var json = new byte[headerLength];
-        RandomAccess.Read(file, json, 8);
+        if (RandomAccess.Read(file, json, 8) != json.Length) throw Bad("the header is cut short");
+        var dataStart = 8 + (long)headerLength;
+        var dataLength = fileLength - dataStart;
+
+        var tensors = new List<(StoredTensor Tensor, long Begin, long End)>();
+        var metadata = new Dictionary<string, string>();
+        var names = new HashSet<string>(StringComparer.Ordinal);
         try
         {
-            var header = JsonNode.Parse(json) as JsonObject ?? throw new JsonException("header is not an object");
-            return (header, 8 + (long)headerLength);
+            using var header = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = 8 });
+            if (header.RootElement.ValueKind != JsonValueKind.Object) throw Bad("the header is not a JSON object");
+            foreach (var entry in header.RootElement.EnumerateObject())
+            {
+                if (!names.Add(entry.Name)) throw Bad($"the header names '{entry.Name}' twice");
+                if (entry.Name == "__metadata__")
+                {
+                    if (entry.Value.ValueKind != JsonValueKind.Object) throw Bad("__metadata__ is not an object");
+                    foreach (var meta in entry.Value.EnumerateObject())
+                    {
+                        if (meta.Value.ValueKind != JsonValueKind.String) throw Bad($"__metadata__['{meta.Name}'] is not a string");
+                        if (!metadata.TryAdd(meta.Name, meta.Value.GetString()!)) throw Bad($"__metadata__ names '{meta.Name}' twice");
+                    }
+                    continue;
+                }
+                tensors.Add(Entry(entry, path, dataStart, dataLength, Bad));
+            }
         }
-        catch (JsonException e)
+        catch (JsonException e) { throw Bad($"corrupt safetensors header: {e.Message}"); }
+
+        long covered = 0;
+        foreach (var (tensor, begin, end) in tensors.OrderBy(t => t.Begin).ThenBy(t => t.End))
         {
-            throw new InvalidCheckpointException($"'{Path.GetFileName(path)}' has a corrupt safetensors header: {e.Message}");
+            if (begin != covered)
+                throw Bad(begin < covered ? $"the data of '{tensor.Name}' overlaps another tensor's" : $"bytes {covered}..{begin} before '{tensor.Name}' belong to no tensor");
+            covered = end;
         }
+        if (covered != dataLength) throw Bad($"the tensors cover {covered} of the {dataLength} data bytes");
+        return new Header([.. tensors.Select(t => t.Tensor)], metadata);
     }
 
-    static List<StoredTensor> ReadHeader(SafeFileHandle file, string path)
+    static (StoredTensor Tensor, long Begin, long End) Entry(JsonProperty entry, string path, long dataStart, long dataLength, Func<string, InvalidCheckpointException> bad)
     {
-        var (header, dataStart) = ReadHeaderJson(file, path);
-        var dataLength = RandomAccess.GetLength(file) - dataStart;
-        var entries = new List<StoredTensor>();
-        foreach (var (name, node) in header)
+        var name = entry.Name;
+        var value = entry.Value;
+        if (value.ValueKind != JsonValueKind.Object) throw bad($"'{name}' is not a tensor entry");
+        if (!value.TryGetProperty("dtype", out var dtypeNode) || dtypeNode.ValueKind != JsonValueKind.String)
+            throw bad($"'{name}' has no dtype");
+        var dtypeName = dtypeNode.GetString()!;
+        if (!DTypes.TryGetValue(dtypeName, out var dtype))
+            throw bad($"'{name}' has dtype {dtypeName}, which is not one of {string.Join(", ", DTypes.Keys)}");
+        if (!value.TryGetProperty("shape", out var shapeNode) || shapeNode.ValueKind != JsonValueKind.Array)
+            throw bad($"'{name}' has no shape");
+        var shape = new long[shapeNode.GetArrayLength()];
+        long bytes = ElementSize(dtype);
+        var i = 0;
+        foreach (var d in shapeNode.EnumerateArray())
         {
-            if (name == "__metadata__")
-            {
-                continue;
-            }
-            try
-            {
-                var dtypeName = node!["dtype"]!.GetValue<string>();
-                var dtype = DTypes.TryGetValue(dtypeName, out var d) ? d
-                    : throw new InvalidCheckpointException($"tensor '{name}' has unsupported dtype {dtypeName}");
-                var shape = node["shape"]!.AsArray().Select(x => x!.GetValue<long>()).ToArray();
-                var offsets = node["data_offsets"]!.AsArray().Select(x => x!.GetValue<long>()).ToArray();
-                var expected = shape.Aggregate(1L, (a, b) => a * b) * ElementSize(dtype);
-                if (shape.Any(s => s < 0) || offsets.Length != 2 || offsets[0] < 0 || offsets[1] > dataLength || offsets[1] - offsets[0] != expected)
-                {
-                    throw new InvalidCheckpointException($"tensor '{name}' has inconsistent shape/data_offsets");
-                }
-                entries.Add(new StoredTensor(name, dtype, shape, path, dataStart + offsets[0]));
-            }
-            catch (Exception e) when (e is InvalidOperationException or NullReferenceException or FormatException or IndexOutOfRangeException)
-            {
-                throw new InvalidCheckpointException($"'{Path.GetFileName(path)}': malformed header entry '{name}'");
-            }
+            if (d.ValueKind != JsonValueKind.Number || !d.TryGetInt64(out var size) || size < 0)
+                throw bad($"'{name}' has a shape that is not a list of non-negative integers");
+            shape[i++] = size;
+            try { bytes = checked(bytes * size); }
+            catch (OverflowException) { throw bad($"the shape of '{name}' overflows"); }
         }
-        return entries;
+        if (!value.TryGetProperty("data_offsets", out var offsetsNode) || offsetsNode.ValueKind != JsonValueKind.Array
+            || offsetsNode.GetArrayLength() != 2 || !offsetsNode[0].TryGetInt64(out var begin) || !offsetsNode[1].TryGetInt64(out var end))
+            throw bad($"'{name}' has no data_offsets [begin, end]");
+        if (begin < 0 || end < begin || end > dataLength)
+            throw bad($"the data_offsets of '{name}' [{begin}, {end}] are outside the {dataLength} data bytes");
+        if (end - begin != bytes)
+            throw bad($"'{name}' is {dtypeName} [{string.Join(", ", shape)}] = {bytes} bytes, but its data_offsets span {end - begin}");
+        return (new StoredTensor(name, dtype, shape, path, dataStart + begin), begin, end);
     }
 
     static long ElementSize(ScalarType dtype) => dtype switch

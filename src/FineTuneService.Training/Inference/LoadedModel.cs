@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using FineTuneService.Training.Models;
+using FineTuneService.Training.Onnx;
 using FineTuneService.Training.Tokenization;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -20,26 +21,29 @@ public enum ModelKind
 }
 
 /// <summary>A Hugging Face model folder loaded for inference: predictions per task kind and tokenization.
-/// Forwards run under inference mode with the model in eval mode, in length-sorted chunks of at most
-/// <see cref="MaxBatchTokens"/> padded tokens; on CUDA the weights run in bfloat16.</summary>
+/// Forwards run on one engine (<see cref="InferenceEngine"/>), in length-sorted chunks of at most
+/// <see cref="MaxBatchTokens"/> padded tokens; whichever engine made the logits, they become answers here.</summary>
 public sealed class LoadedModel : IDisposable
 {
-    private readonly ITaskModel? model;
+    /// <summary>Where a model folder's ONNX graph is cached (a subfolder, so the Hugging Face download leaves it out).</summary>
+    public const string OnnxFolder = "onnx";
+
+    private readonly IForward? forward;
     private readonly string[] labels;
     private readonly int maxLength;
     private readonly int? maskId;
     private readonly int? eosId;
 
-    private LoadedModel(ITaskModel? model, ITokenizer tokenizer, ModelKind kind, string[] labels, int maxLength, Device device)
+    private LoadedModel(IForward? forward, ITokenizer tokenizer, ModelKind kind, string[] labels, int maxLength, Device device, int? eosTokenId)
     {
-        this.model = model;
+        this.forward = forward;
         Tokenizer = tokenizer;
         Kind = kind;
         this.labels = labels;
         this.maxLength = maxLength;
         Device = device;
         maskId = tokenizer is WordPieceTokenizer wordPiece ? wordPiece.MaskId : null;
-        eosId = tokenizer is ByteLevelBpeTokenizer bpe ? bpe.EosId : (model?.Config as Gpt2Config)?.EosTokenId;
+        eosId = tokenizer is ByteLevelBpeTokenizer bpe ? bpe.EosId : eosTokenId;
     }
 
     public ITokenizer Tokenizer { get; }
@@ -47,6 +51,13 @@ public sealed class LoadedModel : IDisposable
     public ModelKind Kind { get; }
 
     public Device Device { get; }
+
+    /// <summary>The engine that runs this model's forward (a family without an ONNX graph runs on torch); null for a bare encoder.</summary>
+    public InferenceEngine? Engine => forward?.Engine;
+
+    /// <summary>Generation reuses the keys and values of earlier positions (true), or runs the whole context for every
+    /// new token (false: the reference the cache is tested against).</summary>
+    public bool KeyValueCache { get; set; } = true;
 
     /// <summary>Padded tokens (rows × longest row) per forward: bounds activation memory.</summary>
     public int MaxBatchTokens { get; set; } = 16384;
@@ -59,22 +70,20 @@ public sealed class LoadedModel : IDisposable
     /// <summary>CUDA when libtorch sees a GPU, else the CPU.</summary>
     public static Device DefaultDevice() => cuda.is_available() ? CUDA : CPU;
 
-    public static LoadedModel Load(string dir, Device? device = null)
+    /// <summary>The graph file beside a model folder's weights.</summary>
+    public static string OnnxPath(string dir) => Path.Combine(dir, OnnxFolder, OnnxExport.FileName);
+
+    /// <summary>Loads a model folder for <paramref name="engine"/>. ONNX Runtime runs the graph cached at
+    /// <see cref="OnnxPath"/>, built there from the weights on first load (or again when the exporter's version or the
+    /// precision changed); int8 exists only there, so torch serves such a model from its fp32 weights.</summary>
+    public static LoadedModel Load(string dir, Device? device = null, InferenceEngine engine = InferenceEngine.OnnxRuntime,
+        OnnxPrecision precision = OnnxPrecision.Fp32)
     {
         device ??= DefaultDevice();
         var config = ModelConfig.Load(Path.Combine(dir, "config.json"));
         var kind = KindOf(config);
         var tokenizer = Tokenizers.LoadFromFolder(dir);
-        var model = kind == ModelKind.Encoder ? null : ModelFolder.Load(dir);
-        if (model is not null)
-        {
-            model.Module.eval();
-            model.Module.to(device);
-            if (device.type == DeviceType.CUDA)
-            {
-                model.Module.to(ScalarType.BFloat16);
-            }
-        }
+        var forward = kind == ModelKind.Encoder ? null : Forward(dir, device, engine, precision);
         var labels = Enumerable.Range(0, config.NumLabels)
             .Select(i => config.Id2Label is { } names && names.TryGetValue(i, out var name) ? name : $"LABEL_{i}")
             .ToArray();
@@ -84,10 +93,45 @@ public sealed class LoadedModel : IDisposable
             Gpt2Config gpt2 => gpt2.NPositions,
             _ => throw new InvalidOperationException($"unsupported config {config.GetType().Name}"),
         };
-        return new LoadedModel(model, tokenizer, kind, labels, maxLength, device)
+        return new LoadedModel(forward, tokenizer, kind, labels, maxLength, device, (config as Gpt2Config)?.EosTokenId)
         {
             PaddingTolerance = device.type == DeviceType.CUDA ? int.MaxValue : 16,
         };
+    }
+
+    private static IForward Forward(string dir, Device device, InferenceEngine engine, OnnxPrecision precision)
+    {
+        var path = OnnxPath(dir);
+        if (engine == InferenceEngine.OnnxRuntime && File.Exists(path))
+        {
+            var cached = OnnxForward.Open(path, device);
+            if (cached.Metadata.GetValueOrDefault(OnnxExport.VersionKey) == OnnxExport.Version
+                && cached.Metadata.GetValueOrDefault(OnnxExport.PrecisionKey) == precision.ToString().ToLowerInvariant())
+            {
+                return cached;
+            }
+            cached.Dispose();
+        }
+        var model = ModelFolder.Load(dir);
+        if (engine == InferenceEngine.OnnxRuntime && OnnxExport.Supports(model))
+        {
+            try
+            {
+                OnnxExport.Save(model, path, precision);
+            }
+            finally
+            {
+                model.Module.Dispose();
+            }
+            return OnnxForward.Open(path, device);
+        }
+        model.Module.eval();
+        model.Module.to(device);
+        if (device.type == DeviceType.CUDA)
+        {
+            model.Module.to(ScalarType.BFloat16);
+        }
+        return new TorchForward(model, device);
     }
 
     private static ModelKind KindOf(ModelConfig config) => config.Architectures?.FirstOrDefault() switch
@@ -152,8 +196,7 @@ public sealed class LoadedModel : IDisposable
         {
             using var scope = NewDisposeScope();
             var rows = chunk.Select(i => inputs[i]).ToArray();
-            var batch = Collate(rows);
-            var logits = model!.Forward(batch).Logits.to(ScalarType.Float32);
+            var logits = forward!.Logits(Collate(rows));
             var chunkResults = Kind switch
             {
                 ModelKind.SequenceClassification => Classify(logits.softmax(-1), multiLabel: false),
@@ -211,7 +254,7 @@ public sealed class LoadedModel : IDisposable
         }
     }
 
-    private Batch Collate(IReadOnlyList<EncodedInput> rows)
+    private HostBatch Collate(IReadOnlyList<EncodedInput> rows)
     {
         int longest = rows.Max(e => e.Length);
         var ids = new long[rows.Count * longest];
@@ -228,8 +271,7 @@ public sealed class LoadedModel : IDisposable
                 types[r * longest + t] = e.TypeIds[t];
             }
         }
-        long[] shape = [rows.Count, longest];
-        return new Batch(tensor(ids, shape, device: Device), tensor(mask, shape, device: Device), tensor(types, shape, device: Device));
+        return new HostBatch(ids, mask, types, rows.Count, longest);
     }
 
     private JsonObject[] Classify(Tensor probabilities, bool multiLabel)
@@ -351,8 +393,8 @@ public sealed class LoadedModel : IDisposable
     private JsonObject[] FillMasks(Tensor logits, IReadOnlyList<EncodedInput> rows, int topK)
     {
         var positions = rows.SelectMany((e, r) => e.Encoding.Ids.Select((id, t) => (id, r, t)).Where(p => p.id == maskId).Select(p => (p.r, p.t))).ToArray();
-        var rowIndex = tensor(positions.Select(p => (long)p.r).ToArray(), device: Device);
-        var colIndex = tensor(positions.Select(p => (long)p.t).ToArray(), device: Device);
+        var rowIndex = tensor(positions.Select(p => (long)p.r).ToArray(), device: logits.device);
+        var colIndex = tensor(positions.Select(p => (long)p.t).ToArray(), device: logits.device);
         int k = Math.Min(topK, (int)logits.shape[2]);
         var (values, indices) = logits[rowIndex, colIndex].softmax(-1).topk(k);
         var probs = values.cpu().data<float>().ToArray();
@@ -377,21 +419,30 @@ public sealed class LoadedModel : IDisposable
     }
 
     /// <summary>Greedy or sampled continuation of one prompt, stopping at end-of-text; the context slides to the
-    /// model's last <c>n_positions</c> tokens. Sampling draws from a generator seeded per input, so a seed reproduces
-    /// the text whatever else is batched with it.</summary>
+    /// model's last <c>n_positions</c> tokens. With the key-value cache each new token feeds one position; once the
+    /// context slides, positions shift and the window is fed whole, as without it. Sampling draws from a generator
+    /// seeded per input, so a seed reproduces the text whatever else is batched with it.</summary>
     private JsonObject Generate(EncodedInput prompt, PredictOptions options)
     {
         var ids = prompt.Encoding.Ids.Select(id => (long)id).ToList();
         var generator = options.Sampling ? new Generator((ulong)(options.Seed ?? Random.Shared.NextInt64())) : null;
         var generated = new List<int>();
+        using var decoder = forward!.Decoder();
         using var inference = inference_mode();
         for (int step = 0; step < options.MaxNewTokens; step++)
         {
             using var scope = NewDisposeScope();
-            var window = ids.Skip(Math.Max(0, ids.Count - maxLength)).ToArray();
-            var input = tensor(window, [1, window.Length], device: Device);
-            var batch = new Batch(input, ones_like(input));
-            var last = model!.Forward(batch).Logits[0, -1].to(ScalarType.Float32).cpu();
+            long[] feed;
+            if (KeyValueCache && decoder.Length > 0 && ids.Count <= maxLength)
+            {
+                feed = [ids[^1]];
+            }
+            else
+            {
+                decoder.Reset();
+                feed = ids.Skip(Math.Max(0, ids.Count - maxLength)).ToArray();
+            }
+            var last = decoder.Next(feed);
             long next = generator is null ? last.argmax().item<long>() : Sample(last, options, generator);
             if (next == eosId)
             {
@@ -427,5 +478,5 @@ public sealed class LoadedModel : IDisposable
         return multinomial(scaled.softmax(-1), 1, generator: generator).item<long>();
     }
 
-    public void Dispose() => model?.Module.Dispose();
+    public void Dispose() => forward?.Dispose();
 }

@@ -37,7 +37,9 @@ public static class FineTuneJob
         {
             try
             {
-                if (ModelConfig.Load(Path.Combine(request.BaseModelDir, ModelFolder.ConfigFile)) is not BertConfig bert)
+                var config = ModelConfig.Load(Path.Combine(request.BaseModelDir, ModelFolder.ConfigFile));
+                foreach (var (field, message) in request.ModelBudget.Check(config)) Error("base_model_id", $"config.json {field}: {message}.");
+                if (config is not BertConfig bert)
                     Error("base_model_id", "fine-tuning needs a BERT model.");
                 else if (args.FreezeLayers > bert.NumHiddenLayers)
                     Error("hyperparameters.freeze_layers", $"the base model has {bert.NumHiddenLayers} layers.");
@@ -129,7 +131,7 @@ public static class FineTuneJob
                     _ => null,
                 },
             },
-            args.Seed);
+            args.Seed, request.ModelBudget);
         if (model is BertForSequenceClassification classifier && args.ClassWeights is { } weights)
             classifier.ClassWeights = weights.Select(w => (float)w).ToArray();
         model.Module.to(device);
@@ -138,7 +140,7 @@ public static class FineTuneJob
             .Train(cancellationToken);
 
         TrainingJobRunner.Publish(request.OutputModelDir, dir => ModelFolder.Export(model, dir, tokenizer, args.ToJson()));
-        observer.Event($"Exported the model to {request.OutputModelDir}.");
+        observer.Event("Exported the model.");
         model.Module.Dispose();
         return new TrainingJobResult(request.OutputModelDir, result.Metrics);
     }

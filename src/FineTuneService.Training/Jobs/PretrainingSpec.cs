@@ -84,6 +84,8 @@ public sealed record PretrainingSpec(
                 var config = ModelConfig.Load(Path.Combine(baseDir, "config.json"));
                 if (config.ModelType != architecture && Tasks.Contains(request.Task))
                     Error("base_model_id", $"Task {request.Task} pretrains a {architecture} model; this one is {config.ModelType}.");
+                foreach (var (field, message) in request.ModelBudget.Check(config))
+                    Error("base_model_id", $"config.json {field}: {message}.");
             }
             catch (InvalidCheckpointException e)
             {
@@ -96,6 +98,8 @@ public sealed record PretrainingSpec(
         {
             tokenizer = ParseTokenizer(request.TokenizerSpec, causal, Error);
             shape = ParseShape(request.ModelShape, architecture, tokenizer?.VocabSize ?? 30522, Error);
+            foreach (var (field, message) in shape is null ? new Dictionary<string, string>() : request.ModelBudget.Check(shape))
+                Error(field switch { "vocab_size" => "tokenizer.vocab_size", "parameters" => "model", _ => $"model.{field}" }, message + ".");
             var positions = shape switch { BertConfig b => b.MaxPositionEmbeddings, Gpt2Config g => g.NPositions, _ => int.MaxValue };
             if (hyperparameters["max_seq_length"] is JsonValue length && length.TryGetValue(out int maxSeqLength) && maxSeqLength > positions)
                 Error("hyperparameters.max_seq_length", $"The model has {positions} positions; max_seq_length may not exceed them.");

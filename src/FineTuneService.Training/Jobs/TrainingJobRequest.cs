@@ -9,7 +9,8 @@ public sealed record ColumnMap(string Text = "text", string? TextPair = null, st
 public sealed record DataFile(string Path, string Format);
 
 /// <summary>Everything the core needs to run one job. Paths are absolute; the platform builds it from the job row.
-/// Type: finetune | pretrain. Task: sequence_classification | regression | token_classification | mlm | mlm_nsp | clm.</summary>
+/// Type: finetune | pretrain. Task: sequence_classification | regression | token_classification | mlm | mlm_nsp | clm.
+/// <see cref="Budget"/> bounds the model it may build.</summary>
 public sealed record TrainingJobRequest(
     string JobId,
     string Type,
@@ -24,7 +25,12 @@ public sealed record TrainingJobRequest(
     JsonObject? TokenizerSpec,
     string WorkDir,
     string OutputModelDir,
-    string Device = "auto");
+    string Device = "auto",
+    Models.ModelBudget? Budget = null)
+{
+    /// <summary>The largest model the job may build; <see cref="Models.ModelBudget.Default"/> unless the host configures one.</summary>
+    public Models.ModelBudget ModelBudget => Budget ?? Models.ModelBudget.Default;
+}
 
 /// <summary>How a job reports back; the platform writes these to the database.</summary>
 public interface ITrainingObserver

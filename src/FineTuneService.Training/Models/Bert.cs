@@ -43,6 +43,28 @@ public sealed record BertConfig : ModelConfig
         Require(HiddenDropoutProb is >= 0 and < 1 && AttentionProbsDropoutProb is >= 0 and < 1, "dropout probabilities must be in [0, 1)");
         ModelParts.Activation(HiddenAct);
     }
+
+    public override IEnumerable<ShapeDimension> Dimensions() =>
+    [
+        new("num_hidden_layers", NumHiddenLayers, ShapeLimit.Layers), new("hidden_size", HiddenSize, ShapeLimit.Width),
+        new("intermediate_size", IntermediateSize, ShapeLimit.Width), new("num_attention_heads", NumAttentionHeads, ShapeLimit.Heads),
+        new("vocab_size", VocabSize, ShapeLimit.Vocabulary), new("type_vocab_size", TypeVocabSize, ShapeLimit.Vocabulary),
+        new("max_position_embeddings", MaxPositionEmbeddings, ShapeLimit.Positions), new("id2label", NumLabels, ShapeLimit.Labels),
+    ];
+
+    public override long ParameterCount()
+    {
+        checked
+        {
+            long h = HiddenSize, i = IntermediateSize;
+            var embeddings = ((long)VocabSize + MaxPositionEmbeddings + TypeVocabSize) * h + 2 * h;
+            var layer = 4 * (h * h + h) + 2 * h + (h * i + i) + (i * h + h) + 2 * h;
+            var pooler = h * h + h;
+            // The larger of the heads: the masked-LM transform + decoder bias (its weight is tied) + NSP, or a classifier.
+            var head = Math.Max(h * h + 3 * h + VocabSize + 2 * h + 2, (long)NumLabels * (h + 1));
+            return embeddings + NumHiddenLayers * layer + pooler + head;
+        }
+    }
 }
 
 public sealed class BertEmbeddings : nn.Module<Tensor, Tensor, Tensor>

@@ -40,6 +40,24 @@ public sealed record Gpt2Config : ModelConfig
         Require(ResidPdrop is >= 0 and < 1 && EmbdPdrop is >= 0 and < 1 && AttnPdrop is >= 0 and < 1, "dropout probabilities must be in [0, 1)");
         ModelParts.Activation(ActivationFunction);
     }
+
+    public override IEnumerable<ShapeDimension> Dimensions() =>
+    [
+        new("n_layer", NLayer, ShapeLimit.Layers), new("n_embd", NEmbd, ShapeLimit.Width), new("n_inner", NInner ?? 4L * NEmbd, ShapeLimit.Width),
+        new("n_head", NHead, ShapeLimit.Heads), new("vocab_size", VocabSize, ShapeLimit.Vocabulary),
+        new("n_positions", NPositions, ShapeLimit.Positions), new("id2label", NumLabels, ShapeLimit.Labels),
+    ];
+
+    public override long ParameterCount()
+    {
+        checked
+        {
+            long e = NEmbd, inner = NInner ?? 4L * NEmbd;
+            var block = 2 * e + (3 * e * e + 3 * e) + (e * e + e) + 2 * e + (e * inner + inner) + (inner * e + e);
+            // lm_head is tied to wte.
+            return ((long)VocabSize + NPositions) * e + NLayer * block + 2 * e;
+        }
+    }
 }
 
 /// <summary>GPT-2's "Conv1D": a linear layer whose weight is stored (in, out), as in Hugging Face checkpoints.</summary>

@@ -36,12 +36,18 @@ public abstract record ModelConfig
     /// <summary>Hugging Face's default is two labels when the config names none.</summary>
     [JsonIgnore] public int NumLabels => Id2Label?.Count ?? 2;
 
+    const long MaxFileBytes = 1 << 20;
+
     /// <summary>Reads a <c>config.json</c> as the family its <c>model_type</c> names.</summary>
     public static ModelConfig Load(string path)
     {
         if (!File.Exists(path))
         {
             throw new InvalidCheckpointException($"'{Path.GetFileName(path)}' is missing");
+        }
+        if (new FileInfo(path).Length > MaxFileBytes)
+        {
+            throw new InvalidCheckpointException($"'{Path.GetFileName(path)}' is larger than {MaxFileBytes >> 10} KiB; a config is a few KiB");
         }
         try
         {
@@ -56,7 +62,8 @@ public abstract record ModelConfig
             config.Validate();
             return config;
         }
-        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
+        // ArgumentException: a name given twice in one object.
+        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException or ArgumentException)
         {
             throw new InvalidCheckpointException($"'{Path.GetFileName(path)}' is not a valid config: {e.Message}");
         }
@@ -78,6 +85,13 @@ public abstract record ModelConfig
     }
 
     protected abstract void ValidateShape();
+
+    /// <summary>Every size of the shape, for <see cref="ModelBudget"/>: layers, widths, heads, vocabularies, positions, labels.</summary>
+    public abstract IEnumerable<ShapeDimension> Dimensions();
+
+    /// <summary>The parameters of the largest model this config builds (encoder and its largest head), counted from the
+    /// config alone; may throw <see cref="OverflowException"/> for absurd shapes.</summary>
+    public abstract long ParameterCount();
 
     protected static void Require(bool ok, string message)
     {

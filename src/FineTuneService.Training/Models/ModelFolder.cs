@@ -27,13 +27,16 @@ public static class ModelFolder
     /// names; otherwise the checkpoint's encoder is loaded under a new head (a base <c>BertModel</c> into
     /// <c>bert.*</c>, a pretraining checkpoint without its <c>cls.*</c> heads), whose parameters start freshly
     /// initialised from <paramref name="seed"/>. <paramref name="configure"/> adjusts the config first
-    /// (labels, problem type, dropout); a classifier checkpoint given new labels gets a fresh classifier.</summary>
-    public static ITaskModel Load(string dir, string? architecture = null, Func<ModelConfig, ModelConfig>? configure = null, long seed = 42)
+    /// (labels, problem type, dropout); a classifier checkpoint given new labels gets a fresh classifier.
+    /// <paramref name="budget"/>, when given, is checked on the final config before anything is built.</summary>
+    public static ITaskModel Load(string dir, string? architecture = null, Func<ModelConfig, ModelConfig>? configure = null, long seed = 42,
+        ModelBudget? budget = null)
     {
         var stored = ModelConfig.Load(Path.Combine(dir, ConfigFile));
-        var source = stored.Architectures?.FirstOrDefault() ?? (stored is Gpt2Config ? "GPT2LMHeadModel" : "BertModel");
+        var source = SourceArchitecture(stored);
         var target = architecture ?? source;
         var config = (configure?.Invoke(stored) ?? stored) with { Architectures = [target] };
+        budget?.Enforce(config);
         var weights = Weights(dir);
         // Drawing random weights that the checkpoint then overwrites cost seconds: only what it leaves out is drawn.
         var model = Create(target, config, seed: null);
@@ -42,7 +45,8 @@ public static class ModelFolder
             // The checkpoint's own head is kept only for the same task with the same labels.
             var sameHead = source == target && (stored.Id2Label ?? new Dictionary<int, string>()).OrderBy(kv => kv.Key)
                 .SequenceEqual((config.Id2Label ?? new Dictionary<int, string>()).OrderBy(kv => kv.Key));
-            var loaded = LoadWeights(model, weights, sameHead);
+            var (renamed, loaded) = Match(model, weights, sameHead);
+            foreach (var name in loaded) SafeTensors.ReadInto(renamed[name], model.Module.state_dict()[name]);
             ModelParts.Initialize(model.Module, config.InitializerRange, seed, except: loaded);
         }
         catch
@@ -52,6 +56,43 @@ public static class ModelFolder
         }
         return model;
     }
+
+    static string SourceArchitecture(ModelConfig config) =>
+        config.Architectures?.FirstOrDefault() ?? (config is Gpt2Config ? "GPT2LMHeadModel" : "BertModel");
+
+    /// <summary>Checks a folder as <see cref="Load"/> would use it, without reading a weight: the config within
+    /// <paramref name="budget"/>, the whole safetensors header (or the shard index and its shards), the checkpoint's
+    /// names and shapes against the model the config builds, and a tokenizer whose ids fit the embedding. Throws
+    /// <see cref="InvalidCheckpointException"/> naming the file at fault.</summary>
+    public static void Check(string dir, ModelBudget budget)
+    {
+        var config = ModelConfig.Load(Path.Combine(dir, ConfigFile));
+        budget.Enforce(config);
+        var weights = Weights(dir);
+        var source = SourceArchitecture(config);
+        // A bare encoder checkpoint is checked as the masked-LM model a fine-tune or pretrain job would load it into.
+        var architecture = Architectures.Contains(source) ? source : config is Gpt2Config ? "GPT2LMHeadModel" : nameof(BertForMaskedLM);
+        var model = Create(architecture, config with { Architectures = [architecture] }, seed: null);
+        try
+        {
+            try { Match(model, weights, sameHead: architecture == source); }
+            catch (InvalidCheckpointException e) { throw new InvalidCheckpointException($"'{WeightsName(dir)}' does not fit config.json: {e.Message}"); }
+        }
+        finally { model.Module.Dispose(); }
+
+        ITokenizer tokenizer;
+        // Any failure to read untrusted tokenizer files means the same thing to the user: these files are not usable.
+        try { tokenizer = Tokenizers.LoadFromFolder(dir); }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            throw new InvalidCheckpointException($"'{Tokenizers.FileOf(dir)}' is not a usable tokenizer: {e.Message.Replace(dir + Path.DirectorySeparatorChar, "", StringComparison.Ordinal)}");
+        }
+        if (tokenizer.VocabSize > config.VocabSize)
+            throw new InvalidCheckpointException($"'{Tokenizers.FileOf(dir)}' has {tokenizer.VocabSize} tokens (largest id {tokenizer.VocabSize - 1}), " +
+                $"more than config.json's vocab_size {config.VocabSize} embeds");
+    }
+
+    static string WeightsName(string dir) => File.Exists(Path.Combine(dir, SafeTensors.IndexFileName)) ? SafeTensors.IndexFileName : WeightsFile;
 
     /// <summary>A fresh, Hugging Face–initialised model of the named architecture; a null seed leaves it uninitialised.</summary>
     public static ITaskModel Create(string architecture, ModelConfig config, long? seed = 42)
@@ -95,8 +136,9 @@ public static class ModelFolder
     /// model doesn't have, and heads of another task (<c>cls.*</c>, <c>classifier.*</c>, <c>lm_head.*</c>).
     /// Unless <paramref name="sameHead"/> (the checkpoint is this task with these labels) the model's head and pooler
     /// may be missing and keep their fresh initialisation; its <c>classifier.*</c> then always stays fresh (a
-    /// classifier means its labels), while an LM head (<c>cls.*</c>) of the same shape is reused. Returns the names it filled.</summary>
-    public static IReadOnlySet<string> LoadWeights(ITaskModel model, IReadOnlyList<StoredTensor> weights, bool sameHead)
+    /// classifier means its labels), while an LM head (<c>cls.*</c>) of the same shape is reused. Returns the checkpoint's
+    /// tensors under the model's names and the names that fill a parameter; reads nothing.</summary>
+    static (Dictionary<string, StoredTensor> Renamed, IReadOnlySet<string> Loaded) Match(ITaskModel model, IReadOnlyList<StoredTensor> weights, bool sameHead)
     {
         var encoder = model.Config is Gpt2Config ? "transformer." : "bert.";
         var bare = !weights.Any(t => t.Name.StartsWith(encoder, StringComparison.Ordinal));
@@ -135,11 +177,7 @@ public static class ModelFolder
             throw new InvalidCheckpointException($"the checkpoint does not fit {model.Architecture}." +
                 List("missing keys", missing) + List("unexpected keys", unexpected) + List("shape mismatches", mismatched));
         }
-        foreach (var name in loaded)
-        {
-            SafeTensors.ReadInto(renamed[name], targets[name]);
-        }
-        return loaded;
+        return (renamed, loaded);
     }
 
     static bool IsTaskHead(string key) =>

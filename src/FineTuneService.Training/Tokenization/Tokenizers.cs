@@ -2,6 +2,12 @@ namespace FineTuneService.Training.Tokenization;
 
 public static class Tokenizers
 {
+    /// <summary>The file <see cref="LoadFromFolder"/> reads the tokenizer from, for messages.</summary>
+    public static string FileOf(string dir) =>
+        File.Exists(Path.Combine(dir, HfFiles.TokenizerJson)) ? HfFiles.TokenizerJson
+        : File.Exists(Path.Combine(dir, HfFiles.VocabTxt)) ? HfFiles.VocabTxt
+        : HfFiles.VocabJson;
+
     /// <summary>Loads the tokenizer of a Hugging Face folder: the model type in tokenizer.json decides (WordPiece or BPE);
     /// without one, vocab.txt means WordPiece and vocab.json + merges.txt byte-level BPE.</summary>
     public static ITokenizer LoadFromFolder(string dir)

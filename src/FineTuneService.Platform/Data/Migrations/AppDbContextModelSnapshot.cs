@@ -139,6 +139,10 @@ namespace FineTuneService.Platform.Data.Migrations
                         .HasColumnType("uuid")
                         .HasColumnName("id");
 
+                    b.Property<string>("ColumnValues")
+                        .HasColumnType("text")
+                        .HasColumnName("column_values");
+
                     b.PrimitiveCollection<List<string>>("Columns")
                         .IsRequired()
                         .HasColumnType("text[]")
@@ -262,6 +266,10 @@ namespace FineTuneService.Platform.Data.Migrations
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("created_at");
 
+                    b.Property<int>("Deaths")
+                        .HasColumnType("integer")
+                        .HasColumnName("deaths");
+
                     b.Property<double>("Epoch")
                         .HasColumnType("double precision")
                         .HasColumnName("epoch");
@@ -327,7 +335,7 @@ namespace FineTuneService.Platform.Data.Migrations
                         .HasColumnType("integer")
                         .HasColumnName("total_steps");
 
-                    b.Property<Guid>("TrainDatasetId")
+                    b.Property<Guid?>("TrainDatasetId")
                         .HasColumnType("uuid")
                         .HasColumnName("train_dataset_id");
 
@@ -343,8 +351,17 @@ namespace FineTuneService.Platform.Data.Migrations
                     b.HasKey("Id")
                         .HasName("pk_jobs");
 
+                    b.HasIndex("BaseModelId")
+                        .HasDatabaseName("ix_jobs_base_model_id");
+
                     b.HasIndex("CreatedAt")
                         .HasDatabaseName("ix_jobs_created_at");
+
+                    b.HasIndex("TrainDatasetId")
+                        .HasDatabaseName("ix_jobs_train_dataset_id");
+
+                    b.HasIndex("ValidationDatasetId")
+                        .HasDatabaseName("ix_jobs_validation_dataset_id");
 
                     b.HasIndex("Status", "CreatedAt")
                         .HasDatabaseName("ix_jobs_status_created_at");
@@ -593,12 +610,30 @@ namespace FineTuneService.Platform.Data.Migrations
 
             modelBuilder.Entity("FineTuneService.Platform.Data.Job", b =>
                 {
+                    b.HasOne("FineTuneService.Platform.Data.Model", null)
+                        .WithMany()
+                        .HasForeignKey("BaseModelId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .HasConstraintName("fk_jobs_models_base_model_id");
+
                     b.HasOne("FineTuneService.Platform.Data.Tenant", null)
                         .WithMany()
                         .HasForeignKey("TenantId")
                         .OnDelete(DeleteBehavior.Restrict)
                         .IsRequired()
                         .HasConstraintName("fk_jobs_tenants_tenant_id");
+
+                    b.HasOne("FineTuneService.Platform.Data.Dataset", null)
+                        .WithMany()
+                        .HasForeignKey("TrainDatasetId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .HasConstraintName("fk_jobs_datasets_train_dataset_id");
+
+                    b.HasOne("FineTuneService.Platform.Data.Dataset", null)
+                        .WithMany()
+                        .HasForeignKey("ValidationDatasetId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .HasConstraintName("fk_jobs_datasets_validation_dataset_id");
                 });
 
             modelBuilder.Entity("FineTuneService.Platform.Data.JobEvent", b =>

@@ -1,0 +1,43 @@
+using static TorchSharp.torch;
+
+namespace FineTuneService.Training.Inference;
+
+/// <summary>What runs a loaded model's forward pass: <c>onnxruntime</c> (the default: ONNX Runtime on the graph we
+/// build from the model's weights) or <c>torch</c> (TorchSharp, the reference, and the fallback for a family without
+/// a graph).</summary>
+public enum InferenceEngine
+{
+    OnnxRuntime,
+    Torch,
+}
+
+/// <summary>A right-padded batch on the host, row-major (rows × columns).</summary>
+internal sealed record HostBatch(long[] InputIds, long[] AttentionMask, long[] TokenTypeIds, int Rows, int Columns);
+
+/// <summary>One engine's forward pass. <see cref="LoadedModel"/> turns its logits into answers the same way whichever
+/// engine made them.</summary>
+internal interface IForward : IDisposable
+{
+    InferenceEngine Engine { get; }
+
+    /// <summary>float32 logits: (B, C) per sequence or (B, T, C) per token.</summary>
+    Tensor Logits(HostBatch batch);
+
+    /// <summary>A causal LM's decoder of one sequence, with an empty key-value cache.</summary>
+    IDecoder Decoder();
+}
+
+/// <summary>Decodes one sequence: each call feeds the positions after those already in the key-value cache, so a new
+/// token costs one position rather than the whole context.</summary>
+internal interface IDecoder : IDisposable
+{
+    /// <summary>Positions in the cache.</summary>
+    int Length { get; }
+
+    /// <summary>float32 logits (V) after the last of <paramref name="ids"/>, which follow the cached positions; the
+    /// cache then holds them too.</summary>
+    Tensor Next(long[] ids);
+
+    /// <summary>Empties the cache (the context slid past the model's positions).</summary>
+    void Reset();
+}

@@ -1,0 +1,143 @@
+using FineTuneService.Training.Onnx;
+using Microsoft.ML.OnnxRuntime;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace FineTuneService.Training.Inference;
+
+/// <summary>ONNX Runtime on the graph <see cref="OnnxExport"/> built: the CPU execution provider with all graph
+/// optimizations and torch's thread count, or the CUDA execution provider when the model's device is CUDA (the
+/// <c>Microsoft.ML.OnnxRuntime.Gpu.Linux</c> build).</summary>
+internal sealed class OnnxForward : IForward
+{
+    static readonly string[] EncoderInputs = ["input_ids", "attention_mask", "token_type_ids"];
+    static readonly string[] LogitsOutput = ["logits"];
+
+    readonly InferenceSession session;
+    readonly RunOptions run = new();
+    readonly int layers, heads, headDim;
+
+    OnnxForward(InferenceSession session)
+    {
+        this.session = session;
+        var pastKey = session.InputMetadata.GetValueOrDefault(Gpt2Onnx.PastKey(0));
+        if (pastKey is not null)
+        {
+            layers = session.InputMetadata.Keys.Count(k => k.EndsWith(".key", StringComparison.Ordinal));
+            heads = pastKey.Dimensions[1];
+            headDim = pastKey.Dimensions[3];
+        }
+    }
+
+    public InferenceEngine Engine => InferenceEngine.OnnxRuntime;
+
+    /// <summary>The graph's metadata (<see cref="OnnxExport.VersionKey"/>, <see cref="OnnxExport.PrecisionKey"/>).</summary>
+    public IReadOnlyDictionary<string, string> Metadata => session.ModelMetadata.CustomMetadataMap;
+
+    public static OnnxForward Open(string path, Device device)
+    {
+        using var options = new SessionOptions
+        {
+            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+            IntraOpNumThreads = get_num_threads(),
+            InterOpNumThreads = 1,
+            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+        };
+        // As libtorch's OpenMP threads (OMP_WAIT_POLICY=PASSIVE): waiting threads sleep, so a busy neighbour does not stall every run.
+        if (!string.Equals(Environment.GetEnvironmentVariable("OMP_WAIT_POLICY"), "ACTIVE", StringComparison.OrdinalIgnoreCase))
+        {
+            options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+        }
+        if (device.type == DeviceType.CUDA)
+        {
+            options.AppendExecutionProvider_CUDA(Math.Max(0, (int)device.index));
+        }
+        return new OnnxForward(new InferenceSession(path, options));
+    }
+
+    /// <summary>Logits of a padded batch; a decoder's graph runs it with an empty past.</summary>
+    public Tensor Logits(HostBatch batch)
+    {
+        long[] shape = [batch.Rows, batch.Columns];
+        using var ids = OrtValue.CreateTensorValueFromMemory(batch.InputIds, shape);
+        using var mask = OrtValue.CreateTensorValueFromMemory(batch.AttentionMask, shape);
+        if (layers > 0)
+        {
+            var past = EmptyPast(batch.Rows);
+            try
+            {
+                using var decoded = session.Run(run, DecoderInputs(), [ids, mask, .. past], LogitsOutput);
+                return ToTorch(decoded[0]);
+            }
+            finally
+            {
+                foreach (var value in past)
+                {
+                    value.Dispose();
+                }
+            }
+        }
+        using var types = OrtValue.CreateTensorValueFromMemory(batch.TokenTypeIds, shape);
+        using var outputs = session.Run(run, EncoderInputs, [ids, mask, types], LogitsOutput);
+        return ToTorch(outputs[0]);
+    }
+
+    string[] DecoderInputs() => ["input_ids", "attention_mask",
+        .. Enumerable.Range(0, layers).SelectMany(i => new[] { Gpt2Onnx.PastKey(i), Gpt2Onnx.PastValue(i) })];
+
+    /// <summary>Past keys and values of length 0, one pair per layer.</summary>
+    OrtValue[] EmptyPast(int rows) => Enumerable.Range(0, 2 * layers)
+        .Select(_ => OrtValue.CreateTensorValueFromMemory(Array.Empty<float>(), [rows, heads, 0, headDim])).ToArray();
+
+    static Tensor ToTorch(OrtValue value) =>
+        tensor(value.GetTensorDataAsSpan<float>().ToArray(), value.GetTensorTypeAndShape().Shape);
+
+    public IDecoder Decoder() => new OnnxDecoder(this);
+
+    public void Dispose()
+    {
+        run.Dispose();
+        session.Dispose();
+    }
+
+    sealed class OnnxDecoder(OnnxForward owner) : IDecoder
+    {
+        readonly string[] inputNames = owner.DecoderInputs();
+        readonly string[] outputNames = ["logits",
+            .. Enumerable.Range(0, owner.layers).SelectMany(i => new[] { Gpt2Onnx.PresentKey(i), Gpt2Onnx.PresentValue(i) })];
+        OrtValue[]? cache;
+
+        public int Length { get; private set; }
+
+        public Tensor Next(long[] ids)
+        {
+            var past = cache ?? owner.EmptyPast(1);
+            int total = Length + ids.Length;
+            using var input = OrtValue.CreateTensorValueFromMemory(ids, [1, ids.Length]);
+            using var mask = OrtValue.CreateTensorValueFromMemory(Enumerable.Repeat(1L, total).ToArray(), [1, total]);
+            var outputs = owner.session.Run(owner.run, inputNames, [input, mask, .. past], outputNames);
+            foreach (var value in past)
+            {
+                value.Dispose();
+            }
+            // The presents become the next call's past; the collection is not disposed, its values are, one by one.
+            cache = outputs.Skip(1).ToArray();
+            Length = total;
+            using var logits = outputs[0];
+            var vocab = (int)logits.GetTensorTypeAndShape().Shape[^1];
+            return tensor(logits.GetTensorDataAsSpan<float>()[^vocab..].ToArray());
+        }
+
+        public void Reset()
+        {
+            foreach (var value in cache ?? [])
+            {
+                value.Dispose();
+            }
+            cache = null;
+            Length = 0;
+        }
+
+        public void Dispose() => Reset();
+    }
+}

@@ -1,0 +1,108 @@
+using FineTuneService.Training.Models;
+using static TorchSharp.torch;
+using DataType = Onnx.TensorProto.Types.DataType;
+
+namespace FineTuneService.Training.Onnx;
+
+/// <summary>The BERT family's graph, read from the task model's Hugging Face–named weights: embeddings
+/// (Gather + LayerNormalization), per layer one QKV product → <c>MultiHeadAttention</c> (padding mask as
+/// <c>key_padding_mask</c>) → output product → <c>SkipLayerNormalization</c>, intermediate product →
+/// <c>BiasGelu</c>/<c>FastGelu</c> → output product → <c>SkipLayerNormalization</c>; then the head.
+/// Inputs <c>input_ids</c>, <c>attention_mask</c>, <c>token_type_ids</c> (batch, sequence) int64; output <c>logits</c>:
+/// (batch, labels) for sequence classification and regression, (batch, sequence, labels) for token classification,
+/// (batch, sequence, vocab) for masked LM.</summary>
+internal static class BertOnnx
+{
+    public static bool Supports(ITaskModel model) => model is BertForSequenceClassification or BertForTokenClassification
+        or BertForMaskedLM or BertForPreTraining;
+
+    public static void Build(OnnxGraph g, ITaskModel model)
+    {
+        var c = (BertConfig)model.Config;
+        var w = model.Module.state_dict();
+        Tensor W(string name) => w[name];
+
+        var ids = g.Input("input_ids", DataType.Int64, "batch", "sequence");
+        var mask = g.Input("attention_mask", DataType.Int64, "batch", "sequence");
+        var types = g.Input("token_type_ids", DataType.Int64, "batch", "sequence");
+
+        // Embeddings: word + token type + positions 0..S-1, then LayerNorm.
+        var sequence = g.Op("Shape", [ids], ("start", 1L), ("end", 2L)); // [S]
+        var positions = g.Op("Slice", g.Weight("position_embeddings", W("bert.embeddings.position_embeddings.weight")),
+            g.Int64s(0), sequence, g.Int64s(0)); // (S, H)
+        var words = g.Op("Gather", g.Weight("word_embeddings", W("bert.embeddings.word_embeddings.weight")), ids);
+        var typeEmbeddings = g.Op("Gather", g.Weight("token_type_embeddings", W("bert.embeddings.token_type_embeddings.weight")), types);
+        var embedded = g.Op("Add", g.Op("Add", words, typeEmbeddings), positions);
+        var x = LayerNorm(g, embedded, "bert.embeddings.LayerNorm", w, c.LayerNormEps);
+
+        var keyPadding = g.Op("Cast", [mask], ("to", (long)DataType.Int32));
+        for (int i = 0; i < c.NumHiddenLayers; i++)
+        {
+            x = Layer(g, x, keyPadding, $"bert.encoder.layer.{i}.", w, c);
+        }
+
+        var logits = model switch
+        {
+            BertForSequenceClassification => SequenceHead(g, x, w),
+            BertForTokenClassification => g.Linear(x, "classifier", W("classifier.weight").t(), W("classifier.bias")),
+            _ => MaskedLmHead(g, x, ids, w, c),
+        };
+        object[] shape = model switch
+        {
+            BertForSequenceClassification => ["batch", c.NumLabels],
+            BertForTokenClassification => ["batch", "sequence", c.NumLabels],
+            _ => ["batch", "sequence", c.VocabSize],
+        };
+        g.Output(logits, "logits", DataType.Float, shape);
+    }
+
+    static string Layer(OnnxGraph g, string x, string keyPadding, string p, Dictionary<string, Tensor> w, BertConfig c)
+    {
+        string a = p + "attention.self.";
+        // One (H, 3H) product for query|key|value; MultiHeadAttention adds their biases.
+        var qkvWeight = cat([w[a + "query.weight"].t(), w[a + "key.weight"].t(), w[a + "value.weight"].t()], 1);
+        var qkvBias = cat([w[a + "query.bias"], w[a + "key.bias"], w[a + "value.bias"]], 0);
+        var qkv = g.MatMul(x, Name(p, "qkv"), qkvWeight);
+        var h = (long)c.HiddenSize;
+        var parts = g.Node("Split", [qkv, g.Int64s(h, h, h)], outputCount: 3, attributes: ("axis", -1L));
+        var context = g.MsOp("MultiHeadAttention", [parts[0], parts[1], parts[2], g.Weight(Name(p, "qkv_bias"), qkvBias), keyPadding],
+            ("num_heads", (long)c.NumAttentionHeads));
+        var attended = SkipLayerNorm(g, g.MatMul(context, Name(p, "attention_output"), w[p + "attention.output.dense.weight"].t()), x,
+            p + "attention.output.", w, c.LayerNormEps);
+        var inner = g.BiasActivation(g.MatMul(attended, Name(p, "intermediate"), w[p + "intermediate.dense.weight"].t()),
+            g.Weight(Name(p, "intermediate_bias"), w[p + "intermediate.dense.bias"]), c.HiddenAct);
+        return SkipLayerNorm(g, g.MatMul(inner, Name(p, "output"), w[p + "output.dense.weight"].t()), attended, p + "output.", w, c.LayerNormEps);
+    }
+
+    /// <summary>LayerNorm(x + residual + dense.bias) with the module at <paramref name="module"/> (dense + LayerNorm).</summary>
+    static string SkipLayerNorm(OnnxGraph g, string x, string residual, string module, Dictionary<string, Tensor> w, double eps) =>
+        g.MsOp("SkipLayerNormalization",
+            [x, residual, g.Weight(Name(module, "ln_weight"), w[module + "LayerNorm.weight"]),
+                g.Weight(Name(module, "ln_bias"), w[module + "LayerNorm.bias"]), g.Weight(Name(module, "dense_bias"), w[module + "dense.bias"])],
+            ("epsilon", eps));
+
+    /// <summary>tanh(pooler(hidden[:, 0])) → classifier: (batch, labels).</summary>
+    static string SequenceHead(OnnxGraph g, string x, Dictionary<string, Tensor> w)
+    {
+        var first = g.Op("Gather", [x, g.Int64Scalar(0)], ("axis", 1L)); // (B, H)
+        var pooled = g.Op("Tanh", g.Op("Gemm", [first, g.Weight("pooler_weight", w["bert.pooler.dense.weight"]), g.Weight("pooler_bias", w["bert.pooler.dense.bias"])],
+            ("transB", 1L)));
+        return g.Op("Gemm", [pooled, g.Weight("classifier_weight", w["classifier.weight"]), g.Weight("classifier_bias", w["classifier.bias"])],
+            ("transB", 1L));
+    }
+
+    /// <summary>transform (dense → act → LayerNorm) → the tied word embeddings (one initializer for both uses) + bias.</summary>
+    static string MaskedLmHead(OnnxGraph g, string x, string ids, Dictionary<string, Tensor> w, BertConfig c)
+    {
+        const string t = "cls.predictions.transform.";
+        var transformed = LayerNorm(g,
+            g.BiasActivation(g.MatMul(x, "mlm_transform", w[t + "dense.weight"].t()), g.Weight("mlm_transform_bias", w[t + "dense.bias"]), c.HiddenAct),
+            t + "LayerNorm", w, c.LayerNormEps);
+        return g.TiedHead(transformed, ids, "word_embeddings", w["cls.predictions.bias"], c.HiddenSize, c.VocabSize);
+    }
+
+    static string LayerNorm(OnnxGraph g, string x, string module, Dictionary<string, Tensor> w, double eps) =>
+        g.LayerNorm(x, Name(module, ""), w[module + ".weight"], w[module + ".bias"], eps);
+
+    static string Name(string module, string what) => OnnxGraph.Name(module, what);
+}

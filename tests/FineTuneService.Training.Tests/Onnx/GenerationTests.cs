@@ -1,0 +1,59 @@
+using FineTuneService.Training.Inference;
+using FineTuneService.Training.Models;
+using FineTuneService.Training.Tokenization;
+using static TorchSharp.torch;
+
+namespace FineTuneService.Training.Tests.Onnx;
+
+/// <summary>Generation through <see cref="LoadedModel"/> on a tiny GPT-2 with a trained byte-level BPE tokenizer:
+/// with the key-value cache and without it, on ONNX Runtime and on torch, greedy and seeded sampling, long enough
+/// (40 new tokens, 32 positions) for the context to slide.</summary>
+public sealed class GenerationTests : IDisposable
+{
+    static readonly string[] Corpus =
+    [
+        "the cat sat on the mat.", "a dog ran in the park", "alice met bob in paris, the park is nice!",
+        "the dogs ran in the park. the cat sat.", "the movie is good, the movie is bad, the movie is nice.",
+    ];
+
+    readonly string dir = Directory.CreateTempSubdirectory("fts-gen-").FullName;
+
+    public GenerationTests()
+    {
+        var tokenizer = BpeTrainer.Train(Corpus, vocabSize: 300, minFrequency: 1);
+        var config = new Gpt2Config
+        {
+            Architectures = ["GPT2LMHeadModel"], VocabSize = tokenizer.VocabSize, NEmbd = 32, NLayer = 2, NHead = 2, NPositions = 32,
+            BosTokenId = tokenizer.EosId, EosTokenId = tokenizer.EosId, InitializerRange = 0.3,
+        };
+        using var model = ModelFolder.Create("GPT2LMHeadModel", config, seed: 7).Module;
+        ModelFolder.Export((ITaskModel)model, dir, tokenizer);
+    }
+
+    public void Dispose() => Directory.Delete(dir, recursive: true);
+
+    static string Generate(LoadedModel model, PredictOptions options) =>
+        model.Predict([new PredictInput("the cat sat")], options)[0]["generated_text"]!.GetValue<string>();
+
+    [Fact]
+    public void Cached_and_uncached_generation_give_the_same_tokens_on_both_engines()
+    {
+        var greedy = new PredictOptions(MaxNewTokens: 40, DoSample: false);
+        var sampled = new PredictOptions(MaxNewTokens: 40, Temperature: 1.3, TopK: 50, TopP: 0.95, Seed: 11);
+        using var onnx = LoadedModel.Load(dir, CPU, InferenceEngine.OnnxRuntime);
+        using var torchModel = LoadedModel.Load(dir, CPU, InferenceEngine.Torch);
+        Assert.Equal(InferenceEngine.OnnxRuntime, onnx.Engine);
+        Assert.Equal(InferenceEngine.Torch, torchModel.Engine);
+        Assert.True(File.Exists(LoadedModel.OnnxPath(dir)), "the graph is cached beside the model");
+
+        var cachedGreedy = Generate(onnx, greedy);
+        var cachedSample = Generate(onnx, sampled);
+        onnx.KeyValueCache = false;
+        Assert.Equal(cachedGreedy, Generate(onnx, greedy));
+        Assert.Equal(cachedSample, Generate(onnx, sampled));
+        Assert.Equal(cachedGreedy, Generate(torchModel, greedy));
+        Assert.Equal(cachedSample, Generate(torchModel, sampled));
+        Assert.True(cachedGreedy.Length > "the cat sat".Length + 20, $"a long continuation: '{cachedGreedy}'");
+        Assert.NotEqual(cachedGreedy, cachedSample);
+    }
+}
