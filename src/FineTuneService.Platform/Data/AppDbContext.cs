@@ -63,6 +63,7 @@ public sealed class AppDbContext(DbContextOptions<AppDbContext> options, TenantS
         modelBuilder.Entity<Model>(model =>
         {
             model.HasIndex(m => m.CreatedAt);
+            model.Property(m => m.Precision).HasMaxLength(8).HasDefaultValue(Precisions.Fp32);
             model.HasOne<Tenant>().WithMany().HasForeignKey(m => m.TenantId).OnDelete(DeleteBehavior.Restrict);
             model.HasQueryFilter(TenantFilterName, m => TenantFilter == null || m.TenantId == TenantFilter || m.Shared);
         });

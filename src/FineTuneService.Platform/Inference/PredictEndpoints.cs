@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using FineTuneService.Platform.Data;
 using FineTuneService.Platform.Http;
 using FineTuneService.Platform.Identity;
+using FineTuneService.Platform.Models;
 using FineTuneService.Platform.Storage;
 using FineTuneService.Training.Inference;
 using Microsoft.AspNetCore.Builder;
@@ -76,6 +77,6 @@ public static class PredictEndpoints
             return allowed;
         }
         var dir = scope.ServiceProvider.GetRequiredService<ArtifactStore>().FullPath(model.Path);
-        return await Task.Run(() => cache.Acquire(id, dir), cancellationToken);
+        return await Task.Run(() => cache.Acquire(id, dir, ModelQuantization.PrecisionOf(model)), cancellationToken);
     }
 }

@@ -1,9 +1,13 @@
 using System.IO.Compression;
+using System.Text.Json.Nodes;
 using FineTuneService.Platform.Data;
+using FineTuneService.Platform.Datasets;
+using FineTuneService.Platform.Inference;
 using FineTuneService.Platform.Http;
 using FineTuneService.Platform.Identity;
 using FineTuneService.Platform.Storage;
 using FineTuneService.Platform.Tenants;
+using FineTuneService.Training.Onnx;
 using FineTuneService.Training.Models;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -17,15 +21,18 @@ using Microsoft.Extensions.Options;
 
 namespace FineTuneService.Platform.Models;
 
+/// <summary>A registry model. <see cref="Precision"/> int8 marks a quantized copy of <see cref="BaseModelId"/>;
+/// <see cref="Quantization"/> is its agreement and accuracy against that model, when measured.</summary>
 public sealed record ModelResponse(
     Guid Id, string Name, string? Architecture, string? ModelType, long SizeBytes, IReadOnlyList<string> Files,
-    Guid? SourceJobId, Guid? BaseModelId, bool Shared, DateTime CreatedAt)
+    Guid? SourceJobId, Guid? BaseModelId, string Precision, JsonObject? Quantization, bool Shared, DateTime CreatedAt)
 {
     public static ModelResponse From(Model m, ArtifactStore store)
     {
         var folder = store.FullPath(m.Path);
         IReadOnlyList<string> files = Directory.Exists(folder) ? [.. Directory.GetFiles(folder).Select(Path.GetFileName).Order()!] : [];
-        return new(m.Id, m.Name, m.Architecture, m.ModelType, m.SizeBytes, files, m.SourceJobId, m.BaseModelId, m.Shared, m.CreatedAt);
+        return new(m.Id, m.Name, m.Architecture, m.ModelType, m.SizeBytes, files, m.SourceJobId, m.BaseModelId, m.Precision,
+            m.QuantizationReport is null ? null : JsonNode.Parse(m.QuantizationReport)!.AsObject(), m.Shared, m.CreatedAt);
     }
 
     /// <summary>Models as the caller may see them: lineage names only jobs and models the caller can read, so a shared
@@ -58,7 +65,10 @@ public static class ModelEndpoints
             .WithSummary("Import a Hugging Face model folder: 'files' parts (config.json, model.safetensors, vocab.txt or tokenizer.json, ...) or one .zip / .tar.gz");
         group.MapGet("/", List).WithName("ListModels").WithSummary("List models, newest first");
         group.MapGet("/{id:guid}", Get).WithName("GetModel").WithSummary("One model, with its lineage (source job, base model)");
-        group.MapGet("/{id:guid}/download", Download).WithName("DownloadModel").WithSummary("The Hugging Face folder as a zip");
+        group.MapGet("/{id:guid}/download", Download).WithName("DownloadModel")
+            .WithSummary("The Hugging Face folder as a zip; format=onnx: the ONNX graph (model.onnx) with config.json and the tokenizer files");
+        group.MapPost("/{id:guid}/quantize", Quantize).WithName("QuantizeModel")
+            .WithSummary("A new registry model whose ONNX graph has per-column int8 matrix products, optionally measured against this one on a labelled dataset");
         group.MapDelete("/{id:guid}", Delete).WithName("DeleteModel").WithSummary("Delete a model that no active job uses");
         group.MapPatch("/{id:guid}", Update).WithName("UpdateModel").RequireAuthorization(Policies.Admin)
             .WithSummary("Share a model with every tenant, or stop sharing it (admin)");
@@ -118,24 +128,74 @@ public static class ModelEndpoints
         return TypedResults.Ok((await ModelResponse.VisibleAsync([model], db, store, cancellationToken))[0]);
     }
 
-    static async Task<PushStreamHttpResult> Download(Guid id, HttpContext context, AppDbContext db, ArtifactStore store, CancellationToken cancellationToken)
+    /// <summary>Files of an ONNX download besides the graph: what a tokenizer and a pipeline need to run it.</summary>
+    static readonly string[] OnnxCompanions =
+    [
+        "config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt",
+        "vocab.json", "merges.txt", "added_tokens.json",
+    ];
+
+    static async Task<PushStreamHttpResult> Download(Guid id, string? format, HttpContext context, AppDbContext db, ArtifactStore store,
+        CancellationToken cancellationToken)
     {
         var model = await Find(db, id, cancellationToken);
         var folder = store.FullPath(model.Path);
+        IEnumerable<(string Name, string Path)> files;
+        switch (format)
+        {
+            case null or "huggingface":
+                files = Directory.GetFiles(folder).Order().Select(f => (Path.GetFileName(f), f));
+                break;
+            case "onnx":
+                var graph = await Task.Run(() => OnnxExport.Cached(folder, ModelQuantization.PrecisionOf(model)), cancellationToken)
+                    ?? throw new RequestValidationException("format", $"{model.Architecture} has no ONNX graph yet; download format=huggingface");
+                files = OnnxCompanions.Select(name => (name, Path.Combine(folder, name))).Where(f => File.Exists(f.Item2))
+                    .Prepend((OnnxExport.FileName, graph));
+                break;
+            default:
+                throw new RequestValidationException("format", "huggingface (the default) or onnx");
+        }
         // ZipArchive's async writer miscounts offsets on a non-seekable stream (.NET 10): write synchronously.
         context.Features.GetRequiredFeature<IHttpBodyControlFeature>().AllowSynchronousIO = true;
         return TypedResults.Stream(body =>
         {
             using var zip = new ZipArchive(body, ZipArchiveMode.Create, leaveOpen: true);
-            foreach (var file in Directory.GetFiles(folder).Order())
+            foreach (var (name, file) in files)
             {
                 // Weights hardly compress; store them so the download streams at disk speed.
-                using var target = zip.CreateEntry(Path.GetFileName(file), CompressionLevel.NoCompression).Open();
+                using var target = zip.CreateEntry(name, CompressionLevel.NoCompression).Open();
                 using var source = File.OpenRead(file);
                 source.CopyTo(target);
             }
             return Task.CompletedTask;
-        }, "application/zip", $"model-{id:N}.zip");
+        }, "application/zip", format == "onnx" ? $"model-{id:N}-onnx.zip" : $"model-{id:N}.zip");
+    }
+
+    static async Task<Created<ModelResponse>> Quantize(Guid id, HttpRequest request, Caller caller, AppDbContext db, ArtifactStore store,
+        TimeProvider clock, ILogger<Model> logger, CancellationToken cancellationToken)
+    {
+        await Quotas.EnsureStorageAsync(db, caller.TenantId, 0, cancellationToken);
+        // The body is optional: no body quantizes without measuring.
+        var body = !request.HasJsonContentType() && (request.ContentLength ?? 0) == 0
+            ? new JsonObject()
+            : await PredictRequest.ReadBodyAsync(request, cancellationToken);
+        var spec = ModelQuantization.ParseRequest(body);
+        var source = await Find(db, id, cancellationToken);
+        var evaluation = spec.Evaluation is { } e ? await DatasetEndpoints.Find(db, e.DatasetId, cancellationToken) : null;
+        var model = await Task.Run(() => ModelQuantization.Quantize(source, spec, evaluation, store, clock), cancellationToken);
+        try
+        {
+            await Quotas.EnsureStorageAsync(db, caller.TenantId, model.SizeBytes, cancellationToken);
+            db.Models.Add(model);
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        catch
+        {
+            store.DeleteFolder(model.Path);
+            throw;
+        }
+        logger.LogInformation("Model {ModelId} quantized from {SourceModelId} by {Caller}", model.Id, id, caller.ToString());
+        return TypedResults.Created($"/models/{model.Id}", ModelResponse.From(model, store));
     }
 
     /// <summary>Finished jobs let go of their base model; one that has not finished holds it (a foreign key), which is a 409.

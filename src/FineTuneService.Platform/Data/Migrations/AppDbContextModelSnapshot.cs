@@ -489,6 +489,18 @@ namespace FineTuneService.Platform.Data.Migrations
                         .HasColumnType("text")
                         .HasColumnName("path");
 
+                    b.Property<string>("Precision")
+                        .IsRequired()
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(8)
+                        .HasColumnType("character varying(8)")
+                        .HasDefaultValue("fp32")
+                        .HasColumnName("precision");
+
+                    b.Property<string>("QuantizationReport")
+                        .HasColumnType("text")
+                        .HasColumnName("quantization_report");
+
                     b.Property<bool>("Shared")
                         .HasColumnType("boolean")
                         .HasColumnName("shared");

@@ -13,7 +13,7 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 namespace FineTuneService.Platform.Data.Migrations
 {
     [DbContext(typeof(AppDbContext))]
-    [Migration("20261201095937_Tenancy")]
+    [Migration("20261201101149_Tenancy")]
     partial class Tenancy
     {
         /// <inheritdoc />
@@ -491,6 +491,18 @@ namespace FineTuneService.Platform.Data.Migrations
                         .IsRequired()
                         .HasColumnType("text")
                         .HasColumnName("path");
+
+                    b.Property<string>("Precision")
+                        .IsRequired()
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(8)
+                        .HasColumnType("character varying(8)")
+                        .HasDefaultValue("fp32")
+                        .HasColumnName("precision");
+
+                    b.Property<string>("QuantizationReport")
+                        .HasColumnType("text")
+                        .HasColumnName("quantization_report");
 
                     b.Property<bool>("Shared")
                         .HasColumnType("boolean")
