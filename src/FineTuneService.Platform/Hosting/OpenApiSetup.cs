@@ -58,6 +58,7 @@ public static class OpenApiSetup
                 Type = SecuritySchemeType.Http, Scheme = "bearer", BearerFormat = "fts_…", Description = "An API key: Authorization: Bearer fts_…",
             });
             options.AddSecurityRequirement(document => new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference("bearer", document)] = [] });
+            options.OperationFilter<Identity.SecurityResponses>();
             // The event stream's 200 is described as text; the SseItem schema its result type brings is not on the wire.
             options.DocumentFilter<DropSchemas>();
         });

@@ -46,14 +46,14 @@ public static class TenantEndpoints
         app.MapGet("/tenants/me", Me).WithTags("Tenants").RequireAuthorization(Policies.Read).WithName("GetCurrentTenant")
             .WithSummary("The caller's tenant: quotas and usage");
         var group = app.MapGroup("/tenants").WithTags("Tenants").RequireAuthorization(Policies.Admin);
-        group.MapPost("/", Create).WithName("CreateTenant").WithSummary("Create a tenant, optionally with quotas (admin)");
-        group.MapGet("/", List).WithName("ListTenants").WithSummary("List tenants (admin)");
-        group.MapGet("/{id:guid}", Get).WithName("GetTenant").WithSummary("One tenant (admin)");
-        group.MapPatch("/{id:guid}", Update).WithName("UpdateTenant").WithSummary("Rename a tenant or change its quotas (admin)");
-        group.MapPost("/{id:guid}/keys", CreateKey).WithName("CreateApiKey")
+        group.MapPost("/", Create).WithName("CreateTenant").WithProblems(400, 409).WithSummary("Create a tenant, optionally with quotas (admin)");
+        group.MapGet("/", List).WithName("ListTenants").WithProblems(400).WithSummary("List tenants (admin)");
+        group.MapGet("/{id:guid}", Get).WithName("GetTenant").WithProblems(404).WithSummary("One tenant (admin)");
+        group.MapPatch("/{id:guid}", Update).WithName("UpdateTenant").WithProblems(400, 404, 409).WithSummary("Rename a tenant or change its quotas (admin)");
+        group.MapPost("/{id:guid}/keys", CreateKey).WithName("CreateApiKey").WithProblems(400, 404)
             .WithSummary("Create an API key (role admin, member, reader or inference); the key is in this answer only (admin)");
-        group.MapGet("/{id:guid}/keys", ListKeys).WithName("ListApiKeys").WithSummary("The tenant's keys, without the keys themselves (admin)");
-        group.MapDelete("/{id:guid}/keys/{keyId:guid}", RevokeKey).WithName("RevokeApiKey").WithSummary("Revoke a key: it answers 401 from now on (admin)");
+        group.MapGet("/{id:guid}/keys", ListKeys).WithName("ListApiKeys").WithProblems(400, 404).WithSummary("The tenant's keys, without the keys themselves (admin)");
+        group.MapDelete("/{id:guid}/keys/{keyId:guid}", RevokeKey).WithName("RevokeApiKey").WithProblems(404).WithSummary("Revoke a key: it answers 401 from now on (admin)");
         return app;
     }
 
