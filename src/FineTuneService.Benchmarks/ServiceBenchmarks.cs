@@ -65,8 +65,8 @@ public static class ServiceBenchmarks
         await Body(await http.PostAsJsonAsync($"/models/{modelId}/predict", new JsonObject { ["inputs"] = predictTexts[0] }));
         TimeSpan warmup = TimeSpan.FromSeconds(quick ? 1 : 2), measure = TimeSpan.FromSeconds(quick ? 3 : 10);
         // One text per request on both sides; the service may batch concurrent requests, ONNX Runtime serves one at a time.
-        var oursSettings = new SideSettings("cpu", ServiceThreads(), "fp32", 1, "FineTuneService over HTTP");
-        var peerSettings = new SideSettings("cpu", cores, "fp32", 1, "ONNX Runtime in-process, one request at a time");
+        var oursSettings = new SideSettings("cpu", ServiceThreads(), "fp32", 1, "FineTuneService over HTTP") { Wait = OnnxPeer.Wait };
+        var peerSettings = new SideSettings("cpu", cores, "fp32", 1, "ONNX Runtime in-process, one request at a time") { Wait = OnnxPeer.Wait };
         foreach (var clients in Concurrency)
         {
             Console.Error.WriteLine($"predict: {clients} clients");

@@ -34,6 +34,11 @@ internal sealed class OnnxForward : IForward
     /// <summary>The graph's metadata (<see cref="OnnxExport.VersionKey"/>, <see cref="OnnxExport.PrecisionKey"/>).</summary>
     public IReadOnlyDictionary<string, string> Metadata => session.ModelMetadata.CustomMetadataMap;
 
+    /// <summary>As libtorch's OpenMP threads (OMP_WAIT_POLICY=PASSIVE): waiting threads sleep, so a busy neighbour does
+    /// not stall every run; <c>OMP_WAIT_POLICY=ACTIVE</c> lets them spin.</summary>
+    public static bool AllowSpinning =>
+        string.Equals(Environment.GetEnvironmentVariable("OMP_WAIT_POLICY"), "ACTIVE", StringComparison.OrdinalIgnoreCase);
+
     public static OnnxForward Open(string path, Device device)
     {
         using var options = new SessionOptions
@@ -43,8 +48,7 @@ internal sealed class OnnxForward : IForward
             InterOpNumThreads = 1,
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
         };
-        // As libtorch's OpenMP threads (OMP_WAIT_POLICY=PASSIVE): waiting threads sleep, so a busy neighbour does not stall every run.
-        if (!string.Equals(Environment.GetEnvironmentVariable("OMP_WAIT_POLICY"), "ACTIVE", StringComparison.OrdinalIgnoreCase))
+        if (!AllowSpinning)
         {
             options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
         }
