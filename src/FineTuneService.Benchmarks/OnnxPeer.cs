@@ -13,21 +13,14 @@ public sealed class OnnxPeer : IDisposable
     private readonly Tokenizers.DotNet.Tokenizer tokenizer;
     private readonly Lock gate = new();
 
-    /// <summary>Its threads wait as ours do (<see cref="OnnxForward.AllowSpinning"/>): ONNX Runtime's default spinning
-    /// threads lose their turns on a busy machine (predict at one client: p50 45 ms spinning against ~5 ms), and a peer
-    /// denied a setting ours has is not at its best.</summary>
-    /// <summary>How both sides' idle ONNX Runtime and OpenMP threads wait, as <see cref="SideSettings.Wait"/> says it.</summary>
-    public static string Wait => OnnxForward.AllowSpinning ? "spin" : "sleep";
+    /// <summary>How both sides' idle ONNX Runtime threads wait, as <see cref="SideSettings.Wait"/> records it.</summary>
+    public static string Wait => OnnxSessions.AllowSpinning ? "spin" : "sleep";
 
     public OnnxPeer(string tokenizerJson, int threads)
     {
-        using var options = new SessionOptions
-        {
-            IntraOpNumThreads = threads,
-            InterOpNumThreads = 1,
-            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
-        };
-        options.AddSessionConfigEntry("session.intra_op.allow_spinning", OnnxForward.AllowSpinning ? "1" : "0");
+        // The service's own session settings (all graph optimizations; waiting threads sleep unless OMP_WAIT_POLICY=ACTIVE):
+        // spinning threads made this peer 10× slower than the service on a busy machine, which says nothing about either.
+        using var options = OnnxSessions.Options(threads);
         session = new InferenceSession(MiniLm.OnnxPath, options);
         tokenizer = new Tokenizers.DotNet.Tokenizer(vocabPath: tokenizerJson);
     }

@@ -6,6 +6,7 @@ using System.Text.Json.Nodes;
 using FineTuneService.Platform.Data;
 using FineTuneService.Platform.Storage;
 using FineTuneService.Training.Inference;
+using FineTuneService.Training.Onnx;
 using FineTuneService.Training.Models;
 using FineTuneService.Training.Tokenization;
 
@@ -57,7 +58,7 @@ public class PredictTests(ApiFactory factory) : IClassFixture<ApiFactory>
         ModelFolder.Export(model, Path.Combine(factory.StorageRoot, folder), tokenizer ?? new WordPieceTokenizer(Vocab));
         model.Module.Dispose();
         using var db = factory.Db();
-        db.Models.Add(new Model { Id = id, Name = architecture, Path = folder, Architecture = architecture, ModelType = config.ModelType, CreatedAt = DateTime.UtcNow });
+        db.Models.Add(new Model { Id = id, TenantId = factory.TenantId, Name = architecture, Path = folder, Architecture = architecture, ModelType = config.ModelType, CreatedAt = DateTime.UtcNow });
         db.SaveChanges();
         return id;
     }
@@ -104,11 +105,11 @@ public class PredictTests(ApiFactory factory) : IClassFixture<ApiFactory>
     {
         var id = AddModel(nameof(BertForTokenClassification), "O", "B-PER", "I-PER");
         var folder = Path.Combine(factory.StorageRoot, ArtifactStore.ModelFolder(id));
-        Assert.False(File.Exists(LoadedModel.OnnxPath(folder)));
+        Assert.False(File.Exists(OnnxExport.PathIn(folder)));
 
         var served = Predictions(await Post($"/models/{id}/predict", new { inputs = Texts }));
 
-        Assert.True(File.Exists(LoadedModel.OnnxPath(folder)), "the graph is cached beside the model");
+        Assert.True(File.Exists(OnnxExport.PathIn(folder)), "the graph is cached beside the model");
         using var reference = LoadedModel.Load(folder, TorchSharp.torch.CPU, InferenceEngine.Torch);
         var expected = reference.Predict(Texts.Select(t => new PredictInput(t)).ToArray(), PredictOptions.Default);
         for (int i = 0; i < Texts.Length; i++)
@@ -150,7 +151,7 @@ public class PredictTests(ApiFactory factory) : IClassFixture<ApiFactory>
     /// <summary>The batcher's Prometheus histogram: how many batches ran and how many requests they held.</summary>
     async Task<(double Batches, double Requests)> BatchCounters()
     {
-        var metrics = await client.GetStringAsync("/metrics");
+        var metrics = await factory.Client(ApiFactory.AdminKey).GetStringAsync("/metrics"); // Auth:Metrics defaults to admin
         double Value(string name) => metrics.Split('\n').Where(l => l.StartsWith(name + " ")).Select(l => double.Parse(l[(name.Length + 1)..], CultureInfo.InvariantCulture)).SingleOrDefault();
         return (Value("fts_inference_batch_requests_count"), Value("fts_inference_batch_requests_sum"));
     }

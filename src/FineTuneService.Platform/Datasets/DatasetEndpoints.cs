@@ -1,6 +1,8 @@
 using FineTuneService.Platform.Data;
 using FineTuneService.Platform.Http;
+using FineTuneService.Platform.Identity;
 using FineTuneService.Platform.Storage;
+using FineTuneService.Platform.Tenants;
 using FineTuneService.Training.Data;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -8,6 +10,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace FineTuneService.Platform.Datasets;
@@ -21,6 +24,12 @@ public sealed record DatasetResponse(
             d.Columns, "ready", d.CreatedAt);
 }
 
+/// <summary>The multipart form of <c>POST /datasets</c> (OpenAPI shape; the handler streams the parts itself).</summary>
+/// <param name="File">The data: csv, tsv, jsonl or txt, optionally gzipped.</param>
+/// <param name="Name">Display name; default the file's name.</param>
+/// <param name="Format">csv, tsv, jsonl or txt; default detected from the name and content.</param>
+public sealed record DatasetUploadForm(IFormFile File, string? Name, string? Format);
+
 public sealed record DatasetPreview(IReadOnlyList<string> Columns, IReadOnlyList<IReadOnlyDictionary<string, string>> Rows);
 
 public static class DatasetEndpoints
@@ -29,25 +38,31 @@ public static class DatasetEndpoints
 
     public static RouteGroupBuilder MapDatasetEndpoints(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/datasets").WithTags("Datasets");
+        var group = app.MapGroup("/datasets").WithTags("Datasets").RequireAuthorization(Policies.TenantData);
         group.MapPost("/", Upload).WithName("UploadDataset").DisableAntiforgery()
-            .WithSummary("Upload a dataset (multipart: file, optional name and format: csv, tsv, jsonl, txt; may be gzipped)");
-        group.MapGet("/", List).WithName("ListDatasets").WithSummary("List datasets, newest first");
-        group.MapGet("/{id:guid}", Get).WithName("GetDataset").WithSummary("Get one dataset");
-        group.MapGet("/{id:guid}/preview", Preview).WithName("PreviewDataset").WithSummary("The first rows of a dataset");
-        group.MapGet("/{id:guid}/download", Download).WithName("DownloadDataset").WithSummary("The uploaded file as it was sent");
-        group.MapDelete("/{id:guid}", Delete).WithName("DeleteDataset").WithSummary("Delete a dataset that no active job uses");
+            .WithRequestBody<DatasetUploadForm>("multipart/form-data").WithProblems(400, 413, 415)
+            .WithSummary("Upload a dataset (multipart: file, optional name and format: csv, tsv, jsonl, txt; may be gzipped)")
+            .WithDescription("Streams the file to the artifacts volume (never into memory), detects its format and columns, counts its rows " +
+                "(and, for a corpus, documents, lines and uncompressed bytes). Above Storage:MaxDatasetBytes it is a 413; a file that cannot be read is a 400 naming `file`.");
+        group.MapGet("/", List).WithName("ListDatasets").WithSummary("List datasets, newest first, paged").WithProblems(400);
+        group.MapGet("/{id:guid}", Get).WithName("GetDataset").WithSummary("Get one dataset").WithProblems(404);
+        group.MapGet("/{id:guid}/preview", Preview).WithName("PreviewDataset").WithSummary("The first rows of a dataset")
+            .WithDescription("`rows` (1 to 100, default 10) rows as column → text.").WithProblems(400, 404);
+        group.MapGet("/{id:guid}/download", Download).WithName("DownloadDataset").WithSummary("The uploaded file as it was sent")
+            .Produces<Stream>(StatusCodes.Status200OK, "application/octet-stream").WithProblems(404);
+        group.MapDelete("/{id:guid}", Delete).WithName("DeleteDataset").WithSummary("Delete a dataset that no active job uses")
+            .WithProblems(404, 409);
         return group;
     }
 
-    static async Task<Created<DatasetResponse>> Upload(
-        HttpRequest request, AppDbContext db, ArtifactStore store, IOptions<StorageOptions> options, TimeProvider clock, CancellationToken cancellationToken)
+    static async Task<Created<DatasetResponse>> Upload(HttpRequest request, Caller caller, AppDbContext db, ArtifactStore store,
+        IOptions<StorageOptions> options, TimeProvider clock, ILogger<Dataset> logger, CancellationToken cancellationToken)
     {
         var temp = store.NewTempFolder();
         string? folder = null;
         try
         {
-            var form = await MultipartUpload.ReadAsync(request, temp, "file", options.Value.MaxDatasetBytes, cancellationToken);
+            var form = await Quotas.ReadUploadAsync(request, db, caller.TenantId, temp, "file", options.Value.MaxDatasetBytes, cancellationToken);
             if (form.Files is not [var file])
                 throw new RequestValidationException("file", form.Files.Count == 0 ? "required: a multipart part named 'file'" : "send one file");
             var format = form.Fields.GetValueOrDefault("format")?.Trim().ToLowerInvariant() is { Length: > 0 } f ? f : null;
@@ -82,6 +97,7 @@ public static class DatasetEndpoints
             db.Datasets.Add(dataset);
             await db.SaveChangesAsync(cancellationToken);
             folder = null;
+            logger.LogInformation("Dataset {DatasetId} uploaded by {Caller}", id, caller.ToString());
             return TypedResults.Created($"/datasets/{id}", DatasetResponse.From(dataset));
         }
         finally
@@ -117,7 +133,7 @@ public static class DatasetEndpoints
 
     /// <summary>Finished jobs let go of the dataset; one that has not finished holds it (a foreign key), which is a 409.
     /// Of concurrent deletes one is a 204, the others 404.</summary>
-    static async Task<NoContent> Delete(Guid id, AppDbContext db, ArtifactStore store, CancellationToken cancellationToken)
+    static async Task<NoContent> Delete(Guid id, Caller caller, AppDbContext db, ArtifactStore store, ILogger<Dataset> logger, CancellationToken cancellationToken)
     {
         var dataset = await Find(db, id, cancellationToken);
         var deleted = await Deletion.DeleteAsync(db, async () =>
@@ -129,6 +145,7 @@ public static class DatasetEndpoints
         }, $"Dataset {id} is used by a job that has not finished.", cancellationToken);
         if (!deleted) throw new NotFoundException("dataset", id);
         store.DeleteFolder(Path.GetDirectoryName(dataset.Path)!);
+        logger.LogInformation("Dataset {DatasetId} deleted by {Caller}", id, caller.ToString());
         return TypedResults.NoContent();
     }
 

@@ -1,5 +1,6 @@
 using FineTuneService.Platform.Data;
 using FineTuneService.Platform.Http;
+using FineTuneService.Platform.Identity;
 using FineTuneService.Platform.Jobs;
 using FineTuneService.Platform.Storage;
 using FineTuneService.Training.Models;
@@ -86,24 +87,32 @@ public static class PlatformDefaults
         });
 
         services.AddHealthChecks().AddDbContextCheck<AppDbContext>("database", tags: ["ready"]);
+        builder.AddPlatformIdentity();
         return builder;
     }
 
-    /// <summary>Request logging, problem details for every error, health and metrics endpoints.</summary>
+    /// <summary>Request logging, problem details for every error, identity, health and metrics endpoints.</summary>
     public static WebApplication UsePlatformDefaults(this WebApplication app)
     {
-        app.UseSerilogRequestLogging();
+        app.UseSerilogRequestLogging(options => options.EnrichDiagnosticContext = (log, context) =>
+        {
+            if (Caller.From(context.User) is not { } caller) return;
+            log.Set("KeyName", caller.KeyName);
+            log.Set("TenantId", caller.TenantId);
+        });
         app.UseExceptionHandler(new ExceptionHandlerOptions
         {
             // Handled user mistakes are answered, not logged as errors; unknown exceptions still are.
             SuppressDiagnosticsCallback = context => context.Exception is RequestValidationException or NotFoundException
-                or ConflictException or PayloadTooLargeException or BadHttpRequestException,
+                or ConflictException or PayloadTooLargeException or BadHttpRequestException or ProblemException,
         });
         app.UseStatusCodePages();
+        app.UsePlatformIdentity();
         app.UseHttpMetrics();
-        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
-        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
-        app.MapMetrics("/metrics");
+        var auth = app.Services.GetRequiredService<IOptions<AuthOptions>>().Value;
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false }).WithExposure(auth.Health);
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") }).WithExposure(auth.Health);
+        app.MapMetrics("/metrics").WithExposure(auth.Metrics);
         return app;
     }
 }

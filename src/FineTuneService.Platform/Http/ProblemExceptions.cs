@@ -19,3 +19,11 @@ public sealed class PayloadTooLargeException(string field, long limitBytes)
 {
     public string Field { get; } = field;
 }
+
+/// <summary>A refusal with its own status and stable code: quotas (429, 403), cross-site requests, read-only shared models.</summary>
+public sealed class ProblemException(int status, string code, string title, string detail) : Exception(detail)
+{
+    public int Status { get; } = status;
+    public string Code { get; } = code;
+    public string Title { get; } = title;
+}

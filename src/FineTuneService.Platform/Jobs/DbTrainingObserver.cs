@@ -49,7 +49,7 @@ sealed class DbTrainingObserver(IServiceScopeFactory scopes, ArtifactStore store
         var gone = db.Checkpoints.Where(c => c.JobId == jobId).AsEnumerable()
             .Where(c => c.Step == step || !Directory.Exists(store.FullPath(c.Path))).ToList();
         db.Checkpoints.RemoveRange(gone);
-        db.Checkpoints.Add(new Checkpoint { JobId = jobId, Step = step, Path = Path.GetRelativePath(store.Root, path), Metrics = new(metrics), CreatedAt = clock.GetUtcNow().UtcDateTime });
+        db.Checkpoints.Add(new Checkpoint { JobId = jobId, Step = step, Path = Path.GetRelativePath(store.Root, path), SizeBytes = ArtifactStore.FolderSize(path), Metrics = new(metrics), CreatedAt = clock.GetUtcNow().UtcDateTime });
         db.SaveChanges();
         Event($"Checkpoint saved at step {step}.");
     }

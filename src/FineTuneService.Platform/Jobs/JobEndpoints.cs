@@ -3,7 +3,9 @@ using System.Text;
 using System.Text.Json.Nodes;
 using FineTuneService.Platform.Data;
 using FineTuneService.Platform.Http;
+using FineTuneService.Platform.Identity;
 using FineTuneService.Platform.Storage;
+using FineTuneService.Platform.Tenants;
 using FineTuneService.Training.Models;
 using Hangfire;
 using Microsoft.AspNetCore.Builder;
@@ -13,6 +15,7 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace FineTuneService.Platform.Jobs;
@@ -52,33 +55,43 @@ public static class JobEndpoints
 
     public static RouteGroupBuilder MapJobEndpoints(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/jobs").WithTags("Jobs");
-        group.MapPost("/", Create).WithName("CreateJob").Accepts<JobSpec>("application/json")
-            .WithSummary("Create a training job from a spec (Hugging Face TrainingArguments names); honours Idempotency-Key");
-        group.MapGet("/", List).WithName("ListJobs").WithSummary("List jobs, newest first; filter by status and type");
-        group.MapGet("/{id:guid}", Get).WithName("GetJob").WithSummary("Status, progress, resolved hyperparameters, result model");
-        group.MapGet("/{id:guid}/metrics", Metrics).WithName("GetJobMetrics").WithSummary("Metric points; since_step for polling");
-        group.MapGet("/{id:guid}/events", Events).WithName("GetJobEvents").WithSummary("The job's event log");
-        group.MapGet("/{id:guid}/checkpoints", Checkpoints).WithName("GetJobCheckpoints").WithSummary("Checkpoints with their metrics");
-        group.MapDelete("/{id:guid}", Delete).WithName("DeleteJob").WithSummary("Delete a finished job and its work folder (its result model stays)");
-        group.MapGet("/{id:guid}/stream", Stream).WithName("StreamJob")
-            .WithSummary("Server-Sent Events: status, progress, metric points, events; resumes after Last-Event-ID; ends when the job ends");
-        group.MapPost("/{id:guid}/cancel", Cancel).WithName("CancelJob").WithSummary("Cooperative cancel: the job stops within seconds");
+        var group = app.MapGroup("/jobs").WithTags("Jobs").RequireAuthorization(Policies.TenantData);
+        group.MapPost("/", Create).WithName("CreateJob").Accepts<JobSpec>("application/json").WithProblems(400, 409)
+            .WithSummary("Create a training job from a spec (Hugging Face TrainingArguments names); honours Idempotency-Key")
+            .WithDescription("Checks the whole spec first (datasets, columns, base model, every hyperparameter) and answers every problem at once " +
+                "as a 400 naming its field (`hyperparameters.learning_rate`, `columns.label`, …). A retry with the same `Idempotency-Key` and body " +
+                "returns the first job; the same key with another body is a 409.");
+        group.MapGet("/", List).WithName("ListJobs").WithSummary("List jobs, newest first; filter by status and type").WithProblems(400);
+        group.MapGet("/{id:guid}", Get).WithName("GetJob").WithSummary("Status, progress, resolved hyperparameters, result model").WithProblems(404);
+        group.MapGet("/{id:guid}/metrics", Metrics).WithName("GetJobMetrics").WithSummary("Metric points; since_step for polling")
+            .WithDescription("Points `{step, epoch, name, value, split}` in step order: loss, learning_rate, grad_norm, throughput every logging_steps; eval_* per evaluation.")
+            .WithProblems(404);
+        group.MapGet("/{id:guid}/events", Events).WithName("GetJobEvents").WithSummary("The job's event log").WithProblems(404);
+        group.MapGet("/{id:guid}/checkpoints", Checkpoints).WithName("GetJobCheckpoints").WithSummary("Checkpoints with their metrics").WithProblems(404);
+        group.MapDelete("/{id:guid}", Delete).WithName("DeleteJob").WithSummary("Delete a finished job and its work folder (its result model stays)")
+            .WithProblems(404, 409);
+        group.MapGet("/{id:guid}/stream", Stream).WithName("StreamJob").WithProblems(400, 404)
+            .WithSummary("Server-Sent Events: status, progress, metric points, events; resumes after Last-Event-ID; ends when the job ends")
+            .WithDescription("Events: `status` (the whole job; first and on every change), `progress` ({status, step, total_steps, epoch}), " +
+                "`metric` (a metric point), `event` (an event-log entry), `end` ({status}; the stream then closes). Each `id` is " +
+                "`<metric>.<event>`; reconnect with it as `Last-Event-ID` (or `?last_event_id=`) to continue after it.");
+        group.MapPost("/{id:guid}/cancel", Cancel).WithName("CancelJob").WithSummary("Cooperative cancel: the job stops within seconds")
+            .WithProblems(404, 409);
         return group;
     }
 
-    static async Task<Accepted<JobResponse>> Create(
-        HttpRequest request, AppDbContext db, ArtifactStore store, IOptions<ModelBudget> budget, IBackgroundJobClient jobs, TimeProvider clock,
-        CancellationToken cancellationToken)
+    static async Task<Accepted<JobResponse>> Create(HttpRequest request, Caller caller, AppDbContext db, ArtifactStore store,
+        IOptions<ModelBudget> budget, IBackgroundJobClient jobs, TimeProvider clock, ILogger<Job> logger, CancellationToken cancellationToken)
     {
         var body = await new StreamReader(request.Body, Encoding.UTF8).ReadToEndAsync(cancellationToken);
         var key = request.Headers["Idempotency-Key"].ToString();
         if (key.Length > MaxIdempotencyKeyLength) throw new RequestValidationException("Idempotency-Key", $"at most {MaxIdempotencyKeyLength} characters");
         var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(body)));
-        if (key.Length > 0 && await Replay(db, key, hash, cancellationToken) is { } replay) return replay;
+        if (key.Length > 0 && await Replay(db, caller.TenantId, key, hash, cancellationToken) is { } replay) return replay;
 
         var spec = JobSpec.Parse(body);
         var hyperparameters = await spec.ValidateAsync(db, store, budget.Value, cancellationToken);
+        await Quotas.EnsureJobAllowedAsync(db, caller.TenantId, cancellationToken);
         var now = clock.GetUtcNow().UtcDateTime;
         var job = new Job
         {
@@ -94,14 +107,14 @@ public static class JobEndpoints
             CreatedAt = now,
         };
         db.Jobs.Add(job);
-        db.JobEvents.Add(new JobEvent { JobId = job.Id, CreatedAt = now, Level = "info", Message = "Job accepted and queued." });
-        if (key.Length > 0) db.IdempotencyKeys.Add(new IdempotencyKey { Key = key, RequestHash = hash, JobId = job.Id, CreatedAt = now });
+        db.JobEvents.Add(new JobEvent { JobId = job.Id, CreatedAt = now, Level = "info", Message = $"Job accepted and queued; created by {caller}." });
+        if (key.Length > 0) db.IdempotencyKeys.Add(new IdempotencyKey { TenantId = caller.TenantId, Key = key, RequestHash = hash, JobId = job.Id, CreatedAt = now });
         try { await db.SaveChangesAsync(cancellationToken); }
         catch (DbUpdateException)
         {
             db.ChangeTracker.Clear();
             // A concurrent retry with the same key won the insert.
-            if (key.Length > 0 && await Replay(db, key, hash, cancellationToken) is { } earlier) return earlier;
+            if (key.Length > 0 && await Replay(db, caller.TenantId, key, hash, cancellationToken) is { } earlier) return earlier;
             // A dataset or model deleted since validation (the foreign key refused the job): the same check names it now.
             await spec.ValidateAsync(db, store, budget.Value, cancellationToken);
             throw new ConflictException(key.Length > 0 ? "Idempotency-Key is being used by another request." : "The job could not be stored; try again.");
@@ -109,12 +122,13 @@ public static class JobEndpoints
         // A crash between the insert and this enqueue leaves a queued job without a Hangfire job: recovery enqueues it.
         job.HangfireJobId = jobs.Enqueue<TrainingJob>(j => j.RunAsync(job.Id, CancellationToken.None));
         await db.SaveChangesAsync(cancellationToken);
+        logger.LogInformation("Job {JobId} created by {Caller}", job.Id, caller.ToString());
         return TypedResults.Accepted($"/jobs/{job.Id}", JobResponse.From(job));
     }
 
-    static async Task<Accepted<JobResponse>?> Replay(AppDbContext db, string key, string hash, CancellationToken cancellationToken)
+    static async Task<Accepted<JobResponse>?> Replay(AppDbContext db, Guid tenantId, string key, string hash, CancellationToken cancellationToken)
     {
-        var existing = await db.IdempotencyKeys.AsNoTracking().FirstOrDefaultAsync(k => k.Key == key, cancellationToken);
+        var existing = await db.IdempotencyKeys.AsNoTracking().FirstOrDefaultAsync(k => k.TenantId == tenantId && k.Key == key, cancellationToken);
         if (existing is null) return null;
         if (existing.RequestHash != hash) throw new ConflictException("Idempotency-Key was already used with a different request body.");
         var job = await Find(db, existing.JobId, cancellationToken);
@@ -183,8 +197,8 @@ public static class JobEndpoints
         return TypedResults.NoContent();
     }
 
-    /// <summary>The browser's EventSource sends <c>Last-Event-ID</c> when it reconnects; <c>last_event_id</c> lets a fresh
-    /// connection start after a known point too.</summary>
+    // (Plain comments on handlers: Swashbuckle would take an XML summary for the operation's.)
+    // The browser's EventSource sends Last-Event-ID when it reconnects; last_event_id lets a fresh connection start after a known point too.
     static async Task<ServerSentEventsResult<object>> Stream(Guid id, HttpRequest request, AppDbContext db, IServiceScopeFactory scopes,
         IOptions<JobOptions> options, CancellationToken cancellationToken, [FromQuery(Name = "last_event_id")] string? lastEventId = null)
     {
@@ -194,8 +208,8 @@ public static class JobEndpoints
         return TypedResults.ServerSentEvents(JobStream.ReadAsync(id, cursor, scopes, TimeSpan.FromSeconds(options.Value.StreamPollSeconds), cancellationToken));
     }
 
-    /// <summary>A queued job is cancelled at once; a running one is flagged, and its worker stops it at the next heartbeat.</summary>
-    static async Task<Accepted<JobResponse>> Cancel(Guid id, AppDbContext db, TimeProvider clock, CancellationToken cancellationToken)
+    // A queued job is cancelled at once; a running one is flagged, and its worker stops it at the next heartbeat.
+    static async Task<Accepted<JobResponse>> Cancel(Guid id, Caller caller, AppDbContext db, TimeProvider clock, ILogger<Job> logger, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow().UtcDateTime;
         var queued = await db.Jobs.Where(j => j.Id == id && j.Status == JobStatus.Queued && j.LeaseOwner == null)
@@ -207,8 +221,9 @@ public static class JobEndpoints
             throw new ConflictException($"Job {id} is {job.Status.ToString().ToLowerInvariant()}; only queued or running jobs can be cancelled.");
         if (queued + running == 1)
         {
-            db.JobEvents.Add(new JobEvent { JobId = id, CreatedAt = now, Level = "info", Message = queued == 1 ? "Cancelled before it started." : "Cancel requested." });
+            db.JobEvents.Add(new JobEvent { JobId = id, CreatedAt = now, Level = "info", Message = (queued == 1 ? "Cancelled before it started" : "Cancel requested") + $"; by {caller}." });
             await db.SaveChangesAsync(cancellationToken);
+            logger.LogInformation("Job {JobId} cancelled by {Caller}", id, caller.ToString());
         }
         return TypedResults.Accepted($"/jobs/{id}", JobResponse.From(job));
     }

@@ -110,6 +110,7 @@ public sealed class TrainingJob(
         store.Promote(result.ModelDir, folder);
         var spec = JobSpec.FromJson(job.Spec);
         var model = ModelFiles.Describe(store, modelId, folder, spec.Name ?? $"{job.Task} from job {job.Id}", job.Id, job.BaseModelId, clock);
+        model.TenantId = job.TenantId;
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
         await using var transaction = await db.Database.BeginTransactionAsync();

@@ -25,16 +25,13 @@ public enum ModelKind
 /// <see cref="MaxBatchTokens"/> padded tokens; whichever engine made the logits, they become answers here.</summary>
 public sealed class LoadedModel : IDisposable
 {
-    /// <summary>Where a model folder's ONNX graph is cached (a subfolder, so the Hugging Face download leaves it out).</summary>
-    public const string OnnxFolder = "onnx";
-
     private readonly IForward? forward;
     private readonly string[] labels;
     private readonly int maxLength;
     private readonly int? maskId;
-    private readonly int? eosId;
+    private readonly HashSet<int> eosIds;
 
-    private LoadedModel(IForward? forward, ITokenizer tokenizer, ModelKind kind, string[] labels, int maxLength, Device device, int? eosTokenId)
+    private LoadedModel(IForward? forward, ITokenizer tokenizer, ModelKind kind, string[] labels, int maxLength, Device device, IEnumerable<int> eosTokenIds)
     {
         this.forward = forward;
         Tokenizer = tokenizer;
@@ -42,13 +39,16 @@ public sealed class LoadedModel : IDisposable
         this.labels = labels;
         this.maxLength = maxLength;
         Device = device;
-        maskId = tokenizer is WordPieceTokenizer wordPiece ? wordPiece.MaskId : null;
-        eosId = tokenizer is ByteLevelBpeTokenizer bpe ? bpe.EosId : eosTokenId;
+        maskId = tokenizer.MaskId;
+        eosIds = [.. eosTokenIds, .. tokenizer is ByteLevelBpeTokenizer bpe ? [bpe.EosId] : Array.Empty<int>()];
     }
 
     public ITokenizer Tokenizer { get; }
 
     public ModelKind Kind { get; }
+
+    /// <summary>The label names by class id (config.json <c>id2label</c>).</summary>
+    public IReadOnlyList<string> Labels => labels;
 
     public Device Device { get; }
 
@@ -70,11 +70,8 @@ public sealed class LoadedModel : IDisposable
     /// <summary>CUDA when libtorch sees a GPU, else the CPU.</summary>
     public static Device DefaultDevice() => cuda.is_available() ? CUDA : CPU;
 
-    /// <summary>The graph file beside a model folder's weights.</summary>
-    public static string OnnxPath(string dir) => Path.Combine(dir, OnnxFolder, OnnxExport.FileName);
-
     /// <summary>Loads a model folder for <paramref name="engine"/>. ONNX Runtime runs the graph cached at
-    /// <see cref="OnnxPath"/>, built there from the weights on first load (or again when the exporter's version or the
+    /// <see cref="OnnxExport.PathIn"/>, built there from the weights on first load (or again when the exporter's version or the
     /// precision changed); int8 exists only there, so torch serves such a model from its fp32 weights.</summary>
     public static LoadedModel Load(string dir, Device? device = null, InferenceEngine engine = InferenceEngine.OnnxRuntime,
         OnnxPrecision precision = OnnxPrecision.Fp32)
@@ -87,13 +84,7 @@ public sealed class LoadedModel : IDisposable
         var labels = Enumerable.Range(0, config.NumLabels)
             .Select(i => config.Id2Label is { } names && names.TryGetValue(i, out var name) ? name : $"LABEL_{i}")
             .ToArray();
-        var maxLength = config switch
-        {
-            BertConfig bert => bert.MaxPositionEmbeddings,
-            Gpt2Config gpt2 => gpt2.NPositions,
-            _ => throw new InvalidOperationException($"unsupported config {config.GetType().Name}"),
-        };
-        return new LoadedModel(forward, tokenizer, kind, labels, maxLength, device, (config as Gpt2Config)?.EosTokenId)
+        return new LoadedModel(forward, tokenizer, kind, labels, config.MaxPositions, device, config.EosTokenIds)
         {
             PaddingTolerance = device.type == DeviceType.CUDA ? int.MaxValue : 16,
         };
@@ -101,30 +92,11 @@ public sealed class LoadedModel : IDisposable
 
     private static IForward Forward(string dir, Device device, InferenceEngine engine, OnnxPrecision precision)
     {
-        var path = OnnxPath(dir);
-        if (engine == InferenceEngine.OnnxRuntime && File.Exists(path))
+        if (engine == InferenceEngine.OnnxRuntime && OnnxExport.Cached(dir, precision) is { } graph)
         {
-            var cached = OnnxForward.Open(path, device);
-            if (cached.Metadata.GetValueOrDefault(OnnxExport.VersionKey) == OnnxExport.Version
-                && cached.Metadata.GetValueOrDefault(OnnxExport.PrecisionKey) == precision.ToString().ToLowerInvariant())
-            {
-                return cached;
-            }
-            cached.Dispose();
+            return OnnxForward.Open(graph, device);
         }
         var model = ModelFolder.Load(dir);
-        if (engine == InferenceEngine.OnnxRuntime && OnnxExport.Supports(model))
-        {
-            try
-            {
-                OnnxExport.Save(model, path, precision);
-            }
-            finally
-            {
-                model.Module.Dispose();
-            }
-            return OnnxForward.Open(path, device);
-        }
         model.Module.eval();
         model.Module.to(device);
         if (device.type == DeviceType.CUDA)
@@ -134,15 +106,15 @@ public sealed class LoadedModel : IDisposable
         return new TorchForward(model, device);
     }
 
-    private static ModelKind KindOf(ModelConfig config) => config.Architectures?.FirstOrDefault() switch
+    private static ModelKind KindOf(ModelConfig config) => ModelCatalogue.Head(config.Architectures?.FirstOrDefault())?.Task switch
     {
-        "BertForSequenceClassification" when config.ProblemType == ModelConfig.Regression
+        ModelTask.SequenceClassification when config.ProblemType == ModelConfig.Regression
             || (config.ProblemType is null && config.NumLabels == 1) => ModelKind.Regression,
-        "BertForSequenceClassification" when config.ProblemType == ModelConfig.MultiLabel => ModelKind.MultiLabelClassification,
-        "BertForSequenceClassification" => ModelKind.SequenceClassification,
-        "BertForTokenClassification" => ModelKind.TokenClassification,
-        "BertForMaskedLM" or "BertForPreTraining" => ModelKind.Mlm,
-        "GPT2LMHeadModel" => ModelKind.Clm,
+        ModelTask.SequenceClassification when config.ProblemType == ModelConfig.MultiLabel => ModelKind.MultiLabelClassification,
+        ModelTask.SequenceClassification => ModelKind.SequenceClassification,
+        ModelTask.TokenClassification => ModelKind.TokenClassification,
+        ModelTask.MaskedLM or ModelTask.PreTraining => ModelKind.Mlm,
+        ModelTask.CausalLM => ModelKind.Clm,
         _ => ModelKind.Encoder,
     };
 
@@ -172,9 +144,9 @@ public sealed class LoadedModel : IDisposable
                 continue;
             }
             encoded[i] = new EncodedInput(input, Tokenizer.Encode(input.Text, input.TextPair, maxLength));
-            if (Kind == ModelKind.Mlm && !encoded[i].Encoding.Ids.Contains(maskId!.Value))
+            if (Kind == ModelKind.Mlm && (maskId is not { } mask || !encoded[i].Encoding.Ids.Contains(mask)))
             {
-                throw new PredictInputException($"inputs[{i}]", "has no [MASK] token to fill");
+                throw new PredictInputException($"inputs[{i}]", maskId is null ? "the model's tokenizer has no mask token" : "has no [MASK] token to fill");
             }
         }
         return encoded;
@@ -444,7 +416,7 @@ public sealed class LoadedModel : IDisposable
             }
             var last = decoder.Next(feed);
             long next = generator is null ? last.argmax().item<long>() : Sample(last, options, generator);
-            if (next == eosId)
+            if (eosIds.Contains((int)next))
             {
                 break;
             }

@@ -1,5 +1,6 @@
 using FineTuneService.Training.Inference;
 using FineTuneService.Training.Models;
+using FineTuneService.Training.Onnx;
 using FineTuneService.Training.Tokenization;
 using static TorchSharp.torch;
 
@@ -44,15 +45,16 @@ public sealed class GenerationTests : IDisposable
         using var torchModel = LoadedModel.Load(dir, CPU, InferenceEngine.Torch);
         Assert.Equal(InferenceEngine.OnnxRuntime, onnx.Engine);
         Assert.Equal(InferenceEngine.Torch, torchModel.Engine);
-        Assert.True(File.Exists(LoadedModel.OnnxPath(dir)), "the graph is cached beside the model");
+        Assert.True(File.Exists(OnnxExport.PathIn(dir)), "the graph is cached beside the model");
 
         var cachedGreedy = Generate(onnx, greedy);
         var cachedSample = Generate(onnx, sampled);
-        onnx.KeyValueCache = false;
-        Assert.Equal(cachedGreedy, Generate(onnx, greedy));
-        Assert.Equal(cachedSample, Generate(onnx, sampled));
-        Assert.Equal(cachedGreedy, Generate(torchModel, greedy));
-        Assert.Equal(cachedSample, Generate(torchModel, sampled));
+        foreach (var (model, cache) in new[] { (onnx, false), (torchModel, true), (torchModel, false) })
+        {
+            model.KeyValueCache = cache;
+            Assert.Equal(cachedGreedy, Generate(model, greedy));
+            Assert.Equal(cachedSample, Generate(model, sampled));
+        }
         Assert.True(cachedGreedy.Length > "the cat sat".Length + 20, $"a long continuation: '{cachedGreedy}'");
         Assert.NotEqual(cachedGreedy, cachedSample);
     }
