@@ -114,11 +114,8 @@ public sealed class FlatAdamW : IDisposable
             bf16Module.to(ScalarType.BFloat16);
             foreach (var (_, m) in bf16Module.named_modules().Where(m => m.module is LayerNorm)) m.to(ScalarType.Float32);
         }
-        foreach (var g in groups)
-        {
-            g.SyncWorkingCopy();
-            g.Attach(Parameters(), master: false);
-        }
+        foreach (var g in groups) g.Attach(Parameters(), master: false);
+        WeightsLoaded(); // the working copies from the masters; a frozen LayerNorm's exact float32 values again
     }
 
     /// <summary>The model's parameters by name: converting a module to another dtype replaces its Parameter objects.</summary>

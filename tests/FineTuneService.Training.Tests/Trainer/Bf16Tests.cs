@@ -54,6 +54,19 @@ public class Bf16Tests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void FrozenParametersComputeInBf16AndComeBackExactly()
+    {
+        FineTuneService.Training.Trainer.Trainer.SetSeed(42);
+        var before = TinyBert.Classifier().state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone());
+        var (_, _, model) = TrainerTests.Run(TrainerTests.Args(Recipe) with { MaxSteps = 4, SaveStrategy = "no", FreezeEmbeddings = true }, TinyData.TempDir());
+        foreach (var (name, tensor) in model.state_dict())
+        {
+            Assert.Equal(ScalarType.Float32, tensor.dtype);
+            Assert.True(name.Contains("embeddings.") == tensor.allclose(before[name], rtol: 0, atol: 0), name);
+        }
+    }
+
+    [Fact]
     public void ResumedBf16RunRepeatsTheUninterruptedLosses()
     {
         var args = TrainerTests.Args(Recipe);
