@@ -1,4 +1,5 @@
 using FineTuneService.TestData;
+using FineTuneService.Training.Inference;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 
@@ -14,12 +15,9 @@ public sealed class OnnxPeer : IDisposable
 
     public OnnxPeer(string tokenizerJson, int threads)
     {
-        var options = new SessionOptions
-        {
-            IntraOpNumThreads = threads,
-            InterOpNumThreads = 1,
-            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
-        };
+        // The service's own session settings (all graph optimizations; waiting threads sleep unless OMP_WAIT_POLICY=ACTIVE):
+        // spinning threads made this peer 10× slower than the service on a busy machine, which says nothing about either.
+        using var options = OnnxSessions.Options(threads);
         session = new InferenceSession(MiniLm.OnnxPath, options);
         tokenizer = new Tokenizers.DotNet.Tokenizer(vocabPath: tokenizerJson);
     }

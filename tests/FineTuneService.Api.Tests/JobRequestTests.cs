@@ -49,6 +49,7 @@ public class JobRequestTests(SeededApiFactory factory) : IClassFixture<SeededApi
         { "out-of-range hyperparameter", "hyperparameters.learning_rate" },
         { "mistyped hyperparameter", "hyperparameters.num_train_epochs" },
         { "unknown hyperparameter", "hyperparameters.learning_rat" },
+        { "tf32 on a CPU", "hyperparameters.tf32" },
     };
 
     string BadSpec(string why)
@@ -69,6 +70,7 @@ public class JobRequestTests(SeededApiFactory factory) : IClassFixture<SeededApi
             case "out-of-range hyperparameter": hyperparameters["learning_rate"] = -1; break;
             case "mistyped hyperparameter": hyperparameters["num_train_epochs"] = "three"; break;
             case "unknown hyperparameter": hyperparameters["learning_rat"] = 1e-3; break;
+            case "tf32 on a CPU": (spec["device"], hyperparameters["tf32"]) = ("cpu", true); break;
         }
         return spec.ToJsonString();
     }
