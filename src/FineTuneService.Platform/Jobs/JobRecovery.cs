@@ -79,7 +79,8 @@ sealed class JobRecovery(
                 delay = TimeSpan.FromSeconds(options.Value.RetryBackoffSeconds * Math.Pow(2, deaths - 1));
             }
             var state = job.HangfireJobId is null ? null : connection.GetJobData(job.HangfireJobId)?.State;
-            // Enqueued or scheduled: a worker will take it. Processing a queued job: a worker is taking it right now.
+            // Enqueued or scheduled (a back-off, or waiting for its tenant's running jobs): a worker will take it. Processing
+            // a queued job: a worker is taking it right now.
             if (state == EnqueuedState.StateName || state == ScheduledState.StateName || (state == ProcessingState.StateName && job.Status == JobStatus.Queued)) continue;
             // Two workers may both enqueue the same orphan; the lease lets only one of them run it.
             var hangfireId = delay > TimeSpan.Zero

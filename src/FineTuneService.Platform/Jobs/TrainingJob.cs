@@ -18,8 +18,8 @@ namespace FineTuneService.Platform.Jobs;
 /// job row's lease or does nothing, and the training core resumes from the newest checkpoint by itself. Hangfire never
 /// retries it: the service owns retry (recovery re-enqueues jobs whose worker died) and resume.</summary>
 public sealed class TrainingJob(
-    IServiceScopeFactory scopes, ArtifactStore store, DevicePool devices, IOptions<JobOptions> options, IOptions<ModelBudget> budget,
-    WebhookNotifier webhooks, TimeProvider clock, ILogger<TrainingJob> logger)
+    IServiceScopeFactory scopes, ArtifactStore store, DevicePool devices, IBackgroundJobClient jobs, IOptions<JobOptions> options,
+    IOptions<ModelBudget> budget, WebhookNotifier webhooks, TimeProvider clock, ILogger<TrainingJob> logger)
 {
     public const string Queue = "training";
 
@@ -28,7 +28,13 @@ public sealed class TrainingJob(
     {
         using var logScope = logger.BeginScope(new Dictionary<string, object> { ["JobId"] = jobId });
         var lease = new JobLease(scopes, jobId, TimeSpan.FromSeconds(options.Value.LeaseSeconds), clock);
-        if (!await lease.TryAcquireAsync(cancellationToken))
+        var acquired = await lease.TryAcquireAsync(cancellationToken);
+        if (acquired == JobLease.Acquired.OverQuota)
+        {
+            await RetryLaterAsync(jobId);
+            return;
+        }
+        if (acquired == JobLease.Acquired.Unavailable)
         {
             logger.LogInformation("Job {JobId} is finished, cancelled or held by another worker; nothing to do", jobId);
             return;
@@ -93,6 +99,19 @@ public sealed class TrainingJob(
             await stop.CancelAsync();
             await beating;
         }
+    }
+
+    /// <summary>The job waits in the queue for its tenant's running jobs: it is tried again after a recovery interval.</summary>
+    async Task RetryLaterAsync(Guid jobId)
+    {
+        const string waiting = "Waiting: the tenant already runs its max_running_jobs.";
+        var retry = jobs.Schedule<TrainingJob>(j => j.RunAsync(jobId, CancellationToken.None), TimeSpan.FromSeconds(options.Value.RecoverySeconds));
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
+        await db.Jobs.Where(j => j.Id == jobId).ExecuteUpdateAsync(set => set.SetProperty(j => j.HangfireJobId, retry));
+        if (await db.JobEvents.Where(e => e.JobId == jobId).OrderByDescending(e => e.Id).Select(e => e.Message).FirstOrDefaultAsync() != waiting)
+            Event(jobId, "info", waiting);
+        logger.LogInformation("Job {JobId} waits for its tenant's running jobs", jobId);
     }
 
     async Task<(Job Job, TrainingJobRequest Request)> LoadAsync(Guid jobId, string device, CancellationToken cancellationToken)
