@@ -3,6 +3,7 @@ using System.Text.RegularExpressions;
 using FineTuneService.Platform.Data;
 using FineTuneService.Platform.Models;
 using FineTuneService.Platform.Storage;
+using FineTuneService.Platform.Webhooks;
 using FineTuneService.Training.Jobs;
 using FineTuneService.Training.Models;
 using Hangfire;
@@ -17,8 +18,8 @@ namespace FineTuneService.Platform.Jobs;
 /// job row's lease or does nothing, and the training core resumes from the newest checkpoint by itself. Hangfire never
 /// retries it: the service owns retry (recovery re-enqueues jobs whose worker died) and resume.</summary>
 public sealed class TrainingJob(
-    IServiceScopeFactory scopes, ArtifactStore store, DevicePool devices, IOptions<JobOptions> options, IOptions<ModelBudget> budget,
-    TimeProvider clock, ILogger<TrainingJob> logger)
+    IServiceScopeFactory scopes, ArtifactStore store, DevicePool devices, IBackgroundJobClient jobs, IOptions<JobOptions> options,
+    IOptions<ModelBudget> budget, WebhookNotifier webhooks, TimeProvider clock, ILogger<TrainingJob> logger)
 {
     public const string Queue = "training";
 
@@ -27,7 +28,13 @@ public sealed class TrainingJob(
     {
         using var logScope = logger.BeginScope(new Dictionary<string, object> { ["JobId"] = jobId });
         var lease = new JobLease(scopes, jobId, TimeSpan.FromSeconds(options.Value.LeaseSeconds), clock);
-        if (!await lease.TryAcquireAsync(cancellationToken))
+        var acquired = await lease.TryAcquireAsync(cancellationToken);
+        if (acquired == JobLease.Acquired.OverQuota)
+        {
+            await RetryLaterAsync(jobId);
+            return;
+        }
+        if (acquired == JobLease.Acquired.Unavailable)
         {
             logger.LogInformation("Job {JobId} is finished, cancelled or held by another worker; nothing to do", jobId);
             return;
@@ -47,12 +54,13 @@ public sealed class TrainingJob(
                 var reason = JobErrors.Poisoned(job.Deaths, job.Step, options.Value.MaxAttempts);
                 await EndAsync(lease, JobStatus.Failed, reason);
                 Event(jobId, "error", "Failed: " + reason);
+                webhooks.Notify(jobId, "job.failed");
                 logger.LogError("Job {JobId} failed: its worker died {Deaths} times", jobId, job.Deaths);
                 return;
             }
             logger.LogInformation("Job {JobId} attempt {Attempt} starts on {Device} as {Owner}", jobId, job.Attempt, request.Device, lease.Owner);
             Event(jobId, "info", job.Attempt == 1 ? $"Started on {request.Device}." : $"Attempt {job.Attempt} started on {request.Device}; resuming from the newest checkpoint.");
-            var observer = new DbTrainingObserver(scopes, store, lease, jobId, job.Attempt, clock);
+            var observer = new DbTrainingObserver(scopes, store, lease, jobId, job.Attempt, webhooks, clock);
             // A dedicated thread: training blocks for minutes to hours, the thread pool is for the heartbeat.
             var result = await Task.Factory.StartNew(() => TrainingJobRunner.Run(request, observer, stop.Token),
                 stop.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default);
@@ -62,6 +70,7 @@ public sealed class TrainingJob(
         {
             await EndAsync(lease, JobStatus.Cancelled, null);
             Event(jobId, "info", "Cancelled.");
+            webhooks.Notify(jobId, "job.cancelled");
             logger.LogInformation("Job {JobId} cancelled", jobId);
         }
         catch (OperationCanceledException) when (heartbeat.LeaseLost)
@@ -83,12 +92,26 @@ public sealed class TrainingJob(
             if (JobErrors.IsOutOfMemory(e)) GC.Collect();
             await EndAsync(lease, JobStatus.Failed, error);
             Event(jobId, "error", "Failed: " + error);
+            webhooks.Notify(jobId, "job.failed");
         }
         finally
         {
             await stop.CancelAsync();
             await beating;
         }
+    }
+
+    /// <summary>The job waits in the queue for its tenant's running jobs: it is tried again after a recovery interval.</summary>
+    async Task RetryLaterAsync(Guid jobId)
+    {
+        const string waiting = "Waiting: the tenant already runs its max_running_jobs.";
+        var retry = jobs.Schedule<TrainingJob>(j => j.RunAsync(jobId, CancellationToken.None), TimeSpan.FromSeconds(options.Value.RecoverySeconds));
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
+        await db.Jobs.Where(j => j.Id == jobId).ExecuteUpdateAsync(set => set.SetProperty(j => j.HangfireJobId, retry));
+        if (await db.JobEvents.Where(e => e.JobId == jobId).OrderByDescending(e => e.Id).Select(e => e.Message).FirstOrDefaultAsync() != waiting)
+            Event(jobId, "info", waiting);
+        logger.LogInformation("Job {JobId} waits for its tenant's running jobs", jobId);
     }
 
     async Task<(Job Job, TrainingJobRequest Request)> LoadAsync(Guid jobId, string device, CancellationToken cancellationToken)
@@ -129,6 +152,7 @@ public sealed class TrainingJob(
         }
         await transaction.CommitAsync();
         Event(job.Id, "info", $"Succeeded; result model {modelId}. " + string.Join(", ", result.FinalMetrics.Select(m => $"{m.Key}={m.Value:G4}")));
+        webhooks.Notify(job.Id, "job.succeeded");
         logger.LogInformation("Job {JobId} succeeded; model {ModelId}", job.Id, modelId);
     }
 
