@@ -13,6 +13,9 @@ public sealed class OnnxPeer : IDisposable
     private readonly Tokenizers.DotNet.Tokenizer tokenizer;
     private readonly Lock gate = new();
 
+    /// <summary>How both sides' idle ONNX Runtime threads wait, as <see cref="SideSettings.Wait"/> records it.</summary>
+    public static string Wait => OnnxSessions.AllowSpinning ? "spin" : "sleep";
+
     public OnnxPeer(string tokenizerJson, int threads)
     {
         // The service's own session settings (all graph optimizations; waiting threads sleep unless OMP_WAIT_POLICY=ACTIVE):

@@ -78,7 +78,7 @@ public static class ServiceBenchmarks
     private sealed class Serving(HttpClient http, OnnxPeer peer, string[] texts, int cores, bool quick)
     {
         readonly TimeSpan warmup = TimeSpan.FromSeconds(quick ? 1 : 2), measure = TimeSpan.FromSeconds(quick ? 3 : 10);
-        readonly SideSettings peerSettings = new("cpu", cores, "fp32", 1, "ONNX Runtime in-process, one request at a time");
+        readonly SideSettings peerSettings = new("cpu", cores, "fp32", 1, "ONNX Runtime in-process, one request at a time") { Wait = OnnxPeer.Wait };
 
         /// <summary>Floors from issue 13: p50 and p99 at 1 client within 1.3× the peer's single request (fp32); at 32
         /// clients 1.2× its one-at-a-time throughput in fp32 and 2× in int8. An int8 model is compared with the fp32
@@ -87,7 +87,7 @@ public static class ServiceBenchmarks
         {
             // The first request loads the model (and builds its graph); loading is not serving.
             await Body(await http.PostAsJsonAsync($"/models/{modelId}/predict", new JsonObject { ["inputs"] = texts[0] }));
-            var oursSettings = new SideSettings("cpu", ServiceThreads(), precision, 1, "FineTuneService over HTTP (ONNX Runtime)");
+            var oursSettings = new SideSettings("cpu", ServiceThreads(), precision, 1, "FineTuneService over HTTP (ONNX Runtime)") { Wait = OnnxPeer.Wait };
             var results = new List<Comparison>();
             foreach (var clients in concurrency)
             {

@@ -3,6 +3,7 @@ using FineTuneService.Platform.Http;
 using FineTuneService.Platform.Identity;
 using FineTuneService.Platform.Jobs;
 using FineTuneService.Platform.Storage;
+using FineTuneService.Platform.Webhooks;
 using FineTuneService.Training.Models;
 using Hangfire;
 using Hangfire.PostgreSql;
@@ -45,6 +46,10 @@ public static class PlatformDefaults
 
         services.AddOptions<StorageOptions>().BindConfiguration("Storage").ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<JobOptions>().BindConfiguration("Jobs").ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<WebhookOptions>().BindConfiguration("Webhooks").ValidateDataAnnotations()
+            .Validate(o => { try { return o.RetryDelayList.All(d => d >= TimeSpan.Zero); } catch (FormatException) { return false; } },
+                "Webhooks:RetryDelays: comma-separated seconds, each >= 0").ValidateOnStart();
+        services.AddSingleton<WebhookNotifier>();
         services.AddOptions<ModelBudget>().BindConfiguration(ModelBudget.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<ArtifactStore>();
         services.AddSingleton(TimeProvider.System);

@@ -1,5 +1,6 @@
 using FineTuneService.Platform.Data;
 using FineTuneService.Platform.Storage;
+using FineTuneService.Platform.Webhooks;
 using FineTuneService.Training.Jobs;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -8,7 +9,8 @@ namespace FineTuneService.Platform.Jobs;
 
 /// <summary>Writes what the training core reports to the job's rows, only while this worker holds the lease.
 /// Called on the training thread; each call is one short unit of work on its own context.</summary>
-sealed class DbTrainingObserver(IServiceScopeFactory scopes, ArtifactStore store, JobLease lease, Guid jobId, int attempt, TimeProvider clock) : ITrainingObserver
+sealed class DbTrainingObserver(IServiceScopeFactory scopes, ArtifactStore store, JobLease lease, Guid jobId, int attempt,
+    WebhookNotifier webhooks, TimeProvider clock) : ITrainingObserver
 {
     static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(500);
     DateTime lastProgress = DateTime.MinValue;
@@ -52,6 +54,7 @@ sealed class DbTrainingObserver(IServiceScopeFactory scopes, ArtifactStore store
         db.Checkpoints.Add(new Checkpoint { JobId = jobId, Step = step, Path = Path.GetRelativePath(store.Root, path), SizeBytes = ArtifactStore.FolderSize(path), Metrics = new(metrics), CreatedAt = clock.GetUtcNow().UtcDateTime });
         db.SaveChanges();
         Event($"Checkpoint saved at step {step}.");
+        webhooks.Notify(jobId, "job.checkpoint");
     }
 
     // Events are shown to users: the core's messages may name files, never the server's paths.

@@ -6,6 +6,7 @@ using FineTuneService.Platform.Http;
 using FineTuneService.Platform.Identity;
 using FineTuneService.Platform.Storage;
 using FineTuneService.Platform.Tenants;
+using FineTuneService.Platform.Webhooks;
 using FineTuneService.Training.Models;
 using Hangfire;
 using Microsoft.AspNetCore.Builder;
@@ -26,7 +27,8 @@ public sealed record JobResponse(
     Guid Id, string? Name, string Type, string Task, JobStatus Status, JobProgress Progress,
     Guid? TrainDatasetId, Guid? ValidationDatasetId, double? ValidationSplit, Guid? BaseModelId, ColumnSpec? Columns,
     JsonObject? Hyperparameters, JsonObject? Model, JsonObject? Tokenizer,
-    Guid? ResultModelId, string? Error, int Attempt, DateTime CreatedAt, DateTime? StartedAt, DateTime? FinishedAt)
+    Guid? ResultModelId, string? Error, int Attempt, DateTime CreatedAt, DateTime? StartedAt, DateTime? FinishedAt,
+    IReadOnlyList<WebhookView> Webhooks)
 {
     public static JobResponse From(Job job)
     {
@@ -34,7 +36,8 @@ public sealed record JobResponse(
         return new(job.Id, spec.Name, job.Type, job.Task, job.Status, new JobProgress(job.Step, job.TotalSteps, job.Epoch),
             job.TrainDatasetId, job.ValidationDatasetId, spec.ValidationSplit, job.BaseModelId, spec.Columns ?? new ColumnSpec(),
             JsonNode.Parse(job.Hyperparameters)!.AsObject(), spec.Model, spec.Tokenizer,
-            job.ResultModelId, job.Error, job.Attempt, job.CreatedAt, job.StartedAt, job.FinishedAt);
+            job.ResultModelId, job.Error, job.Attempt, job.CreatedAt, job.StartedAt, job.FinishedAt,
+            [.. (spec.Webhooks ?? []).Select(w => new WebhookView(w.Url!, w.Subscribed))]);
     }
 }
 
@@ -81,7 +84,8 @@ public static class JobEndpoints
     }
 
     static async Task<Accepted<JobResponse>> Create(HttpRequest request, Caller caller, AppDbContext db, ArtifactStore store,
-        IOptions<ModelBudget> budget, IBackgroundJobClient jobs, TimeProvider clock, ILogger<Job> logger, CancellationToken cancellationToken)
+        IOptions<ModelBudget> budget, IOptions<WebhookOptions> webhooks, IBackgroundJobClient jobs, TimeProvider clock, ILogger<Job> logger,
+        CancellationToken cancellationToken)
     {
         var body = await new StreamReader(request.Body, Encoding.UTF8).ReadToEndAsync(cancellationToken);
         var key = request.Headers["Idempotency-Key"].ToString();
@@ -90,7 +94,7 @@ public static class JobEndpoints
         if (key.Length > 0 && await Replay(db, caller.TenantId, key, hash, cancellationToken) is { } replay) return replay;
 
         var spec = JobSpec.Parse(body);
-        var hyperparameters = await spec.ValidateAsync(db, store, budget.Value, cancellationToken);
+        var hyperparameters = await spec.ValidateAsync(db, store, budget.Value, webhooks.Value, cancellationToken);
         await Quotas.EnsureJobAllowedAsync(db, caller.TenantId, cancellationToken);
         var now = clock.GetUtcNow().UtcDateTime;
         var job = new Job
@@ -116,7 +120,7 @@ public static class JobEndpoints
             // A concurrent retry with the same key won the insert.
             if (key.Length > 0 && await Replay(db, caller.TenantId, key, hash, cancellationToken) is { } earlier) return earlier;
             // A dataset or model deleted since validation (the foreign key refused the job): the same check names it now.
-            await spec.ValidateAsync(db, store, budget.Value, cancellationToken);
+            await spec.ValidateAsync(db, store, budget.Value, webhooks.Value, cancellationToken);
             throw new ConflictException(key.Length > 0 ? "Idempotency-Key is being used by another request." : "The job could not be stored; try again.");
         }
         // A crash between the insert and this enqueue leaves a queued job without a Hangfire job: recovery enqueues it.
@@ -209,7 +213,8 @@ public static class JobEndpoints
     }
 
     // A queued job is cancelled at once; a running one is flagged, and its worker stops it at the next heartbeat.
-    static async Task<Accepted<JobResponse>> Cancel(Guid id, Caller caller, AppDbContext db, TimeProvider clock, ILogger<Job> logger, CancellationToken cancellationToken)
+    static async Task<Accepted<JobResponse>> Cancel(Guid id, Caller caller, AppDbContext db, WebhookNotifier webhooks, TimeProvider clock,
+        ILogger<Job> logger, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow().UtcDateTime;
         var queued = await db.Jobs.Where(j => j.Id == id && j.Status == JobStatus.Queued && j.LeaseOwner == null)
@@ -224,6 +229,7 @@ public static class JobEndpoints
             db.JobEvents.Add(new JobEvent { JobId = id, CreatedAt = now, Level = "info", Message = (queued == 1 ? "Cancelled before it started" : "Cancel requested") + $"; by {caller}." });
             await db.SaveChangesAsync(cancellationToken);
             logger.LogInformation("Job {JobId} cancelled by {Caller}", id, caller.ToString());
+            if (queued == 1) webhooks.Notify(id, "job.cancelled");
         }
         return TypedResults.Accepted($"/jobs/{id}", JobResponse.From(job));
     }

@@ -10,6 +10,11 @@ namespace FineTuneService.Training.Inference;
 /// CUDA (the <c>Microsoft.ML.OnnxRuntime.Gpu.Linux</c> build).</summary>
 public static class OnnxSessions
 {
+    /// <summary>As libtorch's OpenMP threads (OMP_WAIT_POLICY=PASSIVE): waiting threads sleep, so a busy neighbour does
+    /// not stall every run; <c>OMP_WAIT_POLICY=ACTIVE</c> lets them spin.</summary>
+    public static bool AllowSpinning =>
+        string.Equals(Environment.GetEnvironmentVariable("OMP_WAIT_POLICY"), "ACTIVE", StringComparison.OrdinalIgnoreCase);
+
     public static SessionOptions Options(int threads, Device? device = null)
     {
         var options = new SessionOptions
@@ -19,8 +24,7 @@ public static class OnnxSessions
             InterOpNumThreads = 1,
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
         };
-        // As libtorch's OpenMP threads (OMP_WAIT_POLICY=PASSIVE): waiting threads sleep, so a busy neighbour does not stall every run.
-        if (!string.Equals(Environment.GetEnvironmentVariable("OMP_WAIT_POLICY"), "ACTIVE", StringComparison.OrdinalIgnoreCase))
+        if (!AllowSpinning)
         {
             options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
         }
