@@ -17,23 +17,8 @@ static class Chromium
     {
         string[] candidates = [Environment.GetEnvironmentVariable("FTS_CHROMIUM") ?? "", "/usr/bin/chromium", "/usr/bin/chromium-browser"];
         if (candidates.FirstOrDefault(File.Exists) is { } found) return found;
-        if (!OperatingSystem.IsLinux() || !Environment.IsPrivilegedProcess || !File.Exists("/usr/bin/apt-get"))
-            throw new InvalidOperationException("The dashboard's browser tests drive Chromium: install Debian's package " +
-                "(sudo apt-get install chromium), or set FTS_CHROMIUM to a Chromium or Chrome executable.");
-        Run("apt-get", "update -qq");
-        Run("apt-get", "install -y -qq chromium");
+        Debian.Install("chromium", "The dashboard's browser tests drive Chromium", "set FTS_CHROMIUM to a Chromium or Chrome executable");
         return File.Exists("/usr/bin/chromium") ? "/usr/bin/chromium" : throw new InvalidOperationException("apt-get install chromium left no /usr/bin/chromium");
-    }
-
-    static void Run(string file, string arguments)
-    {
-        var start = new ProcessStartInfo(file, arguments) { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.Environment["DEBIAN_FRONTEND"] = "noninteractive";
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        if (process.ExitCode != 0) throw new InvalidOperationException($"{file} {arguments} failed ({process.ExitCode}): {error}{output.Result}");
     }
 }
 
