@@ -31,7 +31,7 @@ sealed class JobLease(IServiceScopeFactory scopes, Guid jobId, TimeSpan ttl, Tim
         {
             var tenant = await tenants.Select(t => new { t.Id, t.MaxRunningJobs }).SingleAsync(cancellationToken);
             if (tenant.MaxRunningJobs is { } limit && await db.Jobs.CountAsync(j => j.TenantId == tenant.Id
-                    && (j.Status == JobStatus.Running || j.Status == JobStatus.Cancelling), cancellationToken) >= limit)
+                    && (j.Status == JobStatus.Running || j.Status == JobStatus.Cancelling || j.Status == JobStatus.Pausing), cancellationToken) >= limit)
                 return Acquired.OverQuota;
         }
         var taken = await db.Jobs
@@ -57,11 +57,13 @@ sealed class JobLease(IServiceScopeFactory scopes, Guid jobId, TimeSpan ttl, Tim
             .ExecuteUpdateAsync(set => set.SetProperty(j => j.LeaseExpiresAt, expires), cancellationToken)) == 1;
     }
 
-    public async Task<bool> CancelRequestedAsync(CancellationToken cancellationToken)
+    /// <summary>What the API asked of the running job: a cancel (the flag) or a pause (status pausing).</summary>
+    public async Task<(bool Cancel, bool Pause)> RequestsAsync(CancellationToken cancellationToken)
     {
         await using var scope = scopes.CreateAsyncScope();
-        return await scope.ServiceProvider.GetRequiredService<AppDbContext>().Jobs
-            .AnyAsync(j => j.Id == jobId && j.CancelRequested, cancellationToken);
+        var row = await scope.ServiceProvider.GetRequiredService<AppDbContext>().Jobs.Where(j => j.Id == jobId)
+            .Select(j => new { j.CancelRequested, j.Status }).FirstOrDefaultAsync(cancellationToken);
+        return (row?.CancelRequested == true, row?.Status == JobStatus.Pausing);
     }
 
     /// <summary>Lets go without finishing: another worker may resume the job.</summary>

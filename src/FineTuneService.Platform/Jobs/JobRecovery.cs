@@ -37,7 +37,7 @@ sealed class JobRecovery(
         // A job just posted may not have its Hangfire job id yet: give the Api a lease's time to enqueue it.
         var posted = now - TimeSpan.FromSeconds(options.Value.LeaseSeconds);
         var orphans = await db.Jobs
-            .Where(j => (j.Status == JobStatus.Running || j.Status == JobStatus.Cancelling || (j.Status == JobStatus.Queued && j.CreatedAt < posted))
+            .Where(j => (j.Status == JobStatus.Running || j.Status == JobStatus.Cancelling || j.Status == JobStatus.Pausing || (j.Status == JobStatus.Queued && j.CreatedAt < posted))
                 && (j.LeaseOwner == null || j.LeaseExpiresAt < now))
             .ToListAsync(cancellationToken);
         if (orphans.Count == 0) return;
@@ -47,6 +47,14 @@ sealed class JobRecovery(
         var ended = new List<(Guid Job, string Event)>();
         foreach (var job in orphans)
         {
+            if (job.Status == JobStatus.Pausing)
+            {
+                // Its worker died before the pause checkpoint: paused at the newest checkpoint there is.
+                job.Status = JobStatus.Paused;
+                job.LeaseOwner = null;
+                db.JobEvents.Add(new JobEvent { JobId = job.Id, CreatedAt = now, Level = "warning", Message = "Paused (its worker had stopped); resume continues from the newest checkpoint." });
+                continue;
+            }
             if (job.Status == JobStatus.Cancelling)
             {
                 job.Status = JobStatus.Cancelled;

@@ -5,6 +5,7 @@ using FineTuneService.Platform.Models;
 using FineTuneService.Platform.Storage;
 using FineTuneService.Platform.Webhooks;
 using FineTuneService.Training.Jobs;
+using FineTuneService.Training.Trainer;
 using FineTuneService.Training.Models;
 using Hangfire;
 using Microsoft.EntityFrameworkCore;
@@ -62,9 +63,18 @@ public sealed class TrainingJob(
             Event(jobId, "info", job.Attempt == 1 ? $"Started on {request.Device}." : $"Attempt {job.Attempt} started on {request.Device}; resuming from the newest checkpoint.");
             var observer = new DbTrainingObserver(scopes, store, lease, jobId, job.Attempt, webhooks, clock);
             // A dedicated thread: training blocks for minutes to hours, the thread pool is for the heartbeat.
-            var result = await Task.Factory.StartNew(() => TrainingJobRunner.Run(request, observer, stop.Token),
+            var result = await Task.Factory.StartNew(() => TrainingJobRunner.Run(request, observer, stop.Token, heartbeat.Pause.Token),
                 stop.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default);
             await FinishAsync(job, lease, result);
+        }
+        catch (TrainingPausedException e)
+        {
+            // The device is free once this returns; resume queues the job again and it continues from this checkpoint.
+            await Update(db => lease.Held(db.Jobs).ExecuteUpdateAsync(set => set
+                .SetProperty(j => j.Status, JobStatus.Paused).SetProperty(j => j.Step, e.Step)
+                .SetProperty(j => j.LeaseOwner, (string?)null).SetProperty(j => j.LeaseExpiresAt, (DateTime?)null)));
+            Event(jobId, "info", $"Paused at step {e.Step}; resume continues from checkpoint-{e.Step}.");
+            logger.LogInformation("Job {JobId} paused at step {Step}", jobId, e.Step);
         }
         catch (OperationCanceledException) when (heartbeat.CancelRequested)
         {
@@ -178,6 +188,8 @@ public sealed class TrainingJob(
     {
         public bool CancelRequested { get; private set; }
         public bool LeaseLost { get; private set; }
+        /// <summary>Set on a pause request: the trainer checkpoints after the step it is in and stops.</summary>
+        public CancellationTokenSource Pause { get; } = new();
 
         public async Task RunAsync(CancellationTokenSource training)
         {
@@ -193,7 +205,9 @@ public sealed class TrainingJob(
                         else
                         {
                             renewed = clock.GetUtcNow();
-                            CancelRequested = await lease.CancelRequestedAsync(training.Token);
+                            var (cancel, pause) = await lease.RequestsAsync(training.Token);
+                            CancelRequested = cancel;
+                            if (pause && !Pause.IsCancellationRequested) await Pause.CancelAsync();
                         }
                     }
                     catch (Exception e) when (e is not OperationCanceledException)
