@@ -48,6 +48,7 @@ public static class PlatformDefaults
         services.AddSingleton<ArtifactStore>();
         services.AddSingleton(TimeProvider.System);
 
+        services.AddRateLimiter(_ => { });
         services.AddProblemDetails(options => options.CustomizeProblemDetails = ProblemExceptionHandler.Customize);
         services.AddExceptionHandler<ProblemExceptionHandler>();
         services.ConfigureHttpJsonOptions(options => PlatformJson.Configure(options.SerializerOptions));
@@ -97,8 +98,10 @@ public static class PlatformDefaults
         {
             // Handled user mistakes are answered, not logged as errors; unknown exceptions still are.
             SuppressDiagnosticsCallback = context => context.Exception is RequestValidationException or NotFoundException
-                or ConflictException or PayloadTooLargeException or BadHttpRequestException,
+                or ConflictException or PayloadTooLargeException or BadHttpRequestException or TooManyRequestsException,
         });
+        // Policies are opt-in per endpoint group (RequireRateLimiting); the predict endpoints name theirs.
+        app.UseRateLimiter();
         app.UseStatusCodePages();
         app.UseHttpMetrics();
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });

@@ -19,3 +19,9 @@ public sealed class PayloadTooLargeException(string field, long limitBytes)
 {
     public string Field { get; } = field;
 }
+
+/// <summary>The service is busy for this caller (a full queue, a rate limit): 429 with <c>Retry-After</c>.</summary>
+public sealed class TooManyRequestsException(string message, TimeSpan retryAfter) : Exception(message)
+{
+    public TimeSpan RetryAfter { get; } = retryAfter;
+}
