@@ -65,7 +65,7 @@ public static class Fingerprint
             ["OMP_WAIT_POLICY"] = Environment.GetEnvironmentVariable("OMP_WAIT_POLICY"),
             ["cuda"] = torch.cuda.is_available(),
         };
-        json["blas"] = Mkl() ?? "not MKL (no MKL_Get_Version_String in libtorch_cpu)";
+        json["blas"] = Mkl() ?? "unknown: libtorch_cpu exports no MKL_Get_Version_String";
         return json;
     }
 

@@ -28,7 +28,7 @@ public static class ForwardBenchmark
             return (Ours: oursMs, Peer: peerMs);
         }).ToArray();
         var detail = new JsonObject { ["requests"] = texts.Length };
-        var oursSettings = new SideSettings("cpu", threads, "fp32", 1, "TorchSharp (LoadedModel)");
+        var oursSettings = new SideSettings("cpu", threads, "fp32", 1, $"LoadedModel on {ours.Engine}");
         var peerSettings = new SideSettings("cpu", threads, "fp32", 1, $"ONNX Runtime {Microsoft.ML.OnnxRuntime.OrtEnv.Instance().GetVersionString()}");
         foreach (var (name, p) in new[] { ("forward_c1_p50_ms", 0.50), ("forward_c1_p99_ms", 0.99) })
         {

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
+using FineTuneService.TestData;
 using TorchSharp;
 
 namespace FineTuneService.Benchmarks;
@@ -59,8 +60,10 @@ public sealed record PeerCheck(string? Failure, JsonObject Report)
     }
 
     /// <summary>Runs the checks on <paramref name="device"/> with <paramref name="fixtureDir"/>'s model and sets
-    /// <see cref="PythonPeer.Tuning"/> to the environment they chose.</summary>
-    public static PeerCheck Run(string fixtureDir, torch.Device device)
+    /// <see cref="PythonPeer.Tuning"/> to the environment they chose. <paramref name="referenceOutputs"/> holds ONNX
+    /// Runtime's outputs of the model (<c>{"cases": [{input_ids, token_type_ids, last_hidden_state, pooler_output}]}</c>);
+    /// without it (random weights) the peer is held to its own model in float64 on the CPU.</summary>
+    public static PeerCheck Run(string fixtureDir, string? referenceOutputs, torch.Device device)
     {
         PythonPeer.EnsureInstalled();
         var report = new JsonObject { ["name"] = "peer_check", ["python"] = PythonPeer.Python };
@@ -135,7 +138,8 @@ public sealed record PeerCheck(string? Failure, JsonObject Report)
 
         if (failure is null)
         {
-            var parity = PythonPeer.Script("torch_bert.py", ["parity", "--model-dir", fixtureDir, "--device", onCpu ? "cpu" : device.ToString()],
+            string[] reference = referenceOutputs is null ? [] : ["--reference", referenceOutputs];
+            var parity = PythonPeer.Script("torch_bert.py", ["parity", "--model-dir", fixtureDir, .. reference, "--device", onCpu ? "cpu" : device.ToString()],
                 cores, cores, tuning);
             report["parity"] = new JsonObject
             {
@@ -158,6 +162,27 @@ public sealed record PeerCheck(string? Failure, JsonObject Report)
         }
         PythonPeer.Tuning = tuning;
         return new PeerCheck(failure, report);
+    }
+
+    /// <summary>ONNX Runtime's outputs of the MiniLM export on the committed parity inputs, written for the peer to be
+    /// held to; null where the export is not there (the GPU kit, whose weights are random).</summary>
+    public static string? ReferenceOutputs(string work)
+    {
+        if (!File.Exists(MiniLm.OnnxPath))
+        {
+            return null;
+        }
+        using var reference = new MiniLmReference();
+        var cases = new JsonArray([.. reference.ParityCases().Select(c => (JsonNode)new JsonObject
+        {
+            ["input_ids"] = new JsonArray([.. c.InputIds.Select(i => (JsonNode)i)]),
+            ["token_type_ids"] = new JsonArray([.. c.TokenTypeIds.Select(i => (JsonNode)i)]),
+            ["last_hidden_state"] = new JsonArray([.. c.LastHiddenState.Select(v => (JsonNode)v)]),
+            ["pooler_output"] = new JsonArray([.. c.PoolerOutput.Select(v => (JsonNode)v)]),
+        })]);
+        var path = Path.Combine(work, "minilm-reference-outputs.json");
+        File.WriteAllText(path, new JsonObject { ["cases"] = cases }.ToJsonString());
+        return path;
     }
 
     /// <summary>Each kernel the CPU allows, forced in turn (round robin, <see cref="Alternating.Rounds"/> rounds) on

@@ -47,7 +47,7 @@ PeerCheck? peerCheck = null;
 if (command is "all" or "peer" or "train" or "epoch")
 {
     Console.Error.WriteLine("peer: the PyTorch peer's BLAS, kernel, matrix product and outputs");
-    peerCheck = PeerCheck.Run(fixture.Dir, command is "train" ? device : TorchSharp.torch.CPU);
+    peerCheck = PeerCheck.Run(fixture.Dir, PeerCheck.ReferenceOutputs(work.Path), command is "train" ? device : TorchSharp.torch.CPU);
     Console.WriteLine(peerCheck.Report.ToJsonString(Comparison.Json));
 }
 if (command is "all" or "train")

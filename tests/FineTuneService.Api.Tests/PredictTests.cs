@@ -6,6 +6,7 @@ using System.Text.Json.Nodes;
 using FineTuneService.Platform.Data;
 using FineTuneService.Platform.Storage;
 using FineTuneService.Training.Inference;
+using FineTuneService.Training.Onnx;
 using FineTuneService.Training.Models;
 using FineTuneService.Training.Tokenization;
 
@@ -104,11 +105,11 @@ public class PredictTests(ApiFactory factory) : IClassFixture<ApiFactory>
     {
         var id = AddModel(nameof(BertForTokenClassification), "O", "B-PER", "I-PER");
         var folder = Path.Combine(factory.StorageRoot, ArtifactStore.ModelFolder(id));
-        Assert.False(File.Exists(LoadedModel.OnnxPath(folder)));
+        Assert.False(File.Exists(OnnxExport.PathIn(folder)));
 
         var served = Predictions(await Post($"/models/{id}/predict", new { inputs = Texts }));
 
-        Assert.True(File.Exists(LoadedModel.OnnxPath(folder)), "the graph is cached beside the model");
+        Assert.True(File.Exists(OnnxExport.PathIn(folder)), "the graph is cached beside the model");
         using var reference = LoadedModel.Load(folder, TorchSharp.torch.CPU, InferenceEngine.Torch);
         var expected = reference.Predict(Texts.Select(t => new PredictInput(t)).ToArray(), PredictOptions.Default);
         for (int i = 0; i < Texts.Length; i++)

@@ -7,10 +7,11 @@ fixture's model.safetensors by parsing the safetensors header with numpy. Modes:
   epoch --model-dir D --data FILE --batch-size B --threads T
         one fine-tuning epoch with Hugging Face Trainer defaults: shuffled random batches, each padded to
         its longest sequence (DataCollatorWithPadding), AdamW lr 5e-5 linear decay, clip 1.0.
-  parity --model-dir D [--device cpu|cuda]
-        the encoder's last_hidden_state and pooler_output on the 14 inputs of D/reference_outputs.json (ONNX Runtime's
-        outputs of the original export) against that reference; without the file (random weights), against the same
-        model on the CPU in float64. Reports the largest absolute difference.
+  parity --model-dir D [--reference FILE] [--device cpu|cuda]
+        the encoder's last_hidden_state and pooler_output on the inputs of FILE ({"cases": [{input_ids, token_type_ids,
+        last_hidden_state, pooler_output}]}: ONNX Runtime's outputs of the original export) against that reference;
+        without it (random weights), on 14 seeded random sequences against the same model on the CPU in float64.
+        Reports the largest absolute difference.
 Prints one JSON object on stdout.
 """
 import argparse
@@ -287,14 +288,15 @@ def run_parity(args):
     args.task = "cls"
     device = torch.device(args.device)
     model = build_model(args, 2).bert.eval().to(device)
-    reference_file = os.path.join(args.model_dir, "reference_outputs.json")
-    if os.path.exists(reference_file):
-        with open(reference_file) as f:
+    if args.reference:
+        with open(args.reference) as f:
             cases = json.load(f)["cases"]
-        against = "reference_outputs.json (ONNX Runtime)"
+        against = "ONNX Runtime on the original export"
     else:
-        with open(os.path.join(args.model_dir, "tokenizer_reference.jsonl")) as f:
-            cases = [dict(json.loads(line), token_type_ids=None) for _, line in zip(range(14), f)]
+        generator = torch.Generator().manual_seed(0)
+        vocab = model.embeddings.word_embeddings.num_embeddings
+        cases = [{"input_ids": [101] + torch.randint(1000, vocab, (n,), generator=generator).tolist() + [102], "token_type_ids": None}
+                 for n in range(4, 60, 4)]
         against = "the same model on the CPU in float64"
         cpu64 = build_model(args, 2).bert.eval().double()
 
@@ -324,6 +326,7 @@ def main():
     p.add_argument("--task", choices=["cls", "mlm"], default="cls")
     p.add_argument("--batches")
     p.add_argument("--data")
+    p.add_argument("--reference", help="parity mode: the reference outputs")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--steps", type=int, default=10)

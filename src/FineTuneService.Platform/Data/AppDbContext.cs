@@ -33,7 +33,11 @@ public sealed class AppDbContext(DbContextOptions<AppDbContext> options) : DbCon
                     (a, b) => JsonSerializer.Serialize(a, JsonSerializerOptions.Default) == JsonSerializer.Serialize(b, JsonSerializerOptions.Default),
                     v => v == null ? 0 : v.Count, v => v == null ? null : v.ToDictionary(kv => kv.Key, kv => kv.Value.ToList())));
         });
-        modelBuilder.Entity<Model>().HasIndex(m => m.CreatedAt);
+        modelBuilder.Entity<Model>(model =>
+        {
+            model.HasIndex(m => m.CreatedAt);
+            model.Property(m => m.Precision).HasMaxLength(8).HasDefaultValue(Precisions.Fp32);
+        });
         modelBuilder.Entity<Job>(job =>
         {
             job.HasIndex(j => new { j.Status, j.CreatedAt });

@@ -44,7 +44,18 @@ public sealed class Model
     public long SizeBytes { get; init; }
     public Guid? SourceJobId { get; init; }
     public Guid? BaseModelId { get; init; }
+    /// <summary><c>fp32</c>, or <c>int8</c>: a quantized copy (its <see cref="BaseModelId"/> is the fp32 model) whose
+    /// ONNX graph runs int8 matrix products.</summary>
+    public string Precision { get; set; } = Precisions.Fp32;
+    /// <summary>An int8 copy's agreement and accuracy against its fp32 model on a labelled dataset (JSON), when measured.</summary>
+    public string? QuantizationReport { get; set; }
     public DateTime CreatedAt { get; init; }
+}
+
+public static class Precisions
+{
+    public const string Fp32 = "fp32";
+    public const string Int8 = "int8";
 }
 
 /// <summary>A training job. The lease (owner + expiry, renewed by the running worker's heartbeat) makes sure

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using FineTuneService.Platform.Data;
 using FineTuneService.Platform.Http;
+using FineTuneService.Platform.Models;
 using FineTuneService.Platform.Storage;
 using FineTuneService.Training.Inference;
 using Microsoft.AspNetCore.Builder;
@@ -73,6 +74,6 @@ public static class PredictEndpoints
         var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
         var model = await db.Models.FindAsync([id], cancellationToken) ?? throw new NotFoundException("model", id);
         var dir = scope.ServiceProvider.GetRequiredService<ArtifactStore>().FullPath(model.Path);
-        return await Task.Run(() => cache.Acquire(id, dir), cancellationToken);
+        return await Task.Run(() => cache.Acquire(id, dir, ModelQuantization.PrecisionOf(model)), cancellationToken);
     }
 }

@@ -1,7 +1,11 @@
 using System.IO.Compression;
+using System.Text.Json.Nodes;
 using FineTuneService.Platform.Data;
+using FineTuneService.Platform.Datasets;
+using FineTuneService.Platform.Inference;
 using FineTuneService.Platform.Http;
 using FineTuneService.Platform.Storage;
+using FineTuneService.Training.Onnx;
 using FineTuneService.Training.Models;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -14,15 +18,18 @@ using Microsoft.Extensions.Options;
 
 namespace FineTuneService.Platform.Models;
 
+/// <summary>A registry model. <see cref="Precision"/> int8 marks a quantized copy of <see cref="BaseModelId"/>;
+/// <see cref="Quantization"/> is its agreement and accuracy against that model, when measured.</summary>
 public sealed record ModelResponse(
     Guid Id, string Name, string? Architecture, string? ModelType, long SizeBytes, IReadOnlyList<string> Files,
-    Guid? SourceJobId, Guid? BaseModelId, DateTime CreatedAt)
+    Guid? SourceJobId, Guid? BaseModelId, string Precision, JsonObject? Quantization, DateTime CreatedAt)
 {
     public static ModelResponse From(Model m, ArtifactStore store)
     {
         var folder = store.FullPath(m.Path);
         IReadOnlyList<string> files = Directory.Exists(folder) ? [.. Directory.GetFiles(folder).Select(Path.GetFileName).Order()!] : [];
-        return new(m.Id, m.Name, m.Architecture, m.ModelType, m.SizeBytes, files, m.SourceJobId, m.BaseModelId, m.CreatedAt);
+        return new(m.Id, m.Name, m.Architecture, m.ModelType, m.SizeBytes, files, m.SourceJobId, m.BaseModelId, m.Precision,
+            m.QuantizationReport is null ? null : JsonNode.Parse(m.QuantizationReport)!.AsObject(), m.CreatedAt);
     }
 }
 
@@ -37,7 +44,10 @@ public static class ModelEndpoints
             .WithSummary("Import a Hugging Face model folder: 'files' parts (config.json, model.safetensors, vocab.txt or tokenizer.json, ...) or one .zip / .tar.gz");
         group.MapGet("/", List).WithName("ListModels").WithSummary("List models, newest first");
         group.MapGet("/{id:guid}", Get).WithName("GetModel").WithSummary("One model, with its lineage (source job, base model)");
-        group.MapGet("/{id:guid}/download", Download).WithName("DownloadModel").WithSummary("The Hugging Face folder as a zip");
+        group.MapGet("/{id:guid}/download", Download).WithName("DownloadModel")
+            .WithSummary("The Hugging Face folder as a zip; format=onnx: the ONNX graph (model.onnx) with config.json and the tokenizer files");
+        group.MapPost("/{id:guid}/quantize", Quantize).WithName("QuantizeModel")
+            .WithSummary("A new registry model whose ONNX graph has per-column int8 matrix products, optionally measured against this one on a labelled dataset");
         group.MapDelete("/{id:guid}", Delete).WithName("DeleteModel").WithSummary("Delete a model that no active job uses");
         return group;
     }
@@ -79,24 +89,63 @@ public static class ModelEndpoints
     static async Task<Ok<ModelResponse>> Get(Guid id, AppDbContext db, ArtifactStore store, CancellationToken cancellationToken) =>
         TypedResults.Ok(ModelResponse.From(await Find(db, id, cancellationToken), store));
 
-    static async Task<PushStreamHttpResult> Download(Guid id, HttpContext context, AppDbContext db, ArtifactStore store, CancellationToken cancellationToken)
+    /// <summary>Files of an ONNX download besides the graph: what a tokenizer and a pipeline need to run it.</summary>
+    static readonly string[] OnnxCompanions =
+    [
+        "config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt",
+        "vocab.json", "merges.txt", "added_tokens.json",
+    ];
+
+    static async Task<PushStreamHttpResult> Download(Guid id, string? format, HttpContext context, AppDbContext db, ArtifactStore store,
+        CancellationToken cancellationToken)
     {
         var model = await Find(db, id, cancellationToken);
         var folder = store.FullPath(model.Path);
+        IEnumerable<(string Name, string Path)> files;
+        switch (format)
+        {
+            case null or "huggingface":
+                files = Directory.GetFiles(folder).Order().Select(f => (Path.GetFileName(f), f));
+                break;
+            case "onnx":
+                var graph = await Task.Run(() => OnnxExport.Cached(folder, ModelQuantization.PrecisionOf(model)), cancellationToken)
+                    ?? throw new RequestValidationException("format", $"{model.Architecture} has no ONNX graph yet; download format=huggingface");
+                files = OnnxCompanions.Select(name => (name, Path.Combine(folder, name))).Where(f => File.Exists(f.Item2))
+                    .Prepend((OnnxExport.FileName, graph));
+                break;
+            default:
+                throw new RequestValidationException("format", "huggingface (the default) or onnx");
+        }
         // ZipArchive's async writer miscounts offsets on a non-seekable stream (.NET 10): write synchronously.
         context.Features.GetRequiredFeature<IHttpBodyControlFeature>().AllowSynchronousIO = true;
         return TypedResults.Stream(body =>
         {
             using var zip = new ZipArchive(body, ZipArchiveMode.Create, leaveOpen: true);
-            foreach (var file in Directory.GetFiles(folder).Order())
+            foreach (var (name, file) in files)
             {
                 // Weights hardly compress; store them so the download streams at disk speed.
-                using var target = zip.CreateEntry(Path.GetFileName(file), CompressionLevel.NoCompression).Open();
+                using var target = zip.CreateEntry(name, CompressionLevel.NoCompression).Open();
                 using var source = File.OpenRead(file);
                 source.CopyTo(target);
             }
             return Task.CompletedTask;
-        }, "application/zip", $"model-{id:N}.zip");
+        }, "application/zip", format == "onnx" ? $"model-{id:N}-onnx.zip" : $"model-{id:N}.zip");
+    }
+
+    static async Task<Created<ModelResponse>> Quantize(Guid id, HttpRequest request, AppDbContext db, ArtifactStore store, TimeProvider clock,
+        CancellationToken cancellationToken)
+    {
+        // The body is optional: no body quantizes without measuring.
+        var body = !request.HasJsonContentType() && (request.ContentLength ?? 0) == 0
+            ? new JsonObject()
+            : await PredictRequest.ReadBodyAsync(request, cancellationToken);
+        var spec = ModelQuantization.ParseRequest(body);
+        var source = await Find(db, id, cancellationToken);
+        var evaluation = spec.Evaluation is { } e ? await DatasetEndpoints.Find(db, e.DatasetId, cancellationToken) : null;
+        var model = await Task.Run(() => ModelQuantization.Quantize(source, spec, evaluation, store, clock), cancellationToken);
+        db.Models.Add(model);
+        await db.SaveChangesAsync(cancellationToken);
+        return TypedResults.Created($"/models/{model.Id}", ModelResponse.From(model, store));
     }
 
     /// <summary>Finished jobs let go of their base model; one that has not finished holds it (a foreign key), which is a 409.

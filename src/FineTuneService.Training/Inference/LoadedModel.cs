@@ -25,9 +25,6 @@ public enum ModelKind
 /// <see cref="MaxBatchTokens"/> padded tokens; whichever engine made the logits, they become answers here.</summary>
 public sealed class LoadedModel : IDisposable
 {
-    /// <summary>Where a model folder's ONNX graph is cached (a subfolder, so the Hugging Face download leaves it out).</summary>
-    public const string OnnxFolder = "onnx";
-
     private readonly IForward? forward;
     private readonly string[] labels;
     private readonly int maxLength;
@@ -50,6 +47,9 @@ public sealed class LoadedModel : IDisposable
 
     public ModelKind Kind { get; }
 
+    /// <summary>The label names by class id (config.json <c>id2label</c>).</summary>
+    public IReadOnlyList<string> Labels => labels;
+
     public Device Device { get; }
 
     /// <summary>The engine that runs this model's forward (a family without an ONNX graph runs on torch); null for a bare encoder.</summary>
@@ -70,11 +70,8 @@ public sealed class LoadedModel : IDisposable
     /// <summary>CUDA when libtorch sees a GPU, else the CPU.</summary>
     public static Device DefaultDevice() => cuda.is_available() ? CUDA : CPU;
 
-    /// <summary>The graph file beside a model folder's weights.</summary>
-    public static string OnnxPath(string dir) => Path.Combine(dir, OnnxFolder, OnnxExport.FileName);
-
     /// <summary>Loads a model folder for <paramref name="engine"/>. ONNX Runtime runs the graph cached at
-    /// <see cref="OnnxPath"/>, built there from the weights on first load (or again when the exporter's version or the
+    /// <see cref="OnnxExport.PathIn"/>, built there from the weights on first load (or again when the exporter's version or the
     /// precision changed); int8 exists only there, so torch serves such a model from its fp32 weights.</summary>
     public static LoadedModel Load(string dir, Device? device = null, InferenceEngine engine = InferenceEngine.OnnxRuntime,
         OnnxPrecision precision = OnnxPrecision.Fp32)
@@ -101,30 +98,11 @@ public sealed class LoadedModel : IDisposable
 
     private static IForward Forward(string dir, Device device, InferenceEngine engine, OnnxPrecision precision)
     {
-        var path = OnnxPath(dir);
-        if (engine == InferenceEngine.OnnxRuntime && File.Exists(path))
+        if (engine == InferenceEngine.OnnxRuntime && OnnxExport.Cached(dir, precision) is { } graph)
         {
-            var cached = OnnxForward.Open(path, device);
-            if (cached.Metadata.GetValueOrDefault(OnnxExport.VersionKey) == OnnxExport.Version
-                && cached.Metadata.GetValueOrDefault(OnnxExport.PrecisionKey) == precision.ToString().ToLowerInvariant())
-            {
-                return cached;
-            }
-            cached.Dispose();
+            return OnnxForward.Open(graph, device);
         }
         var model = ModelFolder.Load(dir);
-        if (engine == InferenceEngine.OnnxRuntime && OnnxExport.Supports(model))
-        {
-            try
-            {
-                OnnxExport.Save(model, path, precision);
-            }
-            finally
-            {
-                model.Module.Dispose();
-            }
-            return OnnxForward.Open(path, device);
-        }
         model.Module.eval();
         model.Module.to(device);
         if (device.type == DeviceType.CUDA)

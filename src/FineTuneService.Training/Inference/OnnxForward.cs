@@ -31,9 +31,6 @@ internal sealed class OnnxForward : IForward
 
     public InferenceEngine Engine => InferenceEngine.OnnxRuntime;
 
-    /// <summary>The graph's metadata (<see cref="OnnxExport.VersionKey"/>, <see cref="OnnxExport.PrecisionKey"/>).</summary>
-    public IReadOnlyDictionary<string, string> Metadata => session.ModelMetadata.CustomMetadataMap;
-
     public static OnnxForward Open(string path, Device device)
     {
         using var options = new SessionOptions

@@ -13,8 +13,10 @@ namespace FineTuneService.Training.Onnx;
 /// (batch, sequence, vocab) for masked LM.</summary>
 internal static class BertOnnx
 {
-    public static bool Supports(ITaskModel model) => model is BertForSequenceClassification or BertForTokenClassification
-        or BertForMaskedLM or BertForPreTraining;
+    public static readonly string[] Architectures =
+    [
+        nameof(BertForSequenceClassification), nameof(BertForTokenClassification), nameof(BertForMaskedLM), nameof(BertForPreTraining),
+    ];
 
     public static void Build(OnnxGraph g, ITaskModel model)
     {

@@ -17,7 +17,7 @@ internal static class Gpt2Onnx
     public static string PresentKey(int layer) => $"present.{layer}.key";
     public static string PresentValue(int layer) => $"present.{layer}.value";
 
-    public static bool Supports(ITaskModel model) => model is Gpt2LMHeadModel;
+    public static readonly string[] Architectures = ["GPT2LMHeadModel"];
 
     public static void Build(OnnxGraph g, ITaskModel model)
     {

@@ -1,4 +1,6 @@
 using FineTuneService.Training.Models;
+using System.Text;
+using System.Text.Json.Nodes;
 using Google.Protobuf;
 using static TorchSharp.torch;
 
@@ -15,21 +17,27 @@ public static class OnnxExport
     public const string Version = "1";
     public const string VersionKey = "finetuneservice_onnx_version";
     public const string PrecisionKey = "finetuneservice_precision";
+    /// <summary>The folder of a model folder that holds its graph (so the Hugging Face download leaves it out).</summary>
+    public const string Folder = "onnx";
     public const string FileName = "model.onnx";
-    public const string Int8FileName = "model_int8.onnx";
+    const string StampFile = "export.json";
 
-    static readonly (Func<ITaskModel, bool> Supports, Action<OnnxGraph, ITaskModel> Build)[] Families =
+    static readonly (string[] Architectures, Action<OnnxGraph, ITaskModel> Build)[] Families =
     [
-        (BertOnnx.Supports, BertOnnx.Build),
-        (Gpt2Onnx.Supports, Gpt2Onnx.Build),
+        (BertOnnx.Architectures, BertOnnx.Build),
+        (Gpt2Onnx.Architectures, Gpt2Onnx.Build),
     ];
 
-    public static bool Supports(ITaskModel model) => Families.Any(f => f.Supports(model));
+    /// <summary>Whether the architecture (a config.json <c>architectures</c> name) has a graph.</summary>
+    public static bool Supports(string? architecture) => Families.Any(f => f.Architectures.Contains(architecture));
+
+    /// <summary>The graph file of a model folder.</summary>
+    public static string PathIn(string dir) => Path.Combine(dir, Folder, FileName);
 
     /// <summary>The model's graph with its weights inside (fp32, or int8 matrix products).</summary>
     public static byte[] Build(ITaskModel model, OnnxPrecision precision = OnnxPrecision.Fp32)
     {
-        var family = Families.FirstOrDefault(f => f.Supports(model));
+        var family = Families.FirstOrDefault(f => f.Architectures.Contains(model.Architecture));
         if (family.Build is null)
         {
             throw new NotSupportedException($"{model.Architecture} has no ONNX graph yet");
@@ -41,7 +49,7 @@ public static class OnnxExport
         var proto = graph.Model(new Dictionary<string, string>
         {
             [VersionKey] = Version,
-            [PrecisionKey] = precision.ToString().ToLowerInvariant(),
+            [PrecisionKey] = Name(precision),
             ["architecture"] = model.Architecture,
         });
         return proto.ToByteArray();
@@ -51,8 +59,44 @@ public static class OnnxExport
     public static void Save(ITaskModel model, string path, OnnxPrecision precision = OnnxPrecision.Fp32)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        WriteAtomically(path, Build(model, precision));
+    }
+
+    /// <summary>The graph of a model folder at <paramref name="precision"/>, built from its weights when missing or made by
+    /// another exporter version or precision (a stamp beside it says which); null when its architecture has no graph.</summary>
+    public static string? Cached(string dir, OnnxPrecision precision)
+    {
+        var config = ModelConfig.Load(Path.Combine(dir, ModelFolder.ConfigFile));
+        if (!Supports(config.Architectures?.FirstOrDefault()))
+        {
+            return null;
+        }
+        var path = PathIn(dir);
+        var stamp = Path.Combine(dir, Folder, StampFile);
+        var expected = new JsonObject { ["version"] = Version, ["precision"] = Name(precision) }.ToJsonString();
+        if (File.Exists(path) && File.Exists(stamp) && File.ReadAllText(stamp) == expected)
+        {
+            return path;
+        }
+        var model = ModelFolder.Load(dir);
+        try
+        {
+            Save(model, path, precision);
+        }
+        finally
+        {
+            model.Module.Dispose();
+        }
+        WriteAtomically(stamp, Encoding.UTF8.GetBytes(expected));
+        return path;
+    }
+
+    public static string Name(OnnxPrecision precision) => precision.ToString().ToLowerInvariant();
+
+    static void WriteAtomically(string path, byte[] bytes)
+    {
         var temp = $"{path}.{Guid.NewGuid():N}.tmp";
-        File.WriteAllBytes(temp, Build(model, precision));
+        File.WriteAllBytes(temp, bytes);
         File.Move(temp, path, overwrite: true);
     }
 }

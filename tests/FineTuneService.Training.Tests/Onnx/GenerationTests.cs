@@ -1,5 +1,6 @@
 using FineTuneService.Training.Inference;
 using FineTuneService.Training.Models;
+using FineTuneService.Training.Onnx;
 using FineTuneService.Training.Tokenization;
 using static TorchSharp.torch;
 
@@ -44,7 +45,7 @@ public sealed class GenerationTests : IDisposable
         using var torchModel = LoadedModel.Load(dir, CPU, InferenceEngine.Torch);
         Assert.Equal(InferenceEngine.OnnxRuntime, onnx.Engine);
         Assert.Equal(InferenceEngine.Torch, torchModel.Engine);
-        Assert.True(File.Exists(LoadedModel.OnnxPath(dir)), "the graph is cached beside the model");
+        Assert.True(File.Exists(OnnxExport.PathIn(dir)), "the graph is cached beside the model");
 
         var cachedGreedy = Generate(onnx, greedy);
         var cachedSample = Generate(onnx, sampled);

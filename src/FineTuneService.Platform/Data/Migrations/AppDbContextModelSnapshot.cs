@@ -403,6 +403,18 @@ namespace FineTuneService.Platform.Data.Migrations
                         .HasColumnType("text")
                         .HasColumnName("path");
 
+                    b.Property<string>("Precision")
+                        .IsRequired()
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(8)
+                        .HasColumnType("character varying(8)")
+                        .HasDefaultValue("fp32")
+                        .HasColumnName("precision");
+
+                    b.Property<string>("QuantizationReport")
+                        .HasColumnType("text")
+                        .HasColumnName("quantization_report");
+
                     b.Property<long>("SizeBytes")
                         .HasColumnType("bigint")
                         .HasColumnName("size_bytes");
