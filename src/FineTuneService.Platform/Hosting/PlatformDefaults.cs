@@ -46,6 +46,7 @@ public static class PlatformDefaults
         services.AddOptions<JobOptions>().BindConfiguration("Jobs").ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<ModelBudget>().BindConfiguration(ModelBudget.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<ArtifactStore>();
+        services.AddSingleton<IStorageBudget, VolumeStorageBudget>();
         services.AddSingleton(TimeProvider.System);
 
         services.AddRateLimiter(_ => { });

@@ -8,7 +8,8 @@ namespace FineTuneService.Platform.Jobs;
 
 /// <summary>Writes what the training core reports to the job's rows, only while this worker holds the lease.
 /// Called on the training thread; each call is one short unit of work on its own context.</summary>
-sealed class DbTrainingObserver(IServiceScopeFactory scopes, ArtifactStore store, JobLease lease, Guid jobId, int attempt, TimeProvider clock) : ITrainingObserver
+sealed class DbTrainingObserver(
+    IServiceScopeFactory scopes, ArtifactStore store, IStorageBudget storage, JobLease lease, Guid jobId, int attempt, TimeProvider clock) : ITrainingObserver
 {
     static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(500);
     DateTime lastProgress = DateTime.MinValue;
@@ -39,6 +40,12 @@ sealed class DbTrainingObserver(IServiceScopeFactory scopes, ArtifactStore store
             JobId = jobId, Step = step, Epoch = epoch, Name = v.Key, Value = v.Value, Split = split, Attempt = attempt,
         }));
         db.SaveChanges();
+    }
+
+    /// <summary>A checkpoint that does not fit the storage budget is not begun: the job fails, its previous checkpoint intact.</summary>
+    public void BeforeCheckpoint(int step, long bytes)
+    {
+        if (storage.Refuse(jobId, bytes) is { } reason) throw new InsufficientStorageException($"No room for the checkpoint at step {step}: {reason}.");
     }
 
     public void Checkpoint(int step, string path, IReadOnlyDictionary<string, double> metrics)

@@ -37,9 +37,14 @@ public interface ITrainingObserver
 {
     void Progress(int step, int totalSteps, double epoch);
     void Metrics(int step, double epoch, string split, IReadOnlyDictionary<string, double> values);
+    /// <summary>Before a checkpoint of about <paramref name="bytes"/> is written; throwing stops the job with nothing written.</summary>
+    void BeforeCheckpoint(int step, long bytes) { }
     void Checkpoint(int step, string path, IReadOnlyDictionary<string, double> metrics);
     void Event(string message);
 }
 
 /// <summary>What a finished job leaves: the Hugging Face folder of the result model and its last metrics.</summary>
 public sealed record TrainingJobResult(string ModelDir, IReadOnlyDictionary<string, double> FinalMetrics);
+
+/// <summary>The storage budget has no room for what the job is about to write.</summary>
+public sealed class InsufficientStorageException(string message) : IOException(message);
