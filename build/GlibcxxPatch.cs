@@ -24,6 +24,7 @@ public class GlibcxxPatch : Task
             var bytes = File.ReadAllBytes(path);
             if (Patch(bytes))
             {
+                File.Delete(path); // the output may be a hard link into the NuGet cache: write a file of our own
                 File.WriteAllBytes(path, bytes);
                 Log.LogMessage(MessageImportance.High, $"GlibcxxPatch: {Wanted} -> {Fallback} in {path}");
             }

@@ -21,6 +21,12 @@ public sealed record DatasetResponse(
             d.Columns, "ready", d.CreatedAt);
 }
 
+/// <summary>The multipart form of <c>POST /datasets</c> (OpenAPI shape; the handler streams the parts itself).</summary>
+/// <param name="File">The data: csv, tsv, jsonl or txt, optionally gzipped.</param>
+/// <param name="Name">Display name; default the file's name.</param>
+/// <param name="Format">csv, tsv, jsonl or txt; default detected from the name and content.</param>
+public sealed record DatasetUploadForm(IFormFile File, string? Name, string? Format);
+
 public sealed record DatasetPreview(IReadOnlyList<string> Columns, IReadOnlyList<IReadOnlyDictionary<string, string>> Rows);
 
 public static class DatasetEndpoints
@@ -31,12 +37,18 @@ public static class DatasetEndpoints
     {
         var group = app.MapGroup("/datasets").WithTags("Datasets");
         group.MapPost("/", Upload).WithName("UploadDataset").DisableAntiforgery()
-            .WithSummary("Upload a dataset (multipart: file, optional name and format: csv, tsv, jsonl, txt; may be gzipped)");
-        group.MapGet("/", List).WithName("ListDatasets").WithSummary("List datasets, newest first");
-        group.MapGet("/{id:guid}", Get).WithName("GetDataset").WithSummary("Get one dataset");
-        group.MapGet("/{id:guid}/preview", Preview).WithName("PreviewDataset").WithSummary("The first rows of a dataset");
-        group.MapGet("/{id:guid}/download", Download).WithName("DownloadDataset").WithSummary("The uploaded file as it was sent");
-        group.MapDelete("/{id:guid}", Delete).WithName("DeleteDataset").WithSummary("Delete a dataset that no active job uses");
+            .WithRequestBody<DatasetUploadForm>("multipart/form-data").WithProblems(400, 413, 415)
+            .WithSummary("Upload a dataset (multipart: file, optional name and format: csv, tsv, jsonl, txt; may be gzipped)")
+            .WithDescription("Streams the file to the artifacts volume (never into memory), detects its format and columns, counts its rows " +
+                "(and, for a corpus, documents, lines and uncompressed bytes). Above Storage:MaxDatasetBytes it is a 413; a file that cannot be read is a 400 naming `file`.");
+        group.MapGet("/", List).WithName("ListDatasets").WithSummary("List datasets, newest first, paged").WithProblems(400);
+        group.MapGet("/{id:guid}", Get).WithName("GetDataset").WithSummary("Get one dataset").WithProblems(404);
+        group.MapGet("/{id:guid}/preview", Preview).WithName("PreviewDataset").WithSummary("The first rows of a dataset")
+            .WithDescription("`rows` (1 to 100, default 10) rows as column → text.").WithProblems(400, 404);
+        group.MapGet("/{id:guid}/download", Download).WithName("DownloadDataset").WithSummary("The uploaded file as it was sent")
+            .Produces<Stream>(StatusCodes.Status200OK, "application/octet-stream").WithProblems(404);
+        group.MapDelete("/{id:guid}", Delete).WithName("DeleteDataset").WithSummary("Delete a dataset that no active job uses")
+            .WithProblems(404, 409);
         return group;
     }
 

@@ -53,17 +53,27 @@ public static class JobEndpoints
     public static RouteGroupBuilder MapJobEndpoints(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/jobs").WithTags("Jobs");
-        group.MapPost("/", Create).WithName("CreateJob").Accepts<JobSpec>("application/json")
-            .WithSummary("Create a training job from a spec (Hugging Face TrainingArguments names); honours Idempotency-Key");
-        group.MapGet("/", List).WithName("ListJobs").WithSummary("List jobs, newest first; filter by status and type");
-        group.MapGet("/{id:guid}", Get).WithName("GetJob").WithSummary("Status, progress, resolved hyperparameters, result model");
-        group.MapGet("/{id:guid}/metrics", Metrics).WithName("GetJobMetrics").WithSummary("Metric points; since_step for polling");
-        group.MapGet("/{id:guid}/events", Events).WithName("GetJobEvents").WithSummary("The job's event log");
-        group.MapGet("/{id:guid}/checkpoints", Checkpoints).WithName("GetJobCheckpoints").WithSummary("Checkpoints with their metrics");
-        group.MapDelete("/{id:guid}", Delete).WithName("DeleteJob").WithSummary("Delete a finished job and its work folder (its result model stays)");
-        group.MapGet("/{id:guid}/stream", Stream).WithName("StreamJob")
-            .WithSummary("Server-Sent Events: status, progress, metric points, events; resumes after Last-Event-ID; ends when the job ends");
-        group.MapPost("/{id:guid}/cancel", Cancel).WithName("CancelJob").WithSummary("Cooperative cancel: the job stops within seconds");
+        group.MapPost("/", Create).WithName("CreateJob").Accepts<JobSpec>("application/json").WithProblems(400, 409)
+            .WithSummary("Create a training job from a spec (Hugging Face TrainingArguments names); honours Idempotency-Key")
+            .WithDescription("Checks the whole spec first (datasets, columns, base model, every hyperparameter) and answers every problem at once " +
+                "as a 400 naming its field (`hyperparameters.learning_rate`, `columns.label`, …). A retry with the same `Idempotency-Key` and body " +
+                "returns the first job; the same key with another body is a 409.");
+        group.MapGet("/", List).WithName("ListJobs").WithSummary("List jobs, newest first; filter by status and type").WithProblems(400);
+        group.MapGet("/{id:guid}", Get).WithName("GetJob").WithSummary("Status, progress, resolved hyperparameters, result model").WithProblems(404);
+        group.MapGet("/{id:guid}/metrics", Metrics).WithName("GetJobMetrics").WithSummary("Metric points; since_step for polling")
+            .WithDescription("Points `{step, epoch, name, value, split}` in step order: loss, learning_rate, grad_norm, throughput every logging_steps; eval_* per evaluation.")
+            .WithProblems(404);
+        group.MapGet("/{id:guid}/events", Events).WithName("GetJobEvents").WithSummary("The job's event log").WithProblems(404);
+        group.MapGet("/{id:guid}/checkpoints", Checkpoints).WithName("GetJobCheckpoints").WithSummary("Checkpoints with their metrics").WithProblems(404);
+        group.MapDelete("/{id:guid}", Delete).WithName("DeleteJob").WithSummary("Delete a finished job and its work folder (its result model stays)")
+            .WithProblems(404, 409);
+        group.MapGet("/{id:guid}/stream", Stream).WithName("StreamJob").WithProblems(400, 404)
+            .WithSummary("Server-Sent Events: status, progress, metric points, events; resumes after Last-Event-ID; ends when the job ends")
+            .WithDescription("Events: `status` (the whole job; first and on every change), `progress` ({status, step, total_steps, epoch}), " +
+                "`metric` (a metric point), `event` (an event-log entry), `end` ({status}; the stream then closes). Each `id` is " +
+                "`<metric>.<event>`; reconnect with it as `Last-Event-ID` (or `?last_event_id=`) to continue after it.");
+        group.MapPost("/{id:guid}/cancel", Cancel).WithName("CancelJob").WithSummary("Cooperative cancel: the job stops within seconds")
+            .WithProblems(404, 409);
         return group;
     }
 
@@ -183,8 +193,8 @@ public static class JobEndpoints
         return TypedResults.NoContent();
     }
 
-    /// <summary>The browser's EventSource sends <c>Last-Event-ID</c> when it reconnects; <c>last_event_id</c> lets a fresh
-    /// connection start after a known point too.</summary>
+    // (Plain comments on handlers: Swashbuckle would take an XML summary for the operation's.)
+    // The browser's EventSource sends Last-Event-ID when it reconnects; last_event_id lets a fresh connection start after a known point too.
     static async Task<ServerSentEventsResult<object>> Stream(Guid id, HttpRequest request, AppDbContext db, IServiceScopeFactory scopes,
         IOptions<JobOptions> options, CancellationToken cancellationToken, [FromQuery(Name = "last_event_id")] string? lastEventId = null)
     {
@@ -194,7 +204,7 @@ public static class JobEndpoints
         return TypedResults.ServerSentEvents(JobStream.ReadAsync(id, cursor, scopes, TimeSpan.FromSeconds(options.Value.StreamPollSeconds), cancellationToken));
     }
 
-    /// <summary>A queued job is cancelled at once; a running one is flagged, and its worker stops it at the next heartbeat.</summary>
+    // A queued job is cancelled at once; a running one is flagged, and its worker stops it at the next heartbeat.
     static async Task<Accepted<JobResponse>> Cancel(Guid id, AppDbContext db, TimeProvider clock, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow().UtcDateTime;

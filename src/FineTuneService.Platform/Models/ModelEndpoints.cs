@@ -33,6 +33,21 @@ public sealed record ModelResponse(
     }
 }
 
+/// <summary>The multipart form of <c>POST /models/import</c> (OpenAPI shape; the handler streams the parts itself).</summary>
+/// <param name="Files">The folder's files (config.json, model.safetensors, vocab.txt or tokenizer.json, tokenizer_config.json, …), or one .zip / .tar.gz of them.</param>
+/// <param name="Name">Display name; default "imported model".</param>
+public sealed record ModelImportForm(IReadOnlyList<IFormFile> Files, string? Name);
+
+/// <summary>The optional body of <c>POST /models/{id}/quantize</c> (OpenAPI shape; <see cref="ModelQuantization"/> reads it).</summary>
+/// <param name="Name">The int8 copy's name.</param>
+/// <param name="Evaluation">A labelled dataset to measure the copy against its fp32 model on.</param>
+public sealed record QuantizeBody(string? Name, QuantizeEvaluationBody? Evaluation);
+
+/// <param name="DatasetId">The labelled dataset.</param>
+/// <param name="Columns">Its text, optional text_pair and label columns.</param>
+/// <param name="MaxRows">Rows measured (at most 20,000).</param>
+public sealed record QuantizeEvaluationBody(Guid DatasetId, Jobs.ColumnSpec Columns, int? MaxRows);
+
 public static class ModelEndpoints
 {
     const int MaxNameLength = 200;
@@ -41,14 +56,19 @@ public static class ModelEndpoints
     {
         var group = app.MapGroup("/models").WithTags("Models");
         group.MapPost("/import", Import).WithName("ImportModel").DisableAntiforgery()
-            .WithSummary("Import a Hugging Face model folder: 'files' parts (config.json, model.safetensors, vocab.txt or tokenizer.json, ...) or one .zip / .tar.gz");
-        group.MapGet("/", List).WithName("ListModels").WithSummary("List models, newest first");
-        group.MapGet("/{id:guid}", Get).WithName("GetModel").WithSummary("One model, with its lineage (source job, base model)");
+            .WithRequestBody<ModelImportForm>("multipart/form-data").WithProblems(400, 413, 415)
+            .WithSummary("Import a Hugging Face model folder: 'files' parts (config.json, model.safetensors, vocab.txt or tokenizer.json, ...) or one .zip / .tar.gz")
+            .WithDescription("Only safetensors weights are loaded (pickled .bin files are refused: unpickling runs code). The config's architecture " +
+                "and the tokenizer files are checked; a missing or unreadable file is a 400 naming `files`.");
+        group.MapGet("/", List).WithName("ListModels").WithSummary("List models, newest first, paged").WithProblems(400);
+        group.MapGet("/{id:guid}", Get).WithName("GetModel").WithSummary("One model, with its lineage (source job, base model)").WithProblems(404);
         group.MapGet("/{id:guid}/download", Download).WithName("DownloadModel")
-            .WithSummary("The Hugging Face folder as a zip; format=onnx: the ONNX graph (model.onnx) with config.json and the tokenizer files");
+            .WithSummary("The Hugging Face folder as a zip; format=onnx: the ONNX graph (model.onnx) with config.json and the tokenizer files")
+            .Produces<Stream>(StatusCodes.Status200OK, "application/zip").WithProblems(400, 404);
         group.MapPost("/{id:guid}/quantize", Quantize).WithName("QuantizeModel")
+            .WithRequestBody<QuantizeBody>("application/json", required: false).WithProblems(400, 404)
             .WithSummary("A new registry model whose ONNX graph has per-column int8 matrix products, optionally measured against this one on a labelled dataset");
-        group.MapDelete("/{id:guid}", Delete).WithName("DeleteModel").WithSummary("Delete a model that no active job uses");
+        group.MapDelete("/{id:guid}", Delete).WithName("DeleteModel").WithSummary("Delete a model that no active job uses").WithProblems(404, 409);
         return group;
     }
 

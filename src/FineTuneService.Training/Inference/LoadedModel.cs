@@ -29,9 +29,9 @@ public sealed class LoadedModel : IDisposable
     private readonly string[] labels;
     private readonly int maxLength;
     private readonly int? maskId;
-    private readonly int? eosId;
+    private readonly HashSet<int> eosIds;
 
-    private LoadedModel(IForward? forward, ITokenizer tokenizer, ModelKind kind, string[] labels, int maxLength, Device device, int? eosTokenId)
+    private LoadedModel(IForward? forward, ITokenizer tokenizer, ModelKind kind, string[] labels, int maxLength, Device device, IEnumerable<int> eosTokenIds)
     {
         this.forward = forward;
         Tokenizer = tokenizer;
@@ -39,8 +39,8 @@ public sealed class LoadedModel : IDisposable
         this.labels = labels;
         this.maxLength = maxLength;
         Device = device;
-        maskId = tokenizer is WordPieceTokenizer wordPiece ? wordPiece.MaskId : null;
-        eosId = tokenizer is ByteLevelBpeTokenizer bpe ? bpe.EosId : eosTokenId;
+        maskId = tokenizer.MaskId;
+        eosIds = [.. eosTokenIds, .. tokenizer is ByteLevelBpeTokenizer bpe ? [bpe.EosId] : Array.Empty<int>()];
     }
 
     public ITokenizer Tokenizer { get; }
@@ -84,13 +84,7 @@ public sealed class LoadedModel : IDisposable
         var labels = Enumerable.Range(0, config.NumLabels)
             .Select(i => config.Id2Label is { } names && names.TryGetValue(i, out var name) ? name : $"LABEL_{i}")
             .ToArray();
-        var maxLength = config switch
-        {
-            BertConfig bert => bert.MaxPositionEmbeddings,
-            Gpt2Config gpt2 => gpt2.NPositions,
-            _ => throw new InvalidOperationException($"unsupported config {config.GetType().Name}"),
-        };
-        return new LoadedModel(forward, tokenizer, kind, labels, maxLength, device, (config as Gpt2Config)?.EosTokenId)
+        return new LoadedModel(forward, tokenizer, kind, labels, config.MaxPositions, device, config.EosTokenIds)
         {
             PaddingTolerance = device.type == DeviceType.CUDA ? int.MaxValue : 16,
         };
@@ -112,15 +106,15 @@ public sealed class LoadedModel : IDisposable
         return new TorchForward(model, device);
     }
 
-    private static ModelKind KindOf(ModelConfig config) => config.Architectures?.FirstOrDefault() switch
+    private static ModelKind KindOf(ModelConfig config) => ModelCatalogue.Head(config.Architectures?.FirstOrDefault())?.Task switch
     {
-        "BertForSequenceClassification" when config.ProblemType == ModelConfig.Regression
+        ModelTask.SequenceClassification when config.ProblemType == ModelConfig.Regression
             || (config.ProblemType is null && config.NumLabels == 1) => ModelKind.Regression,
-        "BertForSequenceClassification" when config.ProblemType == ModelConfig.MultiLabel => ModelKind.MultiLabelClassification,
-        "BertForSequenceClassification" => ModelKind.SequenceClassification,
-        "BertForTokenClassification" => ModelKind.TokenClassification,
-        "BertForMaskedLM" or "BertForPreTraining" => ModelKind.Mlm,
-        "GPT2LMHeadModel" => ModelKind.Clm,
+        ModelTask.SequenceClassification when config.ProblemType == ModelConfig.MultiLabel => ModelKind.MultiLabelClassification,
+        ModelTask.SequenceClassification => ModelKind.SequenceClassification,
+        ModelTask.TokenClassification => ModelKind.TokenClassification,
+        ModelTask.MaskedLM or ModelTask.PreTraining => ModelKind.Mlm,
+        ModelTask.CausalLM => ModelKind.Clm,
         _ => ModelKind.Encoder,
     };
 
@@ -150,9 +144,9 @@ public sealed class LoadedModel : IDisposable
                 continue;
             }
             encoded[i] = new EncodedInput(input, Tokenizer.Encode(input.Text, input.TextPair, maxLength));
-            if (Kind == ModelKind.Mlm && !encoded[i].Encoding.Ids.Contains(maskId!.Value))
+            if (Kind == ModelKind.Mlm && (maskId is not { } mask || !encoded[i].Encoding.Ids.Contains(mask)))
             {
-                throw new PredictInputException($"inputs[{i}]", "has no [MASK] token to fill");
+                throw new PredictInputException($"inputs[{i}]", maskId is null ? "the model's tokenizer has no mask token" : "has no [MASK] token to fill");
             }
         }
         return encoded;
@@ -427,7 +421,7 @@ public sealed class LoadedModel : IDisposable
             }
             var last = decoder.Next(feed);
             long next = generator is null ? last.argmax().item<long>() : Sample(last, options, generator);
-            if (next == eosId)
+            if (eosIds.Contains((int)next))
             {
                 break;
             }

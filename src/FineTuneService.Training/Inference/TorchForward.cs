@@ -18,28 +18,33 @@ internal sealed class TorchForward(ITaskModel model, Device device) : IForward
         return model.Forward(new Batch(ids, mask, types)).Logits.to(ScalarType.Float32);
     }
 
-    public IDecoder Decoder() => new TorchDecoder((Gpt2LMHeadModel)model, device);
+    public IDecoder Decoder() => new TorchDecoder((ICausalLM)model, device);
 
     public void Dispose() => model.Module.Dispose();
 
-    /// <summary>Feeds the whole window at every step: it keeps no cache, so <see cref="Length"/> stays 0.</summary>
-    sealed class TorchDecoder(Gpt2LMHeadModel model, Device device) : IDecoder
+    /// <summary>Keeps the keys and values of every fed position in a <see cref="KvCache"/>.</summary>
+    sealed class TorchDecoder(ICausalLM model, Device device) : IDecoder
     {
-        public int Length => 0;
+        KvCache cache = new();
+
+        public int Length => (int)cache.Length;
 
         public Tensor Next(long[] ids)
         {
             using var scope = NewDisposeScope();
+            var past = cache.Length;
             using var input = tensor(ids, [1, ids.Length], device: device);
-            return model.forward(input)[0, -1].to(ScalarType.Float32).cpu().MoveToOuterDisposeScope();
+            var positions = arange(past, past + ids.Length, dtype: ScalarType.Int64, device: device).unsqueeze(0);
+            var mask = ones(1, past + ids.Length, dtype: ScalarType.Int64, device: device);
+            return model.Step(input, mask, positions, cache)[0, -1].to(ScalarType.Float32).cpu().MoveToOuterDisposeScope();
         }
 
         public void Reset()
         {
+            cache.Dispose();
+            cache = new KvCache();
         }
 
-        public void Dispose()
-        {
-        }
+        public void Dispose() => cache.Dispose();
     }
 }

@@ -7,7 +7,7 @@ using TorchSharp;
 
 namespace FineTuneService.Training.Jobs;
 
-/// <summary>Fine-tunes a BERT checkpoint: sequence_classification (one text or a pair via columns.text_pair;
+/// <summary>Fine-tunes a checkpoint of any family with a head for the task (<see cref="ModelCatalogue"/>): sequence_classification (one text or a pair via columns.text_pair;
 /// multi-class, or multi_label with the hyperparameter multi_label), regression, token_classification
 /// (columns.text = the words, columns.label = their IOB2 tags). Labels are the training data's distinct values,
 /// sorted, and become id2label. The result is a Hugging Face folder in OutputModelDir.</summary>
@@ -39,10 +39,11 @@ public static class FineTuneJob
             {
                 var config = ModelConfig.Load(Path.Combine(request.BaseModelDir, ModelFolder.ConfigFile));
                 foreach (var (field, message) in request.ModelBudget.Check(config)) Error("base_model_id", $"config.json {field}: {message}.");
-                if (config is not BertConfig bert)
-                    Error("base_model_id", "fine-tuning needs a BERT model.");
-                else if (args.FreezeLayers > bert.NumHiddenLayers)
-                    Error("hyperparameters.freeze_layers", $"the base model has {bert.NumHiddenLayers} layers.");
+                if (Tasks.Contains(request.Task) && ModelCatalogue.Of(config).ArchitectureFor(HeadTask(request.Task)) is null)
+                    Error("base_model_id", $"a {config.ModelType} model has no {request.Task} head; fine-tune one of the families that have one ("
+                        + string.Join(", ", ModelCatalogue.Families.Where(f => f.ArchitectureFor(HeadTask(request.Task)) is not null).Select(f => f.ModelType)) + ").");
+                else if (args.FreezeLayers > config.NumLayers)
+                    Error("hyperparameters.freeze_layers", $"the base model has {config.NumLayers} layers.");
             }
             catch (InvalidCheckpointException e) { Error("base_model_id", e.Message); }
         }
@@ -50,6 +51,9 @@ public static class FineTuneJob
         if (errors.Count == 0 && Tasks.Contains(request.Task)) CheckData(request, args, Error);
         return errors.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray());
     }
+
+    /// <summary>The head a fine-tune task trains: regression is a sequence classifier with one output.</summary>
+    static ModelTask HeadTask(string task) => task == "token_classification" ? ModelTask.TokenClassification : ModelTask.SequenceClassification;
 
     /// <summary>Columns exist, labels parse, there are at least two classes, validation labels were seen in training.</summary>
     static void CheckData(TrainingJobRequest request, TrainingArguments args, Action<string, string> error)
@@ -105,9 +109,10 @@ public static class FineTuneJob
         var evalRows = request.Validation is { } v ? TabularData.ReadRows(v.Path, v.Format).ToList() : null;
         if (request.ValidationSplit is { } split) (trainRows, evalRows) = Split(trainRows, split, args.Seed);
         var labels = FineTuneExamples.Labels(trainRows, request.Columns, kind);
-        var tokenizer = WordPieceTokenizer.FromFolder(request.BaseModelDir!);
+        var tokenizer = Tokenizers.LoadFromFolder(request.BaseModelDir!);
+        var baseConfig = ModelConfig.Load(Path.Combine(request.BaseModelDir!, ModelFolder.ConfigFile));
         // As HF's example scripts do: max_seq_length is capped by what the model's position embeddings allow.
-        var maxLength = Math.Min(args.MaxSeqLength, ((BertConfig)ModelConfig.Load(Path.Combine(request.BaseModelDir!, ModelFolder.ConfigFile))).MaxPositionEmbeddings);
+        var maxLength = Math.Min(args.MaxSeqLength, baseConfig.MaxPositions);
         FineTuneDataset Build(List<IReadOnlyDictionary<string, string>> rows) =>
             FineTuneExamples.Build(rows, request.Columns, kind, labels, tokenizer, maxLength, args.LabelAllTokens);
         var train = Build(trainRows);
@@ -118,8 +123,10 @@ public static class FineTuneJob
         Trainer.Trainer.SetSeed(args.Seed);
         var names = labels.Length == 0 ? ["LABEL_0"] : labels;
         var model = ModelFolder.Load(request.BaseModelDir!,
-            kind == LabelKind.Token ? nameof(BertForTokenClassification) : nameof(BertForSequenceClassification),
-            config => config with
+            ModelCatalogue.Of(baseConfig).ArchitectureFor(HeadTask(request.Task))!,
+            config => (config is LlamaConfig { PadTokenId: null } decoder
+                // A decoder's classifier reads the last real token; Hugging Face finds it by pad_token_id, so the export names it.
+                ? decoder with { PadTokenId = tokenizer.PadId } : config) with
             {
                 Id2Label = names.Select((l, i) => (l, i)).ToDictionary(x => x.i, x => x.l),
                 Label2Id = names.Select((l, i) => (l, i)).ToDictionary(x => x.l, x => x.i),
@@ -132,7 +139,7 @@ public static class FineTuneJob
                 },
             },
             args.Seed, request.ModelBudget);
-        if (model is BertForSequenceClassification classifier && args.ClassWeights is { } weights)
+        if (model is ISequenceClassifier classifier && args.ClassWeights is { } weights)
             classifier.ClassWeights = weights.Select(w => (float)w).ToArray();
         model.Module.to(device);
 

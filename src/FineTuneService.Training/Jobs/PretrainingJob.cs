@@ -42,12 +42,12 @@ public static class PretrainingJob
             : null;
 
         var tokenizer = LoadOrTrainTokenizer(request, spec, TrainDocuments, observer);
-        var architecture = spec.Task switch { "mlm" => "BertForMaskedLM", "mlm_nsp" => "BertForPreTraining", _ => "GPT2LMHeadModel" };
-        var model = request.BaseModelDir is { } baseDir
-            ? ModelFolder.Load(baseDir, architecture, seed: args.Seed)
-            : ModelFolder.Create(architecture, SizedFor(spec.Shape!, tokenizer), args.Seed);
-        var positions = model.Config switch { BertConfig b => b.MaxPositionEmbeddings, Gpt2Config g => g.NPositions, _ => args.MaxSeqLength };
-        var maxSeqLength = Math.Min(args.MaxSeqLength, positions);
+        var shape = request.BaseModelDir is { } baseDir ? ModelConfig.Load(Path.Combine(baseDir, ModelFolder.ConfigFile)) : spec.Shape!;
+        var architecture = ModelCatalogue.Of(shape).ArchitectureFor(PretrainingSpec.HeadTask(spec.Task))!;
+        var model = request.BaseModelDir is { } dir
+            ? ModelFolder.Load(dir, architecture, seed: args.Seed)
+            : ModelFolder.Create(architecture, shape.SizedFor(tokenizer.VocabSize, tokenizer.PadId, (tokenizer as ByteLevelBpeTokenizer)?.EosId ?? tokenizer.PadId), args.Seed);
+        var maxSeqLength = Math.Min(args.MaxSeqLength, model.Config.MaxPositions);
 
         var dataDir = Path.Combine(request.WorkDir, "data");
         var masking = Masking(spec, tokenizer);
@@ -96,13 +96,6 @@ public static class PretrainingJob
         observer.Event($"Trained a {(spec.IsCausal ? "byte-level BPE" : "WordPiece")} tokenizer of {tokenizer.VocabSize} tokens on the corpus.");
         return tokenizer;
     }
-
-    private static ModelConfig SizedFor(ModelConfig shape, ITokenizer tokenizer) => (shape, tokenizer) switch
-    {
-        (BertConfig bert, _) => bert with { VocabSize = tokenizer.VocabSize, PadTokenId = tokenizer.PadId },
-        (Gpt2Config gpt2, ByteLevelBpeTokenizer bpe) => gpt2 with { VocabSize = bpe.VocabSize, BosTokenId = bpe.EosId, EosTokenId = bpe.EosId },
-        _ => throw new InvalidOperationException($"No {shape.ModelType} model for a {tokenizer.GetType().Name}."),
-    };
 
     private static MlmCollator? Masking(PretrainingSpec spec, ITokenizer tokenizer)
     {

@@ -28,7 +28,18 @@ public sealed record PretrainingSpec(
 
     /// <summary>The objective's hyperparameters, which are not <c>TrainingArguments</c> names.</summary>
     public static readonly IReadOnlyList<string> ObjectiveHyperparameters = ["mlm_probability", "whole_word_mask", "short_seq_prob"];
-    public static readonly IReadOnlyList<string> Architectures = ["bert", "gpt2"];
+
+    /// <summary>The head a pretraining task trains.</summary>
+    public static ModelTask HeadTask(string task) => task switch
+    {
+        "mlm" => ModelTask.MaskedLM,
+        "mlm_nsp" => ModelTask.PreTraining,
+        _ => ModelTask.CausalLM,
+    };
+
+    /// <summary>The model_types a task can pretrain (from scratch, masked LMs with a WordPiece tokenizer trained on the corpus).</summary>
+    public static IReadOnlyList<string> Architectures(string task) =>
+        ModelCatalogue.Families.Where(f => f.ArchitectureFor(HeadTask(task)) is not null).Select(f => f.ModelType).ToArray();
 
     // config.json fields a shape may not set: the tokenizer decides them, or they describe heads, not the shape.
     private static readonly HashSet<string> DerivedFields =
@@ -72,7 +83,7 @@ public sealed record PretrainingSpec(
 
         ModelConfig? shape = null;
         TokenizerSettings? tokenizer = null;
-        var architecture = causal ? "gpt2" : "bert";
+        var architectures = Tasks.Contains(request.Task) ? Architectures(request.Task) : [];
         if (request.BaseModelDir is { } baseDir)
         {
             if (request.ModelShape is not null)
@@ -82,8 +93,8 @@ public sealed record PretrainingSpec(
             try
             {
                 var config = ModelConfig.Load(Path.Combine(baseDir, "config.json"));
-                if (config.ModelType != architecture && Tasks.Contains(request.Task))
-                    Error("base_model_id", $"Task {request.Task} pretrains a {architecture} model; this one is {config.ModelType}.");
+                if (!architectures.Contains(config.ModelType) && Tasks.Contains(request.Task))
+                    Error("base_model_id", $"Task {request.Task} pretrains a {string.Join(", ", architectures)} model; this one is {config.ModelType}.");
                 foreach (var (field, message) in request.ModelBudget.Check(config))
                     Error("base_model_id", $"config.json {field}: {message}.");
             }
@@ -97,10 +108,10 @@ public sealed record PretrainingSpec(
         else
         {
             tokenizer = ParseTokenizer(request.TokenizerSpec, causal, Error);
-            shape = ParseShape(request.ModelShape, architecture, tokenizer?.VocabSize ?? 30522, Error);
+            shape = ParseShape(request.ModelShape, architectures, tokenizer?.VocabSize ?? 30522, Error);
             foreach (var (field, message) in shape is null ? new Dictionary<string, string>() : request.ModelBudget.Check(shape))
                 Error(field switch { "vocab_size" => "tokenizer.vocab_size", "parameters" => "model", _ => $"model.{field}" }, message + ".");
-            var positions = shape switch { BertConfig b => b.MaxPositionEmbeddings, Gpt2Config g => g.NPositions, _ => int.MaxValue };
+            var positions = shape?.MaxPositions ?? int.MaxValue;
             if (hyperparameters["max_seq_length"] is JsonValue length && length.TryGetValue(out int maxSeqLength) && maxSeqLength > positions)
                 Error("hyperparameters.max_seq_length", $"The model has {positions} positions; max_seq_length may not exceed them.");
         }
@@ -165,20 +176,22 @@ public sealed record PretrainingSpec(
         return vocabSize is { } size ? new TokenizerSettings(size, lowercase, minFrequency.Value) : null;
     }
 
-    private static ModelConfig? ParseShape(JsonObject spec, string architecture, int vocabSize, Action<string, string> error)
+    private static ModelConfig? ParseShape(JsonObject spec, IReadOnlyList<string> architectures, int vocabSize, Action<string, string> error)
     {
+        var all = ModelCatalogue.Families.Select(f => f.ModelType).ToArray();
         if (spec["architecture"] is not JsonValue given || given.GetValueKind() != JsonValueKind.String
-            || !Architectures.Contains(given.GetValue<string>()))
+            || !all.Contains(given.GetValue<string>()))
         {
-            error("model.architecture", $"Required: one of {string.Join(", ", Architectures)}.");
+            error("model.architecture", $"Required: one of {string.Join(", ", all)}.");
             return null;
         }
-        if (given.GetValue<string>() != architecture)
+        var architecture = given.GetValue<string>();
+        if (!architectures.Contains(architecture))
         {
-            error("model.architecture", $"This task pretrains a {architecture} model.");
+            error("model.architecture", $"This task pretrains a {string.Join(", ", architectures)} model.");
             return null;
         }
-        var type = architecture == "bert" ? typeof(BertConfig) : typeof(Gpt2Config);
+        var type = ModelCatalogue.Find(architecture)!.ConfigType;
         var fields = type.GetProperties()
             .Select(p => (Property: p, Name: p.GetCustomAttribute<JsonPropertyNameAttribute>()?.Name))
             .Where(p => p.Name is not null && !DerivedFields.Contains(p.Name))

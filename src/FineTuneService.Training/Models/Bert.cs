@@ -9,12 +9,25 @@ namespace FineTuneService.Training.Models;
 // The whole BERT forward pass. Module fields carry Hugging Face's names (modeling_bert.py), so
 // state_dict() keys are exactly the keys of a Hugging Face checkpoint.
 
-/// <summary>Hugging Face <c>BertConfig</c>; defaults are bert-base-uncased's.</summary>
-public sealed record BertConfig : ModelConfig
+/// <summary>Hugging Face <c>BertConfig</c>; defaults are bert-base-uncased's. RoBERTa's config is BERT's with other
+/// defaults and positions that start after the padding index.</summary>
+public record BertConfig : ModelConfig
 {
+    public static readonly ModelFamily Family = new("bert", typeof(BertConfig), "bert.", "BertModel",
+    [
+        ModelFamily.Head<BertConfig>(nameof(BertForSequenceClassification), ModelTask.SequenceClassification, (c, seed) => new BertForSequenceClassification(c, seed)),
+        ModelFamily.Head<BertConfig>(nameof(BertForTokenClassification), ModelTask.TokenClassification, (c, seed) => new BertForTokenClassification(c, seed)),
+        ModelFamily.Head<BertConfig>(nameof(BertForMaskedLM), ModelTask.MaskedLM, (c, seed) => new BertForMaskedLM(c, seed)),
+        ModelFamily.Head<BertConfig>(nameof(BertForPreTraining), ModelTask.PreTraining, (c, seed) => new BertForPreTraining(c, seed)),
+    ], "WordPiece");
+
     public BertConfig() => VocabSize = 30522;
 
-    public override string ModelType => "bert";
+    [JsonPropertyName("model_type")] public override string ModelType => "bert";
+    [JsonIgnore] public override int NumLayers => NumHiddenLayers;
+    [JsonIgnore] public override int MaxPositions => MaxPositionEmbeddings - (PositionPaddingIdx is { } pad ? pad + 1 : 0);
+    /// <summary>RoBERTa numbers positions from padding_idx + 1 and gives padding the padding index; BERT from 0.</summary>
+    [JsonIgnore] public virtual int? PositionPaddingIdx => null;
     [JsonPropertyName("hidden_size")] public int HiddenSize { get; init; } = 768;
     [JsonPropertyName("num_hidden_layers")] public int NumHiddenLayers { get; init; } = 12;
     [JsonPropertyName("num_attention_heads")] public int NumAttentionHeads { get; init; } = 12;
@@ -33,12 +46,15 @@ public sealed record BertConfig : ModelConfig
     public static new BertConfig Load(string path) => ModelConfig.Load(path) as BertConfig
         ?? throw new Checkpoints.InvalidCheckpointException($"'{Path.GetFileName(path)}' is not a BERT config");
 
+    public override ModelConfig SizedFor(int vocabSize, int padId, int eosId) => this with { VocabSize = vocabSize, PadTokenId = padId };
+
     protected override void ValidateShape()
     {
         Require(VocabSize > 0 && HiddenSize > 0 && NumHiddenLayers > 0 && IntermediateSize > 0 && MaxPositionEmbeddings > 0 && TypeVocabSize > 0,
             "vocab_size, hidden_size, num_hidden_layers, intermediate_size, max_position_embeddings and type_vocab_size must be positive");
         Require(NumAttentionHeads > 0 && HiddenSize % NumAttentionHeads == 0, "hidden_size must be a multiple of num_attention_heads");
         Require(PadTokenId >= 0 && PadTokenId < VocabSize, "pad_token_id must be a token id");
+        Require(MaxPositions > 0, "max_position_embeddings must leave room for positions after pad_token_id + 1");
         Require(PositionEmbeddingType == "absolute", $"position_embedding_type '{PositionEmbeddingType}' is not supported (absolute)");
         Require(HiddenDropoutProb is >= 0 and < 1 && AttentionProbsDropoutProb is >= 0 and < 1, "dropout probabilities must be in [0, 1)");
         ModelParts.Activation(HiddenAct);
@@ -72,11 +88,15 @@ public sealed class BertEmbeddings : nn.Module<Tensor, Tensor, Tensor>
     readonly Embedding word_embeddings, position_embeddings, token_type_embeddings;
     readonly LayerNorm LayerNorm;
     readonly Dropout dropout;
+    readonly int? positionPaddingIdx;
 
     public BertEmbeddings(BertConfig c) : base(nameof(BertEmbeddings))
     {
+        positionPaddingIdx = c.PositionPaddingIdx;
         word_embeddings = nn.Embedding(c.VocabSize, c.HiddenSize, padding_idx: c.PadTokenId);
-        position_embeddings = nn.Embedding(c.MaxPositionEmbeddings, c.HiddenSize);
+        position_embeddings = positionPaddingIdx is { } pad
+            ? nn.Embedding(c.MaxPositionEmbeddings, c.HiddenSize, padding_idx: pad)
+            : nn.Embedding(c.MaxPositionEmbeddings, c.HiddenSize);
         token_type_embeddings = nn.Embedding(c.TypeVocabSize, c.HiddenSize);
         LayerNorm = nn.LayerNorm(c.HiddenSize, c.LayerNormEps);
         dropout = nn.Dropout(c.HiddenDropoutProb);
@@ -85,13 +105,30 @@ public sealed class BertEmbeddings : nn.Module<Tensor, Tensor, Tensor>
 
     public Parameter WordEmbeddings => word_embeddings.weight!;
 
+    /// <summary>Hugging Face's init leaves every padding row zero.</summary>
+    public void ZeroPaddingRows(int padTokenId)
+    {
+        using var noGrad = no_grad();
+        word_embeddings.weight![padTokenId].zero_();
+        if (positionPaddingIdx is { } pad) position_embeddings.weight![pad].zero_();
+    }
+
     /// <summary>input_ids, token_type_ids (B, T) → (B, T, H).</summary>
     public override Tensor forward(Tensor inputIds, Tensor tokenTypeIds)
     {
         using var scope = NewDisposeScope();
-        var positions = arange(inputIds.shape[1], dtype: ScalarType.Int64, device: inputIds.device).unsqueeze(0);
+        var positions = positionPaddingIdx is { } pad
+            ? PaddingOffsetPositions(inputIds, pad)
+            : arange(inputIds.shape[1], dtype: ScalarType.Int64, device: inputIds.device).unsqueeze(0);
         var x = word_embeddings.forward(inputIds) + token_type_embeddings.forward(tokenTypeIds) + position_embeddings.forward(positions);
         return dropout.forward(LayerNorm.forward(x)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>RoBERTa's create_position_ids_from_input_ids: real tokens count up from pad + 1, padding stays at pad.</summary>
+    static Tensor PaddingOffsetPositions(Tensor inputIds, int pad)
+    {
+        var real = inputIds.ne(pad).to(ScalarType.Int64);
+        return real.cumsum(1) * real + pad;
     }
 }
 
@@ -214,12 +251,16 @@ public sealed class BertEncoder : nn.Module<Tensor, Tensor, Tensor>
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor hidden, Tensor mask)
+    public override Tensor forward(Tensor hidden, Tensor mask) => forward(hidden, mask, null);
+
+    /// <summary>Runs the layers; <paramref name="hiddenStates"/>, when given, receives each layer's output.</summary>
+    public Tensor forward(Tensor hidden, Tensor mask, List<Tensor>? hiddenStates)
     {
         using var scope = NewDisposeScope();
         foreach (var l in layer)
         {
             hidden = l.forward(hidden, mask);
+            hiddenStates?.Add(hidden.MoveToOuterDisposeScope());
         }
         return hidden.MoveToOuterDisposeScope();
     }
@@ -260,26 +301,31 @@ public sealed class BertModel : nn.Module
         pooler = addPoolingLayer ? new BertPooler(config) : null;
         RegisterComponents();
         ModelParts.Initialize(this, config.InitializerRange, seed);
-        if (seed is null) return;
-        using var noGrad = no_grad();
-        embeddings.WordEmbeddings[config.PadTokenId].zero_();
+        if (seed is not null) embeddings.ZeroPaddingRows(config.PadTokenId);
     }
 
     public BertConfig Config { get; }
     public BertEmbeddings Embeddings => embeddings;
     public BertEncoder Encoder => encoder;
 
-    /// <summary>input_ids, attention_mask (B, T), token_type_ids (B, T) or null for zeros →
-    /// last_hidden_state (B, T, H) and pooler_output (B, H) when the model has a pooler.</summary>
-    public (Tensor LastHiddenState, Tensor? PoolerOutput) forward(Tensor inputIds, Tensor attentionMask, Tensor? tokenTypeIds = null)
+    /// <summary>input_ids, attention_mask (B, T), token_type_ids (B, T) or null for zeros (always zeros when the
+    /// config has one token type, as RoBERTa's) → last_hidden_state (B, T, H) and pooler_output (B, H) when the model
+    /// has a pooler. <paramref name="hiddenStates"/>, when given, receives the embeddings' output and each layer's.</summary>
+    public (Tensor LastHiddenState, Tensor? PoolerOutput) forward(Tensor inputIds, Tensor attentionMask, Tensor? tokenTypeIds = null,
+        List<Tensor>? hiddenStates = null)
     {
-        if (inputIds.shape[1] > Config.MaxPositionEmbeddings)
+        if (inputIds.shape[1] > Config.MaxPositions)
         {
-            throw new ArgumentException($"{inputIds.shape[1]} tokens exceed max_position_embeddings ({Config.MaxPositionEmbeddings})", nameof(inputIds));
+            throw new ArgumentException($"{inputIds.shape[1]} tokens exceed max_position_embeddings ({Config.MaxPositions})", nameof(inputIds));
         }
         using var scope = NewDisposeScope();
         var mask = attentionMask.to(ScalarType.Bool).unsqueeze(1).unsqueeze(1); // (B, 1, 1, T)
-        var hidden = encoder.forward(embeddings.forward(inputIds, tokenTypeIds ?? zeros_like(inputIds)), mask);
+        var types = Config.TypeVocabSize > 1 && tokenTypeIds is not null ? tokenTypeIds : zeros_like(inputIds);
+        var embedded = embeddings.forward(inputIds, types);
+        // The encoder's layer outputs land in this scope: move them on to the caller's.
+        var layerStates = hiddenStates is null ? null : new List<Tensor> { embedded };
+        var hidden = encoder.forward(embedded, mask, layerStates);
+        hiddenStates?.AddRange(layerStates!.Select(h => h.MoveToOuterDisposeScope()));
         var pooled = pooler?.forward(hidden);
         return (hidden.MoveToOuterDisposeScope(), pooled?.MoveToOuterDisposeScope());
     }
@@ -349,7 +395,7 @@ public sealed class BertPreTrainingHeads : nn.Module
 
 /// <summary><c>bert.*</c> + <c>classifier.*</c>: classification over the pooled [CLS] state. The loss follows
 /// <see cref="ModelConfig.ProblemType"/> (cross-entropy with optional class weights, BCE-with-logits, or MSE).</summary>
-public sealed class BertForSequenceClassification : nn.Module, ITaskModel
+public sealed class BertForSequenceClassification : nn.Module, ISequenceClassifier
 {
     readonly BertModel bert;
     readonly Dropout dropout;
@@ -377,21 +423,8 @@ public sealed class BertForSequenceClassification : nn.Module, ITaskModel
         using var scope = NewDisposeScope();
         var (_, pooled) = bert.forward(batch.InputIds, batch.AttentionMask, batch.TokenTypeIds);
         var logits = classifier.forward(dropout.forward(pooled!)); // (B, C)
-        var loss = batch.Labels is { } labels ? Loss(logits, labels) : null;
+        var loss = batch.Labels is { } labels ? ModelParts.SequenceClassificationLoss(Config, logits, labels, ClassWeights) : null;
         return new ModelOutput(loss?.MoveToOuterDisposeScope(), logits.MoveToOuterDisposeScope());
-    }
-
-    Tensor Loss(Tensor logits, Tensor labels)
-    {
-        var problem = Config.ProblemType
-            ?? (Config.NumLabels == 1 ? ModelConfig.Regression
-                : labels.dtype is ScalarType.Int64 or ScalarType.Int32 ? ModelConfig.SingleLabel : ModelConfig.MultiLabel);
-        return problem switch
-        {
-            ModelConfig.Regression => F.mse_loss(logits.squeeze(-1), labels.to(logits.dtype).reshape(logits.shape[0])),
-            ModelConfig.MultiLabel => F.binary_cross_entropy_with_logits(logits, labels.to(logits.dtype)),
-            _ => ModelParts.CrossEntropy(logits, labels, ClassWeights is { } w ? tensor(w, device: logits.device) : null),
-        };
     }
 }
 

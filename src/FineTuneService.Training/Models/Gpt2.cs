@@ -12,9 +12,15 @@ namespace FineTuneService.Training.Models;
 /// <summary>Hugging Face <c>GPT2Config</c>; defaults are gpt2 (124M)'s.</summary>
 public sealed record Gpt2Config : ModelConfig
 {
+    public static readonly ModelFamily Family = new("gpt2", typeof(Gpt2Config), "transformer.", "GPT2LMHeadModel",
+        [ModelFamily.Head<Gpt2Config>("GPT2LMHeadModel", ModelTask.CausalLM, (c, seed) => new Gpt2LMHeadModel(c, seed))], "byte-level BPE");
+
     public Gpt2Config() => VocabSize = 50257;
 
-    public override string ModelType => "gpt2";
+    [JsonPropertyName("model_type")] public override string ModelType => "gpt2";
+    [JsonIgnore] public override int MaxPositions => NPositions;
+    [JsonIgnore] public override int NumLayers => NLayer;
+    [JsonIgnore] public override IReadOnlyList<int> EosTokenIds => [EosTokenId];
     [JsonPropertyName("n_embd")] public int NEmbd { get; init; } = 768;
     [JsonPropertyName("n_layer")] public int NLayer { get; init; } = 12;
     [JsonPropertyName("n_head")] public int NHead { get; init; } = 12;
@@ -31,6 +37,8 @@ public sealed record Gpt2Config : ModelConfig
 
     public static new Gpt2Config Load(string path) => ModelConfig.Load(path) as Gpt2Config
         ?? throw new Checkpoints.InvalidCheckpointException($"'{Path.GetFileName(path)}' is not a GPT-2 config");
+
+    public override ModelConfig SizedFor(int vocabSize, int padId, int eosId) => this with { VocabSize = vocabSize, BosTokenId = eosId, EosTokenId = eosId };
 
     protected override void ValidateShape()
     {
@@ -76,15 +84,16 @@ public sealed class Conv1D : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x) => matmul(x, weight) + bias;
 }
 
-public sealed class Gpt2Attention : nn.Module<Tensor, Tensor?, Tensor>
+public sealed class Gpt2Attention : nn.Module
 {
     readonly Conv1D c_attn, c_proj;
     readonly Dropout resid_dropout;
-    readonly int heads;
+    readonly int heads, index;
     readonly double attnDropout;
 
-    public Gpt2Attention(Gpt2Config c) : base(nameof(Gpt2Attention))
+    public Gpt2Attention(Gpt2Config c, int layerIndex) : base(nameof(Gpt2Attention))
     {
+        index = layerIndex;
         c_attn = new Conv1D(c.NEmbd, 3 * c.NEmbd);
         c_proj = new Conv1D(c.NEmbd, c.NEmbd);
         resid_dropout = nn.Dropout(c.ResidPdrop);
@@ -95,13 +104,15 @@ public sealed class Gpt2Attention : nn.Module<Tensor, Tensor?, Tensor>
 
     public Conv1D Projection => c_proj;
 
-    /// <summary>x (B, T, E); mask (B, 1, T, T) bool or null for plain causal attention.</summary>
-    public override Tensor forward(Tensor x, Tensor? mask)
+    /// <summary>x (B, T, E); mask (B, 1, T, past + T) bool or null for plain causal attention; the cache, when given,
+    /// holds the earlier keys and values and receives these.</summary>
+    public Tensor forward(Tensor x, Tensor? mask, KvCache? cache)
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], t = x.shape[1], e = x.shape[2];
         var qkv = c_attn.forward(x).view(b, t, 3, heads, e / heads).permute(2, 0, 3, 1, 4); // (3, B, heads, T, head_dim)
-        var y = F.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], mask, training ? attnDropout : 0, is_casual: mask is null);
+        var (k, v) = cache is null ? (qkv[1], qkv[2]) : cache.Append(index, qkv[1], qkv[2]);
+        var y = F.scaled_dot_product_attention(qkv[0], k, v, mask, training ? attnDropout : 0, is_casual: mask is null);
         return resid_dropout.forward(c_proj.forward(y.transpose(1, 2).reshape(b, t, e))).MoveToOuterDisposeScope();
     }
 }
@@ -131,16 +142,16 @@ public sealed class Gpt2Mlp : nn.Module<Tensor, Tensor>
     }
 }
 
-public sealed class Gpt2Block : nn.Module<Tensor, Tensor?, Tensor>
+public sealed class Gpt2Block : nn.Module
 {
     readonly LayerNorm ln_1, ln_2;
     readonly Gpt2Attention attn;
     readonly Gpt2Mlp mlp;
 
-    public Gpt2Block(Gpt2Config c) : base(nameof(Gpt2Block))
+    public Gpt2Block(Gpt2Config c, int layerIndex) : base(nameof(Gpt2Block))
     {
         ln_1 = nn.LayerNorm(c.NEmbd, c.LayerNormEpsilon);
-        attn = new Gpt2Attention(c);
+        attn = new Gpt2Attention(c, layerIndex);
         ln_2 = nn.LayerNorm(c.NEmbd, c.LayerNormEpsilon);
         mlp = new Gpt2Mlp(c);
         RegisterComponents();
@@ -148,10 +159,10 @@ public sealed class Gpt2Block : nn.Module<Tensor, Tensor?, Tensor>
 
     public IEnumerable<Conv1D> Projections => [attn.Projection, mlp.Projection];
 
-    public override Tensor forward(Tensor x, Tensor? mask)
+    public Tensor forward(Tensor x, Tensor? mask, KvCache? cache)
     {
         using var scope = NewDisposeScope();
-        x = x + attn.forward(ln_1.forward(x), mask);
+        x = x + attn.forward(ln_1.forward(x), mask, cache);
         return (x + mlp.forward(ln_2.forward(x))).MoveToOuterDisposeScope();
     }
 }
@@ -172,7 +183,7 @@ public sealed class Gpt2Model : nn.Module
         wte = nn.Embedding(c.VocabSize, c.NEmbd);
         wpe = nn.Embedding(c.NPositions, c.NEmbd);
         drop = nn.Dropout(c.EmbdPdrop);
-        h = nn.ModuleList(Enumerable.Range(0, c.NLayer).Select(_ => new Gpt2Block(c)).ToArray());
+        h = nn.ModuleList(Enumerable.Range(0, c.NLayer).Select(i => new Gpt2Block(c, i)).ToArray());
         ln_f = nn.LayerNorm(c.NEmbd, c.LayerNormEpsilon);
         RegisterComponents();
     }
@@ -180,41 +191,39 @@ public sealed class Gpt2Model : nn.Module
     public Parameter TokenEmbeddings => wte.weight!;
     public IEnumerable<Gpt2Block> Blocks => h;
 
-    /// <summary>input_ids (B, T); attention_mask (B, T) or null when no position is padding;
-    /// position_ids (B, T) or null for 0..T-1 → hidden states (B, T, E).</summary>
-    public Tensor forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? positionIds = null)
+    /// <summary>input_ids (B, T); attention_mask (B, past + T) or null when no position is padding; position_ids (B, T)
+    /// or null for past..past+T-1; a cache for generation → hidden states after ln_f (B, T, E).
+    /// <paramref name="hiddenStates"/>, when given, receives the embeddings' output, each block's but the last, and the result.</summary>
+    public Tensor forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? positionIds = null, KvCache? cache = null,
+        List<Tensor>? hiddenStates = null)
     {
-        var t = inputIds.shape[1];
-        if (t > maxPositions)
+        long t = inputIds.shape[1], past = cache?.Length ?? 0;
+        if (past + t > maxPositions)
         {
-            throw new ArgumentException($"{t} tokens exceed n_positions ({maxPositions})", nameof(inputIds));
+            throw new ArgumentException($"{past + t} tokens exceed n_positions ({maxPositions})", nameof(inputIds));
         }
         using var scope = NewDisposeScope();
-        positionIds ??= arange(t, dtype: ScalarType.Int64, device: inputIds.device).unsqueeze(0);
+        positionIds ??= arange(past, past + t, dtype: ScalarType.Int64, device: inputIds.device).unsqueeze(0);
         var x = drop.forward(wte.forward(inputIds) + wpe.forward(positionIds));
-        var mask = attentionMask is null ? null : CausalPaddingMask(attentionMask);
-        foreach (var block in h)
+        hiddenStates?.Add(x.MoveToOuterDisposeScope());
+        var mask = attentionMask is null && past == 0 ? null
+            : CausalMask.Build(attentionMask ?? ones(inputIds.shape[0], past + t, dtype: ScalarType.Int64, device: inputIds.device), t);
+        var blocks = h.ToArray();
+        for (int i = 0; i < blocks.Length; i++)
         {
-            x = block.forward(x, mask);
+            x = blocks[i].forward(x, mask, cache);
+            if (i < blocks.Length - 1) hiddenStates?.Add(x.MoveToOuterDisposeScope());
         }
-        return ln_f.forward(x).MoveToOuterDisposeScope();
-    }
-
-    /// <summary>(B, T) 1/0 → (B, 1, T, T) bool: causal and not padding; each position always sees itself,
-    /// so a padded row is never fully masked (that would make NaNs).</summary>
-    static Tensor CausalPaddingMask(Tensor attentionMask)
-    {
-        var t = attentionMask.shape[1];
-        var causal = ones(t, t, dtype: ScalarType.Bool, device: attentionMask.device).tril();
-        var keys = attentionMask.to(ScalarType.Bool).unsqueeze(1).unsqueeze(1); // (B, 1, 1, T)
-        return (causal & keys) | eye(t, dtype: ScalarType.Bool, device: attentionMask.device);
+        var result = ln_f.forward(x);
+        hiddenStates?.Add(result.MoveToOuterDisposeScope());
+        return result.MoveToOuterDisposeScope();
     }
 }
 
 /// <summary>GPT-2 with its language-model head: <c>transformer.*</c>; <c>lm_head</c> is tied to <c>transformer.wte</c>
 /// (so, as in Hugging Face's saved files, it is not a key of its own). Labels are the input ids (-100 = ignore);
 /// the loss predicts token t+1 from positions ≤ t.</summary>
-public sealed class Gpt2LMHeadModel : nn.Module, ITaskModel
+public sealed class Gpt2LMHeadModel : nn.Module, ICausalLM
 {
     readonly Gpt2Model transformer;
 
@@ -239,24 +248,23 @@ public sealed class Gpt2LMHeadModel : nn.Module, ITaskModel
     public string Architecture => "GPT2LMHeadModel";
     public nn.Module Module => this;
 
+    public Gpt2Model Transformer => transformer;
+
     /// <summary>Next-token logits (B, T, V); see <see cref="Gpt2Model.forward"/> for the arguments.</summary>
-    public Tensor forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? positionIds = null)
+    public Tensor forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? positionIds = null, KvCache? cache = null)
     {
         using var scope = NewDisposeScope();
-        var hidden = transformer.forward(inputIds, attentionMask, positionIds);
+        var hidden = transformer.forward(inputIds, attentionMask, positionIds, cache);
         return F.linear(hidden, transformer.TokenEmbeddings).MoveToOuterDisposeScope();
     }
+
+    public Tensor Step(Tensor inputIds, Tensor attentionMask, Tensor positionIds, KvCache cache) => forward(inputIds, attentionMask, positionIds, cache);
 
     public ModelOutput Forward(Batch batch)
     {
         using var scope = NewDisposeScope();
         var logits = forward(batch.InputIds, batch.AttentionMask);
-        Tensor? loss = null;
-        if (batch.Labels is { } labels)
-        {
-            var t = logits.shape[1];
-            loss = ModelParts.CrossEntropy(logits.narrow(1, 0, t - 1), labels.narrow(1, 1, t - 1));
-        }
+        var loss = batch.Labels is { } labels ? ModelParts.NextTokenLoss(logits, labels) : null;
         return new ModelOutput(loss?.MoveToOuterDisposeScope(), logits.MoveToOuterDisposeScope());
     }
 }

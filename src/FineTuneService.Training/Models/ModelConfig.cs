@@ -33,6 +33,15 @@ public abstract record ModelConfig
     [JsonPropertyName("problem_type")] public string? ProblemType { get; init; }
     [JsonExtensionData] public Dictionary<string, JsonElement>? Extra { get; init; }
 
+    /// <summary>The most tokens one input may have: what the position embeddings (or RoPE table) cover.</summary>
+    [JsonIgnore] public abstract int MaxPositions { get; }
+
+    /// <summary>The ids that end a generated sequence (none for an encoder).</summary>
+    [JsonIgnore] public virtual IReadOnlyList<int> EosTokenIds => [];
+
+    /// <summary>The number of encoder or decoder blocks.</summary>
+    [JsonIgnore] public abstract int NumLayers { get; }
+
     /// <summary>Hugging Face's default is two labels when the config names none.</summary>
     [JsonIgnore] public int NumLabels => Id2Label?.Count ?? 2;
 
@@ -53,12 +62,9 @@ public abstract record ModelConfig
         {
             var text = File.ReadAllText(path);
             var modelType = JsonNode.Parse(text)?["model_type"]?.GetValue<string>();
-            ModelConfig config = modelType switch
-            {
-                "bert" => JsonSerializer.Deserialize<BertConfig>(text, Json)!,
-                "gpt2" => JsonSerializer.Deserialize<Gpt2Config>(text, Json)!,
-                _ => throw new InvalidCheckpointException($"config.json model_type '{modelType}' is not supported (bert, gpt2)"),
-            };
+            var family = ModelCatalogue.Find(modelType) ?? throw new InvalidCheckpointException(
+                $"config.json model_type '{modelType}' is not supported ({string.Join(", ", ModelCatalogue.Families.Select(f => f.ModelType))})");
+            var config = (ModelConfig)JsonSerializer.Deserialize(text, family.ConfigType, Json)!;
             config.Validate();
             return config;
         }
@@ -85,6 +91,10 @@ public abstract record ModelConfig
     }
 
     protected abstract void ValidateShape();
+
+    /// <summary>This shape sized for a tokenizer: its vocabulary, padding and end-of-text ids (a pretraining job's
+    /// from-scratch model).</summary>
+    public abstract ModelConfig SizedFor(int vocabSize, int padId, int eosId);
 
     /// <summary>Every size of the shape, for <see cref="ModelBudget"/>: layers, widths, heads, vocabularies, positions, labels.</summary>
     public abstract IEnumerable<ShapeDimension> Dimensions();
@@ -153,6 +163,37 @@ internal static class ModelParts
         using var noGrad = no_grad();
         using var sample = randn(weight.shape, generator: generator);
         weight.copy_(sample.mul_(std));
+    }
+
+    /// <summary>The loss of a sequence classifier as Hugging Face picks it: <c>problem_type</c>, else one label means
+    /// regression (MSE), integer labels single-label cross-entropy (with optional class weights), float labels multi-label BCE.</summary>
+    public static Tensor SequenceClassificationLoss(ModelConfig config, Tensor logits, Tensor labels, float[]? classWeights)
+    {
+        var problem = config.ProblemType
+            ?? (config.NumLabels == 1 ? ModelConfig.Regression
+                : labels.dtype is ScalarType.Int64 or ScalarType.Int32 ? ModelConfig.SingleLabel : ModelConfig.MultiLabel);
+        return problem switch
+        {
+            ModelConfig.Regression => nn.functional.mse_loss(logits.squeeze(-1), labels.to(logits.dtype).reshape(logits.shape[0])),
+            ModelConfig.MultiLabel => nn.functional.binary_cross_entropy_with_logits(logits, labels.to(logits.dtype)),
+            _ => CrossEntropy(logits, labels, classWeights is { } w ? tensor(w, device: logits.device) : null),
+        };
+    }
+
+    /// <summary>Causal-LM loss: logits at t predict labels at t + 1 (-100 = ignore).</summary>
+    public static Tensor NextTokenLoss(Tensor logits, Tensor labels)
+    {
+        var t = logits.shape[1];
+        return CrossEntropy(logits.narrow(1, 0, t - 1), labels.narrow(1, 1, t - 1));
+    }
+
+    /// <summary>Each row's values (B, T, C) at its last position whose attention_mask is 1 → (B, C): a decoder's
+    /// summary of the sequence, right- or left-padded.</summary>
+    public static Tensor LastRealToken(Tensor values, Tensor attentionMask)
+    {
+        var t = attentionMask.shape[1];
+        var last = (arange(t, dtype: ScalarType.Int64, device: attentionMask.device) * attentionMask.to(ScalarType.Int64)).argmax(-1);
+        return values[arange(values.shape[0], dtype: ScalarType.Int64, device: values.device), last];
     }
 
     /// <summary>Cross-entropy over the last dimension, ignoring label -100 (padding, unmasked or non-first sub-tokens).</summary>

@@ -16,13 +16,6 @@ public static class ModelFolder
     public const string WeightsFile = "model.safetensors";
     public const string TrainingArgsFile = "training_args.json";
 
-    /// <summary>The task models we build, by Hugging Face class name.</summary>
-    public static readonly IReadOnlyList<string> Architectures =
-    [
-        nameof(BertForSequenceClassification), nameof(BertForTokenClassification), nameof(BertForMaskedLM),
-        nameof(BertForPreTraining), "GPT2LMHeadModel",
-    ];
-
     /// <summary>Loads a folder into a task model. <paramref name="architecture"/> null means the one config.json
     /// names; otherwise the checkpoint's encoder is loaded under a new head (a base <c>BertModel</c> into
     /// <c>bert.*</c>, a pretraining checkpoint without its <c>cls.*</c> heads), whose parameters start freshly
@@ -58,7 +51,7 @@ public static class ModelFolder
     }
 
     static string SourceArchitecture(ModelConfig config) =>
-        config.Architectures?.FirstOrDefault() ?? (config is Gpt2Config ? "GPT2LMHeadModel" : "BertModel");
+        config.Architectures?.FirstOrDefault() ?? ModelCatalogue.Of(config).BaseArchitecture;
 
     /// <summary>Checks a folder as <see cref="Load"/> would use it, without reading a weight: the config within
     /// <paramref name="budget"/>, the whole safetensors header (or the shard index and its shards), the checkpoint's
@@ -71,7 +64,8 @@ public static class ModelFolder
         var weights = Weights(dir);
         var source = SourceArchitecture(config);
         // A bare encoder checkpoint is checked as the masked-LM model a fine-tune or pretrain job would load it into.
-        var architecture = Architectures.Contains(source) ? source : config is Gpt2Config ? "GPT2LMHeadModel" : nameof(BertForMaskedLM);
+        var family = ModelCatalogue.Of(config);
+        var architecture = ModelCatalogue.Head(source) is not null ? source : family.ArchitectureFor(family.IsDecoder ? ModelTask.CausalLM : ModelTask.MaskedLM)!;
         var model = Create(architecture, config with { Architectures = [architecture] }, seed: null);
         try
         {
@@ -98,16 +92,7 @@ public static class ModelFolder
     public static ITaskModel Create(string architecture, ModelConfig config, long? seed = 42)
     {
         config.Validate();
-        return (architecture, config) switch
-        {
-            (nameof(BertForSequenceClassification), BertConfig c) => new BertForSequenceClassification(c, seed),
-            (nameof(BertForTokenClassification), BertConfig c) => new BertForTokenClassification(c, seed),
-            (nameof(BertForMaskedLM), BertConfig c) => new BertForMaskedLM(c, seed),
-            (nameof(BertForPreTraining), BertConfig c) => new BertForPreTraining(c, seed),
-            ("GPT2LMHeadModel", Gpt2Config c) => new Gpt2LMHeadModel(c, seed),
-            _ => throw new InvalidCheckpointException(
-                $"architecture '{architecture}' with model_type '{config.ModelType}' is not supported; name one of {string.Join(", ", Architectures)}"),
-        };
+        return ModelCatalogue.Create(architecture, config, seed);
     }
 
     /// <summary>The tensors of the folder's <c>model.safetensors</c> or sharded index (not yet read). A folder that
@@ -130,7 +115,7 @@ public static class ModelFolder
 
     /// <summary>Reads checkpoint tensors straight into the model's parameters by Hugging Face name.
     /// Renamed: legacy LayerNorm <c>gamma</c>/<c>beta</c> → <c>weight</c>/<c>bias</c>; keys of a bare encoder
-    /// checkpoint get the task model's encoder prefix (<c>bert.</c>, <c>transformer.</c>).
+    /// checkpoint get the task model's encoder prefix (the family's: <c>bert.</c>, <c>transformer.</c>, <c>model.</c>, …).
     /// Ignored when present: <c>position_ids</c> buffers, tied copies of the embeddings (<c>cls.predictions.decoder.*</c>,
     /// <c>lm_head.weight</c>), GPT-2's causal-mask buffers (<c>attn.bias</c>, <c>attn.masked_bias</c>), a pooler the
     /// model doesn't have, and heads of another task (<c>cls.*</c>, <c>classifier.*</c>, <c>lm_head.*</c>).
@@ -140,7 +125,7 @@ public static class ModelFolder
     /// tensors under the model's names and the names that fill a parameter; reads nothing.</summary>
     static (Dictionary<string, StoredTensor> Renamed, IReadOnlySet<string> Loaded) Match(ITaskModel model, IReadOnlyList<StoredTensor> weights, bool sameHead)
     {
-        var encoder = model.Config is Gpt2Config ? "transformer." : "bert.";
+        var encoder = ModelCatalogue.Of(model.Config).BasePrefix;
         var bare = !weights.Any(t => t.Name.StartsWith(encoder, StringComparison.Ordinal));
         var renamed = weights.GroupBy(t => bare && !IsTaskHead(Rename(t.Name)) ? encoder + Rename(t.Name) : Rename(t.Name))
             .ToDictionary(g => g.Key, g => g.Count() == 1 ? g.Single()
@@ -153,7 +138,7 @@ public static class ModelFolder
         foreach (var (name, stored) in renamed)
         {
             // A classifier means its labels: only the same task with the same labels reuses it. The LM heads mean the vocabulary.
-            if (targets.TryGetValue(name, out var target) && (sameHead || !name.StartsWith("classifier.", StringComparison.Ordinal)))
+            if (targets.TryGetValue(name, out var target) && (sameHead || !IsClassifier(name)))
             {
                 if (target.shape.SequenceEqual(stored.Shape))
                 {
@@ -180,9 +165,13 @@ public static class ModelFolder
         return (renamed, loaded);
     }
 
-    static bool IsTaskHead(string key) =>
-        key.StartsWith("cls.", StringComparison.Ordinal) || key.StartsWith("classifier.", StringComparison.Ordinal)
-        || key.StartsWith("lm_head.", StringComparison.Ordinal);
+    /// <summary>Heads of every family: classifiers (they mean their labels) and LM heads (they mean the vocabulary).</summary>
+    static readonly string[] ClassifierPrefixes = ["classifier.", "pre_classifier.", "score."];
+    static readonly string[] LmHeadPrefixes = ["cls.", "lm_head.", "vocab_transform.", "vocab_layer_norm.", "vocab_projector.", "head.", "decoder."];
+
+    static bool IsClassifier(string key) => ClassifierPrefixes.Any(p => key.StartsWith(p, StringComparison.Ordinal));
+
+    static bool IsTaskHead(string key) => IsClassifier(key) || LmHeadPrefixes.Any(p => key.StartsWith(p, StringComparison.Ordinal));
 
     static string Rename(string key) =>
         key.EndsWith(".gamma", StringComparison.Ordinal) ? key[..^".gamma".Length] + ".weight"

@@ -43,3 +43,10 @@ public interface ITaskModel
     string Architecture { get; }
     ModelOutput Forward(Batch batch);
 }
+
+/// <summary>A sequence classification model: single-label cross-entropy may weigh its classes.</summary>
+public interface ISequenceClassifier : ITaskModel
+{
+    /// <summary>Per-class weights of the single-label cross-entropy (e.g. inverse frequencies); null = equal.</summary>
+    float[]? ClassWeights { get; set; }
+}

@@ -66,6 +66,7 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
     /// <summary>GPT-2 has no padding token; padding uses end-of-text, as is usual with Hugging Face.</summary>
     public int PadId => EosId;
     public int EosId { get; }
+    public int? MaskId => null;
     /// <summary>A Lowercase normalizer runs before pre-tokenization.</summary>
     public bool Lowercase { get; }
     private string EndOfTextToken { get; }

@@ -14,6 +14,9 @@ public interface ITokenizer
 
     int PadId { get; }
 
+    /// <summary>The mask token a masked LM fills (<c>[MASK]</c>, <c>&lt;mask&gt;</c>); null when the tokenizer has none.</summary>
+    int? MaskId { get; }
+
     /// <summary>Writes the Hugging Face tokenizer files of this tokenizer into <paramref name="dir"/>.</summary>
     void Save(string dir);
 }

@@ -57,6 +57,7 @@ public sealed class WordPieceTokenizer : ITokenizer
     public int ClsId { get; }
     public int SepId { get; }
     public int MaskId { get; }
+    int? ITokenizer.MaskId => MaskId;
     public BertSpecialTokens SpecialTokens { get; }
     /// <summary>The special tokens as Hugging Face added tokens, by id.</summary>
     public IReadOnlyList<SpecialToken> Specials { get; }

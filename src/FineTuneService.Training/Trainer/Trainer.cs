@@ -269,10 +269,11 @@ public sealed partial class Trainer
         }
     }
 
-    static bool IsEmbedding(string name) => name.Contains("embeddings.", StringComparison.Ordinal)
+    static bool IsEmbedding(string name) => name.Contains("embeddings.", StringComparison.Ordinal) || name.Contains("embed_tokens.", StringComparison.Ordinal)
         || name.StartsWith("transformer.wte.", StringComparison.Ordinal) || name.StartsWith("transformer.wpe.", StringComparison.Ordinal);
 
-    [GeneratedRegex(@"(?:^|\.)(?:encoder\.layer|h)\.(\d+)\.")]
+    // BERT/RoBERTa encoder.layer.N, DistilBERT transformer.layer.N, GPT-2 h.N, Llama/Qwen2 layers.N.
+    [GeneratedRegex(@"(?:^|\.)(?:encoder\.layer|transformer\.layer|h|layers)\.(\d+)\.")]
     private static partial Regex LayerIndex();
 
     /// <summary>Hugging Face's split of the trainable parameters: weight decay on all but biases and LayerNorm weights.</summary>

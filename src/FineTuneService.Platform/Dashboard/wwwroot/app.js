@@ -309,7 +309,7 @@ async function hyperparameterCatalogue() {
 }
 
 async function newJobPage() {
-  const [datasets, models, hp] = await Promise.all([api('/datasets'), api('/models'), hyperparameterCatalogue()]);
+  const [datasets, models, hp] = await Promise.all([api('/datasets?page_size=100'), api('/models?page_size=100'), hyperparameterCatalogue()]);
   const fields = new Map();
   const field = (name, control) => {
     const error = h('div', { class: 'error', dataset: { errorFor: name } });
@@ -375,7 +375,7 @@ async function newJobPage() {
     else if (types.includes('boolean')) input = h('select', {}, option('', `default: ${schema.default ?? 'null'}`), option('true', 'true'), option('false', 'false'));
     else input = h('input', {
       type: types.includes('integer') || types.includes('number') ? 'number' : 'text', step: types.includes('integer') ? 1 : 'any',
-      placeholder: `default: ${schema.default === undefined ? 'null' : JSON.stringify(schema.default)}`,
+      placeholder: schema.default === undefined ? (schema.nullable ? 'default: null' : 'optional') : `default: ${JSON.stringify(schema.default)}`,
     });
     input.name = key;
     input.title = schema.description || '';
@@ -436,7 +436,7 @@ async function datasetsPage() {
   const body = h('tbody');
   const error = h('div');
   async function load() {
-    const list = await api('/datasets');
+    const list = await api('/datasets?page_size=100');
     body.replaceChildren(...list.items.flatMap((d) => {
       const previewRow = h('tr', { hidden: true }, h('td', { colspan: 6 }));
       return [h('tr', { dataset: { dataset: d.id } },
@@ -478,7 +478,7 @@ async function modelsPage() {
   const body = h('tbody');
   const error = h('div');
   async function load() {
-    const list = await api('/models');
+    const list = await api('/models?page_size=100');
     const byId = new Map(list.items.map((m) => [m.id, m]));
     body.replaceChildren(...list.items.map((m) => h('tr', { dataset: { model: m.id } },
       h('td', {}, h('a', { href: `#/models/${m.id}` }, m.name), h('div', { class: 'muted' }, shortId(m.id))),
@@ -526,7 +526,7 @@ function renderPrediction(kind, p, input) {
 }
 
 async function modelPage(id) {
-  const [m, list] = await Promise.all([api(`/models/${id}`), api('/models')]);
+  const [m, list] = await Promise.all([api(`/models/${id}`), api('/models?page_size=100')]);
   const arch = m.architecture || '';
   const generative = /LMHead|CausalLM/.test(arch), masked = /MaskedLM|PreTraining/.test(arch);
   const pairs = /SequenceClassification/.test(arch);

@@ -1,0 +1,374 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace FineTuneService.Training.Models;
+
+// The whole Llama forward pass with Hugging Face's names (modeling_llama.py): model.embed_tokens,
+// model.layers.{i}.{input_layernorm, self_attn.{q,k,v,o}_proj, post_attention_layernorm, mlp.{gate,up,down}_proj},
+// model.norm, lm_head (or tied to embed_tokens). RoPE, RMSNorm, SwiGLU, grouped-query attention. Qwen2 is this with
+// q/k/v biases.
+
+/// <summary>Hugging Face <c>LlamaConfig</c>; defaults are Llama-2-7B's.</summary>
+public record LlamaConfig : ModelConfig
+{
+    public static readonly ModelFamily Family = Heads("llama", typeof(LlamaConfig), "Llama");
+
+    /// <summary>The family's heads under the class-name stem <paramref name="stem"/> (<c>Llama</c>, <c>Qwen2</c>).</summary>
+    internal static ModelFamily Heads(string modelType, Type configType, string stem) => new(modelType, configType, "model.", stem + "ForCausalLM",
+    [
+        ModelFamily.Head<LlamaConfig>(stem + "ForCausalLM", ModelTask.CausalLM, (c, seed) => new LlamaForCausalLM(c, seed, stem)),
+        ModelFamily.Head<LlamaConfig>(stem + "ForSequenceClassification", ModelTask.SequenceClassification, (c, seed) => new LlamaForSequenceClassification(c, seed, stem)),
+    ], "byte-level BPE");
+
+    public LlamaConfig() => VocabSize = 32000;
+
+    [JsonPropertyName("model_type")] public override string ModelType => "llama";
+    [JsonIgnore] public override int MaxPositions => MaxPositionEmbeddings;
+    [JsonIgnore] public override int NumLayers => NumHiddenLayers;
+    [JsonPropertyName("hidden_size")] public int HiddenSize { get; init; } = 4096;
+    [JsonPropertyName("intermediate_size")] public int IntermediateSize { get; init; } = 11008;
+    [JsonPropertyName("num_hidden_layers")] public int NumHiddenLayers { get; init; } = 32;
+    [JsonPropertyName("num_attention_heads")] public int NumAttentionHeads { get; init; } = 32;
+    /// <summary>Grouped-query attention's key/value heads; null means one per attention head.</summary>
+    [JsonPropertyName("num_key_value_heads")] public int? NumKeyValueHeads { get; init; }
+    /// <summary>Null means hidden_size / num_attention_heads.</summary>
+    [JsonPropertyName("head_dim")] public int? HeadDimension { get; init; }
+    [JsonPropertyName("hidden_act")] public string HiddenAct { get; init; } = "silu";
+    [JsonPropertyName("max_position_embeddings")] public int MaxPositionEmbeddings { get; init; } = 2048;
+    [JsonPropertyName("rms_norm_eps")] public double RmsNormEps { get; init; } = 1e-6;
+    [JsonPropertyName("rope_theta")] public double RopeTheta { get; init; } = 10000;
+    [JsonPropertyName("rope_scaling")] public JsonElement? RopeScaling { get; init; }
+    [JsonPropertyName("attention_bias")] public bool AttentionBias { get; init; }
+    [JsonPropertyName("mlp_bias")] public bool MlpBias { get; init; }
+    [JsonPropertyName("attention_dropout")] public double AttentionDropout { get; init; }
+    [JsonPropertyName("tie_word_embeddings")] public bool TieWordEmbeddings { get; init; }
+    [JsonPropertyName("pad_token_id")] public int? PadTokenId { get; init; }
+    [JsonPropertyName("bos_token_id")] public int? BosTokenId { get; init; } = 1;
+    /// <summary>An id or a list of ids (Llama 3 stops at several).</summary>
+    [JsonPropertyName("eos_token_id")] public JsonElement? EosTokenId { get; init; } = JsonSerializer.SerializeToElement(2);
+
+    [JsonIgnore] public int KeyValueHeads => NumKeyValueHeads ?? NumAttentionHeads;
+    [JsonIgnore] public int HeadDim => HeadDimension ?? HiddenSize / NumAttentionHeads;
+    /// <summary>Biases of q_proj, k_proj, v_proj (Qwen2 has them) and of o_proj.</summary>
+    [JsonIgnore] public virtual bool QkvBias => AttentionBias;
+    [JsonIgnore] public bool OutputBias => AttentionBias;
+
+    [JsonIgnore] public override IReadOnlyList<int> EosTokenIds => EosTokenId switch
+    {
+        { ValueKind: JsonValueKind.Number } e => [e.GetInt32()],
+        { ValueKind: JsonValueKind.Array } e => e.EnumerateArray().Select(x => x.GetInt32()).ToArray(),
+        _ => [],
+    };
+
+    public override ModelConfig SizedFor(int vocabSize, int padId, int eosId) => this with
+    {
+        VocabSize = vocabSize, PadTokenId = padId, BosTokenId = eosId, EosTokenId = JsonSerializer.SerializeToElement(eosId),
+    };
+
+    public override IEnumerable<ShapeDimension> Dimensions() =>
+    [
+        new("num_hidden_layers", NumHiddenLayers, ShapeLimit.Layers), new("hidden_size", HiddenSize, ShapeLimit.Width),
+        new("intermediate_size", IntermediateSize, ShapeLimit.Width), new("head_dim", HeadDim, ShapeLimit.Width),
+        new("num_attention_heads", NumAttentionHeads, ShapeLimit.Heads), new("num_key_value_heads", KeyValueHeads, ShapeLimit.Heads),
+        new("vocab_size", VocabSize, ShapeLimit.Vocabulary), new("max_position_embeddings", MaxPositionEmbeddings, ShapeLimit.Positions),
+        new("id2label", NumLabels, ShapeLimit.Labels),
+    ];
+
+    public override long ParameterCount()
+    {
+        checked
+        {
+            long h = HiddenSize, i = IntermediateSize, q = (long)NumAttentionHeads * HeadDim, kv = (long)KeyValueHeads * HeadDim;
+            var attention = h * q + 2 * h * kv + q * h + (QkvBias ? q + 2 * kv : 0) + (OutputBias ? h : 0);
+            var layer = attention + 3 * h * i + (MlpBias ? 2 * i + h : 0) + 2 * h;
+            // The larger of the heads: an untied lm_head, or the classifier's score.
+            var head = Math.Max(TieWordEmbeddings ? 0 : (long)VocabSize * h, (long)NumLabels * h);
+            return (long)VocabSize * h + NumHiddenLayers * layer + h + head;
+        }
+    }
+
+    protected override void ValidateShape()
+    {
+        Require(VocabSize > 0 && HiddenSize > 0 && IntermediateSize > 0 && NumHiddenLayers > 0 && MaxPositionEmbeddings > 0,
+            "vocab_size, hidden_size, intermediate_size, num_hidden_layers and max_position_embeddings must be positive");
+        Require(NumAttentionHeads > 0 && (HeadDimension is not null || HiddenSize % NumAttentionHeads == 0),
+            "hidden_size must be a multiple of num_attention_heads (or head_dim given)");
+        Require(HeadDim > 0 && HeadDim % 2 == 0, "head_dim must be positive and even (RoPE rotates pairs)");
+        Require(KeyValueHeads > 0 && NumAttentionHeads % KeyValueHeads == 0, "num_attention_heads must be a multiple of num_key_value_heads");
+        Require(PadTokenId is null || PadTokenId >= 0 && PadTokenId < VocabSize, "pad_token_id must be a token id");
+        Require(RopeTheta > 0, "rope_theta must be positive");
+        Require(RopeScaling is null or { ValueKind: JsonValueKind.Null }, "rope_scaling is not supported (null)");
+        Require(AttentionDropout is >= 0 and < 1, "attention_dropout must be in [0, 1)");
+        Require(EosTokenId is null || EosTokenId.Value.ValueKind is JsonValueKind.Null or JsonValueKind.Number
+            || EosTokenId.Value.ValueKind == JsonValueKind.Array && EosTokenId.Value.EnumerateArray().All(e => e.ValueKind == JsonValueKind.Number),
+            "eos_token_id must be an id or a list of ids");
+        ModelParts.Activation(HiddenAct);
+    }
+}
+
+/// <summary>x · rsqrt(mean(x²) + ε) · weight, computed in float32.</summary>
+public sealed class RmsNorm : nn.Module<Tensor, Tensor>
+{
+    readonly Parameter weight;
+    readonly double eps;
+
+    public RmsNorm(long size, double eps) : base(nameof(RmsNorm))
+    {
+        weight = nn.Parameter(ones(size));
+        this.eps = eps;
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        var x32 = x.to(ScalarType.Float32);
+        var normed = x32 * (x32.pow(2).mean([-1], keepdim: true) + eps).rsqrt();
+        return (weight * normed.to(x.dtype)).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>Rotary position embedding: cos and sin of position × θ^(-2i/d), each frequency twice (Hugging Face's
+/// half-split layout, rotate_half).</summary>
+internal sealed class Rotary(int headDim, double theta)
+{
+    readonly float[] inverseFrequencies = Enumerable.Range(0, headDim / 2)
+        .Select(i => (float)(1.0 / Math.Pow(theta, 2.0 * i / headDim))).ToArray();
+
+    /// <summary>position_ids (B, T) → cos, sin (B, 1, T, head_dim).</summary>
+    public (Tensor Cos, Tensor Sin) Angles(Tensor positionIds)
+    {
+        using var scope = NewDisposeScope();
+        var inv = tensor(inverseFrequencies, device: positionIds.device);
+        var freqs = positionIds.to(ScalarType.Float32).unsqueeze(-1) * inv; // (B, T, d/2)
+        var emb = cat([freqs, freqs], -1).unsqueeze(1);
+        return (emb.cos().MoveToOuterDisposeScope(), emb.sin().MoveToOuterDisposeScope());
+    }
+
+    public static Tensor Apply(Tensor x, Tensor cos, Tensor sin)
+    {
+        var half = x.shape[^1] / 2;
+        var rotated = cat([-x.narrow(-1, half, half), x.narrow(-1, 0, half)], -1);
+        return x * cos.to(x.dtype) + rotated * sin.to(x.dtype);
+    }
+}
+
+public sealed class LlamaAttention : nn.Module
+{
+    readonly Linear q_proj, k_proj, v_proj, o_proj;
+    readonly int heads, kvHeads, headDim, index;
+    readonly double dropoutP;
+
+    public LlamaAttention(LlamaConfig c, int layerIndex) : base(nameof(LlamaAttention))
+    {
+        heads = c.NumAttentionHeads;
+        kvHeads = c.KeyValueHeads;
+        headDim = c.HeadDim;
+        index = layerIndex;
+        dropoutP = c.AttentionDropout;
+        q_proj = nn.Linear(c.HiddenSize, heads * headDim, hasBias: c.QkvBias);
+        k_proj = nn.Linear(c.HiddenSize, kvHeads * headDim, hasBias: c.QkvBias);
+        v_proj = nn.Linear(c.HiddenSize, kvHeads * headDim, hasBias: c.QkvBias);
+        o_proj = nn.Linear(heads * headDim, c.HiddenSize, hasBias: c.OutputBias);
+        RegisterComponents();
+    }
+
+    /// <summary>x (B, T, H), rotary angles (B, 1, T, d), mask (B, 1, T, past + T) bool; the cache, when given, holds
+    /// the earlier keys and values and receives these → (B, T, H).</summary>
+    public Tensor forward(Tensor x, Tensor cos, Tensor sin, Tensor mask, KvCache? cache)
+    {
+        using var scope = NewDisposeScope();
+        long b = x.shape[0], t = x.shape[1];
+        Tensor Split(Linear proj, int n) => proj.forward(x).view(b, t, n, headDim).transpose(1, 2); // (B, n, T, d)
+        var q = Rotary.Apply(Split(q_proj, heads), cos, sin);
+        var k = Rotary.Apply(Split(k_proj, kvHeads), cos, sin);
+        var v = Split(v_proj, kvHeads);
+        if (cache is not null) (k, v) = cache.Append(index, k, v);
+        if (kvHeads != heads)
+        {
+            k = k.repeat_interleave(heads / kvHeads, 1);
+            v = v.repeat_interleave(heads / kvHeads, 1);
+        }
+        var y = F.scaled_dot_product_attention(q, k, v, mask, training ? dropoutP : 0);
+        return o_proj.forward(y.transpose(1, 2).reshape(b, t, heads * headDim)).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>SwiGLU: down_proj(act(gate_proj(x)) · up_proj(x)).</summary>
+public sealed class LlamaMlp : nn.Module<Tensor, Tensor>
+{
+    readonly Linear gate_proj, up_proj, down_proj;
+    readonly Func<Tensor, Tensor> act;
+
+    public LlamaMlp(LlamaConfig c) : base(nameof(LlamaMlp))
+    {
+        gate_proj = nn.Linear(c.HiddenSize, c.IntermediateSize, hasBias: c.MlpBias);
+        up_proj = nn.Linear(c.HiddenSize, c.IntermediateSize, hasBias: c.MlpBias);
+        down_proj = nn.Linear(c.IntermediateSize, c.HiddenSize, hasBias: c.MlpBias);
+        act = ModelParts.Activation(c.HiddenAct);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        return down_proj.forward(act(gate_proj.forward(x)) * up_proj.forward(x)).MoveToOuterDisposeScope();
+    }
+}
+
+public sealed class LlamaDecoderLayer : nn.Module
+{
+    readonly RmsNorm input_layernorm, post_attention_layernorm;
+    readonly LlamaAttention self_attn;
+    readonly LlamaMlp mlp;
+
+    public LlamaDecoderLayer(LlamaConfig c, int layerIndex) : base(nameof(LlamaDecoderLayer))
+    {
+        input_layernorm = new RmsNorm(c.HiddenSize, c.RmsNormEps);
+        self_attn = new LlamaAttention(c, layerIndex);
+        post_attention_layernorm = new RmsNorm(c.HiddenSize, c.RmsNormEps);
+        mlp = new LlamaMlp(c);
+        RegisterComponents();
+    }
+
+    public Tensor forward(Tensor x, Tensor cos, Tensor sin, Tensor mask, KvCache? cache)
+    {
+        using var scope = NewDisposeScope();
+        x = x + self_attn.forward(input_layernorm.forward(x), cos, sin, mask, cache);
+        return (x + mlp.forward(post_attention_layernorm.forward(x))).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary><c>model.*</c>: token embeddings, the decoder layers, the final RMSNorm.</summary>
+public sealed class LlamaModel : nn.Module
+{
+    readonly Embedding embed_tokens;
+    readonly ModuleList<LlamaDecoderLayer> layers;
+    readonly RmsNorm norm;
+    readonly Rotary rotary;
+    readonly int maxPositions;
+
+    public LlamaModel(LlamaConfig c) : base(nameof(LlamaModel))
+    {
+        embed_tokens = c.PadTokenId is { } pad ? nn.Embedding(c.VocabSize, c.HiddenSize, padding_idx: pad) : nn.Embedding(c.VocabSize, c.HiddenSize);
+        layers = nn.ModuleList(Enumerable.Range(0, c.NumHiddenLayers).Select(i => new LlamaDecoderLayer(c, i)).ToArray());
+        norm = new RmsNorm(c.HiddenSize, c.RmsNormEps);
+        rotary = new Rotary(c.HeadDim, c.RopeTheta);
+        maxPositions = c.MaxPositionEmbeddings;
+        RegisterComponents();
+    }
+
+    public Parameter TokenEmbeddings => embed_tokens.weight!;
+
+    /// <summary>input_ids (B, T); attention_mask (B, past + T) or null when nothing is padding; position_ids (B, T) or
+    /// null for past..past+T-1; a cache for generation → hidden states after the final norm (B, T, H).
+    /// <paramref name="hiddenStates"/>, when given, receives the embeddings' output, each layer's but the last, and the result.</summary>
+    public Tensor forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? positionIds = null, KvCache? cache = null,
+        List<Tensor>? hiddenStates = null)
+    {
+        long t = inputIds.shape[1], past = cache?.Length ?? 0;
+        if (past + t > maxPositions)
+        {
+            throw new ArgumentException($"{past + t} tokens exceed max_position_embeddings ({maxPositions})", nameof(inputIds));
+        }
+        using var scope = NewDisposeScope();
+        var device = inputIds.device;
+        positionIds ??= arange(past, past + t, dtype: ScalarType.Int64, device: device).unsqueeze(0).expand(inputIds.shape[0], t);
+        attentionMask ??= ones(inputIds.shape[0], past + t, dtype: ScalarType.Int64, device: device);
+        var mask = CausalMask.Build(attentionMask, t);
+        var (cos, sin) = rotary.Angles(positionIds);
+        var x = embed_tokens.forward(inputIds);
+        hiddenStates?.Add(x.MoveToOuterDisposeScope());
+        for (int i = 0; i < layers.Count; i++)
+        {
+            x = layers[i].forward(x, cos, sin, mask, cache);
+            if (i < layers.Count - 1) hiddenStates?.Add(x.MoveToOuterDisposeScope());
+        }
+        var result = norm.forward(x);
+        hiddenStates?.Add(result.MoveToOuterDisposeScope());
+        return result.MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary><c>model.*</c> + <c>lm_head</c> (absent when tied to <c>model.embed_tokens</c>). Labels are the input ids
+/// (-100 = ignore); the loss predicts token t+1 from positions ≤ t.</summary>
+public sealed class LlamaForCausalLM : nn.Module, ICausalLM
+{
+    readonly LlamaModel model;
+    readonly Linear? lm_head;
+
+    public LlamaForCausalLM(LlamaConfig config, long? seed = 42, string stem = "Llama") : base(stem + "ForCausalLM")
+    {
+        config.Validate();
+        Config = config;
+        Architecture = stem + "ForCausalLM";
+        model = new LlamaModel(config);
+        lm_head = config.TieWordEmbeddings ? null : nn.Linear(config.HiddenSize, config.VocabSize, hasBias: false);
+        RegisterComponents();
+        ModelParts.Initialize(this, config.InitializerRange, seed);
+        if (seed is not null && config.PadTokenId is { } pad)
+        {
+            using var noGrad = no_grad();
+            model.TokenEmbeddings[pad].zero_();
+        }
+    }
+
+    public ModelConfig Config { get; }
+    public string Architecture { get; }
+    public nn.Module Module => this;
+    public LlamaModel Model => model;
+
+    /// <summary>Next-token logits (B, T, V); see <see cref="LlamaModel.forward"/> for the arguments.</summary>
+    public Tensor forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? positionIds = null, KvCache? cache = null)
+    {
+        using var scope = NewDisposeScope();
+        var hidden = model.forward(inputIds, attentionMask, positionIds, cache);
+        return (lm_head is null ? F.linear(hidden, model.TokenEmbeddings) : lm_head.forward(hidden)).MoveToOuterDisposeScope();
+    }
+
+    public Tensor Step(Tensor inputIds, Tensor attentionMask, Tensor positionIds, KvCache cache) => forward(inputIds, attentionMask, positionIds, cache);
+
+    public ModelOutput Forward(Batch batch)
+    {
+        using var scope = NewDisposeScope();
+        var logits = forward(batch.InputIds, batch.AttentionMask);
+        var loss = batch.Labels is { } labels ? ModelParts.NextTokenLoss(logits, labels) : null;
+        return new ModelOutput(loss?.MoveToOuterDisposeScope(), logits.MoveToOuterDisposeScope());
+    }
+}
+
+/// <summary><c>model.*</c> + <c>score</c> (no bias) read at each row's last real token, as Hugging Face's
+/// <c>…ForSequenceClassification</c> decoders do; losses as <see cref="BertForSequenceClassification"/>.</summary>
+public sealed class LlamaForSequenceClassification : nn.Module, ISequenceClassifier
+{
+    readonly LlamaModel model;
+    readonly Linear score;
+
+    public LlamaForSequenceClassification(LlamaConfig config, long? seed = 42, string stem = "Llama") : base(stem + "ForSequenceClassification")
+    {
+        config.Validate();
+        Config = config;
+        Architecture = stem + "ForSequenceClassification";
+        model = new LlamaModel(config);
+        score = nn.Linear(config.HiddenSize, config.NumLabels, hasBias: false);
+        RegisterComponents();
+        ModelParts.Initialize(this, config.InitializerRange, seed);
+    }
+
+    public ModelConfig Config { get; }
+    public string Architecture { get; }
+    public nn.Module Module => this;
+    public float[]? ClassWeights { get; set; }
+
+    public ModelOutput Forward(Batch batch)
+    {
+        using var scope = NewDisposeScope();
+        var logits = ModelParts.LastRealToken(score.forward(model.forward(batch.InputIds, batch.AttentionMask)), batch.AttentionMask); // (B, C)
+        var loss = batch.Labels is { } labels ? ModelParts.SequenceClassificationLoss(Config, logits, labels, ClassWeights) : null;
+        return new ModelOutput(loss?.MoveToOuterDisposeScope(), logits.MoveToOuterDisposeScope());
+    }
+}
