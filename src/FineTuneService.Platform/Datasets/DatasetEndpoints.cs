@@ -53,7 +53,8 @@ public static class DatasetEndpoints
     }
 
     static async Task<Created<DatasetResponse>> Upload(
-        HttpRequest request, AppDbContext db, ArtifactStore store, IOptions<StorageOptions> options, TimeProvider clock, CancellationToken cancellationToken)
+        HttpRequest request, AppDbContext db, ArtifactStore store, IOptions<StorageOptions> options, IOptions<DataLimits> limits, TimeProvider clock,
+        CancellationToken cancellationToken)
     {
         var temp = store.NewTempFolder();
         string? folder = null;
@@ -69,7 +70,8 @@ public static class DatasetEndpoints
             if (name.Length > MaxNameLength) throw new RequestValidationException("name", $"at most {MaxNameLength} characters");
 
             DatasetFile.Inspection inspection;
-            try { inspection = DatasetFile.Inspect(file.Path, file.ClientFileName, format); }
+            // Bounded as it streams, and stopped when the client goes away (the request's token).
+            try { inspection = await Task.Run(() => DatasetFile.Inspect(file.Path, file.ClientFileName, format, limits.Value.For(cancellationToken)), cancellationToken); }
             catch (DataFormatException e) { throw new RequestValidationException("file", e.Message); }
 
             var id = Guid.NewGuid();
@@ -89,6 +91,7 @@ public static class DatasetEndpoints
                 NumDocuments = inspection.Corpus?.Documents,
                 NumLines = inspection.Corpus?.Lines,
                 NumBytes = inspection.Corpus?.Bytes,
+                ColumnValues = inspection.ColumnValues?.ToDictionary(kv => kv.Key, kv => kv.Value.ToList()),
                 CreatedAt = clock.GetUtcNow().UtcDateTime,
             };
             db.Datasets.Add(dataset);

@@ -2,6 +2,7 @@ using FineTuneService.Platform.Data;
 using FineTuneService.Platform.Http;
 using FineTuneService.Platform.Jobs;
 using FineTuneService.Platform.Storage;
+using FineTuneService.Training.Data;
 using FineTuneService.Training.Models;
 using Hangfire;
 using Hangfire.PostgreSql;
@@ -45,6 +46,7 @@ public static class PlatformDefaults
         services.AddOptions<StorageOptions>().BindConfiguration("Storage").ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<JobOptions>().BindConfiguration("Jobs").ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<ModelBudget>().BindConfiguration(ModelBudget.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<DataLimits>().BindConfiguration(DataLimits.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<ArtifactStore>();
         services.AddSingleton<IStorageBudget, VolumeStorageBudget>();
         services.AddSingleton(TimeProvider.System);

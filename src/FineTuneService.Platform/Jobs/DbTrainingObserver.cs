@@ -20,12 +20,18 @@ sealed class DbTrainingObserver(
         var now = clock.GetUtcNow().UtcDateTime;
         if (step < totalSteps && now - lastProgress < ProgressInterval) return;
         lastProgress = now;
-        using var scope = scopes.CreateScope();
-        lease.Held(scope.ServiceProvider.GetRequiredService<AppDbContext>().Jobs).ExecuteUpdate(set => set
-            .SetProperty(j => j.Step, step).SetProperty(j => j.TotalSteps, totalSteps).SetProperty(j => j.Epoch, epoch));
+        Transient.Retry(() =>
+        {
+            using var scope = scopes.CreateScope();
+            lease.Held(scope.ServiceProvider.GetRequiredService<AppDbContext>().Jobs).ExecuteUpdate(set => set
+                .SetProperty(j => j.Step, step).SetProperty(j => j.TotalSteps, totalSteps).SetProperty(j => j.Epoch, epoch));
+        });
     }
 
-    public void Metrics(int step, double epoch, string split, IReadOnlyDictionary<string, double> values)
+    public void Metrics(int step, double epoch, string split, IReadOnlyDictionary<string, double> values) =>
+        Transient.Retry(() => WriteMetrics(step, epoch, split, values));
+
+    void WriteMetrics(int step, double epoch, string split, IReadOnlyDictionary<string, double> values)
     {
         using var scope = scopes.CreateScope();
         var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
@@ -50,6 +56,12 @@ sealed class DbTrainingObserver(
 
     public void Checkpoint(int step, string path, IReadOnlyDictionary<string, double> metrics)
     {
+        Transient.Retry(() => WriteCheckpoint(step, path, metrics));
+        Event($"Checkpoint saved at step {step}.");
+    }
+
+    void WriteCheckpoint(int step, string path, IReadOnlyDictionary<string, double> metrics)
+    {
         using var scope = scopes.CreateScope();
         var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
         // Checkpoints the trainer rotated away (save_total_limit) or that this step replaces leave the list.
@@ -58,7 +70,6 @@ sealed class DbTrainingObserver(
         db.Checkpoints.RemoveRange(gone);
         db.Checkpoints.Add(new Checkpoint { JobId = jobId, Step = step, Path = Path.GetRelativePath(store.Root, path), Metrics = new(metrics), CreatedAt = clock.GetUtcNow().UtcDateTime });
         db.SaveChanges();
-        Event($"Checkpoint saved at step {step}.");
     }
 
     // Events are shown to users: the core's messages may name files, never the server's paths.
@@ -67,11 +78,11 @@ sealed class DbTrainingObserver(
 
 static class JobEvents
 {
-    public static void Add(IServiceScopeFactory scopes, TimeProvider clock, Guid jobId, string level, string message)
+    public static void Add(IServiceScopeFactory scopes, TimeProvider clock, Guid jobId, string level, string message) => Transient.Retry(() =>
     {
         using var scope = scopes.CreateScope();
         var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
         db.JobEvents.Add(new JobEvent { JobId = jobId, CreatedAt = clock.GetUtcNow().UtcDateTime, Level = level, Message = message });
         db.SaveChanges();
-    }
+    });
 }

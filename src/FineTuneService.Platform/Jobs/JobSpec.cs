@@ -4,6 +4,7 @@ using System.Text.Json.Serialization;
 using FineTuneService.Platform.Data;
 using FineTuneService.Platform.Http;
 using FineTuneService.Platform.Storage;
+using FineTuneService.Training.Data;
 using FineTuneService.Training.Jobs;
 using FineTuneService.Training.Models;
 using FineTuneService.Training.Trainer;
@@ -124,6 +125,10 @@ public sealed record JobSpec(
         return resolved;
     }
 
+    static DataFile DataFileOf(Dataset dataset, ArtifactStore store) =>
+        new(store.FullPath(dataset.Path), dataset.Format, new TabularSummary(dataset.Columns, dataset.NumRows,
+            dataset.ColumnValues?.ToDictionary(kv => kv.Key, kv => (IReadOnlyList<string>)kv.Value)));
+
     /// <summary>Epochs, steps (its max_steps, or its epochs over the rows the upload recorded) and the checkpoint interval
     /// within the service's limits (<c>Jobs:*</c>).</summary>
     void CheckLimits(TrainingArguments arguments, Dataset? train, JobOptions limits, Action<string, string> error)
@@ -152,8 +157,7 @@ public sealed record JobSpec(
         var columns = Columns ?? new ColumnSpec();
         return new TrainingJobRequest(
             jobId.ToString(), Type!, Task!,
-            new DataFile(store.FullPath(train.Path), train.Format),
-            validation is null ? null : new DataFile(store.FullPath(validation.Path), validation.Format),
+            DataFileOf(train, store), validation is null ? null : DataFileOf(validation, store),
             ValidationSplit,
             new ColumnMap(columns.Text ?? "text", columns.TextPair, Type == "pretrain" ? null : columns.Label),
             Hyperparameters ?? [],

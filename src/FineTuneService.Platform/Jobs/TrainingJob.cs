@@ -129,6 +129,27 @@ public sealed class TrainingJob(
         store.Promote(result.ModelDir, folder);
         var spec = JobSpec.FromJson(job.Spec);
         var model = ModelFiles.Describe(store, modelId, folder, spec.Name ?? $"{job.Task} from job {job.Id}", job.Id, job.BaseModelId, clock);
+        var registered = false;
+        try
+        {
+            await Transient.RetryAsync(async () => registered = await RegisterAsync(job, lease, model));
+        }
+        finally
+        {
+            // Not registered (the lease was lost, or the database stayed down): the promoted folder would be an orphan.
+            if (!registered) store.DeleteFolder(folder);
+        }
+        if (registered)
+        {
+            Event(job.Id, "info", $"Succeeded; result model {modelId}. " + string.Join(", ", result.FinalMetrics.Select(m => $"{m.Key}={m.Value:G4}")));
+            logger.LogInformation("Job {JobId} succeeded; model {ModelId}", job.Id, modelId);
+        }
+        return registered;
+    }
+
+    async Task<bool> RegisterAsync(Job job, JobLease lease, Model model)
+    {
+        var modelId = model.Id;
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
         await using var transaction = await db.Database.BeginTransactionAsync();
@@ -141,22 +162,19 @@ public sealed class TrainingJob(
             .SetProperty(j => j.LeaseOwner, (string?)null).SetProperty(j => j.LeaseExpiresAt, (DateTime?)null));
         if (updated == 0)
         {
-            store.DeleteFolder(folder);
             logger.LogWarning("Job {JobId} finished after its lease was lost; its result is discarded", job.Id);
             return false;
         }
         await transaction.CommitAsync();
-        Event(job.Id, "info", $"Succeeded; result model {modelId}. " + string.Join(", ", result.FinalMetrics.Select(m => $"{m.Key}={m.Value:G4}")));
-        logger.LogInformation("Job {JobId} succeeded; model {ModelId}", job.Id, modelId);
         return true;
     }
 
     Task EndAsync(JobLease lease, JobStatus status, string? error)
     {
         var now = clock.GetUtcNow().UtcDateTime;
-        return Update(db => lease.Held(db.Jobs).ExecuteUpdateAsync(set => set
+        return Transient.RetryAsync(() => Update(db => lease.Held(db.Jobs).ExecuteUpdateAsync(set => set
             .SetProperty(j => j.Status, status).SetProperty(j => j.Error, error).SetProperty(j => j.FinishedAt, now)
-            .SetProperty(j => j.LeaseOwner, (string?)null).SetProperty(j => j.LeaseExpiresAt, (DateTime?)null)));
+            .SetProperty(j => j.LeaseOwner, (string?)null).SetProperty(j => j.LeaseExpiresAt, (DateTime?)null))));
     }
 
     async Task Update(Func<AppDbContext, Task<int>> update)

@@ -5,8 +5,9 @@ namespace FineTuneService.Training.Jobs;
 /// <summary>Which columns of a tabular dataset feed the model.</summary>
 public sealed record ColumnMap(string Text = "text", string? TextPair = null, string? Label = "label");
 
-/// <summary>A data file on the artifacts volume. Format: csv, tsv, jsonl, txt (corpus); Path may end in .gz.</summary>
-public sealed record DataFile(string Path, string Format);
+/// <summary>A data file on the artifacts volume. Format: csv, tsv, jsonl, txt (corpus); Path may end in .gz.
+/// <see cref="Summary"/>: what its upload's inspection recorded, so a job is checked without reading the file again.</summary>
+public sealed record DataFile(string Path, string Format, Data.TabularSummary? Summary = null);
 
 /// <summary>Everything the core needs to run one job. Paths are absolute; the platform builds it from the job row.
 /// Type: finetune | pretrain. Task: sequence_classification | regression | token_classification | mlm | mlm_nsp | clm.
