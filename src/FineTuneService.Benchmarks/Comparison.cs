@@ -8,12 +8,19 @@ namespace FineTuneService.Benchmarks;
 /// precision, on the same batch, each with at most the threads both are allowed.</summary>
 public sealed record SideSettings(string Device, int Threads, string Precision, int Batch, string? Engine = null)
 {
+    /// <summary>How idle worker threads wait ("sleep" or "spin"), where the side has such threads.</summary>
+    public string? Wait { get; init; }
+
     public JsonObject ToJson()
     {
         var json = new JsonObject { ["device"] = Device, ["threads"] = Threads, ["precision"] = Precision, ["batch"] = Batch };
         if (Engine is not null)
         {
             json["engine"] = Engine;
+        }
+        if (Wait is not null)
+        {
+            json["wait"] = Wait;
         }
         return json;
     }
@@ -32,6 +39,10 @@ public sealed record SideSettings(string Device, int Threads, string Precision, 
         if (ours.Batch != peer.Batch)
         {
             return $"ours ran batch {ours.Batch}, the peer batch {peer.Batch}";
+        }
+        if (ours.Wait is not null && peer.Wait is not null && ours.Wait != peer.Wait)
+        {
+            return $"ours' idle threads {ours.Wait}, the peer's {peer.Wait}";
         }
         foreach (var (side, settings) in new[] { ("ours", ours), ("the peer", peer) })
         {

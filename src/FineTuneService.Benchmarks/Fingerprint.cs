@@ -25,7 +25,7 @@ public static class Fingerprint
             ["name"] = "fingerprint",
             ["utc"] = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ"),
             ["cpu"] = Field(cpuinfo, "model name") ?? RuntimeInformation.ProcessArchitecture.ToString(),
-            ["cpu_flags"] = string.Join(' ', flags.Where(f => KernelFlagPrefixes.Any(f.StartsWith)).Order()),
+            ["cpu_flags"] = string.Join(' ', flags.Where(f => KernelFlagPrefixes.Any(p => f.StartsWith(p, StringComparison.Ordinal))).Order(StringComparer.Ordinal)),
             ["hypervisor"] = flags.Contains("hypervisor"),
             ["cores"] = Environment.ProcessorCount,
             ["memory_gib"] = Math.Round(Kib(meminfo, "MemTotal") / 1048576.0, 1),

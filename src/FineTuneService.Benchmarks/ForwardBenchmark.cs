@@ -28,8 +28,11 @@ public static class ForwardBenchmark
             return (Ours: oursMs, Peer: peerMs);
         }).ToArray();
         var detail = new JsonObject { ["requests"] = texts.Length };
-        var oursSettings = new SideSettings("cpu", threads, "fp32", 1, $"LoadedModel on {ours.Engine}");
-        var peerSettings = new SideSettings("cpu", threads, "fp32", 1, $"ONNX Runtime {Microsoft.ML.OnnxRuntime.OrtEnv.Instance().GetVersionString()}");
+        var oursSettings = new SideSettings("cpu", threads, "fp32", 1, $"LoadedModel on {ours.Engine}") { Wait = OnnxPeer.Wait };
+        var peerSettings = new SideSettings("cpu", threads, "fp32", 1, $"ONNX Runtime {Microsoft.ML.OnnxRuntime.OrtEnv.Instance().GetVersionString()}")
+        {
+            Wait = OnnxPeer.Wait,
+        };
         foreach (var (name, p) in new[] { ("forward_c1_p50_ms", 0.50), ("forward_c1_p99_ms", 0.99) })
         {
             yield return new Comparison(name, new Spread([.. rounds.Select(r => LoadGenerator.Percentile(r.Ours, p))]),

@@ -1,4 +1,5 @@
 using FineTuneService.TestData;
+using FineTuneService.Training.Inference;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 
@@ -12,14 +13,14 @@ public sealed class OnnxPeer : IDisposable
     private readonly Tokenizers.DotNet.Tokenizer tokenizer;
     private readonly Lock gate = new();
 
+    /// <summary>How both sides' idle ONNX Runtime threads wait, as <see cref="SideSettings.Wait"/> records it.</summary>
+    public static string Wait => OnnxSessions.AllowSpinning ? "spin" : "sleep";
+
     public OnnxPeer(string tokenizerJson, int threads)
     {
-        var options = new SessionOptions
-        {
-            IntraOpNumThreads = threads,
-            InterOpNumThreads = 1,
-            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
-        };
+        // The service's own session settings (all graph optimizations; waiting threads sleep unless OMP_WAIT_POLICY=ACTIVE):
+        // spinning threads made this peer 10× slower than the service on a busy machine, which says nothing about either.
+        using var options = OnnxSessions.Options(threads);
         session = new InferenceSession(MiniLm.OnnxPath, options);
         tokenizer = new Tokenizers.DotNet.Tokenizer(vocabPath: tokenizerJson);
     }

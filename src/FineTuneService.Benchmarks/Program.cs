@@ -3,7 +3,8 @@ using FineTuneService.Training.Jobs;
 
 // dotnet run -c Release --project src/FineTuneService.Benchmarks -- all [--quick]
 // Commands: all | tokenize | forward | peer | train | epoch | service; ours-step and ours-epoch are the child processes of train and epoch.
-// train [--device cpu|cuda|cuda:<index>|auto]: the training steps of both sides on that device (default cpu).
+// train [--device cpu|cuda|cuda:<index>|auto] [--all-steps]: the training steps of both sides on that device (default cpu);
+// --all-steps adds the MLM step in bf16 and both steps in BERT-base's shape, float32 and bf16 (the GPU kit's run).
 // peer: the PyTorch peer's checks alone (train and epoch run them first).
 // On stdout: the machine's fingerprint, then one JSON line per comparison: {"name","ours","ours_min","ours_max","peer",…,
 // "runs","unit","ratio"} (medians of alternating runs; + target, meets, settings, detail; a refused one: "meets": false,
@@ -52,7 +53,7 @@ if (command is "all" or "peer" or "train" or "epoch")
 }
 if (command is "all" or "train")
 {
-    foreach (var comparison in TrainingBenchmarks.Steps(fixture, work.Path, quick, device, peerCheck!, fastest => peerThreads = fastest))
+    foreach (var comparison in TrainingBenchmarks.Steps(fixture, work.Path, quick, device, peerCheck!, fastest => peerThreads = fastest, args.Contains("--all-steps")))
     {
         Print(comparison);
     }

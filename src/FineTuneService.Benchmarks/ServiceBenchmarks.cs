@@ -9,10 +9,13 @@ namespace FineTuneService.Benchmarks;
 
 /// <summary>The service through real HTTP: a whole fine-tune job (upload, import, job, poll) against the training loop
 /// alone, then predict throughput and latency at 1, 8 and 32 concurrent clients on the job's model against
-/// ONNX Runtime serving the same model in-process, one request at a time.</summary>
+/// ONNX Runtime serving the same model in-process, one request at a time; then the model's int8 copy
+/// (<c>POST /models/{id}/quantize</c>) at 1 and 32 clients against the same fp32 peer, and the int8 copy of a model
+/// fine-tuned on real labelled mail (SpamAssassin) scored against its fp32 model on 1,000 held-out messages.</summary>
 public static class ServiceBenchmarks
 {
     public static readonly int[] Concurrency = [1, 8, 32];
+    static readonly int[] Int8Concurrency = [1, 32];
 
     public static async Task<List<Comparison>> RunAsync(Fixture fixture, string work, bool quick)
     {
@@ -61,33 +64,101 @@ public static class ServiceBenchmarks
         var modelId = job["result_model_id"]!.GetValue<string>();
         var predictTexts = fixture.Texts.Skip(texts.Count).Concat(fixture.Texts).ToArray();
         using var peer = new OnnxPeer(Path.Combine(fixture.Dir, "tokenizer.json"), cores);
-        // The first request loads the model into the service's cache; loading is not serving.
-        await Body(await http.PostAsJsonAsync($"/models/{modelId}/predict", new JsonObject { ["inputs"] = predictTexts[0] }));
-        TimeSpan warmup = TimeSpan.FromSeconds(quick ? 1 : 2), measure = TimeSpan.FromSeconds(quick ? 3 : 10);
-        // One text per request on both sides; the service may batch concurrent requests, ONNX Runtime serves one at a time.
-        var oursSettings = new SideSettings("cpu", ServiceThreads(), "fp32", 1, "FineTuneService over HTTP");
-        var peerSettings = new SideSettings("cpu", cores, "fp32", 1, "ONNX Runtime in-process, one request at a time");
-        foreach (var clients in Concurrency)
-        {
-            Console.Error.WriteLine($"predict: {clients} clients");
-            var (ours, theirs) = await Alternating.RunAsync($"predict c{clients}", async () => Figures(await LoadGenerator.RunAsync(clients, warmup, measure,
-                predictTexts, async text =>
-                {
-                    using var response = await http.PostAsJsonAsync($"/models/{modelId}/predict", new JsonObject { ["inputs"] = text });
-                    await Body(response);
-                })), () => Figures(LoadGenerator.RunOnThreads(clients, warmup, measure, predictTexts, text => peer.Predict(text))));
-            var detail = new JsonObject { ["ours_requests"] = ours["requests"].Median, ["peer_requests"] = theirs["requests"].Median };
-            results.Add(new Comparison($"predict_c{clients}_sequences_per_second", ours["per_second"], theirs["per_second"], "sequences/s",
-                clients == 32 ? ">=1.5" : null, detail).WithSettings(oursSettings, peerSettings, cores));
-            results.Add(new Comparison($"predict_c{clients}_p50_ms", ours["p50_ms"], theirs["p50_ms"], "ms").WithSettings(oursSettings, peerSettings, cores));
-            results.Add(new Comparison($"predict_c{clients}_p99_ms", ours["p99_ms"], theirs["p99_ms"], "ms", clients == 1 ? "<=1.3" : null)
-                .WithSettings(oursSettings, peerSettings, cores));
-            foreach (var line in results.TakeLast(3))
-            {
-                Console.WriteLine(line.ToJson());
-            }
-        }
+        var serving = new Serving(http, peer, predictTexts, cores, quick);
+        results.AddRange(await serving.CompareAsync(modelId, "predict", "fp32", Concurrency));
+        var int8 = await Body(await http.PostAsync($"/models/{modelId}/quantize", null));
+        results.AddRange(await serving.CompareAsync(int8["id"]!.GetValue<string>(), "predict_int8", "int8", Int8Concurrency));
+        results.Add(await Int8AccuracyAsync(http, baseModel["id"]!.GetValue<string>(), quick));
+        Console.WriteLine(results[^1].ToJson());
         return results;
+    }
+
+    /// <summary>Predict over HTTP against ONNX Runtime in-process one request at a time, one text per request on both
+    /// sides (the service may batch concurrent requests), alternating rounds.</summary>
+    private sealed class Serving(HttpClient http, OnnxPeer peer, string[] texts, int cores, bool quick)
+    {
+        readonly TimeSpan warmup = TimeSpan.FromSeconds(quick ? 1 : 2), measure = TimeSpan.FromSeconds(quick ? 3 : 10);
+        readonly SideSettings peerSettings = new("cpu", cores, "fp32", 1, "ONNX Runtime in-process, one request at a time") { Wait = OnnxPeer.Wait };
+
+        /// <summary>Floors from issue 13: p50 and p99 at 1 client within 1.3× the peer's single request (fp32); at 32
+        /// clients 1.2× its one-at-a-time throughput in fp32 and 2× in int8. An int8 model is compared with the fp32
+        /// peer on purpose (that is the floor), so only its threads and batch are held equal.</summary>
+        public async Task<List<Comparison>> CompareAsync(string modelId, string prefix, string precision, int[] concurrency)
+        {
+            // The first request loads the model (and builds its graph); loading is not serving.
+            await Body(await http.PostAsJsonAsync($"/models/{modelId}/predict", new JsonObject { ["inputs"] = texts[0] }));
+            var oursSettings = new SideSettings("cpu", ServiceThreads(), precision, 1, "FineTuneService over HTTP (ONNX Runtime)") { Wait = OnnxPeer.Wait };
+            var results = new List<Comparison>();
+            foreach (var clients in concurrency)
+            {
+                Console.Error.WriteLine($"{prefix}: {clients} clients");
+                var (ours, theirs) = await Alternating.RunAsync($"{prefix} c{clients}", async () => Figures(await LoadGenerator.RunAsync(clients, warmup,
+                    measure, texts, async text =>
+                    {
+                        using var response = await http.PostAsJsonAsync($"/models/{modelId}/predict", new JsonObject { ["inputs"] = text });
+                        await Body(response);
+                    })), () => Figures(LoadGenerator.RunOnThreads(clients, warmup, measure, texts, text => peer.Predict(text))));
+                var detail = new JsonObject { ["ours_requests"] = ours["requests"].Median, ["peer_requests"] = theirs["requests"].Median };
+                string? throughputFloor = clients == 32 ? precision == "int8" ? ">=2" : ">=1.2" : null;
+                string? latencyCeiling = clients == 1 && precision == "fp32" ? "<=1.3" : null;
+                Comparison Settled(Comparison c) => (c with { OursSettings = oursSettings, PeerSettings = peerSettings })
+                    .RefusedIf(SideSettings.Mismatch(oursSettings with { Precision = peerSettings.Precision }, peerSettings, cores));
+                results.Add(Settled(new Comparison($"{prefix}_c{clients}_sequences_per_second", ours["per_second"], theirs["per_second"], "sequences/s",
+                    throughputFloor, detail)));
+                results.Add(Settled(new Comparison($"{prefix}_c{clients}_p50_ms", ours["p50_ms"], theirs["p50_ms"], "ms", latencyCeiling)));
+                results.Add(Settled(new Comparison($"{prefix}_c{clients}_p99_ms", ours["p99_ms"], theirs["p99_ms"], "ms", latencyCeiling)));
+                foreach (var line in results.TakeLast(3))
+                {
+                    Console.WriteLine(line.ToJson());
+                }
+            }
+            return results;
+        }
+    }
+
+    /// <summary>Fine-tunes the imported MiniLM on 800 SpamAssassin messages (half spam; 200 with --quick) through the API,
+    /// quantizes the result with the service's own evaluation on the 1,000 held-out messages (200), and compares
+    /// int8 accuracy with fp32 accuracy: the floor is 0.5 points, written as a ratio of the two.</summary>
+    private static async Task<Comparison> Int8AccuracyAsync(HttpClient http, string baseModelId, bool quick)
+    {
+        var data = SpamAssassin.Prepare();
+        var train = File.ReadAllBytes(Path.Combine(data, quick ? "train-200.csv" : "train-800.csv"));
+        var trainSet = await PostMultipartAsync(http, "/datasets", [("file", "spam-train.csv", train)]);
+        var testSet = await PostMultipartAsync(http, "/datasets", [("file", "spam-test.csv", File.ReadAllBytes(Path.Combine(data, "test.csv")))]);
+        Console.Error.WriteLine("int8 accuracy: fine-tune MiniLM on SpamAssassin through the API");
+        var (job, _, seconds) = await RunJobAsync(http, new JsonObject
+        {
+            ["type"] = "finetune",
+            ["task"] = "sequence_classification",
+            ["base_model_id"] = baseModelId,
+            ["train_dataset_id"] = trainSet["id"]!.GetValue<string>(),
+            ["columns"] = new JsonObject { ["text"] = "text", ["label"] = "label" },
+            ["hyperparameters"] = new JsonObject
+            {
+                ["num_train_epochs"] = 1, ["learning_rate"] = 5e-5, ["per_device_train_batch_size"] = 16, ["weight_decay"] = 0.01,
+                ["max_seq_length"] = 128, ["eval_strategy"] = "no", ["save_strategy"] = "no", ["logging_steps"] = 10, ["seed"] = 42,
+            },
+        });
+        Console.Error.WriteLine($"int8 accuracy: fine-tuned in {seconds:F0} s; quantize and score both on the held-out messages");
+        var quantized = await Body(await http.PostAsJsonAsync($"/models/{job["result_model_id"]}/quantize", new JsonObject
+        {
+            ["evaluation"] = new JsonObject
+            {
+                ["dataset_id"] = testSet["id"]!.GetValue<string>(),
+                ["columns"] = new JsonObject { ["text"] = "text", ["label"] = "label" },
+                ["max_rows"] = quick ? 200 : 1000,
+            },
+        }));
+        var report = quantized["quantization"]!.AsObject();
+        double fp32 = 100 * report["fp32_accuracy"]!.GetValue<double>(), int8 = 100 * report["int8_accuracy"]!.GetValue<double>();
+        return new Comparison("int8_accuracy_percent_vs_fp32", Spread.Of(int8), Spread.Of(fp32), "% of held-out messages right",
+            $">={(fp32 - 0.5) / fp32:F4}", new JsonObject
+            {
+                ["floor"] = "int8 accuracy within 0.5 points of fp32",
+                ["report"] = report.DeepClone(),
+                ["int8_model_id"] = quantized["id"]!.DeepClone(),
+                ["train_examples"] = trainSet["num_rows"]!.DeepClone(),
+            });
     }
 
     /// <summary>The Api's libtorch threads: those its environment gives (inherited from ours), else every core.</summary>

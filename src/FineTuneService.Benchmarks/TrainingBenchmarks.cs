@@ -27,11 +27,17 @@ public static class TrainingBenchmarks
         Architectures = ["BertForMaskedLM"],
     };
 
+    /// <summary>BERT-base's shape (hidden 768, 12 layers, FFN 3072) with the fixture's vocabulary, randomly initialised.</summary>
+    public static readonly BertConfig BertBase = new() { Architectures = ["BertForMaskedLM"] };
+
     /// <summary>Fine-tuning steps of MiniLM (seq 128, batch 16) and MLM steps of a small BERT, on identical batches, both
-    /// sides on <paramref name="device"/>, each side in its own process, alternating (A B A B A B). On the CPU the peer first
-    /// runs at each thread setting and the fastest is the one timed. Refused with the reason when the peer failed its checks.</summary>
+    /// sides on <paramref name="device"/>, each side in its own process, alternating (A B A B A B), and MiniLM's fine-tune
+    /// step in bf16 (ours: a bf16 working copy; the peer: autocast), also against our float32 step. <paramref name="all"/>
+    /// (the GPU kit) adds the MLM step in bf16 and both steps in BERT-base's shape, float32 and bf16. On the CPU the peer
+    /// first runs at each thread setting and the fastest is the one timed (a bf16 step at its float32 step's fastest).
+    /// Refused with the reason when the peer failed its checks.</summary>
     public static IEnumerable<Comparison> Steps(Fixture fixture, string work, bool quick, torch.Device device, PeerCheck peerCheck,
-        Action<(int, int)> fastestPeer)
+        Action<(int, int)> fastestPeer, bool all = false)
     {
         var onCpu = device.type == DeviceType.CPU;
         // A GPU step takes milliseconds: more steps, and a longer warm-up for the kernels' first launches.
@@ -41,28 +47,43 @@ public static class TrainingBenchmarks
         var clsFile = WriteBatches(Path.Combine(work, "cls-batches.json"), sequences, s => [.. s.Select((_, k) => (long)(k % 2))], null);
         var mlmFile = WriteBatches(Path.Combine(work, "mlm-batches.json"), sequences, null, tokenizer);
 
-        foreach (var (name, task, file) in new[] { ("train_step", "cls", clsFile), ("mlm_step", "mlm", mlmFile) })
+        string[] miniLm = ["--model-dir", fixture.Dir], small = ["--config", JsonSerializer.Serialize(SmallBert)],
+            bertBase = ["--config", JsonSerializer.Serialize(BertBase)];
+        var cases = new List<(string Name, string Task, string File, string[] Model, bool Bf16)>
         {
-            var (speedTarget, rssTarget) = task == "cls" ? (">=1.1", "<=1.2") : ((string?)null, (string?)null);
+            ("train_step", "cls", clsFile, miniLm, false), ("mlm_step", "mlm", mlmFile, small, false), ("train_step_bf16", "cls", clsFile, miniLm, true),
+        };
+        if (all)
+        {
+            cases.AddRange([("mlm_step_bf16", "mlm", mlmFile, small, true),
+                ("bert_base_train_step", "cls", clsFile, bertBase, false), ("bert_base_train_step_bf16", "cls", clsFile, bertBase, true),
+                ("bert_base_mlm_step", "mlm", mlmFile, bertBase, false), ("bert_base_mlm_step_bf16", "mlm", mlmFile, bertBase, true)]);
+        }
+        var float32 = new Dictionary<string, Spread>();
+        var threadsOf = new Dictionary<string, (int, int)>();
+        foreach (var (name, task, file, modelArgs, bf16) in cases)
+        {
+            var (speedTarget, rssTarget) = name == "train_step" ? (">=1.5", "<=1.2") : ((string?)null, (string?)null);
             if (!peerCheck.Passed)
             {
                 yield return Comparison.Refuse($"{name}_samples_per_second", "samples/s", peerCheck.Failure!, speedTarget);
                 yield return Comparison.Refuse($"{name}_peak_rss_mb", "MB", peerCheck.Failure!, rssTarget);
-                if (task == "cls")
+                if (name == "train_step")
                 {
                     yield return Comparison.Refuse("train_step_tokens_per_second", "tokens/s", peerCheck.Failure!);
                 }
                 continue;
             }
-            string[] modelArgs = task == "cls" ? ["--model-dir", fixture.Dir] : ["--config", JsonSerializer.Serialize(SmallBert)];
             string[] args = [.. modelArgs, "--task", task, "--batches", file, "--warmup", warmup.ToString(), "--steps", steps.ToString(),
-                "--device", device.ToString()];
+                "--device", device.ToString(), "--precision", bf16 ? "bf16" : "fp32"];
+            var fp32Name = bf16 ? name[..^"_bf16".Length] : name;
             Console.Error.WriteLine($"{name}: the PyTorch peer's fastest thread setting");
-            var fastest = onCpu ? PythonPeer.RunFastest(["step", .. args], "samples_per_second") : null;
-            var (torchThreads, blasThreads) = fastest is null
-                ? (Environment.ProcessorCount, 1)
-                : (fastest["threads"]!.GetValue<int>(), int.Parse(fastest["openblas_threads"]!.GetValue<string>()));
-            if (task == "cls" && onCpu)
+            var fastest = onCpu && !bf16 ? PythonPeer.RunFastest(["step", .. args], "samples_per_second") : null;
+            var (torchThreads, blasThreads) = fastest is not null
+                ? (fastest["threads"]!.GetValue<int>(), int.Parse(fastest["openblas_threads"]!.GetValue<string>()))
+                : threadsOf.GetValueOrDefault(fp32Name, (Environment.ProcessorCount, 1));
+            threadsOf[name] = (torchThreads, blasThreads);
+            if (name == "train_step" && onCpu)
             {
                 fastestPeer((torchThreads, blasThreads));
             }
@@ -83,7 +104,14 @@ public static class TrainingBenchmarks
                 "samples/s", speedTarget, detail).WithSettings(oursSettings, peerSettings, Environment.ProcessorCount);
             yield return new Comparison($"{name}_peak_rss_mb", oursRuns["peak_rss_mb"], peerRuns["peak_rss_mb"], "MB", rssTarget)
                 .WithSettings(oursSettings, peerSettings, Environment.ProcessorCount);
-            if (task == "cls")
+            if (!bf16) float32[name] = oursRuns["samples_per_second"];
+            else if (float32.TryGetValue(fp32Name, out var ourFloat32))
+            {
+                // bf16 against our own float32 step (on a GPU issue 17's floor is >= 1.3); same device and batch, other precision
+                yield return new Comparison($"{name}_vs_float32_samples_per_second", oursRuns["samples_per_second"], ourFloat32,
+                    "samples/s", onCpu ? null : ">=1.3", new JsonObject { ["peer"] = "ours in float32", ["device"] = device.ToString() });
+            }
+            if (name == "train_step")
             {
                 yield return new Comparison("train_step_tokens_per_second", oursRuns["samples_per_second"].Select(s => s * SeqLength),
                     peerRuns["samples_per_second"].Select(s => s * SeqLength), "tokens/s")
@@ -139,9 +167,9 @@ public static class TrainingBenchmarks
         run["openblas_threads"] is { } blas && int.TryParse(blas.GetValue<string>(), out var b) ? b : 0),
         run["precision"]!.GetValue<string>(), run["batch"]!.GetValue<int>());
 
-    /// <summary>What our side computes in on <paramref name="device"/>: fp32, with TF32 matrix products where CUDA allows them.</summary>
-    public static string Precision(torch.Device device) =>
-        device.type == DeviceType.CUDA && torch.backends.cuda.matmul.allow_tf32 ? "fp32 (tf32 matmul)" : "fp32";
+    /// <summary>What our side computes in on <paramref name="device"/>: fp32 or bf16, with TF32 matrix products where CUDA allows them.</summary>
+    public static string Precision(torch.Device device, bool bf16 = false) =>
+        (bf16 ? "bf16" : "fp32") + (device.type == DeviceType.CUDA && torch.backends.cuda.matmul.allow_tf32 ? " (tf32 matmul)" : "");
 
     private static Dictionary<string, double> Figures(JsonObject run, params string[] keys) => keys.ToDictionary(k => k, k => Number(run, k));
 
@@ -174,7 +202,9 @@ public static class TrainingBenchmarks
         var dataset = new FineTuneDataset(examples, mlm ? LabelKind.Token : LabelKind.SingleLabel, padId: 0);
         ITaskModel model = mlm
             ? new BertForMaskedLM(JsonSerializer.Deserialize<BertConfig>(args["--config"])!)
-            : LoadClassifier(args["--model-dir"], numLabels: raw["num_labels"]!.GetValue<int>());
+            : args.TryGetValue("--config", out var config)
+                ? new BertForSequenceClassification(WithLabels(JsonSerializer.Deserialize<BertConfig>(config)! with { Architectures = null }, raw["num_labels"]!.GetValue<int>()))
+                : LoadClassifier(args["--model-dir"], numLabels: raw["num_labels"]!.GetValue<int>());
         var device = TrainingJobRunner.Device(args["--device"]);
         model.Module.to(device);
         var timer = new StepTimer(warmup, warmup + steps, device);
@@ -186,6 +216,7 @@ public static class TrainingBenchmarks
             LoggingSteps = 1_000_000,
             SaveStrategy = "no",
             GroupByLength = false,
+            Bf16 = args["--precision"] == "bf16",
         };
         using var checkpoints = new TempDir();
         new Trainer(model, trainArgs, dataset, null, ["0", "1"], checkpoints.Path, timer, device).Train(CancellationToken.None);
@@ -195,7 +226,7 @@ public static class TrainingBenchmarks
             ["peak_rss_mb"] = PeakRssMb(),
             ["device"] = model.Module.parameters().First().device.ToString(),
             ["threads"] = torch.get_num_threads(),
-            ["precision"] = Precision(device),
+            ["precision"] = Precision(device, trainArgs.Bf16),
             ["batch"] = BatchSize,
         };
     }
@@ -232,11 +263,13 @@ public static class TrainingBenchmarks
 
     /// <summary>The fixture's encoder under a fresh two-label classification head.</summary>
     private static ITaskModel LoadClassifier(string dir, int numLabels) =>
-        ModelFolder.Load(dir, "BertForSequenceClassification", config => config with
-        {
-            Id2Label = Enumerable.Range(0, numLabels).ToDictionary(i => i, i => i.ToString()),
-            Label2Id = Enumerable.Range(0, numLabels).ToDictionary(i => i.ToString(), i => i),
-        });
+        ModelFolder.Load(dir, "BertForSequenceClassification", config => WithLabels(config, numLabels));
+
+    private static T WithLabels<T>(T config, int numLabels) where T : ModelConfig => config with
+    {
+        Id2Label = Enumerable.Range(0, numLabels).ToDictionary(i => i, i => i.ToString()),
+        Label2Id = Enumerable.Range(0, numLabels).ToDictionary(i => i.ToString(), i => i),
+    };
 
     private static IEnumerable<FineTuneExample> ToExamples(JsonNode batch, string task)
     {

@@ -37,8 +37,8 @@ public class ChaosTests(SeededApiFactory factory, ITestOutputHelper output) : IC
         var workers = new List<HostProcess> { StartWorker(), StartWorker() };
         var apiHost = factory.StartHost("FineTuneService.Api");
         using var inferenceHost = factory.StartHost("FineTuneService.Inference");
-        var api = new HttpClient { BaseAddress = await apiHost.UrlAsync(Startup) };
-        using var inference = new HttpClient { BaseAddress = await inferenceHost.UrlAsync(Startup), Timeout = TimeSpan.FromSeconds(30) };
+        var api = factory.HostClient(await apiHost.UrlAsync(Startup));
+        using var inference = factory.HostClient(await inferenceHost.UrlAsync(Startup));
         string Logs() => $"api:\n{apiHost.Log}\nworkers:\n{string.Join("\n---\n", workers.Select(w => w.Log))}\ninference:\n{inferenceHost.Log}";
         int kills = 0, apiRestarts = 0, databaseRestarts = 0;
         var clock = Stopwatch.StartNew();
@@ -97,7 +97,7 @@ public class ChaosTests(SeededApiFactory factory, ITestOutputHelper output) : IC
                     apiHost.Kill();
                     apiHost.Dispose();
                     apiHost = factory.StartHost("FineTuneService.Api");
-                    api = new HttpClient { BaseAddress = await apiHost.UrlAsync(Startup) };
+                    api = factory.HostClient(await apiHost.UrlAsync(Startup));
                     apiRestarts++;
                 }
                 else

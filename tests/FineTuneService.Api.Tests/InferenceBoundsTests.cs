@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -8,7 +7,7 @@ namespace FineTuneService.Api.Tests;
 
 /// <summary>Issue 12, item 5: predict and tokenize are sized before they cost — characters, tokens, [MASK]s, top_k and
 /// masks × top_k per request are 400s naming the field; a full queue and a spent rate limit are 429 with Retry-After.
-/// Each test sends its own Authorization header, so each is its own client for the rate limiter.</summary>
+/// Each test uses an API key of its own, so each is its own client for the rate limiter.</summary>
 public class InferenceBoundsTests(InferenceBoundsTests.Factory factory) : IClassFixture<InferenceBoundsTests.Factory>
 {
     public sealed class Factory : ApiFactory
@@ -30,11 +29,11 @@ public class InferenceBoundsTests(InferenceBoundsTests.Factory factory) : IClass
         }
     }
 
+    /// <summary>A client with an API key of its own: its own partition of the rate limiter.</summary>
     HttpClient Client()
     {
-        var client = factory.CreateClient();
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Guid.NewGuid().ToString("N"));
-        return client;
+        using var admin = factory.Client(ApiFactory.AdminKey);
+        return factory.Client(ApiFactory.CreateKey(admin, factory.TenantId, "inference-" + Guid.NewGuid().ToString("N")[..8], "member").Result);
     }
 
     Task<HttpResponseMessage> Predict(HttpClient client, JsonObject body) => client.PostAsJsonAsync($"/models/{factory.ModelId}/predict", body);

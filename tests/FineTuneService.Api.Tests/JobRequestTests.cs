@@ -53,6 +53,7 @@ public class JobRequestTests(SeededApiFactory factory) : IClassFixture<SeededApi
         { "a billion epochs", "hyperparameters.num_train_epochs" },
         { "more steps than a job may run", "hyperparameters.max_steps" },
         { "a checkpoint every step", "hyperparameters.save_steps" },
+        { "tf32 on a CPU", "hyperparameters.tf32" },
     };
 
     string BadSpec(string why)
@@ -76,6 +77,7 @@ public class JobRequestTests(SeededApiFactory factory) : IClassFixture<SeededApi
             case "a billion epochs": hyperparameters["num_train_epochs"] = 1e9; break;
             case "more steps than a job may run": hyperparameters["max_steps"] = 2_000_000; break;
             case "a checkpoint every step": hyperparameters["save_strategy"] = "steps"; hyperparameters["save_steps"] = 1; break;
+            case "tf32 on a CPU": (spec["device"], hyperparameters["tf32"]) = ("cpu", true); break;
         }
         return spec.ToJsonString();
     }

@@ -19,8 +19,8 @@ public class JourneyTests(ApiFactory factory, ITestOutputHelper output) : IClass
         using var apiHost = factory.StartHost("FineTuneService.Api");
         using var worker = factory.StartWorker();
         using var inferenceHost = factory.StartHost("FineTuneService.Inference");
-        using var api = new HttpClient { BaseAddress = await apiHost.UrlAsync(Startup) };
-        using var inference = new HttpClient { BaseAddress = await inferenceHost.UrlAsync(Startup) };
+        using var api = factory.HostClient(await apiHost.UrlAsync(Startup));
+        using var inference = factory.HostClient(await inferenceHost.UrlAsync(Startup));
         string Logs() => $"api:\n{apiHost.Log}\nworker:\n{worker.Log}\ninference:\n{inferenceHost.Log}";
 
         var clock = Stopwatch.StartNew();

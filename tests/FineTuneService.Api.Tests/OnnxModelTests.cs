@@ -34,7 +34,7 @@ public class OnnxModelTests(ApiFactory factory) : IClassFixture<ApiFactory>
         ModelFolder.Export(model, Path.Combine(factory.StorageRoot, folder), Tokenizers.LoadFromFolder(TestData.TinyModel));
         model.Module.Dispose();
         using var db = factory.Db();
-        db.Models.Add(new Model { Id = id, Name = "sentiment", Path = folder, Architecture = nameof(BertForSequenceClassification), ModelType = "bert", CreatedAt = DateTime.UtcNow });
+        db.Models.Add(new Model { Id = id, TenantId = factory.TenantId, Name = "sentiment", Path = folder, Architecture = nameof(BertForSequenceClassification), ModelType = "bert", CreatedAt = DateTime.UtcNow });
         db.SaveChanges();
         return id;
     }

@@ -58,7 +58,7 @@ public class PredictTests(ApiFactory factory) : IClassFixture<ApiFactory>
         ModelFolder.Export(model, Path.Combine(factory.StorageRoot, folder), tokenizer ?? new WordPieceTokenizer(Vocab));
         model.Module.Dispose();
         using var db = factory.Db();
-        db.Models.Add(new Model { Id = id, Name = architecture, Path = folder, Architecture = architecture, ModelType = config.ModelType, CreatedAt = DateTime.UtcNow });
+        db.Models.Add(new Model { Id = id, TenantId = factory.TenantId, Name = architecture, Path = folder, Architecture = architecture, ModelType = config.ModelType, CreatedAt = DateTime.UtcNow });
         db.SaveChanges();
         return id;
     }
@@ -151,7 +151,7 @@ public class PredictTests(ApiFactory factory) : IClassFixture<ApiFactory>
     /// <summary>The batcher's Prometheus histogram: how many batches ran and how many requests they held.</summary>
     async Task<(double Batches, double Requests)> BatchCounters()
     {
-        var metrics = await client.GetStringAsync("/metrics");
+        var metrics = await factory.Client(ApiFactory.AdminKey).GetStringAsync("/metrics"); // Auth:Metrics defaults to admin
         double Value(string name) => metrics.Split('\n').Where(l => l.StartsWith(name + " ")).Select(l => double.Parse(l[(name.Length + 1)..], CultureInfo.InvariantCulture)).SingleOrDefault();
         return (Value("fts_inference_batch_requests_count"), Value("fts_inference_batch_requests_sum"));
     }

@@ -15,7 +15,7 @@ public class PretrainLineageTests(ApiFactory factory) : IClassFixture<ApiFactory
     {
         using var apiHost = factory.StartHost("FineTuneService.Api");
         using var worker = factory.StartWorker();
-        using var api = new HttpClient { BaseAddress = await apiHost.UrlAsync(Startup) };
+        using var api = factory.HostClient(await apiHost.UrlAsync(Startup));
         string Logs() => $"api:\n{apiHost.Log}\nworker:\n{worker.Log}";
 
         var corpusId = await SeededApiFactory.Created(api.PostAsync("/datasets", DatasetTests.Upload(Encoding.UTF8.GetBytes(TestData.Corpus(60, seed: 5)), "corpus.txt")));

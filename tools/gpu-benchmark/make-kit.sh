@@ -24,6 +24,6 @@ import struct, sys
 with open(sys.argv[1], "rb") as f:
     open(sys.argv[2], "wb").write(f.read(struct.unpack("<Q", f.read(8))[0]))
 PY
-cp tools/gpu-benchmark/{run.sh,make_weights.py,bf16_peer.py} "$KIT/"
+cp tools/gpu-benchmark/{run.sh,make_weights.py} "$KIT/"
 rm -rf "$PUBLISH"
 du -sh "$KIT"

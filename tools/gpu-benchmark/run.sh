@@ -27,8 +27,8 @@ gpumem() { nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms
 # BLAS, a 1024³ product on the device against ours with TF32 equal, parity against the same model in float64 on the CPU),
 # then each comparison with both sides' settings: the device their parameters were on and their precision (TF32 or not)
 # must be equal, or the comparison is refused ("meets": false, "reason").
-echo "== ours vs peer, train --device $DEVICE"
-time gpumem timeout 400 $B train --device $DEVICE ${QUICK:+--quick} | tee $O/train.jsonl; echo "train rc=${PIPESTATUS[0]}"
+# --all-steps: fine-tune and MLM steps, float32 and bf16 (ours: bf16 working copy; PyTorch: autocast), MiniLM / small
+# BERT and BERT-base's shape, ours against PyTorch eager, all in one call.
+echo "== ours vs peer, train --device $DEVICE --all-steps"
+time gpumem timeout ${TRAIN_TIMEOUT:-480} $B train --device $DEVICE --all-steps ${QUICK:+--quick} | tee $O/train.jsonl; echo "train rc=${PIPESTATUS[0]}"
 echo "== refused comparisons (should be none):"; grep '"meets":false' $O/train.jsonl | grep '"reason"' || echo none
-echo "== peer fp32 vs bf16 autocast"
-time timeout 120 $PY $K/bf16_peer.py $W/bench/peer $F $DEVICE; echo "bf16 rc=$?"

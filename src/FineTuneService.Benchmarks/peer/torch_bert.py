@@ -3,10 +3,15 @@
 Debian's python3-torch (1.13) has no transformers library, so the model is written here and loads the
 fixture's model.safetensors by parsing the safetensors header with numpy. Modes:
   step  --model-dir D | --config JSON --task cls|mlm --batches FILE --warmup W --steps N --threads T [--device cpu|cuda]
-        identical batches (written by the .NET harness), AdamW, clip 1.0: samples/s and peak RSS.
+        identical batches (written by the .NET harness), AdamW, clip 1.0: samples/s and peak RSS;
+        --precision bf16 runs forward and loss under torch.autocast(bfloat16) (Hugging Face's bf16=True).
   epoch --model-dir D --data FILE --batch-size B --threads T
         one fine-tuning epoch with Hugging Face Trainer defaults: shuffled random batches, each padded to
         its longest sequence (DataCollatorWithPadding), AdamW lr 5e-5 linear decay, clip 1.0.
+  finetune --model-dir D --data FILE --test FILE --epochs E --lr LR --weight-decay WD --batch-size B --seed S
+        the quality comparison's peer: Hugging Face Trainer's loop for E epochs (as epoch mode, each epoch
+        reshuffled), then accuracy on the test rows; --head-init hf (N(0, initializer_range), bias 0, as
+        Hugging Face initialises a new classifier) or torch (nn.Linear's default).
   parity --model-dir D [--reference FILE] [--device cpu|cuda]
         the encoder's last_hidden_state and pooler_output on the inputs of FILE ({"cases": [{input_ids, token_type_ids,
         last_hidden_state, pooler_output}]}: ONNX Runtime's outputs of the original export) against that reference;
@@ -15,6 +20,7 @@ fixture's model.safetensors by parsing the safetensors header with numpy. Modes:
 Prints one JSON object on stdout.
 """
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -214,8 +220,9 @@ def adamw(model, lr, weight_decay):
     return torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}], lr=lr)
 
 
-def train_step(model, optimizer, batch):
-    loss = model(*batch)
+def train_step(model, optimizer, batch, cast=None):
+    with cast or contextlib.nullcontext():
+        loss = model(*batch)
     loss.backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
     optimizer.step()
@@ -223,9 +230,9 @@ def train_step(model, optimizer, batch):
     return loss.item()
 
 
-def precision(device):
-    """As the .NET side names it: fp32, with TF32 matrix products where CUDA allows them."""
-    return "fp32 (tf32 matmul)" if device.type == "cuda" and torch.backends.cuda.matmul.allow_tf32 else "fp32"
+def precision(device, compute="fp32"):
+    """As the .NET side names it: fp32 or bf16, with TF32 matrix products where CUDA allows them."""
+    return compute + " (tf32 matmul)" if device.type == "cuda" and torch.backends.cuda.matmul.allow_tf32 else compute
 
 
 def peak_rss_mb():
@@ -242,16 +249,66 @@ def run_steps(args):
     optimizer = adamw(model, 5e-5, 0.01)
     # Each batch goes to the device in its step, as a data loader's would (and as ours does).
     on_device = lambda batch: tuple(t.to(device) for t in batch)
+    # The steps run under autocast, as Hugging Face's Trainer runs them with bf16=True (its backward runs outside).
+    cast = torch.autocast(device_type=device.type, dtype=torch.bfloat16) if args.precision == "bf16" else contextlib.nullcontext()
+    step = lambda batch: train_step(model, optimizer, on_device(batch), cast)
     for i in range(args.warmup):
-        train_step(model, optimizer, on_device(batches[i % len(batches)]))
+        step(batches[i % len(batches)])
     losses = []
     start = time.perf_counter()
     for i in range(args.steps):
-        losses.append(train_step(model, optimizer, on_device(batches[(args.warmup + i) % len(batches)])))
+        losses.append(step(batches[(args.warmup + i) % len(batches)]))
     elapsed = time.perf_counter() - start
     samples = sum(batches[(args.warmup + i) % len(batches)][0].shape[0] for i in range(args.steps))
     return {"samples_per_second": samples / elapsed, "peak_rss_mb": peak_rss_mb(), "losses": losses,
-            "device": str(next(model.parameters()).device), "batch": batches[0][0].shape[0], "precision": precision(device)}
+            "device": str(next(model.parameters()).device), "batch": batches[0][0].shape[0], "precision": precision(device, args.precision)}
+
+
+def padded(chunk):
+    longest = max(len(r["input_ids"]) for r in chunk)
+    ids = torch.zeros(len(chunk), longest, dtype=torch.long)
+    mask = torch.zeros(len(chunk), longest, dtype=torch.long)
+    for j, r in enumerate(chunk):
+        ids[j, :len(r["input_ids"])] = torch.tensor(r["input_ids"])
+        mask[j, :len(r["input_ids"])] = 1
+    return ids, mask, torch.zeros_like(ids), torch.tensor([r["label"] for r in chunk])
+
+
+def read_rows(path):
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def run_finetune(args):
+    rows, test = read_rows(args.data), read_rows(args.test)
+    model = build_model(args, max(r["label"] for r in rows) + 1)
+    if args.head_init == "hf":
+        with torch.no_grad():
+            model.classifier.weight.normal_(0.0, json.load(open(os.path.join(args.model_dir, "config.json"))).get("initializer_range", 0.02))
+            model.classifier.bias.zero_()
+    model.train()
+    optimizer = adamw(model, args.lr, args.weight_decay)
+    per_epoch = math.ceil(len(rows) / args.batch_size)
+    total = per_epoch * args.epochs
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: max(0.0, (total - s) / total))
+    generator = torch.Generator().manual_seed(args.seed)
+    start = time.perf_counter()
+    losses = []
+    for epoch in range(args.epochs):
+        order = torch.randperm(len(rows), generator=generator).tolist()
+        for s in range(per_epoch):
+            losses.append(train_step(model, optimizer, padded([rows[i] for i in order[s * args.batch_size:(s + 1) * args.batch_size]])))
+            scheduler.step()
+    train_seconds = time.perf_counter() - start
+    model.eval()
+    correct = 0
+    with torch.no_grad():
+        for s in range(0, len(test), 64):
+            ids, mask, types, labels = padded(test[s:s + 64])
+            pooled = model.bert.pooler(model.bert(ids, mask, types))
+            correct += int((model.classifier(pooled).argmax(-1) == labels).sum())
+    return {"accuracy": correct / len(test), "train_seconds": train_seconds, "steps": total,
+            "first_loss": losses[0], "last_loss": losses[-1]}
 
 
 def run_epoch(args):
@@ -320,22 +377,28 @@ def run_parity(args):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("mode", choices=["step", "epoch", "parity"])
+    p.add_argument("mode", choices=["step", "epoch", "parity", "finetune"])
     p.add_argument("--model-dir")
     p.add_argument("--config", help="config.json content for a randomly initialised model")
     p.add_argument("--task", choices=["cls", "mlm"], default="cls")
     p.add_argument("--batches")
     p.add_argument("--data")
+    p.add_argument("--test")
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--lr", type=float, default=2e-5)
+    p.add_argument("--weight-decay", type=float, default=0.01)
+    p.add_argument("--head-init", choices=["hf", "torch"], default="hf")
     p.add_argument("--reference", help="parity mode: the reference outputs")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
     p.add_argument("--device", default="cpu", help="step mode: where the model and batches live (each step ends in loss.item(), a sync)")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
-    result = {"step": run_steps, "epoch": run_epoch, "parity": run_parity}[args.mode](args)
+    result = {"step": run_steps, "epoch": run_epoch, "parity": run_parity, "finetune": run_finetune}[args.mode](args)
     result.setdefault("device", args.device)
     result.update({"threads": args.threads, "openblas_threads": os.environ.get("OPENBLAS_NUM_THREADS", ""), "torch": torch.__version__})
     json.dump(result, sys.stdout)

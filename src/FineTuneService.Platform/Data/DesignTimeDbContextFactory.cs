@@ -1,3 +1,4 @@
+using FineTuneService.Platform.Identity;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Design;
 
@@ -7,5 +8,6 @@ namespace FineTuneService.Platform.Data;
 sealed class DesignTimeDbContextFactory : IDesignTimeDbContextFactory<AppDbContext>
 {
     public AppDbContext CreateDbContext(string[] args) =>
-        new(new DbContextOptionsBuilder<AppDbContext>().UseNpgsql("Host=localhost").UseSnakeCaseNamingConvention().Options);
+        new(new DbContextOptionsBuilder<AppDbContext>().UseNpgsql("Host=localhost").UseSnakeCaseNamingConvention().Options,
+            TenantScope.Background);
 }

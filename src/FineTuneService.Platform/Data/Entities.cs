@@ -2,6 +2,13 @@ namespace FineTuneService.Platform.Data;
 
 public enum JobStatus { Validating, Queued, Running, Cancelling, Succeeded, Failed, Cancelled }
 
+/// <summary>A row that belongs to a tenant: <see cref="AppDbContext"/> filters every query by it and stamps new rows with
+/// the caller's tenant.</summary>
+public interface ITenantOwned
+{
+    Guid TenantId { get; set; }
+}
+
 public static class JobStatusGroups
 {
     public static readonly JobStatus[] Finished = [JobStatus.Succeeded, JobStatus.Failed, JobStatus.Cancelled];
@@ -9,9 +16,10 @@ public static class JobStatusGroups
 
 /// <summary>An uploaded data file. <see cref="Path"/> is relative to the storage root; <see cref="FileName"/> is the
 /// client's name, kept for display only.</summary>
-public sealed class Dataset
+public sealed class Dataset : ITenantOwned
 {
     public Guid Id { get; init; }
+    public Guid TenantId { get; set; }
     public required string Name { get; set; }
     public required string FileName { get; init; }
     public required string Format { get; init; }
@@ -34,9 +42,12 @@ public sealed class Dataset
 }
 
 /// <summary>A Hugging Face model folder on the volume: imported, or the result of a job (lineage).</summary>
-public sealed class Model
+public sealed class Model : ITenantOwned
 {
     public Guid Id { get; init; }
+    public Guid TenantId { get; set; }
+    /// <summary>Readable by every tenant (a base checkpoint everyone fine-tunes); only an admin may change it.</summary>
+    public bool Shared { get; set; }
     public required string Name { get; set; }
     public required string Path { get; init; }
     public string? Architecture { get; init; }
@@ -60,9 +71,10 @@ public static class Precisions
 
 /// <summary>A training job. The lease (owner + expiry, renewed by the running worker's heartbeat) makes sure
 /// only one worker runs it at a time; <see cref="CancelRequested"/> is how a cancel reaches that worker.</summary>
-public sealed class Job
+public sealed class Job : ITenantOwned
 {
     public Guid Id { get; init; }
+    public Guid TenantId { get; set; }
     public required string Type { get; init; }
     public required string Task { get; init; }
     public JobStatus Status { get; set; }
@@ -96,6 +108,8 @@ public sealed class MetricPoint
 {
     public long Id { get; init; }
     public Guid JobId { get; init; }
+    /// <summary>The tenancy filter's way to the job's tenant; not loaded.</summary>
+    public Job? Job { get; init; }
     public int Step { get; init; }
     public double Epoch { get; init; }
     public required string Name { get; init; }
@@ -109,6 +123,8 @@ public sealed class JobEvent
 {
     public long Id { get; init; }
     public Guid JobId { get; init; }
+    /// <summary>The tenancy filter's way to the job's tenant; not loaded.</summary>
+    public Job? Job { get; init; }
     public DateTime CreatedAt { get; init; }
     public required string Level { get; init; }
     public required string Message { get; init; }
@@ -118,8 +134,12 @@ public sealed class Checkpoint
 {
     public long Id { get; init; }
     public Guid JobId { get; init; }
+    /// <summary>The tenancy filter's way to the job's tenant; not loaded.</summary>
+    public Job? Job { get; init; }
     public int Step { get; init; }
     public required string Path { get; init; }
+    /// <summary>The checkpoint folder's bytes, counted against the tenant's storage quota.</summary>
+    public long SizeBytes { get; init; }
     public Dictionary<string, double> Metrics { get; init; } = [];
     public DateTime CreatedAt { get; init; }
 }
@@ -127,8 +147,40 @@ public sealed class Checkpoint
 /// <summary>A client's <c>Idempotency-Key</c> for <c>POST /jobs</c>: a retry with the same key and body returns the first job.</summary>
 public sealed class IdempotencyKey
 {
+    public Guid TenantId { get; init; }
     public required string Key { get; init; }
     public required string RequestHash { get; init; }
     public Guid JobId { get; init; }
     public DateTime CreatedAt { get; init; }
+}
+
+/// <summary>Who owns data. Quotas are null when unlimited.</summary>
+public sealed class Tenant
+{
+    /// <summary>The tenant of the bootstrap admin key, of open (embedded, loopback) mode, and of every row made before tenancy.</summary>
+    public static readonly Guid DefaultId = new("00000000-0000-0000-0000-000000000001");
+
+    public Guid Id { get; init; }
+    public required string Name { get; set; }
+    public long? MaxStorageBytes { get; set; }
+    public int? MaxRunningJobs { get; set; }
+    public int? MaxQueuedJobs { get; set; }
+    public DateTime CreatedAt { get; init; }
+}
+
+/// <summary>An API key: only its SHA-256 is stored (keys are 192 random bits, so a fast hash is enough), with the first
+/// characters kept to recognise it in lists.</summary>
+public sealed class ApiKey
+{
+    public Guid Id { get; init; }
+    public Guid TenantId { get; init; }
+    public Tenant? Tenant { get; init; }
+    public required string Name { get; init; }
+    public required string Role { get; init; }
+    public required string Prefix { get; init; }
+    public required string Hash { get; init; }
+    public DateTime CreatedAt { get; init; }
+    public DateTime? LastUsedAt { get; set; }
+    public DateTime? ExpiresAt { get; init; }
+    public DateTime? RevokedAt { get; set; }
 }

@@ -1,6 +1,8 @@
 using FineTuneService.Platform.Data;
 using FineTuneService.Platform.Http;
+using FineTuneService.Platform.Identity;
 using FineTuneService.Platform.Storage;
+using FineTuneService.Platform.Tenants;
 using FineTuneService.Training.Data;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -8,6 +10,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace FineTuneService.Platform.Datasets;
@@ -35,7 +38,7 @@ public static class DatasetEndpoints
 
     public static RouteGroupBuilder MapDatasetEndpoints(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/datasets").WithTags("Datasets");
+        var group = app.MapGroup("/datasets").WithTags("Datasets").RequireAuthorization(Policies.TenantData);
         group.MapPost("/", Upload).WithName("UploadDataset").DisableAntiforgery()
             .WithRequestBody<DatasetUploadForm>("multipart/form-data").WithProblems(400, 413, 415)
             .WithSummary("Upload a dataset (multipart: file, optional name and format: csv, tsv, jsonl, txt; may be gzipped)")
@@ -52,15 +55,14 @@ public static class DatasetEndpoints
         return group;
     }
 
-    static async Task<Created<DatasetResponse>> Upload(
-        HttpRequest request, AppDbContext db, ArtifactStore store, IOptions<StorageOptions> options, IOptions<DataLimits> limits, TimeProvider clock,
-        CancellationToken cancellationToken)
+    static async Task<Created<DatasetResponse>> Upload(HttpRequest request, Caller caller, AppDbContext db, ArtifactStore store,
+        IOptions<StorageOptions> options, IOptions<DataLimits> limits, TimeProvider clock, ILogger<Dataset> logger, CancellationToken cancellationToken)
     {
         var temp = store.NewTempFolder();
         string? folder = null;
         try
         {
-            var form = await MultipartUpload.ReadAsync(request, temp, "file", options.Value.MaxDatasetBytes, cancellationToken);
+            var form = await Quotas.ReadUploadAsync(request, db, caller.TenantId, temp, "file", options.Value.MaxDatasetBytes, cancellationToken);
             if (form.Files is not [var file])
                 throw new RequestValidationException("file", form.Files.Count == 0 ? "required: a multipart part named 'file'" : "send one file");
             var format = form.Fields.GetValueOrDefault("format")?.Trim().ToLowerInvariant() is { Length: > 0 } f ? f : null;
@@ -97,6 +99,7 @@ public static class DatasetEndpoints
             db.Datasets.Add(dataset);
             await db.SaveChangesAsync(cancellationToken);
             folder = null;
+            logger.LogInformation("Dataset {DatasetId} uploaded by {Caller}", id, caller.ToString());
             return TypedResults.Created($"/datasets/{id}", DatasetResponse.From(dataset));
         }
         finally
@@ -132,7 +135,7 @@ public static class DatasetEndpoints
 
     /// <summary>Finished jobs let go of the dataset; one that has not finished holds it (a foreign key), which is a 409.
     /// Of concurrent deletes one is a 204, the others 404.</summary>
-    static async Task<NoContent> Delete(Guid id, AppDbContext db, ArtifactStore store, CancellationToken cancellationToken)
+    static async Task<NoContent> Delete(Guid id, Caller caller, AppDbContext db, ArtifactStore store, ILogger<Dataset> logger, CancellationToken cancellationToken)
     {
         var dataset = await Find(db, id, cancellationToken);
         var deleted = await Deletion.DeleteAsync(db, async () =>
@@ -144,6 +147,7 @@ public static class DatasetEndpoints
         }, $"Dataset {id} is used by a job that has not finished.", cancellationToken);
         if (!deleted) throw new NotFoundException("dataset", id);
         store.DeleteFolder(Path.GetDirectoryName(dataset.Path)!);
+        logger.LogInformation("Dataset {DatasetId} deleted by {Caller}", id, caller.ToString());
         return TypedResults.NoContent();
     }
 

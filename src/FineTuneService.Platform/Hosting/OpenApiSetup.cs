@@ -52,6 +52,13 @@ public static class OpenApiSetup
             options.SchemaFilter<HyperparametersFilter>();
             options.SchemaFilter<ShapesFilter>();
             options.OperationFilter<HeadersFilter>();
+            // Swagger UI's Authorize button: paste a key, and every "Try it out" sends it as a Bearer token.
+            options.AddSecurityDefinition("bearer", new OpenApiSecurityScheme
+            {
+                Type = SecuritySchemeType.Http, Scheme = "bearer", BearerFormat = "fts_…", Description = "An API key: Authorization: Bearer fts_…",
+            });
+            options.AddSecurityRequirement(document => new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference("bearer", document)] = [] });
+            options.OperationFilter<Identity.SecurityResponses>();
             // The event stream's 200 is described as text; the SseItem schema its result type brings is not on the wire.
             options.DocumentFilter<DropSchemas>();
         });

@@ -1,8 +1,10 @@
 using FineTuneService.Platform.Data;
 using FineTuneService.Platform.Http;
+using FineTuneService.Platform.Identity;
 using FineTuneService.Platform.Jobs;
 using FineTuneService.Platform.Storage;
 using FineTuneService.Training.Data;
+using FineTuneService.Platform.Webhooks;
 using FineTuneService.Training.Models;
 using Hangfire;
 using Hangfire.PostgreSql;
@@ -45,6 +47,10 @@ public static class PlatformDefaults
 
         services.AddOptions<StorageOptions>().BindConfiguration("Storage").ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<JobOptions>().BindConfiguration("Jobs").ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<WebhookOptions>().BindConfiguration("Webhooks").ValidateDataAnnotations()
+            .Validate(o => { try { return o.RetryDelayList.All(d => d >= TimeSpan.Zero); } catch (FormatException) { return false; } },
+                "Webhooks:RetryDelays: comma-separated seconds, each >= 0").ValidateOnStart();
+        services.AddSingleton<WebhookNotifier>();
         services.AddOptions<ModelBudget>().BindConfiguration(ModelBudget.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<DataLimits>().BindConfiguration(DataLimits.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<ArtifactStore>();
@@ -90,26 +96,34 @@ public static class PlatformDefaults
         });
 
         services.AddHealthChecks().AddDbContextCheck<AppDbContext>("database", tags: ["ready"]);
+        builder.AddPlatformIdentity();
         return builder;
     }
 
-    /// <summary>Request logging, problem details for every error, health and metrics endpoints.</summary>
+    /// <summary>Request logging, problem details for every error, identity, health and metrics endpoints.</summary>
     public static WebApplication UsePlatformDefaults(this WebApplication app)
     {
-        app.UseSerilogRequestLogging();
+        app.UseSerilogRequestLogging(options => options.EnrichDiagnosticContext = (log, context) =>
+        {
+            if (Caller.From(context.User) is not { } caller) return;
+            log.Set("KeyName", caller.KeyName);
+            log.Set("TenantId", caller.TenantId);
+        });
         app.UseExceptionHandler(new ExceptionHandlerOptions
         {
             // Handled user mistakes are answered, not logged as errors; unknown exceptions still are.
             SuppressDiagnosticsCallback = context => context.Exception is RequestValidationException or NotFoundException
-                or ConflictException or PayloadTooLargeException or BadHttpRequestException or TooManyRequestsException,
+                or ConflictException or PayloadTooLargeException or BadHttpRequestException or ProblemException or TooManyRequestsException,
         });
-        // Policies are opt-in per endpoint group (RequireRateLimiting); the predict endpoints name theirs.
-        app.UseRateLimiter();
         app.UseStatusCodePages();
+        app.UsePlatformIdentity();
+        // After identity, so a limit counts against the authenticated key; policies are opt-in per endpoint group.
+        app.UseRateLimiter();
         app.UseHttpMetrics();
-        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
-        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
-        app.MapMetrics("/metrics");
+        var auth = app.Services.GetRequiredService<IOptions<AuthOptions>>().Value;
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false }).WithExposure(auth.Health);
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") }).WithExposure(auth.Health);
+        app.MapMetrics("/metrics").WithExposure(auth.Metrics);
         return app;
     }
 }

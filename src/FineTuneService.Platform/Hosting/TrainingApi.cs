@@ -1,9 +1,10 @@
 using FineTuneService.Platform.Dashboard;
 using FineTuneService.Platform.Datasets;
+using FineTuneService.Platform.Identity;
 using FineTuneService.Platform.Jobs;
 using FineTuneService.Platform.Models;
 using FineTuneService.Platform.Storage;
-using Hangfire;
+using FineTuneService.Platform.Tenants;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -12,12 +13,14 @@ using Microsoft.Extensions.Logging;
 
 namespace FineTuneService.Platform.Hosting;
 
-/// <summary>The REST surface of the Api host: datasets, models, jobs, the web dashboard, Swagger UI and the Hangfire dashboard.</summary>
+/// <summary>The REST surface of the Api host: datasets, models, jobs, tenants and keys, the web dashboard, Swagger UI and
+/// the Hangfire dashboard.</summary>
 public static class TrainingApi
 {
     public static WebApplicationBuilder AddTrainingApi(this WebApplicationBuilder builder)
     {
         builder.Services.AddOpenApiDocument();
+        builder.AddHangfireSignIn();
         return builder;
     }
 
@@ -26,10 +29,11 @@ public static class TrainingApi
         app.MapDashboard();
         app.UseSwagger();
         app.UseSwaggerUI();
-        app.UseHangfireDashboard("/hangfire");
+        app.MapHangfireWithSignIn();
         app.MapDatasetEndpoints();
         app.MapModelEndpoints();
         app.MapJobEndpoints();
+        app.MapTenantEndpoints();
         app.Lifetime.ApplicationStarted.Register(() => LogWhereToLook(app));
         return app;
     }

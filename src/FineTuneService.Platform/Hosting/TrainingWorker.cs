@@ -1,4 +1,5 @@
 using FineTuneService.Platform.Jobs;
+using FineTuneService.Platform.Webhooks;
 using FineTuneService.Training.Jobs;
 using Hangfire;
 using Microsoft.AspNetCore.Builder;
@@ -26,6 +27,18 @@ public static class TrainingWorker
             server.Queues = [TrainingJob.Queue];
             server.WorkerCount = provider.GetRequiredService<IOptions<WorkerOptions>>().Value.DeviceList.Count;
             server.ServerName = $"{Environment.MachineName}:{Environment.ProcessId}";
+        });
+        // Webhook deliveries on their own server, so a receiver's retries never hold a device's worker.
+        services.AddTransient<WebhookSender>();
+        services.AddHttpClient(WebhookSender.Queue, (provider, client) =>
+                client.Timeout = TimeSpan.FromSeconds(provider.GetRequiredService<IOptions<WebhookOptions>>().Value.TimeoutSeconds))
+            // A redirect could lead to a host the allow-list never saw.
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false });
+        services.AddHangfireServer((_, server) =>
+        {
+            server.Queues = [WebhookSender.Queue];
+            server.WorkerCount = 2;
+            server.ServerName = $"{Environment.MachineName}:{Environment.ProcessId}:webhooks";
         });
         // Room for a running job to notice the stop and hand its lease back.
         services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(30));

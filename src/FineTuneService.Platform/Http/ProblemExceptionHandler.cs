@@ -25,6 +25,7 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problemDetail
             NotFoundException e => new ProblemDetails { Status = StatusCodes.Status404NotFound, Title = "Not found.", Detail = e.Message },
             ConflictException e => new ProblemDetails { Status = StatusCodes.Status409Conflict, Title = "Conflict.", Detail = e.Message },
             TooManyRequestsException e => TooManyRequests(httpContext, e.Message, e.RetryAfter),
+            ProblemException e => new ProblemDetails { Status = e.Status, Title = e.Title, Detail = e.Message, Extensions = { ["code"] = e.Code } },
             // The database is down or restarting: the request may succeed in a moment, so 503 and not 500.
             _ when Transient.Is(exception) => Unavailable(httpContext),
             // Kestrel's body size limit (413), malformed multipart, failed parameter binding.
@@ -53,13 +54,16 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problemDetail
         return new ProblemDetails { Status = StatusCodes.Status429TooManyRequests, Title = "Too many requests.", Detail = detail };
     }
 
-    /// <summary>Stable machine-readable <c>type</c> and <c>code</c> for every problem, including status-code pages.</summary>
+    /// <summary>Stable machine-readable <c>type</c> and <c>code</c> for every problem, including status-code pages; a
+    /// problem that names its own code keeps it.</summary>
     public static void Customize(ProblemDetailsContext context)
     {
         var status = context.ProblemDetails.Status ?? context.HttpContext.Response.StatusCode;
-        var code = status switch
+        var code = context.ProblemDetails.Extensions.TryGetValue("code", out var own) && own is string given ? given : status switch
         {
             400 => context.ProblemDetails is HttpValidationProblemDetails ? "validation_failed" : "bad_request",
+            401 => "api_key_required",
+            403 => "forbidden",
             404 => "not_found",
             405 => "method_not_allowed",
             409 => "conflict",

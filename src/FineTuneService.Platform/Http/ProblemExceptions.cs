@@ -25,3 +25,11 @@ public sealed class TooManyRequestsException(string message, TimeSpan retryAfter
 {
     public TimeSpan RetryAfter { get; } = retryAfter;
 }
+
+/// <summary>A refusal with its own status and stable code: quotas (429, 403), cross-site requests, read-only shared models.</summary>
+public sealed class ProblemException(int status, string code, string title, string detail) : Exception(detail)
+{
+    public int Status { get; } = status;
+    public string Code { get; } = code;
+    public string Title { get; } = title;
+}

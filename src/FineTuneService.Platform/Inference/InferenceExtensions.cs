@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Threading.RateLimiting;
 using FineTuneService.Platform.Http;
+using FineTuneService.Platform.Identity;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.RateLimiting;
@@ -45,10 +46,11 @@ public static class InferenceExtensions
         return builder;
     }
 
-    /// <summary>Who a request counts against: its credentials (hashed, so no key is held in memory) when it sends any —
-    /// once identity lands, the authenticated key's id — else its remote address.</summary>
+    /// <summary>Who a request counts against: its authenticated API key; without one (open mode), its credentials
+    /// hashed, else its remote address.</summary>
     static string Client(HttpContext context) =>
-        context.Request.Headers.Authorization.ToString() is { Length: > 0 } credentials
-            ? "key:" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(credentials)))[..32]
+        Caller.From(context.User) is { KeyId: { } key } ? $"key:{key:N}"
+        : context.Request.Headers.Authorization.ToString() is { Length: > 0 } credentials
+            ? "credentials:" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(credentials)))[..32]
             : "ip:" + context.Connection.RemoteIpAddress;
 }

@@ -48,7 +48,7 @@ public sealed class InferenceOptions
     /// <summary>Requests waiting for one model's batches; past it a request is answered 429 with Retry-After.</summary>
     [Range(1, 100_000)] public int MaxQueuedRequestsPerModel { get; set; } = 64;
 
-    /// <summary>Predict and tokenize requests per second for one client (its Authorization header, else its address)…</summary>
+    /// <summary>Predict and tokenize requests per second for one client (its API key; in open mode its address)…</summary>
     [Range(0.001, 1_000_000)] public double RequestsPerSecondPerClient { get; set; } = 50;
 
     /// <summary>… and the burst it may send at once.</summary>

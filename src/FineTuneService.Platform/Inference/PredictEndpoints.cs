@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using FineTuneService.Platform.Data;
 using FineTuneService.Platform.Http;
+using FineTuneService.Platform.Identity;
 using FineTuneService.Platform.Models;
 using FineTuneService.Platform.Storage;
 using FineTuneService.Training.Inference;
@@ -21,7 +22,8 @@ public static class PredictEndpoints
 {
     public static RouteGroupBuilder MapPredictEndpoints(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/models").WithTags("Inference").RequireRateLimiting(InferenceExtensions.RateLimitPolicy);
+        var group = app.MapGroup("/models").WithTags("Inference").RequireAuthorization(Policies.Inference)
+            .RequireRateLimiting(InferenceExtensions.RateLimitPolicy);
         group.MapPost("/{id:guid}/predict", Predict).WithName("Predict")
             .WithRequestBody<PredictBody>("application/json").WithProblems(400, 404)
             .WithSummary("Predict with a model: labels and scores, a regression value, entities, [MASK] fillings or generated text")
@@ -68,16 +70,22 @@ public static class PredictEndpoints
         return TypedResults.Ok(new TokenizeResponse(id, encodings));
     }
 
-    /// <summary>The cached model, or the registry's folder loaded into the cache; the database is asked only on a miss.</summary>
+    /// <summary>The cached model, or the registry's folder loaded into the cache. The database is asked on a miss, and
+    /// on every call of a tenant's key: it may use only its tenant's models and shared ones (admins and open mode see all).</summary>
     private static async Task<ModelLease> AcquireAsync(Guid id, ModelCache cache, IServiceProvider services, CancellationToken cancellationToken)
     {
-        if (cache.TryAcquire(id) is { } cached)
+        var everyTenant = services.GetRequiredService<TenantScope>().Filter is null;
+        if (everyTenant && cache.TryAcquire(id) is { } cached)
         {
             return cached;
         }
         await using var scope = services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
         var model = await db.Models.FindAsync([id], cancellationToken) ?? throw new NotFoundException("model", id);
+        if (!everyTenant && cache.TryAcquire(id) is { } allowed)
+        {
+            return allowed;
+        }
         var dir = scope.ServiceProvider.GetRequiredService<ArtifactStore>().FullPath(model.Path);
         return await Task.Run(() => cache.Acquire(id, dir, ModelQuantization.PrecisionOf(model)), cancellationToken);
     }

@@ -1,5 +1,6 @@
 using FineTuneService.Platform.Data;
 using FineTuneService.Platform.Storage;
+using FineTuneService.Platform.Webhooks;
 using FineTuneService.Training.Jobs;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -8,8 +9,8 @@ namespace FineTuneService.Platform.Jobs;
 
 /// <summary>Writes what the training core reports to the job's rows, only while this worker holds the lease.
 /// Called on the training thread; each call is one short unit of work on its own context.</summary>
-sealed class DbTrainingObserver(
-    IServiceScopeFactory scopes, ArtifactStore store, IStorageBudget storage, JobLease lease, Guid jobId, int attempt, TimeProvider clock) : ITrainingObserver
+sealed class DbTrainingObserver(IServiceScopeFactory scopes, ArtifactStore store, IStorageBudget storage, JobLease lease, Guid jobId, int attempt,
+    WebhookNotifier webhooks, TimeProvider clock) : ITrainingObserver
 {
     static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(500);
     DateTime lastProgress = DateTime.MinValue;
@@ -58,7 +59,9 @@ sealed class DbTrainingObserver(
     {
         Transient.Retry(() => WriteCheckpoint(step, path, metrics));
         Event($"Checkpoint saved at step {step}.");
+        webhooks.Notify(jobId, "job.checkpoint");
     }
+
 
     void WriteCheckpoint(int step, string path, IReadOnlyDictionary<string, double> metrics)
     {
@@ -68,7 +71,7 @@ sealed class DbTrainingObserver(
         var gone = db.Checkpoints.Where(c => c.JobId == jobId).AsEnumerable()
             .Where(c => c.Step == step || !Directory.Exists(store.FullPath(c.Path))).ToList();
         db.Checkpoints.RemoveRange(gone);
-        db.Checkpoints.Add(new Checkpoint { JobId = jobId, Step = step, Path = Path.GetRelativePath(store.Root, path), Metrics = new(metrics), CreatedAt = clock.GetUtcNow().UtcDateTime });
+        db.Checkpoints.Add(new Checkpoint { JobId = jobId, Step = step, Path = Path.GetRelativePath(store.Root, path), SizeBytes = ArtifactStore.FolderSize(path), Metrics = new(metrics), CreatedAt = clock.GetUtcNow().UtcDateTime });
         db.SaveChanges();
     }
 

@@ -3,7 +3,10 @@ using System.Text;
 using System.Text.Json.Nodes;
 using FineTuneService.Platform.Data;
 using FineTuneService.Platform.Http;
+using FineTuneService.Platform.Identity;
 using FineTuneService.Platform.Storage;
+using FineTuneService.Platform.Tenants;
+using FineTuneService.Platform.Webhooks;
 using FineTuneService.Training.Models;
 using Hangfire;
 using Microsoft.AspNetCore.Builder;
@@ -13,6 +16,7 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace FineTuneService.Platform.Jobs;
@@ -23,7 +27,8 @@ public sealed record JobResponse(
     Guid Id, string? Name, string Type, string Task, JobStatus Status, JobProgress Progress,
     Guid? TrainDatasetId, Guid? ValidationDatasetId, double? ValidationSplit, Guid? BaseModelId, ColumnSpec? Columns,
     JsonObject? Hyperparameters, JsonObject? Model, JsonObject? Tokenizer,
-    Guid? ResultModelId, string? Error, int Attempt, DateTime CreatedAt, DateTime? StartedAt, DateTime? FinishedAt)
+    Guid? ResultModelId, string? Error, int Attempt, DateTime CreatedAt, DateTime? StartedAt, DateTime? FinishedAt,
+    IReadOnlyList<WebhookView> Webhooks)
 {
     public static JobResponse From(Job job)
     {
@@ -31,7 +36,8 @@ public sealed record JobResponse(
         return new(job.Id, spec.Name, job.Type, job.Task, job.Status, new JobProgress(job.Step, job.TotalSteps, job.Epoch),
             job.TrainDatasetId, job.ValidationDatasetId, spec.ValidationSplit, job.BaseModelId, spec.Columns ?? new ColumnSpec(),
             JsonNode.Parse(job.Hyperparameters)!.AsObject(), spec.Model, spec.Tokenizer,
-            job.ResultModelId, job.Error, job.Attempt, job.CreatedAt, job.StartedAt, job.FinishedAt);
+            job.ResultModelId, job.Error, job.Attempt, job.CreatedAt, job.StartedAt, job.FinishedAt,
+            [.. (spec.Webhooks ?? []).Select(w => new WebhookView(w.Url!, w.Subscribed))]);
     }
 }
 
@@ -52,7 +58,7 @@ public static class JobEndpoints
 
     public static RouteGroupBuilder MapJobEndpoints(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/jobs").WithTags("Jobs");
+        var group = app.MapGroup("/jobs").WithTags("Jobs").RequireAuthorization(Policies.TenantData);
         group.MapPost("/", Create).WithName("CreateJob").Accepts<JobSpec>("application/json").WithProblems(400, 409)
             .WithSummary("Create a training job from a spec (Hugging Face TrainingArguments names); honours Idempotency-Key")
             .WithDescription("Checks the whole spec first (datasets, columns, base model, every hyperparameter) and answers every problem at once " +
@@ -77,18 +83,19 @@ public static class JobEndpoints
         return group;
     }
 
-    static async Task<Accepted<JobResponse>> Create(
-        HttpRequest request, AppDbContext db, ArtifactStore store, IOptions<ModelBudget> budget, IOptions<JobOptions> limits,
-        IBackgroundJobClient jobs, TimeProvider clock, CancellationToken cancellationToken)
+    static async Task<Accepted<JobResponse>> Create(HttpRequest request, Caller caller, AppDbContext db, ArtifactStore store,
+        IOptions<ModelBudget> budget, IOptions<JobOptions> limits, IOptions<WebhookOptions> webhooks, IBackgroundJobClient jobs, TimeProvider clock,
+        ILogger<Job> logger, CancellationToken cancellationToken)
     {
         var body = await new StreamReader(request.Body, Encoding.UTF8).ReadToEndAsync(cancellationToken);
         var key = request.Headers["Idempotency-Key"].ToString();
         if (key.Length > MaxIdempotencyKeyLength) throw new RequestValidationException("Idempotency-Key", $"at most {MaxIdempotencyKeyLength} characters");
         var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(body)));
-        if (key.Length > 0 && await Replay(db, key, hash, cancellationToken) is { } replay) return replay;
+        if (key.Length > 0 && await Replay(db, caller.TenantId, key, hash, cancellationToken) is { } replay) return replay;
 
         var spec = JobSpec.Parse(body).WithDefaults(limits.Value);
-        var hyperparameters = await spec.ValidateAsync(db, store, budget.Value, limits.Value, cancellationToken);
+        var hyperparameters = await spec.ValidateAsync(db, store, budget.Value, limits.Value, webhooks.Value, cancellationToken);
+        await Quotas.EnsureJobAllowedAsync(db, caller.TenantId, cancellationToken);
         var now = clock.GetUtcNow().UtcDateTime;
         var job = new Job
         {
@@ -104,27 +111,28 @@ public static class JobEndpoints
             CreatedAt = now,
         };
         db.Jobs.Add(job);
-        db.JobEvents.Add(new JobEvent { JobId = job.Id, CreatedAt = now, Level = "info", Message = "Job accepted and queued." });
-        if (key.Length > 0) db.IdempotencyKeys.Add(new IdempotencyKey { Key = key, RequestHash = hash, JobId = job.Id, CreatedAt = now });
+        db.JobEvents.Add(new JobEvent { JobId = job.Id, CreatedAt = now, Level = "info", Message = $"Job accepted and queued; created by {caller}." });
+        if (key.Length > 0) db.IdempotencyKeys.Add(new IdempotencyKey { TenantId = caller.TenantId, Key = key, RequestHash = hash, JobId = job.Id, CreatedAt = now });
         try { await db.SaveChangesAsync(cancellationToken); }
         catch (DbUpdateException)
         {
             db.ChangeTracker.Clear();
             // A concurrent retry with the same key won the insert.
-            if (key.Length > 0 && await Replay(db, key, hash, cancellationToken) is { } earlier) return earlier;
+            if (key.Length > 0 && await Replay(db, caller.TenantId, key, hash, cancellationToken) is { } earlier) return earlier;
             // A dataset or model deleted since validation (the foreign key refused the job): the same check names it now.
-            await spec.ValidateAsync(db, store, budget.Value, limits.Value, cancellationToken);
+            await spec.ValidateAsync(db, store, budget.Value, limits.Value, webhooks.Value, cancellationToken);
             throw new ConflictException(key.Length > 0 ? "Idempotency-Key is being used by another request." : "The job could not be stored; try again.");
         }
         // A crash between the insert and this enqueue leaves a queued job without a Hangfire job: recovery enqueues it.
         job.HangfireJobId = jobs.Enqueue<TrainingJob>(j => j.RunAsync(job.Id, CancellationToken.None));
         await db.SaveChangesAsync(cancellationToken);
+        logger.LogInformation("Job {JobId} created by {Caller}", job.Id, caller.ToString());
         return TypedResults.Accepted($"/jobs/{job.Id}", JobResponse.From(job));
     }
 
-    static async Task<Accepted<JobResponse>?> Replay(AppDbContext db, string key, string hash, CancellationToken cancellationToken)
+    static async Task<Accepted<JobResponse>?> Replay(AppDbContext db, Guid tenantId, string key, string hash, CancellationToken cancellationToken)
     {
-        var existing = await db.IdempotencyKeys.AsNoTracking().FirstOrDefaultAsync(k => k.Key == key, cancellationToken);
+        var existing = await db.IdempotencyKeys.AsNoTracking().FirstOrDefaultAsync(k => k.TenantId == tenantId && k.Key == key, cancellationToken);
         if (existing is null) return null;
         if (existing.RequestHash != hash) throw new ConflictException("Idempotency-Key was already used with a different request body.");
         var job = await Find(db, existing.JobId, cancellationToken);
@@ -205,7 +213,8 @@ public static class JobEndpoints
     }
 
     // A queued job is cancelled at once; a running one is flagged, and its worker stops it at the next heartbeat.
-    static async Task<Accepted<JobResponse>> Cancel(Guid id, AppDbContext db, TimeProvider clock, CancellationToken cancellationToken)
+    static async Task<Accepted<JobResponse>> Cancel(Guid id, Caller caller, AppDbContext db, WebhookNotifier webhooks, TimeProvider clock,
+        ILogger<Job> logger, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow().UtcDateTime;
         var queued = await db.Jobs.Where(j => j.Id == id && j.Status == JobStatus.Queued && j.LeaseOwner == null)
@@ -217,8 +226,10 @@ public static class JobEndpoints
             throw new ConflictException($"Job {id} is {job.Status.ToString().ToLowerInvariant()}; only queued or running jobs can be cancelled.");
         if (queued + running == 1)
         {
-            db.JobEvents.Add(new JobEvent { JobId = id, CreatedAt = now, Level = "info", Message = queued == 1 ? "Cancelled before it started." : "Cancel requested." });
+            db.JobEvents.Add(new JobEvent { JobId = id, CreatedAt = now, Level = "info", Message = (queued == 1 ? "Cancelled before it started" : "Cancel requested") + $"; by {caller}." });
             await db.SaveChangesAsync(cancellationToken);
+            logger.LogInformation("Job {JobId} cancelled by {Caller}", id, caller.ToString());
+            if (queued == 1) webhooks.Notify(id, "job.cancelled");
         }
         return TypedResults.Accepted($"/jobs/{id}", JobResponse.From(job));
     }

@@ -1,5 +1,6 @@
 using FineTuneService.Platform.Data;
 using FineTuneService.Platform.Storage;
+using FineTuneService.Platform.Webhooks;
 using Hangfire;
 using Hangfire.States;
 using Microsoft.EntityFrameworkCore;
@@ -15,7 +16,7 @@ namespace FineTuneService.Platform.Jobs;
 /// from its newest checkpoint, after a back-off that doubles with each death of its worker; at <c>Jobs:MaxAttempts</c>
 /// deaths it fails instead (a job that kills every worker it runs on). A job cancelled while its worker died is marked cancelled.</summary>
 sealed class JobRecovery(
-    IServiceScopeFactory scopes, JobStorage storage, IBackgroundJobClient jobs, ArtifactStore store, IOptions<JobOptions> options,
+    IServiceScopeFactory scopes, JobStorage storage, IBackgroundJobClient jobs, ArtifactStore store, IOptions<JobOptions> options, WebhookNotifier webhooks,
     TimeProvider clock, ILogger<JobRecovery> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -43,6 +44,8 @@ sealed class JobRecovery(
         if (orphans.Count == 0) return;
 
         using var connection = storage.GetConnection();
+        // Webhooks go out once the new status is committed: the sender reads the job as it then is.
+        var ended = new List<(Guid Job, string Event)>();
         foreach (var job in orphans)
         {
             if (job.Status == JobStatus.Cancelling)
@@ -52,6 +55,7 @@ sealed class JobRecovery(
                 job.LeaseOwner = null;
                 db.JobEvents.Add(new JobEvent { JobId = job.Id, CreatedAt = now, Level = "info", Message = "Cancelled (its worker had stopped)." });
                 JobFolders.Clean(store, job.Id, JobSpec.FromJson(job.Spec).KeepCheckpoints == true, logger);
+                ended.Add((job.Id, "job.cancelled"));
                 continue;
             }
             var delay = TimeSpan.Zero;
@@ -71,6 +75,7 @@ sealed class JobRecovery(
                     db.JobEvents.Add(new JobEvent { JobId = job.Id, CreatedAt = now, Level = "error", Message = "Failed: " + reason });
                     logger.LogError("Job {JobId} failed: its worker died {Deaths} times", job.Id, deaths);
                     JobFolders.Clean(store, job.Id, JobSpec.FromJson(job.Spec).KeepCheckpoints == true, logger);
+                    ended.Add((job.Id, "job.failed"));
                     continue;
                 }
                 // Back-off: a job that kills its worker does not take the next one down at once.
@@ -90,5 +95,6 @@ sealed class JobRecovery(
             logger.LogWarning("Job {JobId} enqueued again: {Reason}; delay {Delay}", job.Id, why, delay);
         }
         await db.SaveChangesAsync(cancellationToken);
+        foreach (var (jobId, type) in ended) webhooks.Notify(jobId, type);
     }
 }

@@ -4,6 +4,7 @@ using System.Text.Json.Serialization;
 using FineTuneService.Platform.Data;
 using FineTuneService.Platform.Http;
 using FineTuneService.Platform.Storage;
+using FineTuneService.Platform.Webhooks;
 using FineTuneService.Training.Data;
 using FineTuneService.Training.Jobs;
 using FineTuneService.Training.Models;
@@ -31,6 +32,7 @@ public sealed record JobSpec(
     JsonObject? Model = null,
     JsonObject? Tokenizer = null,
     string? Device = null,
+    IReadOnlyList<Webhook>? Webhooks = null,
     bool? KeepCheckpoints = null)
 {
     public static readonly IReadOnlyDictionary<string, string[]> Tasks = new Dictionary<string, string[]>
@@ -73,7 +75,8 @@ public sealed record JobSpec(
 
     /// <summary>Checks the spec against the database and the training core. Returns the hyperparameters in effect
     /// (Hugging Face defaults filled in); throws <see cref="RequestValidationException"/> with every error.</summary>
-    public async Task<JsonObject> ValidateAsync(AppDbContext db, ArtifactStore store, ModelBudget budget, JobOptions limits, CancellationToken cancellationToken)
+    public async Task<JsonObject> ValidateAsync(AppDbContext db, ArtifactStore store, ModelBudget budget, JobOptions limits, WebhookOptions webhooks,
+        CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, List<string>>();
         void Error(string field, string message) => (errors.TryGetValue(field, out var list) ? list : errors[field] = []).Add(message);
@@ -88,6 +91,7 @@ public sealed record JobSpec(
         var validation = ValidationDatasetId is { } validationId ? await db.Datasets.FindAsync([validationId], cancellationToken) : null;
         if (ValidationDatasetId is not null && validation is null) Error("validation_dataset_id", $"no dataset with id {ValidationDatasetId}");
         if (ValidationSplit is <= 0 or >= 1) Error("validation_split", "between 0 and 1 (exclusive)");
+        Webhook.Validate(Webhooks, webhooks, Error);
         // A split never leaves a side empty: each needs a row (fine-tune) or a document (pretrain) of the upload.
         var splitUnits = Type == "pretrain" ? train?.NumDocuments : train?.NumRows;
         if (ValidationSplit is not null && splitUnits < 2)

@@ -3,6 +3,7 @@ using System.Text.RegularExpressions;
 using FineTuneService.Platform.Data;
 using FineTuneService.Platform.Models;
 using FineTuneService.Platform.Storage;
+using FineTuneService.Platform.Webhooks;
 using FineTuneService.Training.Jobs;
 using FineTuneService.Training.Models;
 using Hangfire;
@@ -18,7 +19,7 @@ namespace FineTuneService.Platform.Jobs;
 /// retries it: the service owns retry (recovery re-enqueues jobs whose worker died) and resume.</summary>
 public sealed class TrainingJob(
     IServiceScopeFactory scopes, ArtifactStore store, IStorageBudget storage, DevicePool devices, IOptions<JobOptions> options,
-    IOptions<ModelBudget> budget, TimeProvider clock, ILogger<TrainingJob> logger)
+    IOptions<ModelBudget> budget, WebhookNotifier webhooks, TimeProvider clock, ILogger<TrainingJob> logger)
 {
     public const string Queue = "training";
 
@@ -52,6 +53,7 @@ public sealed class TrainingJob(
                 var reason = JobErrors.Poisoned(job.Deaths, job.Step, options.Value.MaxAttempts);
                 await EndAsync(lease, JobStatus.Failed, reason);
                 Event(jobId, "error", "Failed: " + reason);
+                webhooks.Notify(jobId, "job.failed");
                 logger.LogError("Job {JobId} failed: its worker died {Deaths} times", jobId, job.Deaths);
                 ended = true;
                 return;
@@ -60,7 +62,7 @@ public sealed class TrainingJob(
             deadline.CancelAfter(TimeSpan.FromTicks(Math.Max(1, (limit - (clock.GetUtcNow().UtcDateTime - (job.StartedAt ?? clock.GetUtcNow().UtcDateTime))).Ticks)));
             logger.LogInformation("Job {JobId} attempt {Attempt} starts on {Device} as {Owner}", jobId, job.Attempt, request.Device, lease.Owner);
             Event(jobId, "info", job.Attempt == 1 ? $"Started on {request.Device}." : $"Attempt {job.Attempt} started on {request.Device}; resuming from the newest checkpoint.");
-            var observer = new DbTrainingObserver(scopes, store, storage, lease, jobId, job.Attempt, clock);
+            var observer = new DbTrainingObserver(scopes, store, storage, lease, jobId, job.Attempt, webhooks, clock);
             // A dedicated thread: training blocks for minutes to hours, the thread pool is for the heartbeat.
             var result = await Task.Factory.StartNew(() => TrainingJobRunner.Run(request, observer, stop.Token),
                 stop.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default);
@@ -70,6 +72,7 @@ public sealed class TrainingJob(
         {
             await EndAsync(lease, JobStatus.Cancelled, null);
             Event(jobId, "info", "Cancelled.");
+            webhooks.Notify(jobId, "job.cancelled");
             logger.LogInformation("Job {JobId} cancelled", jobId);
             ended = true;
         }
@@ -82,6 +85,7 @@ public sealed class TrainingJob(
             var reason = $"Stopped after running {limit.TotalSeconds:0} s, the limit of a job (Jobs:MaxJobSeconds).";
             await EndAsync(lease, JobStatus.Failed, reason);
             Event(jobId, "error", "Failed: " + reason);
+            webhooks.Notify(jobId, "job.failed");
             logger.LogWarning("Job {JobId} failed: wall-clock limit", jobId);
             ended = true;
         }
@@ -100,6 +104,7 @@ public sealed class TrainingJob(
             if (JobErrors.IsOutOfMemory(e)) GC.Collect();
             await EndAsync(lease, JobStatus.Failed, error);
             Event(jobId, "error", "Failed: " + error);
+            webhooks.Notify(jobId, "job.failed");
             ended = true;
         }
         finally
@@ -142,6 +147,7 @@ public sealed class TrainingJob(
         if (registered)
         {
             Event(job.Id, "info", $"Succeeded; result model {modelId}. " + string.Join(", ", result.FinalMetrics.Select(m => $"{m.Key}={m.Value:G4}")));
+            webhooks.Notify(job.Id, "job.succeeded");
             logger.LogInformation("Job {JobId} succeeded; model {ModelId}", job.Id, modelId);
         }
         return registered;
@@ -150,6 +156,7 @@ public sealed class TrainingJob(
     async Task<bool> RegisterAsync(Job job, JobLease lease, Model model)
     {
         var modelId = model.Id;
+        model.TenantId = job.TenantId;
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
         await using var transaction = await db.Database.BeginTransactionAsync();

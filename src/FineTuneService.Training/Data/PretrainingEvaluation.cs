@@ -19,7 +19,7 @@ public sealed class PretrainingEvaluation(bool causal) : IEvaluation
             ? (output.Logits[.., ..^1], batch.Labels![.., 1..])
             : (output.Logits, batch.Labels!);
         var vocab = logits.shape[^1];
-        var flatLogits = logits.reshape(-1, vocab);
+        var flatLogits = logits.reshape(-1, vocab).to(ScalarType.Float32); // bf16 training evaluates bf16 logits
         var flatLabels = labels.reshape(-1);
         var predicted = flatLabels.ne(MlmCollator.IgnoreIndex);
         _lossSum += F.cross_entropy(flatLogits, flatLabels, ignore_index: MlmCollator.IgnoreIndex, reduction: nn.Reduction.Sum).item<float>();

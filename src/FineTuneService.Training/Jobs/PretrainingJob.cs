@@ -101,9 +101,9 @@ public static class PretrainingJob
     {
         if (spec.IsCausal)
             return null;
-        var wordPiece = tokenizer as WordPieceTokenizer
-            ?? throw new InvalidDataException("Masked-LM pretraining needs a WordPiece tokenizer with a [MASK] token.");
-        return new MlmCollator(wordPiece.VocabSize, wordPiece.MaskId, wordPiece.PadId, wordPiece.Specials.Select(s => s.Id).ToHashSet(),
+        var mask = tokenizer.MaskId
+            ?? throw new InvalidDataException("Masked-LM pretraining needs a tokenizer with a mask token ([MASK], <mask>).");
+        return new MlmCollator(tokenizer.VocabSize, mask, tokenizer.PadId, tokenizer.Specials.Select(s => s.Id).ToHashSet(),
             spec.MlmProbability, spec.WholeWordMask);
     }
 
@@ -115,7 +115,9 @@ public static class PretrainingJob
         {
             ("clm", ByteLevelBpeTokenizer bpe) => ClmBlocks.Pack(documents.TokenIds(bpe), bpe.EosId, maxSeqLength).Select(PretrainingExample.FromBlock),
             ("mlm_nsp", WordPieceTokenizer wp) => new NspExampleBuilder(wp.ClsId, wp.SepId, maxSeqLength, spec.ShortSeqProb).Build(documents.Sentences(wp), rng),
-            ("mlm", WordPieceTokenizer wp) => new MlmExampleBuilder(wp.ClsId, wp.SepId, maxSeqLength).Build(documents.Sentences(wp), rng),
+            // Each example framed as the tokenizer frames a text: [CLS] … [SEP], <s> … </s>.
+            ("mlm", _) when tokenizer.Template.Frame() is ({ } first, { } last) =>
+                new MlmExampleBuilder(first, last, maxSeqLength).Build(documents.Sentences(tokenizer), rng),
             _ => throw new InvalidDataException($"Task {spec.Task} cannot use a {tokenizer.GetType().Name}."),
         };
     }

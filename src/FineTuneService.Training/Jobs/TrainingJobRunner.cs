@@ -18,9 +18,27 @@ public static class TrainingJobRunner
             "pretrain" => PretrainingJob.Validate(request),
             _ => new Dictionary<string, string[]> { ["type"] = [$"'{request.Type}' is not a job type; use one of {string.Join(", ", Types)}."] },
         };
-        return IsDevice(request.Device) ? errors
-            : new Dictionary<string, string[]>(errors) { ["device"] = [$"'{request.Device}' is not a device; use auto, cpu, cuda or cuda:<index>."] };
+        if (!IsDevice(request.Device))
+            return new Dictionary<string, string[]>(errors) { ["device"] = [$"'{request.Device}' is not a device; use auto, cpu, cuda or cuda:<index>."] };
+        var precision = PrecisionErrors(request).ToArray();
+        return precision.Length == 0 ? errors : new Dictionary<string, string[]>(errors.Concat(precision));
     }
+
+    /// <summary>bf16 needs CUDA or a CPU with bfloat16 instructions (AVX-512 BF16 or AMX), tf32 a CUDA device: the
+    /// device the spec names, or for auto this host's.</summary>
+    static IEnumerable<KeyValuePair<string, string[]>> PrecisionErrors(TrainingJobRequest request)
+    {
+        bool Requested(string name) => request.Hyperparameters[name] is System.Text.Json.Nodes.JsonValue v && v.TryGetValue<bool>(out var on) && on;
+        var cuda = request.Device.StartsWith("cuda", StringComparison.Ordinal) || (request.Device == "auto" && torch.cuda.is_available());
+        if (Requested("bf16") && !cuda && !CpuHasBf16.Value)
+            yield return new("hyperparameters.bf16", ["needs a CUDA device or a CPU with AVX-512 BF16 or AMX instructions; this host's CPU has neither."]);
+        if (Requested("tf32") && !cuda)
+            yield return new("hyperparameters.tf32", ["TensorFloat-32 needs a CUDA device (device cuda, or auto on a GPU host)."]);
+    }
+
+    static readonly Lazy<bool> CpuHasBf16 = new(() => OperatingSystem.IsLinux() && File.Exists("/proc/cpuinfo")
+        && File.ReadLines("/proc/cpuinfo").Any(l => l.StartsWith("flags", StringComparison.Ordinal)
+            && l.Split(' ').Any(f => f is "avx512_bf16" or "amx_bf16")));
 
     /// <summary>What <see cref="Device"/> accepts: auto, cpu, cuda, cuda:&lt;index&gt;.</summary>
     public static bool IsDevice(string spec) => spec == "auto" || System.Text.RegularExpressions.Regex.IsMatch(spec, @"^(cpu|cuda(:\d+)?)$");

@@ -169,6 +169,7 @@ internal static class ModelParts
     /// regression (MSE), integer labels single-label cross-entropy (with optional class weights), float labels multi-label BCE.</summary>
     public static Tensor SequenceClassificationLoss(ModelConfig config, Tensor logits, Tensor labels, float[]? classWeights)
     {
+        logits = logits.to(ScalarType.Float32); // bf16 training computes the loss in float32, as autocast does
         var problem = config.ProblemType
             ?? (config.NumLabels == 1 ? ModelConfig.Regression
                 : labels.dtype is ScalarType.Int64 or ScalarType.Int32 ? ModelConfig.SingleLabel : ModelConfig.MultiLabel);
@@ -196,7 +197,8 @@ internal static class ModelParts
         return values[arange(values.shape[0], dtype: ScalarType.Int64, device: values.device), last];
     }
 
-    /// <summary>Cross-entropy over the last dimension, ignoring label -100 (padding, unmasked or non-first sub-tokens).</summary>
+    /// <summary>Cross-entropy over the last dimension, ignoring label -100 (padding, unmasked or non-first sub-tokens);
+    /// in float32, also when the model computes in bf16 (as autocast runs the loss).</summary>
     public static Tensor CrossEntropy(Tensor logits, Tensor labels, Tensor? weight = null) =>
-        nn.functional.cross_entropy(logits.reshape(-1, logits.shape[^1]), labels.reshape(-1), weight, ignore_index: -100);
+        nn.functional.cross_entropy(logits.reshape(-1, logits.shape[^1]).to(ScalarType.Float32), labels.reshape(-1), weight, ignore_index: -100);
 }

@@ -5,9 +5,10 @@ using DataType = Onnx.TensorProto.Types.DataType;
 namespace FineTuneService.Training.Onnx;
 
 /// <summary>The BERT family's graph, read from the task model's Hugging Face–named weights: embeddings
-/// (Gather + LayerNormalization), per layer one QKV product → <c>MultiHeadAttention</c> (padding mask as
-/// <c>key_padding_mask</c>) → output product → <c>SkipLayerNormalization</c>, intermediate product →
-/// <c>BiasGelu</c>/<c>FastGelu</c> → output product → <c>SkipLayerNormalization</c>; then the head.
+/// (Gather + LayerNormalization), per layer one QKV product → attention in standard ops (padding as a -10000 key
+/// bias) → output product + residual → LayerNormalization, intermediate product → <c>BiasGelu</c>/<c>FastGelu</c> →
+/// output product + residual → LayerNormalization; then the head. Standard ops rather than ONNX Runtime's fused
+/// <c>MultiHeadAttention</c> and <c>SkipLayerNormalization</c>: measured slower on the CPU EP (README, "ONNX graphs").
 /// Inputs <c>input_ids</c>, <c>attention_mask</c>, <c>token_type_ids</c> (batch, sequence) int64; output <c>logits</c>:
 /// (batch, labels) for sequence classification and regression, (batch, sequence, labels) for token classification,
 /// (batch, sequence, vocab) for masked LM.</summary>
@@ -37,10 +38,12 @@ internal static class BertOnnx
         var embedded = g.Op("Add", g.Op("Add", words, typeEmbeddings), positions);
         var x = LayerNorm(g, embedded, "bert.embeddings.LayerNorm", w, c.LayerNormEps);
 
-        var keyPadding = g.Op("Cast", [mask], ("to", (long)DataType.Int32));
+        // (B, 1, 1, S): 0 where a key is a token, -10000 where it is padding, added to every head's scores.
+        var keyBias = g.Op("Unsqueeze",
+            g.Op("Mul", g.Op("Sub", g.Float(1), g.Op("Cast", [mask], ("to", (long)DataType.Float))), g.Float(-10000)), g.Int64s(1, 2));
         for (int i = 0; i < c.NumHiddenLayers; i++)
         {
-            x = Layer(g, x, keyPadding, $"bert.encoder.layer.{i}.", w, c);
+            x = Layer(g, x, keyBias, $"bert.encoder.layer.{i}.", w, c);
         }
 
         var logits = model switch
@@ -58,30 +61,37 @@ internal static class BertOnnx
         g.Output(logits, "logits", DataType.Float, shape);
     }
 
-    static string Layer(OnnxGraph g, string x, string keyPadding, string p, Dictionary<string, Tensor> w, BertConfig c)
+    static string Layer(OnnxGraph g, string x, string keyBias, string p, Dictionary<string, Tensor> w, BertConfig c)
     {
         string a = p + "attention.self.";
-        // One (H, 3H) product for query|key|value; MultiHeadAttention adds their biases.
+        // One (H, 3H) product for query|key|value.
         var qkvWeight = cat([w[a + "query.weight"].t(), w[a + "key.weight"].t(), w[a + "value.weight"].t()], 1);
         var qkvBias = cat([w[a + "query.bias"], w[a + "key.bias"], w[a + "value.bias"]], 0);
-        var qkv = g.MatMul(x, Name(p, "qkv"), qkvWeight);
-        var h = (long)c.HiddenSize;
-        var parts = g.Node("Split", [qkv, g.Int64s(h, h, h)], outputCount: 3, attributes: ("axis", -1L));
-        var context = g.MsOp("MultiHeadAttention", [parts[0], parts[1], parts[2], g.Weight(Name(p, "qkv_bias"), qkvBias), keyPadding],
-            ("num_heads", (long)c.NumAttentionHeads));
-        var attended = SkipLayerNorm(g, g.MatMul(context, Name(p, "attention_output"), w[p + "attention.output.dense.weight"].t()), x,
-            p + "attention.output.", w, c.LayerNormEps);
+        var qkv = g.Linear(x, Name(p, "qkv"), qkvWeight, qkvBias);
+        var attended = ResidualLayerNorm(g, Attention(g, qkv, keyBias, c), x, p + "attention.output.", w, c.LayerNormEps);
         var inner = g.BiasActivation(g.MatMul(attended, Name(p, "intermediate"), w[p + "intermediate.dense.weight"].t()),
             g.Weight(Name(p, "intermediate_bias"), w[p + "intermediate.dense.bias"]), c.HiddenAct);
-        return SkipLayerNorm(g, g.MatMul(inner, Name(p, "output"), w[p + "output.dense.weight"].t()), attended, p + "output.", w, c.LayerNormEps);
+        return ResidualLayerNorm(g, inner, attended, p + "output.", w, c.LayerNormEps);
     }
 
-    /// <summary>LayerNorm(x + residual + dense.bias) with the module at <paramref name="module"/> (dense + LayerNorm).</summary>
-    static string SkipLayerNorm(OnnxGraph g, string x, string residual, string module, Dictionary<string, Tensor> w, double eps) =>
-        g.MsOp("SkipLayerNormalization",
-            [x, residual, g.Weight(Name(module, "ln_weight"), w[module + "LayerNorm.weight"]),
-                g.Weight(Name(module, "ln_bias"), w[module + "LayerNorm.bias"]), g.Weight(Name(module, "dense_bias"), w[module + "dense.bias"])],
-            ("epsilon", eps));
+    /// <summary>softmax(q·kᵀ/√d + key bias)·v per head, from qkv (B, S, 3H) → (B, S, H).</summary>
+    static string Attention(OnnxGraph g, string qkv, string keyBias, BertConfig c)
+    {
+        long h = c.HiddenSize, n = c.NumAttentionHeads, d = h / n;
+        var parts = g.Node("Split", [qkv, g.Int64s(h, h, h)], outputCount: 3, attributes: ("axis", -1L));
+        string Heads(string part, long[] perm) => g.Op("Transpose", [g.Op("Reshape", part, g.Int64s(0, 0, n, d))], ("perm", perm));
+        var q = Heads(parts[0], [0, 2, 1, 3]); // (B, heads, S, d)
+        var k = Heads(parts[1], [0, 2, 3, 1]); // (B, heads, d, S)
+        var v = Heads(parts[2], [0, 2, 1, 3]);
+        var scores = g.Op("Add", g.Op("Mul", g.Op("MatMul", q, k), g.Float(1 / MathF.Sqrt(d))), keyBias);
+        var context = g.Op("MatMul", g.Op("Softmax", [scores], ("axis", -1L)), v);
+        return g.Op("Reshape", g.Op("Transpose", [context], ("perm", new long[] { 0, 2, 1, 3 })), g.Int64s(0, 0, h));
+    }
+
+    /// <summary>LayerNorm(dense(x) + residual) with the module at <paramref name="module"/> (dense + LayerNorm).</summary>
+    static string ResidualLayerNorm(OnnxGraph g, string x, string residual, string module, Dictionary<string, Tensor> w, double eps) =>
+        g.LayerNorm(g.Op("Add", g.Linear(x, Name(module, "dense"), w[module + "dense.weight"].t(), w[module + "dense.bias"]), residual),
+            Name(module, "LayerNorm"), w[module + "LayerNorm.weight"], w[module + "LayerNorm.bias"], eps);
 
     /// <summary>tanh(pooler(hidden[:, 0])) → classifier: (batch, labels).</summary>
     static string SequenceHead(OnnxGraph g, string x, Dictionary<string, Tensor> w)

@@ -65,6 +65,18 @@ internal sealed class OnnxGraph(OnnxPrecision precision)
         return name;
     }
 
+    /// <summary>A scalar float32 constant.</summary>
+    public string Float(float value)
+    {
+        var key = "f32s:" + value.ToString("R");
+        if (!constants.TryGetValue(key, out var name))
+        {
+            name = Initializer($"const_{constants.Count}", DataType.Float, [], MemoryMarshal.AsBytes(new[] { value }.AsSpan()));
+            constants[key] = name;
+        }
+        return name;
+    }
+
     /// <summary>A scalar int64 constant (e.g. a Gather index that drops its axis).</summary>
     public string Int64Scalar(long value)
     {

@@ -4,8 +4,36 @@ using System.Text.Json.Nodes;
 
 namespace FineTuneService.Training.Tokenization;
 
-/// <summary>GPT-2's byte-level BPE, as Hugging Face `tokenizers` runs it: special tokens in the text kept whole,
-/// the GPT-2 pre-tokenizer regex, UTF-8 bytes as chars, merges applied by rank. No template tokens are added.</summary>
+/// <summary>A tokenizer.json added token: matched in the raw text before anything else runs, so never split;
+/// <see cref="LStrip"/> / <see cref="RStrip"/> swallow the whitespace beside it (RoBERTa's <c>&lt;mask&gt;</c>).</summary>
+public sealed record AddedToken(int Id, string Content, bool Special = true, bool LStrip = false, bool RStrip = false);
+
+/// <summary>How a byte-level BPE tokenizer runs, from tokenizer.json and tokenizer_config.json.</summary>
+public sealed record BpeSettings
+{
+    /// <summary>A Lowercase normalizer runs before pre-tokenization.</summary>
+    public bool Lowercase { get; init; }
+    /// <summary>The ByteLevel pre-tokenizer puts a space before every piece of text that has none (RoBERTa with add_prefix_space).</summary>
+    public bool AddPrefixSpace { get; init; }
+    /// <summary>The post-processor's trim_offsets: offsets leave out the spaces a token carries.</summary>
+    public bool TrimOffsets { get; init; }
+    /// <summary>The model's ignore_merges: a word that is itself in the vocabulary is one token (Llama 3).</summary>
+    public bool IgnoreMerges { get; init; }
+    /// <summary>tokenizer.json's added_tokens; null means the end-of-text token alone, special.</summary>
+    public IReadOnlyList<AddedToken>? AddedTokens { get; init; }
+    public PostTemplate Template { get; init; } = PostTemplate.None;
+    public string EosToken { get; init; } = ByteLevelBpeTokenizer.EndOfText;
+    public string? PadToken { get; init; }
+    public string? MaskToken { get; init; }
+    public int? ModelMaxLength { get; init; }
+    /// <summary>The files it was read from, written back unchanged by Save (null for a tokenizer trained here).</summary>
+    public JsonObject? TokenizerJson { get; init; }
+    public JsonObject? TokenizerConfig { get; init; }
+}
+
+/// <summary>Byte-level BPE (GPT-2, RoBERTa, ModernBERT, Llama 3, Qwen2) as Hugging Face `tokenizers` runs it: added
+/// tokens in the text kept whole, the GPT-2 pre-tokenizer regex (with add_prefix_space when asked), UTF-8 bytes as chars,
+/// merges applied by rank, then the post-processor's template (RobertaProcessing, BertProcessing, TemplateProcessing).</summary>
 public sealed class ByteLevelBpeTokenizer : ITokenizer
 {
     public const string EndOfText = "<|endoftext|>";
@@ -17,8 +45,10 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
     private readonly Dictionary<long, (int Rank, int Merged)> merges;
     /// <summary>The id of each byte's char.</summary>
     private readonly int[] byteIds = new int[256];
-    private readonly SpecialTokenMatcher specialMatcher;
+    private readonly SpecialTokenMatcher addedMatcher;
+    private readonly Dictionary<int, AddedToken> added;
     private readonly HashSet<int> specialIds;
+    private readonly BpeSettings settings;
     /// <summary>Pre-token text → ids; the greedy merge loop runs once per distinct word.</summary>
     private readonly ConcurrentDictionary<string, int[]> wordCache = new();
     private readonly ConcurrentDictionary<string, int[]>.AlternateLookup<ReadOnlySpan<char>> wordCacheLookup;
@@ -28,8 +58,13 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
 
     public ByteLevelBpeTokenizer(IReadOnlyList<string> vocab, IReadOnlyList<(string Left, string Right)> mergeList,
         bool lowercase = false, string endOfText = EndOfText, int? modelMaxLength = null)
+        : this(vocab, mergeList, new BpeSettings { Lowercase = lowercase, EosToken = endOfText, ModelMaxLength = modelMaxLength })
     {
-        Lowercase = lowercase;
+    }
+
+    public ByteLevelBpeTokenizer(IReadOnlyList<string> vocab, IReadOnlyList<(string Left, string Right)> mergeList, BpeSettings settings)
+    {
+        this.settings = settings;
         idToToken = vocab.ToArray();
         tokenToId = new Dictionary<string, int>(idToToken.Length);
         for (int id = 0; id < idToToken.Length; id++)
@@ -51,26 +86,44 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
                 ? id
                 : throw new InvalidDataException($"The vocabulary lacks the byte char '{c}' (byte {b}).");
         }
-        EosId = tokenToId.TryGetValue(endOfText, out int eos)
-            ? eos
-            : throw new InvalidDataException($"The vocabulary has no '{endOfText}'.");
-        EndOfTextToken = endOfText;
-        var specials = new[] { new SpecialToken(EosId, endOfText) };
-        specialMatcher = new SpecialTokenMatcher(specials);
-        specialIds = [EosId];
-        ModelMaxLength = modelMaxLength;
+        var addedTokens = settings.AddedTokens ?? (tokenToId.TryGetValue(settings.EosToken, out int eot) ? [new AddedToken(eot, settings.EosToken)] : []);
+        // Added tokens may extend the model's vocabulary (Llama 3's specials follow its 128,000 BPE tokens).
+        int size = Math.Max(idToToken.Length, addedTokens.Count == 0 ? 0 : addedTokens.Max(t => t.Id) + 1);
+        if (size > idToToken.Length)
+            Array.Resize(ref idToToken, size);
+        foreach (var token in addedTokens)
+        {
+            if (token.Id < 0)
+                throw new InvalidDataException($"The added token '{token.Content}' has id {token.Id}.");
+            idToToken[token.Id] = token.Content;
+            tokenToId[token.Content] = token.Id;
+        }
+        if (Array.IndexOf(idToToken, null) is int hole and >= 0)
+            throw new InvalidDataException($"No token has id {hole}: the vocabulary and the added tokens must number 0..{size - 1}.");
+        added = addedTokens.ToDictionary(t => t.Id);
+        addedMatcher = new SpecialTokenMatcher(addedTokens.Select(t => new SpecialToken(t.Id, t.Content)));
+        Specials = addedTokens.Where(t => t.Special).Select(t => new SpecialToken(t.Id, t.Content)).OrderBy(t => t.Id).ToArray();
+        specialIds = Specials.Select(t => t.Id).ToHashSet();
+        int? Find(string? token) => token is not null && tokenToId.TryGetValue(token, out int id) ? id : null;
+        // A tokenizer.json without tokenizer_config.json still ends its texts with the template's closing token.
+        EosId = Find(settings.EosToken) ?? Template.Frame().After
+            ?? throw new InvalidDataException($"The vocabulary has no '{settings.EosToken}' (the end-of-text token).");
+        EndOfTextToken = idToToken[EosId];
+        PadId = Find(settings.PadToken) ?? EosId;
+        MaskId = Find(settings.MaskToken) ?? (added.Values.FirstOrDefault(t => t.Content == "<mask>")?.Id);
         wordCacheLookup = wordCache.GetAlternateLookup<ReadOnlySpan<char>>();
     }
 
     public int VocabSize => idToToken.Length;
-    /// <summary>GPT-2 has no padding token; padding uses end-of-text, as is usual with Hugging Face.</summary>
-    public int PadId => EosId;
+    /// <summary>tokenizer_config.json's pad_token; GPT-2 has none, and padding uses end-of-text, as is usual with Hugging Face.</summary>
+    public int PadId { get; }
     public int EosId { get; }
-    public int? MaskId => null;
-    /// <summary>A Lowercase normalizer runs before pre-tokenization.</summary>
-    public bool Lowercase { get; }
+    public int? MaskId { get; }
+    public IReadOnlyList<SpecialToken> Specials { get; }
+    public PostTemplate Template => settings.Template;
+    public bool Lowercase => settings.Lowercase;
     private string EndOfTextToken { get; }
-    public int? ModelMaxLength { get; }
+    public int? ModelMaxLength => settings.ModelMaxLength;
     public IReadOnlyList<string> Vocab => idToToken;
     public IReadOnlyList<(string Left, string Right)> Merges { get; }
 
@@ -86,9 +139,10 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
             second = secondScratch ??= new TokenSequence();
             EncodeSequence(textPair, second);
         }
-        return EncodingTemplate.Build(first, second, maxLength, truncation, addSpecialTokens, cls: null, sep: null, idToToken);
+        return EncodingTemplate.Build(first, second, maxLength, truncation, addSpecialTokens, Template, idToToken);
     }
 
+    /// <summary>Added tokens first (Hugging Face's added-vocabulary split), then each piece of text between them.</summary>
     private void EncodeSequence(string text, TokenSequence output)
     {
         output.Clear();
@@ -96,17 +150,63 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
         int at = 0;
         while (at < text.Length)
         {
-            int special = specialMatcher.FindNext(text, at, out var token);
-            int plainEnd = special < 0 ? text.Length : special;
-            if (Lowercase && at < plainEnd)
-                EncodeLowercased(text, at, plainEnd, output, ref wordId);
-            else
-                EncodePlain(text, at, plainEnd, output, ref wordId);
-            at = plainEnd;
-            if (special < 0)
+            int found = addedMatcher.FindNext(text, at, out var match);
+            int plainEnd = found < 0 ? text.Length : found;
+            int tokenEnd = found < 0 ? text.Length : found + match!.Content.Length;
+            if (found >= 0)
+            {
+                var token = added[match!.Id];
+                while (token.LStrip && plainEnd > at && char.IsWhiteSpace(text[plainEnd - 1])) plainEnd--;
+                while (token.RStrip && tokenEnd < text.Length && char.IsWhiteSpace(text[tokenEnd])) tokenEnd++;
+            }
+            if (at < plainEnd)
+                EncodePiece(text, at, plainEnd, output, ref wordId);
+            if (found < 0)
                 break;
-            output.Add(token!.Id, special, special + token.Content.Length, wordId++);
-            at = special + token.Content.Length;
+            output.Add(match!.Id, plainEnd, tokenEnd, wordId++);
+            at = tokenEnd;
+        }
+    }
+
+    /// <summary>One piece of text between added tokens: normalized (lowercase), given its prefix space, pre-tokenized and
+    /// merged, with offsets mapped back to the original text (and trimmed of spaces when the post-processor says so).</summary>
+    private void EncodePiece(string text, int start, int end, TokenSequence output, ref int wordId)
+    {
+        int mark = output.Count;
+        bool prefix = settings.AddPrefixSpace && text[start] != ' ';
+        if (!Lowercase && !prefix)
+        {
+            EncodePlain(text, start, end, output, ref wordId);
+        }
+        else
+        {
+            var origin = new List<int>(end - start + 2);
+            string piece;
+            if (Lowercase)
+                piece = ByteLevel.Lowercase(text, start, end, origin);
+            else
+            {
+                piece = text[start..end];
+                origin.AddRange(Enumerable.Range(start, end - start + 1));
+            }
+            if (prefix && !piece.StartsWith(' '))
+            {
+                piece = " " + piece;
+                origin.Insert(0, start);
+            }
+            EncodePlain(piece, 0, piece.Length, output, ref wordId);
+            for (int t = mark; t < output.Count; t++)
+                output.Offsets[t] = (origin[output.Offsets[t].Start], origin[output.Offsets[t].End]);
+        }
+        if (settings.TrimOffsets)
+        {
+            for (int t = mark; t < output.Count; t++)
+            {
+                var (s, e) = output.Offsets[t];
+                while (s < e && char.IsWhiteSpace(text[s])) s++;
+                while (e > s && char.IsWhiteSpace(text[e - 1])) e--;
+                output.Offsets[t] = (s, e);
+            }
         }
     }
 
@@ -118,17 +218,6 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
             AddWord(text, start, next, output, wordId++);
             start = next;
         }
-    }
-
-    /// <summary>Encodes text[start..end) lowercased (Rust's full lowercase), with offsets mapped back to the original text.</summary>
-    private void EncodeLowercased(string text, int start, int end, TokenSequence output, ref int wordId)
-    {
-        var origin = new List<int>(end - start + 1);
-        string lowered = ByteLevel.Lowercase(text, start, end, origin);
-        int mark = output.Count;
-        EncodePlain(lowered, 0, lowered.Length, output, ref wordId);
-        for (int t = mark; t < output.Count; t++)
-            output.Offsets[t] = (origin[output.Offsets[t].Start], origin[output.Offsets[t].End]);
     }
 
     /// <summary>Appends the BPE tokens of text[start..end), with offsets of the chars whose bytes each token covers.</summary>
@@ -179,6 +268,8 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
     {
         // Lone surrogates become U+FFFD, as in a Rust string.
         var bytes = System.Text.Encoding.UTF8.GetBytes(word.ToArray());
+        if (settings.IgnoreMerges && tokenToId.TryGetValue(ByteLevel.ToByteChars(word), out int whole) && !added.ContainsKey(whole))
+            return [whole];
         var symbols = new List<int>(bytes.Length);
         foreach (byte b in bytes)
             symbols.Add(byteIds[b]);
@@ -204,51 +295,132 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
         return symbols.ToArray();
     }
 
-    /// <summary>The ByteLevel decoder: token chars back to bytes, bytes to UTF-8 text.</summary>
+    /// <summary>The ByteLevel decoder: token chars back to bytes, bytes to UTF-8 text; added tokens as they are written.</summary>
     public string Decode(IEnumerable<int> ids, bool skipSpecialTokens = true)
     {
         ArgumentNullException.ThrowIfNull(ids);
+        var text = new StringBuilder();
         var chars = new StringBuilder();
         foreach (int id in ids)
         {
-            if ((uint)id < (uint)idToToken.Length && !(skipSpecialTokens && specialIds.Contains(id)))
+            if ((uint)id >= (uint)idToToken.Length || (skipSpecialTokens && specialIds.Contains(id)))
+                continue;
+            if (added.ContainsKey(id))
+            {
+                text.Append(ByteLevel.FromByteChars(chars.ToString())).Append(idToToken[id]);
+                chars.Clear();
+            }
+            else
                 chars.Append(idToToken[id]);
         }
-        return ByteLevel.FromByteChars(chars.ToString());
+        return text.Append(ByteLevel.FromByteChars(chars.ToString())).ToString();
     }
 
-    /// <summary>Loads tokenizer.json when present, otherwise vocab.json + merges.txt.</summary>
+    /// <summary>Loads tokenizer.json when present, otherwise vocab.json + merges.txt; tokenizer_config.json's eos, pad
+    /// and mask tokens and model_max_length are honoured.</summary>
     public static ByteLevelBpeTokenizer FromFolder(string dir)
     {
         var config = HfFiles.ReadJsonObject(Path.Combine(dir, HfFiles.TokenizerConfig));
-        int? modelMaxLength = HfFiles.ModelMaxLength(config);
-        string endOfText = HfFiles.TokenContent(config?["eos_token"]) ?? EndOfText;
+        var fromConfig = new BpeSettings
+        {
+            ModelMaxLength = HfFiles.ModelMaxLength(config),
+            EosToken = HfFiles.TokenContent(config?["eos_token"]) ?? EndOfText,
+            PadToken = HfFiles.TokenContent(config?["pad_token"]),
+            MaskToken = HfFiles.TokenContent(config?["mask_token"]),
+            TokenizerConfig = config,
+        };
         string tokenizerJson = Path.Combine(dir, HfFiles.TokenizerJson);
         if (File.Exists(tokenizerJson))
-        {
-            var root = HfFiles.ReadJsonObject(tokenizerJson) ?? throw new InvalidDataException($"{tokenizerJson} is empty.");
-            var model = root["model"]?.AsObject() ?? throw new InvalidDataException($"{tokenizerJson} has no model.");
-            string type = model["type"]?.GetValue<string>() ?? "";
-            string preTokenizer = root["pre_tokenizer"]?["type"]?.GetValue<string>() ?? "";
-            if (type != "BPE" || preTokenizer != "ByteLevel")
-                throw new InvalidDataException($"{tokenizerJson} holds a '{type}' model with pre_tokenizer '{preTokenizer}', not a byte-level BPE.");
-            if (root["pre_tokenizer"]?["add_prefix_space"]?.GetValue<bool>() == true)
-                throw new InvalidDataException($"{tokenizerJson}: add_prefix_space is not supported.");
-            var vocab = HfFiles.VocabByIds(model["vocab"]?.AsObject() ?? throw new InvalidDataException($"{tokenizerJson} has no vocab."), tokenizerJson);
-            string normalizer = root["normalizer"]?["type"]?.GetValue<string>() ?? "none";
-            if (normalizer is not ("none" or "Lowercase"))
-                throw new InvalidDataException($"{tokenizerJson}: normalizer '{normalizer}' is not supported (none or Lowercase are).");
-            var mergeList = (model["merges"]?.AsArray() ?? []).Select(m => m is JsonArray pair
-                ? (pair[0]!.GetValue<string>(), pair[1]!.GetValue<string>())
-                : ParseMerge(m!.GetValue<string>())).ToList();
-            return new ByteLevelBpeTokenizer(vocab, mergeList, normalizer == "Lowercase", endOfText, modelMaxLength);
-        }
+            return FromTokenizerJson(HfFiles.ReadJsonObject(tokenizerJson) ?? throw new InvalidDataException($"{tokenizerJson} is empty."), tokenizerJson, fromConfig);
         string vocabJson = Path.Combine(dir, HfFiles.VocabJson), mergesTxt = Path.Combine(dir, HfFiles.MergesTxt);
         if (!File.Exists(vocabJson) || !File.Exists(mergesTxt))
             throw new FileNotFoundException($"A byte-level BPE tokenizer needs {HfFiles.TokenizerJson} or {HfFiles.VocabJson} + {HfFiles.MergesTxt} in {dir}.");
         var vocabFromJson = HfFiles.VocabByIds(HfFiles.ReadJsonObject(vocabJson)!, vocabJson);
         var merges = File.ReadAllLines(mergesTxt).Where(l => l.Length > 0 && !l.StartsWith("#version", StringComparison.Ordinal)).Select(ParseMerge).ToList();
-        return new ByteLevelBpeTokenizer(vocabFromJson, merges, endOfText: endOfText, modelMaxLength: modelMaxLength);
+        return new ByteLevelBpeTokenizer(vocabFromJson, merges, fromConfig with { TokenizerConfig = null });
+    }
+
+    private static ByteLevelBpeTokenizer FromTokenizerJson(JsonObject root, string path, BpeSettings fromConfig)
+    {
+        InvalidDataException Unsupported(string what) => new($"{path}: {what} is not supported.");
+        var model = root["model"]?.AsObject() ?? throw new InvalidDataException($"{path} has no model.");
+        string type = model["type"]?.GetValue<string>() ?? "";
+        var pre = root["pre_tokenizer"] as JsonObject;
+        string preTokenizer = pre?["type"]?.GetValue<string>() ?? "";
+        if (type != "BPE" || preTokenizer != "ByteLevel")
+            throw new InvalidDataException($"{path} holds a '{type}' model with pre_tokenizer '{preTokenizer}', not a byte-level BPE (ByteLevel pre-tokenizer).");
+        if (pre!["use_regex"]?.GetValue<bool>() == false)
+            throw Unsupported("a ByteLevel pre-tokenizer without its regex");
+        if (model["byte_fallback"]?.GetValue<bool>() == true || model["dropout"] is JsonValue
+            || (model["continuing_subword_prefix"]?.GetValue<string>() ?? "") != "" || (model["end_of_word_suffix"]?.GetValue<string>() ?? "") != "")
+            throw Unsupported("a BPE model with byte_fallback, dropout, continuing_subword_prefix or end_of_word_suffix");
+        string normalizer = root["normalizer"]?["type"]?.GetValue<string>() ?? "none";
+        if (normalizer is not ("none" or "Lowercase"))
+            throw Unsupported($"normalizer '{normalizer}' (none or Lowercase are)");
+
+        var added = new List<AddedToken>();
+        foreach (var node in root["added_tokens"]?.AsArray() ?? [])
+        {
+            if (node?["single_word"]?.GetValue<bool>() == true)
+                throw Unsupported($"the single_word added token '{node["content"]}'");
+            added.Add(new AddedToken(node!["id"]!.GetValue<int>(), node["content"]!.GetValue<string>(),
+                node["special"]?.GetValue<bool>() ?? false, node["lstrip"]?.GetValue<bool>() ?? false, node["rstrip"]?.GetValue<bool>() ?? false));
+        }
+        var vocab = HfFiles.VocabByIds(model["vocab"]?.AsObject() ?? throw new InvalidDataException($"{path} has no vocab."), path);
+        int TokenId(string token) => added.FirstOrDefault(t => t.Content == token)?.Id
+            ?? (Array.IndexOf(vocab, token) is int id and >= 0 ? id : throw new InvalidDataException($"{path}: the post-processor names '{token}', which is no token."));
+        var (template, trimOffsets) = PostProcessor(root["post_processor"] as JsonObject, path, TokenId);
+        var mergeList = (model["merges"]?.AsArray() ?? []).Select(m => m is JsonArray pair
+            ? (pair[0]!.GetValue<string>(), pair[1]!.GetValue<string>())
+            : ParseMerge(m!.GetValue<string>())).ToList();
+        return new ByteLevelBpeTokenizer(vocab, mergeList, fromConfig with
+        {
+            Lowercase = normalizer == "Lowercase",
+            AddPrefixSpace = pre["add_prefix_space"]?.GetValue<bool>() ?? false,
+            TrimOffsets = trimOffsets,
+            IgnoreMerges = model["ignore_merges"]?.GetValue<bool>() ?? false,
+            AddedTokens = added,
+            Template = template,
+            TokenizerJson = root,
+        });
+    }
+
+    /// <summary>tokenizer.json's post_processor as a template: ByteLevel (none), RobertaProcessing, BertProcessing,
+    /// TemplateProcessing, or a Sequence of them; and whether it trims offsets.</summary>
+    private static (PostTemplate Template, bool TrimOffsets) PostProcessor(JsonObject? node, string path, Func<string, int> tokenId)
+    {
+        if (node is null)
+            return (PostTemplate.None, false);
+        bool trim = node["trim_offsets"]?.GetValue<bool>() ?? false;
+        int Named(string key) => tokenId(node[key]![0]!.GetValue<string>());
+        switch (node["type"]?.GetValue<string>())
+        {
+            case "ByteLevel":
+                return (PostTemplate.None, trim);
+            case "RobertaProcessing":
+                return (PostTemplate.Roberta(Named("cls"), Named("sep")), node["trim_offsets"]?.GetValue<bool>() ?? true);
+            case "BertProcessing":
+                return (PostTemplate.Bert(Named("cls"), Named("sep")), false);
+            case "TemplateProcessing":
+                List<TemplatePiece> Pieces(string key) => (node[key]?.AsArray() ?? []).SelectMany(p =>
+                {
+                    if (p?["Sequence"] is JsonObject sequence)
+                        return [new TemplatePiece(null, sequence["id"]?.GetValue<string>() == "B", sequence["type_id"]?.GetValue<int>() ?? 0)];
+                    var special = p?["SpecialToken"] as JsonObject ?? throw new InvalidDataException($"{path}: a template piece is neither Sequence nor SpecialToken.");
+                    var name = special["id"]!.GetValue<string>();
+                    var ids = node["special_tokens"]?[name]?["ids"]?.AsArray().Select(i => i!.GetValue<int>()).ToArray() ?? [tokenId(name)];
+                    return ids.Select(id => TemplatePiece.Special(id, special["type_id"]?.GetValue<int>() ?? 0));
+                }).ToList();
+                return (new PostTemplate(Pieces("single"), Pieces("pair")), false);
+            case "Sequence":
+                var parts = (node["processors"]?.AsArray() ?? []).Select(p => PostProcessor(p as JsonObject, path, tokenId)).ToList();
+                var templates = parts.Where(p => p.Template != PostTemplate.None).ToList();
+                if (templates.Count > 1)
+                    throw new InvalidDataException($"{path}: a post-processor Sequence with more than one template is not supported.");
+                return (templates.FirstOrDefault().Template ?? PostTemplate.None, parts.Any(p => p.TrimOffsets));
+            case var other:
+                throw new InvalidDataException($"{path}: post_processor '{other}' is not supported (ByteLevel, RobertaProcessing, BertProcessing, TemplateProcessing).");
+        }
     }
 
     private static (string, string) ParseMerge(string line)
@@ -259,10 +431,18 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
         return (line[..space], line[(space + 1)..]);
     }
 
-    /// <summary>Writes vocab.json, merges.txt, tokenizer.json, tokenizer_config.json and special_tokens_map.json.</summary>
+    /// <summary>Writes the tokenizer.json and tokenizer_config.json it was read from, unchanged; a tokenizer trained here
+    /// writes vocab.json, merges.txt, tokenizer.json, tokenizer_config.json and special_tokens_map.json.</summary>
     public void Save(string dir)
     {
         Directory.CreateDirectory(dir);
+        if (settings.TokenizerJson is { } source)
+        {
+            HfFiles.WriteJson(Path.Combine(dir, HfFiles.TokenizerJson), source);
+            if (settings.TokenizerConfig is { } sourceConfig)
+                HfFiles.WriteJson(Path.Combine(dir, HfFiles.TokenizerConfig), sourceConfig);
+            return;
+        }
         HfFiles.WriteJson(Path.Combine(dir, HfFiles.VocabJson), HfFiles.VocabObject(idToToken));
         File.WriteAllText(Path.Combine(dir, HfFiles.MergesTxt), "#version: 0.2\n" + string.Concat(Merges.Select(m => $"{m.Left} {m.Right}\n")));
         HfFiles.WriteJson(Path.Combine(dir, HfFiles.TokenizerJson), ToTokenizerJson());

@@ -17,6 +17,12 @@ public interface ITokenizer
     /// <summary>The mask token a masked LM fills (<c>[MASK]</c>, <c>&lt;mask&gt;</c>); null when the tokenizer has none.</summary>
     int? MaskId { get; }
 
+    /// <summary>The special tokens (never split, never masked, left out of decoded text), by id.</summary>
+    IReadOnlyList<SpecialToken> Specials { get; }
+
+    /// <summary>What Encode adds around a text or a pair when asked for special tokens.</summary>
+    PostTemplate Template { get; }
+
     /// <summary>Writes the Hugging Face tokenizer files of this tokenizer into <paramref name="dir"/>.</summary>
     void Save(string dir);
 }

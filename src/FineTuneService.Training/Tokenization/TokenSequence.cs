@@ -28,16 +28,50 @@ internal sealed class TokenSequence
     public void Truncate(int length) => Count = Math.Min(Count, length);
 }
 
-/// <summary>Truncation and the special-token template shared by the tokenizers: `[CLS] A [SEP] (B [SEP])` for BERT,
-/// nothing for GPT-2 (<c>cls</c> and <c>sep</c> null), with token type ids 0 for A and 1 for B.</summary>
+/// <summary>One piece of a post-processor's template: a special token (its id) or a sequence (A, or B when
+/// <see cref="Second"/>), with the token type id it gets.</summary>
+public readonly record struct TemplatePiece(int? SpecialId, bool Second, int TypeId)
+{
+    public static TemplatePiece A(int typeId = 0) => new(null, false, typeId);
+    public static TemplatePiece B(int typeId = 1) => new(null, true, typeId);
+    public static TemplatePiece Special(int id, int typeId = 0) => new(id, false, typeId);
+}
+
+/// <summary>What a post-processor adds around one text or a pair (Hugging Face TemplateProcessing; BertProcessing and
+/// RobertaProcessing are fixed templates, ByteLevel adds nothing).</summary>
+public sealed record PostTemplate(IReadOnlyList<TemplatePiece> Single, IReadOnlyList<TemplatePiece> Pair)
+{
+    /// <summary>No tokens added; a pair's second text gets type id 1.</summary>
+    public static readonly PostTemplate None = new([TemplatePiece.A()], [TemplatePiece.A(), TemplatePiece.B()]);
+
+    /// <summary><c>[CLS] A [SEP]</c>, <c>[CLS] A [SEP] B [SEP]</c> with B's part type 1.</summary>
+    public static PostTemplate Bert(int cls, int sep) => new(
+        [TemplatePiece.Special(cls), TemplatePiece.A(), TemplatePiece.Special(sep)],
+        [TemplatePiece.Special(cls), TemplatePiece.A(), TemplatePiece.Special(sep), TemplatePiece.B(), TemplatePiece.Special(sep, 1)]);
+
+    /// <summary><c>&lt;s&gt; A &lt;/s&gt;</c>, <c>&lt;s&gt; A &lt;/s&gt;&lt;/s&gt; B &lt;/s&gt;</c>, every type id 0.</summary>
+    public static PostTemplate Roberta(int cls, int sep) => new(
+        [TemplatePiece.Special(cls), TemplatePiece.A(), TemplatePiece.Special(sep)],
+        [TemplatePiece.Special(cls), TemplatePiece.A(), TemplatePiece.Special(sep), TemplatePiece.Special(sep), TemplatePiece.B(0), TemplatePiece.Special(sep)]);
+
+    public int SpecialCount(bool pair) => (pair ? Pair : Single).Count(p => p.SpecialId is not null);
+
+    /// <summary>The token before sequence A and the one after it, when the template has them: a masked-LM example's frame.</summary>
+    public (int? Before, int? After) Frame()
+    {
+        int a = Single.ToList().FindIndex(p => p.SpecialId is null);
+        return (a > 0 ? Single[a - 1].SpecialId : null, a + 1 < Single.Count ? Single[a + 1].SpecialId : null);
+    }
+}
+
+/// <summary>Truncation and the post-processor's template, shared by the tokenizers.</summary>
 internal static class EncodingTemplate
 {
     public static Encoding Build(TokenSequence first, TokenSequence? second, int? maxLength, TruncationStrategy truncation,
-        bool addSpecialTokens, int? cls, int? sep, string[] idToToken)
+        bool addSpecialTokens, PostTemplate template, string[] idToToken)
     {
-        int specials = addSpecialTokens
-            ? (cls.HasValue ? 1 : 0) + (sep.HasValue ? 1 : 0) * (second is null ? 1 : 2)
-            : 0;
+        var pieces = addSpecialTokens ? (second is null ? template.Single : template.Pair) : PostTemplate.None.Pair;
+        int specials = addSpecialTokens ? template.SpecialCount(second is not null) : 0;
         if (maxLength is int max)
             Truncate(first, second, max - specials, truncation, max);
 
@@ -48,35 +82,27 @@ internal static class EncodingTemplate
         var offsets = new (int Start, int End)[n];
         var wordIds = new int?[n];
         int at = 0;
-
-        void Special(int id, int typeId)
+        foreach (var piece in pieces)
         {
-            ids[at] = id;
-            typeIds[at] = typeId;
-            tokens[at] = idToToken[id];
-            at++;
-        }
-
-        void Sequence(TokenSequence seq, int typeId)
-        {
+            if (piece.SpecialId is int id)
+            {
+                ids[at] = id;
+                typeIds[at] = piece.TypeId;
+                tokens[at] = idToToken[id];
+                at++;
+                continue;
+            }
+            var seq = piece.Second ? second : first;
+            if (seq is null)
+                continue;
             for (int i = 0; i < seq.Count; i++, at++)
             {
-                int id = seq.Ids[i];
-                ids[at] = id;
-                typeIds[at] = typeId;
-                tokens[at] = idToToken[id];
+                ids[at] = seq.Ids[i];
+                typeIds[at] = piece.TypeId;
+                tokens[at] = idToToken[seq.Ids[i]];
                 offsets[at] = seq.Offsets[i];
                 wordIds[at] = seq.WordIds[i];
             }
-        }
-
-        if (addSpecialTokens && cls is int c) Special(c, 0);
-        Sequence(first, 0);
-        if (addSpecialTokens && sep is int s) Special(s, 0);
-        if (second is not null)
-        {
-            Sequence(second, 1);
-            if (addSpecialTokens && sep is int s2) Special(s2, 1);
         }
         return new Encoding(ids, typeIds, tokens, offsets, wordIds);
     }

@@ -45,6 +45,7 @@ public sealed class WordPieceTokenizer : ITokenizer
         SepId = Require(SpecialTokens.Sep);
         PadId = Require(SpecialTokens.Pad);
         MaskId = Require(SpecialTokens.Mask);
+        Template = PostTemplate.Bert(ClsId, SepId);
         Specials = SpecialTokens.All.Select(t => new SpecialToken(tokenToId[t], t)).OrderBy(t => t.Id).ToArray();
         specialMatcher = new SpecialTokenMatcher(Specials);
         specialIds = Specials.Select(t => t.Id).ToHashSet();
@@ -58,6 +59,7 @@ public sealed class WordPieceTokenizer : ITokenizer
     public int SepId { get; }
     public int MaskId { get; }
     int? ITokenizer.MaskId => MaskId;
+    public PostTemplate Template { get; }
     public BertSpecialTokens SpecialTokens { get; }
     /// <summary>The special tokens as Hugging Face added tokens, by id.</summary>
     public IReadOnlyList<SpecialToken> Specials { get; }
@@ -80,7 +82,7 @@ public sealed class WordPieceTokenizer : ITokenizer
             second.Clear();
             EncodeSequence(textPair, second, s);
         }
-        return EncodingTemplate.Build(s.First, second, maxLength, truncation, addSpecialTokens, ClsId, SepId, idToToken);
+        return EncodingTemplate.Build(s.First, second, maxLength, truncation, addSpecialTokens, Template, idToToken);
     }
 
     private void EncodeSequence(string text, TokenSequence output, Scratch s)

@@ -58,6 +58,8 @@ public static class HyperparameterCatalog
         Arg("class_weights", "array", "Loss weight per label id (sequence classification), each > 0.", nullable: true),
         Arg("multi_label", "boolean", "A label cell holds several labels (JSON array or a|b); sigmoid loss."),
         Arg("label_all_tokens", "boolean", "Token classification: tag every sub-token, not only a word's first."),
+        Arg("bf16", "boolean", "bfloat16 forward and backward with float32 master weights and optimizer state (CUDA, or a CPU with AVX-512 BF16 / AMX)."),
+        Arg("tf32", "boolean", "TensorFloat-32 matrix products on CUDA; null keeps libtorch's default.", nullable: true),
         new("mlm_probability", "number", 0.15, "Pretraining (mlm, mlm_nsp): fraction of tokens masked.", 0, 1, true, true, AppliesTo: "mlm, mlm_nsp"),
         new("whole_word_mask", "boolean", false, "Pretraining (mlm, mlm_nsp): mask all pieces of a word together.", AppliesTo: "mlm, mlm_nsp"),
         new("short_seq_prob", "number", 0.1, "Pretraining (mlm_nsp): probability of a shorter target length per pair.", 0, 1, AppliesTo: "mlm_nsp"),

@@ -60,7 +60,13 @@ public sealed partial class Trainer
         var module = model.Module;
         Freeze(module);
         var (decay, noDecay) = ParameterGroups(module);
-        using var optimizer = new FlatAdamW(decay, noDecay, args.WeightDecay, args.AdamBeta1, args.AdamBeta2, args.AdamEpsilon);
+        using var optimizer = new FlatAdamW(decay, noDecay, args.WeightDecay, args.AdamBeta1, args.AdamBeta2, args.AdamEpsilon, args.Bf16 ? module : null);
+        if (args.Tf32 is { } tf32 && device.type == DeviceType.CUDA)
+        {
+            // Process-wide in libtorch: a worker's jobs on other devices see it too.
+            torch.backends.cuda.matmul.allow_tf32 = tf32;
+            torch.backends.cudnn.allow_tf32 = tf32;
+        }
         var totalSteps = TotalSteps;
         var warmup = LearningRateSchedule.WarmupSteps(args, totalSteps);
 
@@ -111,12 +117,13 @@ public sealed partial class Trainer
 
                 using (var scope = NewDisposeScope())
                 {
-                    if (args.MaxGradNorm > 0)
+                    // clip (max_grad_norm 0: not at all), update, zero the gradients
+                    var norm = optimizer.Step(args.LearningRate * LearningRateSchedule.Factor(args.LrSchedulerType, state.GlobalStep, warmup, totalSteps), args.MaxGradNorm);
+                    if (norm is not null)
                     {
                         gradNorm?.Dispose();
-                        gradNorm = optimizer.ClipGradNorm(args.MaxGradNorm).MoveToOuterDisposeScope();
+                        gradNorm = norm.MoveToOuterDisposeScope();
                     }
-                    optimizer.Step(args.LearningRate * LearningRateSchedule.Factor(args.LrSchedulerType, state.GlobalStep, warmup, totalSteps));
                     optimizer.ZeroGrad();
                 }
                 state.GlobalStep++;
@@ -182,6 +189,7 @@ public sealed partial class Trainer
         }
         gradNorm?.Dispose();
         ReadLosses();
+        optimizer.Dispose(); // the model's float32 weights again (bf16 trained a working copy)
 
         var final = new Dictionary<string, double>
         {

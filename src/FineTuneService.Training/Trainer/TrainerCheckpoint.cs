@@ -53,7 +53,7 @@ public static partial class TrainerCheckpoint
         var final = Path.Combine(checkpointsDir, Name(state.GlobalStep));
         var temp = Path.Combine(checkpointsDir, $".tmp-checkpoint-{state.GlobalStep}-{Guid.NewGuid():N}");
         Directory.CreateDirectory(temp);
-        SafeTensors.Save(Path.Combine(temp, ModelFile), model.state_dict());
+        SafeTensors.Save(Path.Combine(temp, ModelFile), optimizer.MasterWeights(model.state_dict()));
         optimizer.Save(Path.Combine(temp, OptimizerFile));
         using (var rng = torch.get_rng_state()) File.WriteAllBytes(Path.Combine(temp, RngFile), rng.data<byte>().ToArray());
         File.WriteAllText(Path.Combine(temp, StateFile), JsonSerializer.Serialize(state, Json));
@@ -73,7 +73,8 @@ public static partial class TrainerCheckpoint
     /// <summary>Loads model weights, optimizer state and the RNG into the live objects; returns the run's position.</summary>
     public static TrainerState Load(string dir, nn.Module model, FlatAdamW optimizer)
     {
-        LoadModel(dir, model);
+        SafeTensors.LoadInto(Path.Combine(dir, ModelFile), optimizer.MasterWeights(model.state_dict()));
+        optimizer.WeightsLoaded();
         if (File.Exists(Path.Combine(dir, OptimizerFile))) optimizer.Load(Path.Combine(dir, OptimizerFile));
         else optimizer.LoadTorchSharpAdamW(Path.Combine(dir, LegacyOptimizerFile));
         using (var rng = torch.tensor(File.ReadAllBytes(Path.Combine(dir, RngFile)))) torch.set_rng_state(rng);

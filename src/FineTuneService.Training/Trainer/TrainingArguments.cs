@@ -44,6 +44,10 @@ public sealed record TrainingArguments
     public double[]? ClassWeights { get; init; }
     public bool MultiLabel { get; init; }
     public bool LabelAllTokens { get; init; }
+    /// <summary>bfloat16 forward and backward with float32 master weights and optimizer state (CUDA, or a CPU with
+    /// AVX-512 BF16 / AMX); tf32: TensorFloat-32 matrix products on CUDA (null: libtorch's default).</summary>
+    public bool Bf16 { get; init; }
+    public bool? Tf32 { get; init; }
 
     public static readonly JsonSerializerOptions JsonOptions = new()
     {

@@ -34,6 +34,121 @@ public class HuggingFaceParityTests
         AssertEveryCodePointAgrees(tokenizer, dir);
     }
 
+    /// <summary>A byte-level BPE trained on real text, dressed as tokenizer.json files of the families that use it:
+    /// <c>roberta</c> (special tokens in the vocabulary, <c>&lt;mask&gt;</c> with lstrip, add_prefix_space,
+    /// RobertaProcessing), <c>template</c> (ModernBERT's [CLS] $A [SEP] TemplateProcessing) and <c>llama3</c> (specials
+    /// after the BPE vocabulary as added tokens only, ignore_merges, a Sequence of ByteLevel and a bos template).</summary>
+    internal static string DressedBpe(string style)
+    {
+        var corpus = WordPieceTokenizerTests.ReferenceLines().Select(l => l.Text).Take(500);
+        var trained = BpeTrainer.Train(corpus, vocabSize: 600, minFrequency: 2);
+        var dir = TempDir.Create();
+        trained.Save(dir);
+        var root = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "tokenizer.json")))!.AsObject();
+        var vocab = root["model"]!["vocab"]!.AsObject();
+        var added = root["added_tokens"]!.AsArray();
+        int Add(string content, bool inVocab, bool lstrip = false)
+        {
+            int id = vocab.Count + added.Count - 1;
+            if (inVocab) { id = vocab.Count; vocab[content] = id; }
+            added.Add(new JsonObject
+            {
+                ["id"] = id, ["content"] = content, ["single_word"] = false, ["lstrip"] = lstrip, ["rstrip"] = false,
+                ["normalized"] = false, ["special"] = true,
+            });
+            return id;
+        }
+        JsonArray Special(string id) => new(new JsonObject { ["SpecialToken"] = new JsonObject { ["id"] = id, ["type_id"] = 0 } });
+        static JsonObject Sequence(string id, int type) => new() { ["Sequence"] = new JsonObject { ["id"] = id, ["type_id"] = type } };
+        switch (style)
+        {
+            case "roberta":
+                int s = Add("<s>", true), e = Add("</s>", true);
+                Add("<pad>", true); Add("<unk>", true); Add("<mask>", true, lstrip: true);
+                root["pre_tokenizer"]!["add_prefix_space"] = true;
+                root["post_processor"] = new JsonObject
+                {
+                    ["type"] = "RobertaProcessing", ["sep"] = new JsonArray("</s>", e), ["cls"] = new JsonArray("<s>", s),
+                    ["trim_offsets"] = true, ["add_prefix_space"] = true,
+                };
+                File.WriteAllText(Path.Combine(dir, "tokenizer_config.json"),
+                    """{"bos_token": "<s>", "eos_token": "</s>", "pad_token": "<pad>", "mask_token": "<mask>", "model_max_length": 512}""");
+                break;
+            case "template":
+                int cls = Add("[CLS]", true), sep = Add("[SEP]", true);
+                Add("[MASK]", true, lstrip: true);
+                root["post_processor"] = new JsonObject
+                {
+                    ["type"] = "TemplateProcessing",
+                    ["single"] = new JsonArray(Special("[CLS]")[0]!.DeepClone(), Sequence("A", 0), Special("[SEP]")[0]!.DeepClone()),
+                    ["pair"] = new JsonArray(Special("[CLS]")[0]!.DeepClone(), Sequence("A", 0), Special("[SEP]")[0]!.DeepClone(), Sequence("B", 0), Special("[SEP]")[0]!.DeepClone()),
+                    ["special_tokens"] = new JsonObject
+                    {
+                        ["[CLS]"] = new JsonObject { ["id"] = "[CLS]", ["ids"] = new JsonArray(cls), ["tokens"] = new JsonArray("[CLS]") },
+                        ["[SEP]"] = new JsonObject { ["id"] = "[SEP]", ["ids"] = new JsonArray(sep), ["tokens"] = new JsonArray("[SEP]") },
+                    },
+                };
+                break;
+            case "llama3":
+                int bos = Add("<|begin_of_text|>", false);
+                Add("<|end_of_text|>", false);
+                root["model"]!["ignore_merges"] = true;
+                root["post_processor"] = new JsonObject
+                {
+                    ["type"] = "Sequence",
+                    ["processors"] = new JsonArray(
+                        new JsonObject { ["type"] = "ByteLevel", ["add_prefix_space"] = true, ["trim_offsets"] = false, ["use_regex"] = true },
+                        new JsonObject
+                        {
+                            ["type"] = "TemplateProcessing",
+                            ["single"] = new JsonArray(Special("<|begin_of_text|>")[0]!.DeepClone(), Sequence("A", 0)),
+                            ["pair"] = new JsonArray(Special("<|begin_of_text|>")[0]!.DeepClone(), Sequence("A", 0), Special("<|begin_of_text|>")[0]!.DeepClone(), Sequence("B", 1)),
+                            ["special_tokens"] = new JsonObject
+                            {
+                                ["<|begin_of_text|>"] = new JsonObject { ["id"] = "<|begin_of_text|>", ["ids"] = new JsonArray(bos), ["tokens"] = new JsonArray("<|begin_of_text|>") },
+                            },
+                        }),
+                };
+                File.WriteAllText(Path.Combine(dir, "tokenizer_config.json"), """{"bos_token": "<|begin_of_text|>", "eos_token": "<|end_of_text|>"}""");
+                break;
+        }
+        File.WriteAllText(Path.Combine(dir, "tokenizer.json"), root.ToJsonString());
+        foreach (var stale in new[] { "vocab.json", "merges.txt", "special_tokens_map.json" })
+            File.Delete(Path.Combine(dir, stale));
+        return dir;
+    }
+
+    /// <summary>The every-code-point sweep on the richest dress (prefix spaces, a stripping added token, a template).</summary>
+    [Fact]
+    public void RobertaStyleByteLevelBpeGivesHuggingFaceIdsOnEveryCodePoint()
+    {
+        var dir = DressedBpe("roberta");
+        AssertEveryCodePointAgrees(FineTuneService.Training.Tokenization.Tokenizers.LoadFromFolder(dir), dir);
+    }
+
+    [Theory]
+    [InlineData("roberta")]
+    [InlineData("template")]
+    [InlineData("llama3")]
+    public void DressedByteLevelBpeGivesHuggingFaceIdsAroundItsSpecialTokens(string style)
+    {
+        var dir = DressedBpe(style);
+        var ours = FineTuneService.Training.Tokenization.Tokenizers.LoadFromFolder(dir);
+        Assert.NotEqual(PostTemplate.None, ours.Template);
+        using var huggingFace = new HuggingFaceTokenizer(vocabPath: Path.Combine(dir, "tokenizer.json"));
+        foreach (var line in WordPieceTokenizerTests.ReferenceLines().Take(300))
+            Assert.True(ours.Encode(line.Text).Ids.SequenceEqual(huggingFace.Encode(line.Text).Select(id => (int)id)), $"{style} '{line.Text}'");
+        string[] texts =
+        [
+            "Paris is the <mask> of France.", "The capital is<mask>.", "  two  spaces <mask>  and [MASK] here [CLS]",
+            "<s>already framed</s>", "<|begin_of_text|>hello<|end_of_text|> world", "", " ", "\n\ttabs and\nnewlines\r\n",
+            "Ünïcödé façade – “quotes” … 東京 😀 🇫🇷", "don't won't it's we're I'll they've", "12345 3.14159 1,000,000",
+        ];
+        foreach (var text in texts)
+            Assert.True(ours.Encode(text).Ids.SequenceEqual(huggingFace.Encode(text).Select(id => (int)id)),
+                $"{style} '{text}': ours {string.Join(" ", ours.Encode(text).Ids)}, Hugging Face {string.Join(" ", huggingFace.Encode(text))}");
+    }
+
     /// <summary>Code points 0–0x3FFFF and the tag and variation-selector block, 512 to a text, each as
     /// <c>a{c}b {c}A{c}'s 1{c}</c>; a differing text is then narrowed down to its code points.</summary>
     private static void AssertEveryCodePointAgrees(ITokenizer ours, string dir)

@@ -112,8 +112,7 @@ public class FlatAdamWTests(ITestOutputHelper output)
         {
             using var scope = NewDisposeScope();
             model.Forward(data.Collate(Enumerable.Range(0, 8).ToArray())).Loss!.backward();
-            optimizer.ClipGradNorm(1.0);
-            optimizer.Step(1e-3);
+            optimizer.Step(1e-3, maxGradNorm: 1.0);
             optimizer.ZeroGrad();
         }
         foreach (var group in new[] { decay, noDecay })

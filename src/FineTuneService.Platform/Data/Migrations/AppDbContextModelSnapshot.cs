@@ -23,6 +23,70 @@ namespace FineTuneService.Platform.Data.Migrations
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
 
+            modelBuilder.Entity("FineTuneService.Platform.Data.ApiKey", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<DateTime?>("ExpiresAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("expires_at");
+
+                    b.Property<string>("Hash")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("hash");
+
+                    b.Property<DateTime?>("LastUsedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("last_used_at");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("name");
+
+                    b.Property<string>("Prefix")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("prefix");
+
+                    b.Property<DateTime?>("RevokedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("revoked_at");
+
+                    b.Property<string>("Role")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("role");
+
+                    b.Property<Guid>("TenantId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("tenant_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_api_keys");
+
+                    b.HasIndex("Hash")
+                        .IsUnique()
+                        .HasDatabaseName("ix_api_keys_hash");
+
+                    b.HasIndex("TenantId")
+                        .HasDatabaseName("ix_api_keys_tenant_id");
+
+                    b.ToTable("api_keys", (string)null);
+                });
+
             modelBuilder.Entity("FineTuneService.Platform.Data.Checkpoint", b =>
                 {
                     b.Property<long>("Id")
@@ -49,6 +113,10 @@ namespace FineTuneService.Platform.Data.Migrations
                         .IsRequired()
                         .HasColumnType("text")
                         .HasColumnName("path");
+
+                    b.Property<long>("SizeBytes")
+                        .HasColumnType("bigint")
+                        .HasColumnName("size_bytes");
 
                     b.Property<int>("Step")
                         .HasColumnType("integer")
@@ -129,17 +197,28 @@ namespace FineTuneService.Platform.Data.Migrations
                         .HasColumnType("bigint")
                         .HasColumnName("size_bytes");
 
+                    b.Property<Guid>("TenantId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("tenant_id");
+
                     b.HasKey("Id")
                         .HasName("pk_datasets");
 
                     b.HasIndex("CreatedAt")
                         .HasDatabaseName("ix_datasets_created_at");
 
+                    b.HasIndex("TenantId")
+                        .HasDatabaseName("ix_datasets_tenant_id");
+
                     b.ToTable("datasets", (string)null);
                 });
 
             modelBuilder.Entity("FineTuneService.Platform.Data.IdempotencyKey", b =>
                 {
+                    b.Property<Guid>("TenantId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("tenant_id");
+
                     b.Property<string>("Key")
                         .HasMaxLength(200)
                         .HasColumnType("character varying(200)")
@@ -158,7 +237,7 @@ namespace FineTuneService.Platform.Data.Migrations
                         .HasColumnType("text")
                         .HasColumnName("request_hash");
 
-                    b.HasKey("Key")
+                    b.HasKey("TenantId", "Key")
                         .HasName("pk_idempotency_keys");
 
                     b.ToTable("idempotency_keys", (string)null);
@@ -248,6 +327,10 @@ namespace FineTuneService.Platform.Data.Migrations
                         .HasColumnType("text")
                         .HasColumnName("task");
 
+                    b.Property<Guid>("TenantId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("tenant_id");
+
                     b.Property<int>("TotalSteps")
                         .HasColumnType("integer")
                         .HasColumnName("total_steps");
@@ -282,6 +365,9 @@ namespace FineTuneService.Platform.Data.Migrations
 
                     b.HasIndex("Status", "CreatedAt")
                         .HasDatabaseName("ix_jobs_status_created_at");
+
+                    b.HasIndex("TenantId", "Status")
+                        .HasDatabaseName("ix_jobs_tenant_id_status");
 
                     b.ToTable("jobs", (string)null);
                 });
@@ -415,6 +501,10 @@ namespace FineTuneService.Platform.Data.Migrations
                         .HasColumnType("text")
                         .HasColumnName("quantization_report");
 
+                    b.Property<bool>("Shared")
+                        .HasColumnType("boolean")
+                        .HasColumnName("shared");
+
                     b.Property<long>("SizeBytes")
                         .HasColumnType("bigint")
                         .HasColumnName("size_bytes");
@@ -423,23 +513,111 @@ namespace FineTuneService.Platform.Data.Migrations
                         .HasColumnType("uuid")
                         .HasColumnName("source_job_id");
 
+                    b.Property<Guid>("TenantId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("tenant_id");
+
                     b.HasKey("Id")
                         .HasName("pk_models");
 
                     b.HasIndex("CreatedAt")
                         .HasDatabaseName("ix_models_created_at");
 
+                    b.HasIndex("TenantId")
+                        .HasDatabaseName("ix_models_tenant_id");
+
                     b.ToTable("models", (string)null);
+                });
+
+            modelBuilder.Entity("FineTuneService.Platform.Data.Tenant", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<int?>("MaxQueuedJobs")
+                        .HasColumnType("integer")
+                        .HasColumnName("max_queued_jobs");
+
+                    b.Property<int?>("MaxRunningJobs")
+                        .HasColumnType("integer")
+                        .HasColumnName("max_running_jobs");
+
+                    b.Property<long?>("MaxStorageBytes")
+                        .HasColumnType("bigint")
+                        .HasColumnName("max_storage_bytes");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("name");
+
+                    b.HasKey("Id")
+                        .HasName("pk_tenants");
+
+                    b.HasIndex("Name")
+                        .IsUnique()
+                        .HasDatabaseName("ix_tenants_name");
+
+                    b.ToTable("tenants", (string)null);
+
+                    b.HasData(
+                        new
+                        {
+                            Id = new Guid("00000000-0000-0000-0000-000000000001"),
+                            CreatedAt = new DateTime(2026, 12, 1, 0, 0, 0, 0, DateTimeKind.Utc),
+                            Name = "default"
+                        });
+                });
+
+            modelBuilder.Entity("FineTuneService.Platform.Data.ApiKey", b =>
+                {
+                    b.HasOne("FineTuneService.Platform.Data.Tenant", "Tenant")
+                        .WithMany()
+                        .HasForeignKey("TenantId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired()
+                        .HasConstraintName("fk_api_keys_tenants_tenant_id");
+
+                    b.Navigation("Tenant");
                 });
 
             modelBuilder.Entity("FineTuneService.Platform.Data.Checkpoint", b =>
                 {
-                    b.HasOne("FineTuneService.Platform.Data.Job", null)
+                    b.HasOne("FineTuneService.Platform.Data.Job", "Job")
                         .WithMany()
                         .HasForeignKey("JobId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_checkpoints_jobs_job_id");
+
+                    b.Navigation("Job");
+                });
+
+            modelBuilder.Entity("FineTuneService.Platform.Data.Dataset", b =>
+                {
+                    b.HasOne("FineTuneService.Platform.Data.Tenant", null)
+                        .WithMany()
+                        .HasForeignKey("TenantId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired()
+                        .HasConstraintName("fk_datasets_tenants_tenant_id");
+                });
+
+            modelBuilder.Entity("FineTuneService.Platform.Data.IdempotencyKey", b =>
+                {
+                    b.HasOne("FineTuneService.Platform.Data.Tenant", null)
+                        .WithMany()
+                        .HasForeignKey("TenantId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_idempotency_keys_tenants_tenant_id");
                 });
 
             modelBuilder.Entity("FineTuneService.Platform.Data.Job", b =>
@@ -449,6 +627,13 @@ namespace FineTuneService.Platform.Data.Migrations
                         .HasForeignKey("BaseModelId")
                         .OnDelete(DeleteBehavior.Restrict)
                         .HasConstraintName("fk_jobs_models_base_model_id");
+
+                    b.HasOne("FineTuneService.Platform.Data.Tenant", null)
+                        .WithMany()
+                        .HasForeignKey("TenantId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired()
+                        .HasConstraintName("fk_jobs_tenants_tenant_id");
 
                     b.HasOne("FineTuneService.Platform.Data.Dataset", null)
                         .WithMany()
@@ -465,22 +650,36 @@ namespace FineTuneService.Platform.Data.Migrations
 
             modelBuilder.Entity("FineTuneService.Platform.Data.JobEvent", b =>
                 {
-                    b.HasOne("FineTuneService.Platform.Data.Job", null)
+                    b.HasOne("FineTuneService.Platform.Data.Job", "Job")
                         .WithMany()
                         .HasForeignKey("JobId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_job_events_jobs_job_id");
+
+                    b.Navigation("Job");
                 });
 
             modelBuilder.Entity("FineTuneService.Platform.Data.MetricPoint", b =>
                 {
-                    b.HasOne("FineTuneService.Platform.Data.Job", null)
+                    b.HasOne("FineTuneService.Platform.Data.Job", "Job")
                         .WithMany()
                         .HasForeignKey("JobId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_metric_points_jobs_job_id");
+
+                    b.Navigation("Job");
+                });
+
+            modelBuilder.Entity("FineTuneService.Platform.Data.Model", b =>
+                {
+                    b.HasOne("FineTuneService.Platform.Data.Tenant", null)
+                        .WithMany()
+                        .HasForeignKey("TenantId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired()
+                        .HasConstraintName("fk_models_tenants_tenant_id");
                 });
 #pragma warning restore 612, 618
         }
