@@ -32,8 +32,8 @@ public class BoundedJobTests(LongJobFactory factory) : LongJobTests(factory), IC
             var timedOut = await Poll.Until(() => Job(slow), j => Status(j) is "failed" or "succeeded", TimeSpan.FromSeconds(120), j => $"{j}\n{worker.Log}");
             Assert.Equal("failed", Status(timedOut));
             Assert.Contains("Jobs:MaxJobSeconds", timedOut.GetProperty("error").GetString());
+            await Poll.WorkFolderGone(Factory, slow, () => worker.Log);
         }
-        Assert.Empty(Factory.StoredFiles(Path.Combine("jobs", Guid.Parse(slow).ToString("N"))));
 
         // Room for one checkpoint and a half: the first is written, the second is refused before a byte of it.
         var spec = Factory.LongSpec();
@@ -47,6 +47,9 @@ public class BoundedJobTests(LongJobFactory factory) : LongJobTests(factory), IC
             Assert.Contains("No room for the checkpoint at step 40", failed.GetProperty("error").GetString());
             Assert.Contains("Storage:MaxBytes", failed.GetProperty("error").GetString());
             Assert.False(worker.HasExited);
+            // keep_checkpoints: the rest of the work folder goes, its checkpoints stay.
+            await Poll.Until(() => Task.FromResult(Factory.StoredFiles(Path.Combine("jobs", Guid.Parse(full).ToString("N")))),
+                files => files.All(f => f.Contains(Path.Combine("checkpoints", "checkpoint-20"))), TimeSpan.FromSeconds(20), files => string.Join(", ", files));
         }
         var checkpoints = Path.Combine(Factory.StorageRoot, "jobs", Guid.Parse(full).ToString("N"), "checkpoints");
         Assert.Equal(["checkpoint-20"], Directory.GetDirectories(checkpoints).Select(Path.GetFileName));

@@ -122,9 +122,7 @@ public class ChaosTests(SeededApiFactory factory, ITestOutputHelper output) : IC
                 var loss = await factory.Db().MetricPoints.Where(p => p.JobId == Guid.Parse(id) && p.Name == "loss").Select(p => p.Step).OrderBy(s => s).ToListAsync();
                 Assert.Equal([2, 4, 6, 8, 10, 12], loss); // every logged step once: no step written by two workers or twice
                 Assert.Equal(1, await factory.Db().Models.CountAsync(m => m.SourceJobId == Guid.Parse(id))); // succeeded exactly once
-                // The worker removes the work folder right after it marks the job succeeded.
-                await Poll.Until(() => Task.FromResult(factory.StoredFiles(Path.Combine("jobs", Guid.Parse(id).ToString("N")))), files => files.Count == 0,
-                    TimeSpan.FromSeconds(15), files => $"left behind: {string.Join(", ", files)}\n{Logs()}");
+                await Poll.WorkFolderGone(factory, id, Logs);
             }
             Assert.Empty(factory.StoredFiles("tmp"));
             var statuses = answers.ToList();
