@@ -27,6 +27,7 @@ public class FamilyFineTuneTests(SeededApiFactory factory) : IClassFixture<Seede
             "roberta" => new RobertaConfig { VocabSize = vocab, PadTokenId = pad, HiddenSize = 32, NumHiddenLayers = 2, NumAttentionHeads = 2, IntermediateSize = 64, MaxPositionEmbeddings = 40 + pad, TypeVocabSize = 1 },
             "xlm-roberta" => new XlmRobertaConfig { VocabSize = vocab, PadTokenId = pad, HiddenSize = 32, NumHiddenLayers = 2, NumAttentionHeads = 2, IntermediateSize = 64, MaxPositionEmbeddings = 40 + pad, TypeVocabSize = 1 },
             "distilbert" => new DistilBertConfig { VocabSize = vocab, PadTokenId = pad, Dim = 32, NLayers = 2, NHeads = 2, HiddenDim = 64, MaxPositionEmbeddings = 40 },
+            "modernbert" => new ModernBertConfig { HiddenSize = 32, IntermediateSize = 48, NumHiddenLayers = 2, NumAttentionHeads = 2, MaxPositionEmbeddings = 40, GlobalAttnEveryNLayers = 2, LocalAttention = 4 },
             "llama" => new LlamaConfig { HiddenSize = 32, IntermediateSize = 64, NumHiddenLayers = 2, NumAttentionHeads = 4, NumKeyValueHeads = 2, MaxPositionEmbeddings = 40 },
             _ => new Qwen2Config { HiddenSize = 32, IntermediateSize = 64, NumHiddenLayers = 2, NumAttentionHeads = 4, NumKeyValueHeads = 2, MaxPositionEmbeddings = 40, TieWordEmbeddings = true },
         };
@@ -39,11 +40,11 @@ public class FamilyFineTuneTests(SeededApiFactory factory) : IClassFixture<Seede
     }
 
     [Fact]
-    public async Task Roberta_xlm_roberta_distilbert_llama_and_qwen2_fine_tune_predict_and_round_trip()
+    public async Task Roberta_xlm_roberta_distilbert_modernbert_llama_and_qwen2_fine_tune_predict_and_round_trip()
     {
         using var worker = factory.StartWorker();
         var api = factory.CreateClient();
-        string[] families = ["roberta", "xlm-roberta", "distilbert", "llama", "qwen2"];
+        string[] families = ["roberta", "xlm-roberta", "distilbert", "modernbert", "llama", "qwen2"];
         var jobs = new Dictionary<string, string>();
         foreach (var modelType in families)
         {

@@ -174,6 +174,32 @@ public class JobRequestTests(SeededApiFactory factory) : IClassFixture<SeededApi
     }
 
     [Fact]
+    public async Task Concurrent_retries_with_one_idempotency_key_make_one_job()
+    {
+        var body = Spec().ToJsonString();
+        var key = Guid.NewGuid().ToString();
+        var jobsBefore = await factory.Db().Jobs.CountAsync();
+        // Clients of their own, so the requests race on separate connections to the key's unique index.
+        var clients = Enumerable.Range(0, 8).Select(_ => factory.CreateClient()).ToList();
+        var responses = await Task.WhenAll(clients.Select(async c =>
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/jobs") { Content = Body(body) };
+            request.Headers.Add("Idempotency-Key", key);
+            var response = await c.SendAsync(request);
+            return (response.StatusCode, Text: await response.Content.ReadAsStringAsync());
+        }));
+
+        // Each answer is the one job, or a 409 for a request that lost the race while the winner was still storing it.
+        Assert.All(responses, r => Assert.True(r.StatusCode is HttpStatusCode.Accepted or HttpStatusCode.Conflict, $"{r.StatusCode}: {r.Text}"));
+        var ids = responses.Where(r => r.StatusCode == HttpStatusCode.Accepted)
+            .Select(r => System.Text.Json.JsonDocument.Parse(r.Text).RootElement.GetProperty("id").GetString()).Distinct().ToList();
+        Assert.Single(ids);
+        Assert.Equal(jobsBefore + 1, await factory.Db().Jobs.CountAsync());
+        Assert.Equal(1, await factory.Db().IdempotencyKeys.CountAsync(k => k.Key == key));
+        clients.ForEach(c => c.Dispose());
+    }
+
+    [Fact]
     public async Task Cancel_of_a_queued_job_is_immediate_and_a_second_cancel_conflicts()
     {
         var job = await SeededApiFactory.Json(await client.PostAsync("/jobs", Body(Spec().ToJsonString())));

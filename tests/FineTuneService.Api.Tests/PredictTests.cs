@@ -5,6 +5,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using FineTuneService.Platform.Data;
 using FineTuneService.Platform.Storage;
+using FineTuneService.Training.Checkpoints;
 using FineTuneService.Training.Inference;
 using FineTuneService.Training.Onnx;
 using FineTuneService.Training.Models;
@@ -178,14 +179,21 @@ public class PredictTests(ApiFactory factory) : IClassFixture<ApiFactory>
             Predictions(multi)[0]!["labels"]!.AsArray().Select(l => l!.GetValue<string>()));
 
         var tagger = AddModel(nameof(BertForTokenClassification), "O", "B-PER", "I-PER", "B-LOC", "I-LOC");
+        // A tagger whose every token is B-PER (classifier weights zero, its bias picks the tag): each word is an entity.
+        var weightsFile = Path.Combine(factory.StorageRoot, ArtifactStore.ModelFolder(tagger), ModelFolder.WeightsFile);
+        var weights = SafeTensors.Load(weightsFile);
+        weights["classifier.weight"].zero_();
+        weights["classifier.bias"].copy_(TorchSharp.torch.tensor(new float[] { 0, 4, 0, 0, 0 }));
+        SafeTensors.Save(weightsFile, weights);
         const string text = "Alice met Bob in Paris, the park is nice!";
         var entities = Predictions(await Post($"/models/{tagger}/predict", new { inputs = text }))[0]!["entities"]!.AsArray();
+        Assert.Equal(["Alice", "met", "Bob", "in", "Paris", ",", "the", "park", "is", "nice", "!"], entities.Select(e => e!["text"]!.GetValue<string>()));
         foreach (var entity in entities)
         {
             int start = entity!["start"]!.GetValue<int>(), end = entity["end"]!.GetValue<int>();
             Assert.Equal(text[start..end], entity["text"]!.GetValue<string>());
-            Assert.Contains(entity["entity"]!.GetValue<string>(), new[] { "PER", "LOC" });
-            Assert.InRange(entity["score"]!.GetValue<double>(), 0, 1);
+            Assert.Equal("PER", entity["entity"]!.GetValue<string>());
+            Assert.Equal(Math.Exp(4) / (Math.Exp(4) + 4), entity["score"]!.GetValue<double>(), 4);
         }
     }
 

@@ -28,7 +28,7 @@ static class TestPostgres
         var password = RandomNumberGenerator.GetHexString(32);
         var port = FreePort();
         File.WriteAllText(Path.Combine(root, "pwfile"), password + "\n");
-        if (Environment.IsPrivilegedProcess) Run("chown", "-R", $"{ServiceUser}:", root);
+        if (Environment.IsPrivilegedProcess) Debian.Run("chown", "-R", $"{ServiceUser}:", root);
 
         var data = Path.Combine(root, "data");
         RunAsService(Path.Combine(bin, "initdb"), "-D", data, "-U", "postgres", "--pwfile", Path.Combine(root, "pwfile"),
@@ -81,10 +81,7 @@ static class TestPostgres
 
     static string Install()
     {
-        if (!Environment.IsPrivilegedProcess)
-            throw new InvalidOperationException("The API tests need PostgreSQL's server binaries: install Debian's package (sudo apt-get install postgresql), or set FTS_TEST_POSTGRES to an existing server's connection string.");
-        Run("apt-get", "update", "-qq");
-        Run("apt-get", "install", "-y", "-qq", "--no-install-recommends", "postgresql");
+        Debian.Install("postgresql", "The API tests need PostgreSQL's server binaries", "set FTS_TEST_POSTGRES to an existing server's connection string");
         return FindBinaries() ?? throw new InvalidOperationException("apt-get installed postgresql, but no /usr/lib/postgresql/*/bin/initdb appeared");
     }
 
@@ -116,20 +113,8 @@ static class TestPostgres
 
     static void RunAsService(string program, params string[] args)
     {
-        if (Environment.IsPrivilegedProcess) Run("runuser", ["-u", ServiceUser, "--", program, .. args]);
-        else Run(program, args);
-    }
-
-    static void Run(string program, params string[] args)
-    {
-        var start = new ProcessStartInfo(program, args) { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.Environment["DEBIAN_FRONTEND"] = "noninteractive";
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        if (process.ExitCode != 0)
-            throw new InvalidOperationException($"{program} {string.Join(' ', args)} exited with {process.ExitCode}: {error}{output.Result}");
+        if (Environment.IsPrivilegedProcess) Debian.Run("runuser", ["-u", ServiceUser, "--", program, .. args]);
+        else Debian.Run(program, args);
     }
 
     static int FreePort()

@@ -4,7 +4,8 @@
 // prints each run and the mean and spread of test accuracy per side.
 // Usage: dotnet run -c Release --project tools/quality-parity -- MODEL_DIR TRAIN_CSV TEST_CSV WORK_DIR [SEEDS] [TEST_ROWS] [SIDES] [MAX_LENGTH]
 //   SIDES (comma-separated, default ours,peer): ours (group_by_length false: the peer's random batches), ours-grouped
-//   (our default, length-grouped), peer (Hugging Face's classifier init), peer-torch-init (nn.Linear's default init).
+//   (our default, length-grouped), ours-bf16 (as ours, with bf16), peer (Hugging Face's classifier init),
+//   peer-torch-init (nn.Linear's default init).
 // Threads: OMP_NUM_THREADS for ours, the same number for the peer (default 1).
 using System.Diagnostics;
 using System.Globalization;
@@ -58,7 +59,7 @@ foreach (var seed in seeds)
         var clock = Stopwatch.StartNew();
         var accuracy = side switch
         {
-            "ours" or "ours-grouped" => Ours(seed, side == "ours-grouped"),
+            "ours" or "ours-grouped" or "ours-bf16" => Ours(seed, side == "ours-grouped", side == "ours-bf16"),
             "peer" or "peer-torch-init" => Peer(seed, side == "peer" ? "hf" : "torch"),
             _ => throw new ArgumentException($"unknown side '{side}'"),
         };
@@ -74,14 +75,14 @@ foreach (var (side, runs) in results)
 }
 File.WriteAllText(Path.Combine(work, "results.json"), results.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
 
-double Ours(int seed, bool grouped)
+double Ours(int seed, bool grouped, bool bf16)
 {
-    var name = $"ours-{(grouped ? "grouped-" : "")}{seed}";
+    var name = $"ours-{(grouped ? "grouped-" : bf16 ? "bf16-" : "")}{seed}";
     var hyperparameters = new JsonObject
     {
         ["num_train_epochs"] = Epochs, ["learning_rate"] = LearningRate, ["per_device_train_batch_size"] = BatchSize,
         ["per_device_eval_batch_size"] = 64, ["weight_decay"] = WeightDecay, ["max_seq_length"] = maxLength,
-        ["group_by_length"] = grouped, ["seed"] = seed, ["logging_steps"] = 25, ["save_strategy"] = "no",
+        ["group_by_length"] = grouped, ["bf16"] = bf16, ["seed"] = seed, ["logging_steps"] = 25, ["save_strategy"] = "no",
     };
     var request = new TrainingJobRequest(name, "finetune", "sequence_classification", new DataFile(trainCsv, "csv"),
         new DataFile(testFile, "csv"), null, columns, hyperparameters, modelDir, null, null,

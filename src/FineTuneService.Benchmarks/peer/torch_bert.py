@@ -265,6 +265,7 @@ def run_steps(args):
 
 
 def padded(chunk):
+    """Rows of input_ids and label as one batch, padded to its longest row (DataCollatorWithPadding)."""
     longest = max(len(r["input_ids"]) for r in chunk)
     ids = torch.zeros(len(chunk), longest, dtype=torch.long)
     mask = torch.zeros(len(chunk), longest, dtype=torch.long)
@@ -325,15 +326,9 @@ def run_epoch(args):
     start = time.perf_counter()
     tokens = 0
     for s in range(steps):
-        chunk = [rows[i] for i in order[s * args.batch_size:(s + 1) * args.batch_size]]
-        longest = max(len(r["input_ids"]) for r in chunk)
-        ids = torch.zeros(len(chunk), longest, dtype=torch.long)
-        mask = torch.zeros(len(chunk), longest, dtype=torch.long)
-        for j, r in enumerate(chunk):
-            ids[j, :len(r["input_ids"])] = torch.tensor(r["input_ids"])
-            mask[j, :len(r["input_ids"])] = 1
-        tokens += int(mask.sum())
-        train_step(model, optimizer, (ids, mask, torch.zeros_like(ids), torch.tensor([r["label"] for r in chunk])))
+        batch = padded([rows[i] for i in order[s * args.batch_size:(s + 1) * args.batch_size]])
+        tokens += int(batch[1].sum())
+        train_step(model, optimizer, batch)
         scheduler.step()
     elapsed = time.perf_counter() - start
     return {"seconds": elapsed, "samples_per_second": len(rows) / elapsed, "tokens_per_second": tokens / elapsed,

@@ -1,6 +1,7 @@
 namespace FineTuneService.Platform.Data;
 
-public enum JobStatus { Validating, Queued, Running, Cancelling, Succeeded, Failed, Cancelled }
+/// <summary>queued → running → succeeded | failed | cancelled; running → pausing → paused → (resume) queued.</summary>
+public enum JobStatus { Validating, Queued, Running, Cancelling, Succeeded, Failed, Cancelled, Pausing, Paused }
 
 /// <summary>A row that belongs to a tenant: <see cref="AppDbContext"/> filters every query by it and stamps new rows with
 /// the caller's tenant.</summary>

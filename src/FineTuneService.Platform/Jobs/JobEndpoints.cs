@@ -80,6 +80,11 @@ public static class JobEndpoints
                 "`<metric>.<event>`; reconnect with it as `Last-Event-ID` (or `?last_event_id=`) to continue after it.");
         group.MapPost("/{id:guid}/cancel", Cancel).WithName("CancelJob").WithSummary("Cooperative cancel: the job stops within seconds")
             .WithProblems(404, 409);
+        group.MapPost("/{id:guid}/pause", Pause).WithName("PauseJob").WithProblems(404, 409)
+            .WithSummary("Pause: the job checkpoints after the step it is in and frees its device (status pausing, then paused)")
+            .WithDescription("A queued job is paused at once. A paused job keeps its checkpoints and counts towards no device; resume continues it.");
+        group.MapPost("/{id:guid}/resume", Resume).WithName("ResumeJob").WithProblems(404, 409)
+            .WithSummary("Resume a paused job: queued again, it continues from its pause checkpoint exactly as an uninterrupted run");
         return group;
     }
 
@@ -217,22 +222,59 @@ public static class JobEndpoints
         ILogger<Job> logger, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow().UtcDateTime;
-        var queued = await db.Jobs.Where(j => j.Id == id && j.Status == JobStatus.Queued && j.LeaseOwner == null)
+        var queued = await db.Jobs.Where(j => j.Id == id && (j.Status == JobStatus.Queued || j.Status == JobStatus.Paused) && j.LeaseOwner == null)
             .ExecuteUpdateAsync(set => set.SetProperty(j => j.Status, JobStatus.Cancelled).SetProperty(j => j.FinishedAt, now), cancellationToken);
-        var running = queued == 1 ? 0 : await db.Jobs.Where(j => j.Id == id && j.Status == JobStatus.Running)
+        var running = queued == 1 ? 0 : await db.Jobs.Where(j => j.Id == id && (j.Status == JobStatus.Running || j.Status == JobStatus.Pausing))
             .ExecuteUpdateAsync(set => set.SetProperty(j => j.Status, JobStatus.Cancelling).SetProperty(j => j.CancelRequested, true), cancellationToken);
         var job = await Find(db, id, cancellationToken);
         if (queued + running == 0 && job.Status != JobStatus.Cancelling)
-            throw new ConflictException($"Job {id} is {job.Status.ToString().ToLowerInvariant()}; only queued or running jobs can be cancelled.");
+            throw new ConflictException($"Job {id} is {Name(job.Status)}; only queued, running or paused jobs can be cancelled.");
         if (queued + running == 1)
         {
-            db.JobEvents.Add(new JobEvent { JobId = id, CreatedAt = now, Level = "info", Message = (queued == 1 ? "Cancelled before it started" : "Cancel requested") + $"; by {caller}." });
+            db.JobEvents.Add(new JobEvent { JobId = id, CreatedAt = now, Level = "info", Message = queued == 1 ? "Cancelled before it ran again." : "Cancel requested." });
             await db.SaveChangesAsync(cancellationToken);
             logger.LogInformation("Job {JobId} cancelled by {Caller}", id, caller.ToString());
             if (queued == 1) webhooks.Notify(id, "job.cancelled");
         }
         return TypedResults.Accepted($"/jobs/{id}", JobResponse.From(job));
     }
+
+    // A queued job is paused at once; a running one is marked pausing, and its worker checkpoints and lets go at the next heartbeat.
+    static async Task<Accepted<JobResponse>> Pause(Guid id, AppDbContext db, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        var queued = await db.Jobs.Where(j => j.Id == id && j.Status == JobStatus.Queued && j.LeaseOwner == null)
+            .ExecuteUpdateAsync(set => set.SetProperty(j => j.Status, JobStatus.Paused), cancellationToken);
+        var running = queued == 1 ? 0 : await db.Jobs.Where(j => j.Id == id && j.Status == JobStatus.Running)
+            .ExecuteUpdateAsync(set => set.SetProperty(j => j.Status, JobStatus.Pausing), cancellationToken);
+        var job = await Find(db, id, cancellationToken);
+        if (queued + running == 0 && job.Status is not (JobStatus.Pausing or JobStatus.Paused))
+            throw new ConflictException($"Job {id} is {Name(job.Status)}; only queued or running jobs can be paused.");
+        if (queued + running == 1)
+        {
+            db.JobEvents.Add(new JobEvent { JobId = id, CreatedAt = clock.GetUtcNow().UtcDateTime, Level = "info",
+                Message = queued == 1 ? "Paused before it started." : "Pause requested." });
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        return TypedResults.Accepted($"/jobs/{id}", JobResponse.From(job));
+    }
+
+    static async Task<Accepted<JobResponse>> Resume(Guid id, AppDbContext db, IBackgroundJobClient jobs, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        var resumed = await db.Jobs.Where(j => j.Id == id && j.Status == JobStatus.Paused && j.LeaseOwner == null)
+            .ExecuteUpdateAsync(set => set.SetProperty(j => j.Status, JobStatus.Queued), cancellationToken);
+        var job = await Find(db, id, cancellationToken);
+        if (resumed == 0)
+            throw new ConflictException($"Job {id} is {Name(job.Status)}; only a paused job can be resumed" +
+                (job.Status == JobStatus.Pausing ? " (it is still writing its checkpoint)." : "."));
+        // Queued again under a fresh Hangfire job; the training core picks up the newest checkpoint by itself.
+        var hangfireId = jobs.Enqueue<TrainingJob>(t => t.RunAsync(id, CancellationToken.None));
+        await db.Jobs.Where(j => j.Id == id).ExecuteUpdateAsync(set => set.SetProperty(j => j.HangfireJobId, hangfireId), cancellationToken);
+        db.JobEvents.Add(new JobEvent { JobId = id, CreatedAt = clock.GetUtcNow().UtcDateTime, Level = "info", Message = "Resumed; queued again." });
+        await db.SaveChangesAsync(cancellationToken);
+        return TypedResults.Accepted($"/jobs/{id}", JobResponse.From(await Find(db, id, cancellationToken)));
+    }
+
+    static string Name(JobStatus status) => status.ToString().ToLowerInvariant();
 
     static async Task<Job> Find(AppDbContext db, Guid id, CancellationToken cancellationToken) =>
         await db.Jobs.AsNoTracking().FirstOrDefaultAsync(j => j.Id == id, cancellationToken) ?? throw new NotFoundException("job", id);

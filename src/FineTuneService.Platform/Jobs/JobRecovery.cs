@@ -38,7 +38,7 @@ sealed class JobRecovery(
         // A job just posted may not have its Hangfire job id yet: give the Api a lease's time to enqueue it.
         var posted = now - TimeSpan.FromSeconds(options.Value.LeaseSeconds);
         var orphans = await db.Jobs
-            .Where(j => (j.Status == JobStatus.Running || j.Status == JobStatus.Cancelling || (j.Status == JobStatus.Queued && j.CreatedAt < posted))
+            .Where(j => (j.Status == JobStatus.Running || j.Status == JobStatus.Cancelling || j.Status == JobStatus.Pausing || (j.Status == JobStatus.Queued && j.CreatedAt < posted))
                 && (j.LeaseOwner == null || j.LeaseExpiresAt < now))
             .ToListAsync(cancellationToken);
         if (orphans.Count == 0) return;
@@ -48,6 +48,14 @@ sealed class JobRecovery(
         var ended = new List<(Guid Job, string Event)>();
         foreach (var job in orphans)
         {
+            if (job.Status == JobStatus.Pausing)
+            {
+                // Its worker died before the pause checkpoint: paused at the newest checkpoint there is.
+                job.Status = JobStatus.Paused;
+                job.LeaseOwner = null;
+                db.JobEvents.Add(new JobEvent { JobId = job.Id, CreatedAt = now, Level = "warning", Message = "Paused (its worker had stopped); resume continues from the newest checkpoint." });
+                continue;
+            }
             if (job.Status == JobStatus.Cancelling)
             {
                 job.Status = JobStatus.Cancelled;
@@ -82,7 +90,8 @@ sealed class JobRecovery(
                 delay = TimeSpan.FromSeconds(options.Value.RetryBackoffSeconds * Math.Pow(2, deaths - 1));
             }
             var state = job.HangfireJobId is null ? null : connection.GetJobData(job.HangfireJobId)?.State;
-            // Enqueued or scheduled: a worker will take it. Processing a queued job: a worker is taking it right now.
+            // Enqueued or scheduled (a back-off, or waiting for its tenant's running jobs): a worker will take it. Processing
+            // a queued job: a worker is taking it right now.
             if (state == EnqueuedState.StateName || state == ScheduledState.StateName || (state == ProcessingState.StateName && job.Status == JobStatus.Queued)) continue;
             // Two workers may both enqueue the same orphan; the lease lets only one of them run it.
             var hangfireId = delay > TimeSpan.Zero

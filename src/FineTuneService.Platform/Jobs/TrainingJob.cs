@@ -5,6 +5,7 @@ using FineTuneService.Platform.Models;
 using FineTuneService.Platform.Storage;
 using FineTuneService.Platform.Webhooks;
 using FineTuneService.Training.Jobs;
+using FineTuneService.Training.Trainer;
 using FineTuneService.Training.Models;
 using Hangfire;
 using Microsoft.EntityFrameworkCore;
@@ -18,7 +19,7 @@ namespace FineTuneService.Platform.Jobs;
 /// job row's lease or does nothing, and the training core resumes from the newest checkpoint by itself. Hangfire never
 /// retries it: the service owns retry (recovery re-enqueues jobs whose worker died) and resume.</summary>
 public sealed class TrainingJob(
-    IServiceScopeFactory scopes, ArtifactStore store, IStorageBudget storage, DevicePool devices, IOptions<JobOptions> options,
+    IServiceScopeFactory scopes, ArtifactStore store, IStorageBudget storage, DevicePool devices, IBackgroundJobClient jobs, IOptions<JobOptions> options,
     IOptions<ModelBudget> budget, WebhookNotifier webhooks, TimeProvider clock, ILogger<TrainingJob> logger)
 {
     public const string Queue = "training";
@@ -28,7 +29,13 @@ public sealed class TrainingJob(
     {
         using var logScope = logger.BeginScope(new Dictionary<string, object> { ["JobId"] = jobId });
         var lease = new JobLease(scopes, jobId, TimeSpan.FromSeconds(options.Value.LeaseSeconds), clock);
-        if (!await lease.TryAcquireAsync(cancellationToken))
+        var acquired = await lease.TryAcquireAsync(cancellationToken);
+        if (acquired == JobLease.Acquired.OverQuota)
+        {
+            await RetryLaterAsync(jobId);
+            return;
+        }
+        if (acquired == JobLease.Acquired.Unavailable)
         {
             logger.LogInformation("Job {JobId} is finished, cancelled or held by another worker; nothing to do", jobId);
             return;
@@ -64,9 +71,18 @@ public sealed class TrainingJob(
             Event(jobId, "info", job.Attempt == 1 ? $"Started on {request.Device}." : $"Attempt {job.Attempt} started on {request.Device}; resuming from the newest checkpoint.");
             var observer = new DbTrainingObserver(scopes, store, storage, lease, jobId, job.Attempt, webhooks, clock);
             // A dedicated thread: training blocks for minutes to hours, the thread pool is for the heartbeat.
-            var result = await Task.Factory.StartNew(() => TrainingJobRunner.Run(request, observer, stop.Token),
+            var result = await Task.Factory.StartNew(() => TrainingJobRunner.Run(request, observer, stop.Token, heartbeat.Pause.Token),
                 stop.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default);
             ended = await FinishAsync(job, lease, result);
+        }
+        catch (TrainingPausedException e)
+        {
+            // The device is free once this returns; resume queues the job again and it continues from this checkpoint.
+            await Update(db => lease.Held(db.Jobs).ExecuteUpdateAsync(set => set
+                .SetProperty(j => j.Status, JobStatus.Paused).SetProperty(j => j.Step, e.Step)
+                .SetProperty(j => j.LeaseOwner, (string?)null).SetProperty(j => j.LeaseExpiresAt, (DateTime?)null)));
+            Event(jobId, "info", $"Paused at step {e.Step}; resume continues from checkpoint-{e.Step}.");
+            logger.LogInformation("Job {JobId} paused at step {Step}", jobId, e.Step);
         }
         catch (OperationCanceledException) when (heartbeat.CancelRequested)
         {
@@ -113,6 +129,19 @@ public sealed class TrainingJob(
             await beating;
             if (ended) JobFolders.Clean(store, jobId, spec?.KeepCheckpoints == true, logger);
         }
+    }
+
+    /// <summary>The job waits in the queue for its tenant's running jobs: it is tried again after a recovery interval.</summary>
+    async Task RetryLaterAsync(Guid jobId)
+    {
+        const string waiting = "Waiting: the tenant already runs its max_running_jobs.";
+        var retry = jobs.Schedule<TrainingJob>(j => j.RunAsync(jobId, CancellationToken.None), TimeSpan.FromSeconds(options.Value.RecoverySeconds));
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
+        await db.Jobs.Where(j => j.Id == jobId).ExecuteUpdateAsync(set => set.SetProperty(j => j.HangfireJobId, retry));
+        if (await db.JobEvents.Where(e => e.JobId == jobId).OrderByDescending(e => e.Id).Select(e => e.Message).FirstOrDefaultAsync() != waiting)
+            Event(jobId, "info", waiting);
+        logger.LogInformation("Job {JobId} waits for its tenant's running jobs", jobId);
     }
 
     async Task<(Job Job, TrainingJobRequest Request)> LoadAsync(Guid jobId, string device, CancellationToken cancellationToken)
@@ -198,6 +227,8 @@ public sealed class TrainingJob(
     {
         public bool CancelRequested { get; private set; }
         public bool LeaseLost { get; private set; }
+        /// <summary>Set on a pause request: the trainer checkpoints after the step it is in and stops.</summary>
+        public CancellationTokenSource Pause { get; } = new();
 
         public async Task RunAsync(CancellationTokenSource training)
         {
@@ -213,7 +244,9 @@ public sealed class TrainingJob(
                         else
                         {
                             renewed = clock.GetUtcNow();
-                            CancelRequested = await lease.CancelRequestedAsync(training.Token);
+                            var (cancel, pause) = await lease.RequestsAsync(training.Token);
+                            CancelRequested = cancel;
+                            if (pause && !Pause.IsCancellationRequested) await Pause.CancelAsync();
                         }
                     }
                     catch (Exception e) when (e is not OperationCanceledException)

@@ -11,7 +11,7 @@ public sealed record TenantUsage(long StorageBytes, int RunningJobs, int QueuedJ
 /// <c>storage_quota_exceeded</c>, a full queue 429 <c>queued_jobs_quota_exceeded</c>.</summary>
 public static class Quotas
 {
-    static readonly JobStatus[] Running = [JobStatus.Running, JobStatus.Cancelling];
+    static readonly JobStatus[] Running = [JobStatus.Running, JobStatus.Cancelling, JobStatus.Pausing];
     static readonly JobStatus[] Waiting = [JobStatus.Validating, JobStatus.Queued];
 
     public static async Task<TenantUsage> UsageAsync(AppDbContext db, Guid tenantId, CancellationToken cancellationToken)

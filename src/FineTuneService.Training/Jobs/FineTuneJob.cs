@@ -104,7 +104,8 @@ public static class FineTuneJob
         _ => ["eval_loss", "eval_accuracy", "eval_f1", "eval_precision", "eval_recall", "eval_mcc"],
     };
 
-    public static TrainingJobResult Run(TrainingJobRequest request, ITrainingObserver observer, CancellationToken cancellationToken)
+    public static TrainingJobResult Run(TrainingJobRequest request, ITrainingObserver observer, CancellationToken cancellationToken,
+        CancellationToken pause = default)
     {
         var args = TrainingArguments.Parse(request.Hyperparameters, out var errors);
         if (errors.Count > 0) throw new ArgumentException(string.Join(" ", errors.Select(e => $"{e.Key}: {string.Join(" ", e.Value)}")));
@@ -151,7 +152,7 @@ public static class FineTuneJob
         model.Module.to(device);
 
         var result = new Trainer.Trainer(model, args, train, eval, names, TrainingJobRunner.CheckpointsDir(request), observer, device)
-            .Train(cancellationToken);
+            .Train(cancellationToken, pause);
 
         TrainingJobRunner.Publish(request.OutputModelDir, dir => ModelFolder.Export(model, dir, tokenizer, args.ToJson()));
         observer.Event("Exported the model.");

@@ -28,7 +28,8 @@ public static class PretrainingJob
         return errors;
     }
 
-    public static TrainingJobResult Run(TrainingJobRequest request, ITrainingObserver observer, CancellationToken cancellationToken)
+    public static TrainingJobResult Run(TrainingJobRequest request, ITrainingObserver observer, CancellationToken cancellationToken,
+        CancellationToken pause = default)
     {
         var errors = Parse(request, out var parsed, out var args);
         if (errors.Count > 0)
@@ -61,7 +62,7 @@ public static class PretrainingJob
         var device = TrainingJobRunner.Device(request.Device);
         model.Module.to(device);
         var trainer = new Trainer.Trainer(model, args, train, eval, [], TrainingJobRunner.CheckpointsDir(request), observer, device);
-        var result = trainer.Train(cancellationToken);
+        var result = trainer.Train(cancellationToken, pause);
 
         var trainingArgs = args.ToJson();
         trainingArgs["task"] = spec.Task;

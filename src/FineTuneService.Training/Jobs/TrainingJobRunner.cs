@@ -44,11 +44,13 @@ public static class TrainingJobRunner
     public static bool IsDevice(string spec) => spec == "auto" || System.Text.RegularExpressions.Regex.IsMatch(spec, @"^(cpu|cuda(:\d+)?)$");
 
     /// <summary>Runs the job to the end, resuming from the newest complete checkpoint under
-    /// <c>WorkDir/checkpoints</c>; throws <see cref="OperationCanceledException"/> when cancelled between steps.</summary>
-    public static TrainingJobResult Run(TrainingJobRequest request, ITrainingObserver observer, CancellationToken cancellationToken) => request.Type switch
+    /// <c>WorkDir/checkpoints</c>; throws <see cref="OperationCanceledException"/> when cancelled between steps, and
+    /// <see cref="Trainer.TrainingPausedException"/> after checkpointing the step in progress when <paramref name="pause"/> is set.</summary>
+    public static TrainingJobResult Run(TrainingJobRequest request, ITrainingObserver observer, CancellationToken cancellationToken,
+        CancellationToken pause = default) => request.Type switch
     {
-        "finetune" => FineTuneJob.Run(request, observer, cancellationToken),
-        "pretrain" => PretrainingJob.Run(request, observer, cancellationToken),
+        "finetune" => FineTuneJob.Run(request, observer, cancellationToken, pause),
+        "pretrain" => PretrainingJob.Run(request, observer, cancellationToken, pause),
         _ => throw new ArgumentException($"'{request.Type}' is not a job type.", nameof(request)),
     };
 

@@ -46,6 +46,7 @@ public static class ModelCatalogue
         RobertaConfig.Family,
         XlmRobertaConfig.Family,
         DistilBertConfig.Family,
+        ModernBertConfig.Family,
         Gpt2Config.Family,
         LlamaConfig.Family,
         Qwen2Config.Family,

@@ -2,7 +2,8 @@ using System.Text;
 
 namespace FineTuneService.Training.Tokenization;
 
-/// <summary>Hugging Face's BPE trainer, made deterministic: special tokens first, then the alphabet sorted by code point,
+/// <summary>A BPE trainer after the algorithm of Hugging Face's (its output is not compared with theirs; what is checked is
+/// that Hugging Face `tokenizers` encodes with the files it writes exactly as we do): special tokens first, then the alphabet sorted by code point,
 /// then the most frequent adjacent pair merged, again and again, until the vocabulary is full or no pair reaches
 /// <c>minFrequency</c>. Ties go to the pair of smaller ids. WordPiece training is the same with the <c>##</c> prefix
 /// on every symbol but a word's first.</summary>

@@ -13,6 +13,12 @@ namespace FineTuneService.Training.Trainer;
 /// and the checkpoint whose weights the model holds when load_best_model_at_end.</summary>
 public sealed record TrainerResult(int GlobalStep, IReadOnlyDictionary<string, double> Metrics, string? BestCheckpoint);
 
+/// <summary>Training stopped at a pause request, right after the checkpoint of <see cref="Step"/>.</summary>
+public sealed class TrainingPausedException(int step) : Exception($"Paused at step {step}.")
+{
+    public int Step { get; } = step;
+}
+
 /// <summary>The fine-tune loop with Hugging Face Trainer semantics, top to bottom: AdamW with the HF decay groups (fused, over flat buffers),
 /// schedule as a pure function of the step, gradient accumulation, clipping, logging, evaluation, checkpoints
 /// (resumed exactly), best model, early stopping. Progress and metrics go to the observer.</summary>
@@ -55,7 +61,9 @@ public sealed partial class Trainer
     int BatchesPerEpoch => (train.Count + args.PerDeviceTrainBatchSize - 1) / args.PerDeviceTrainBatchSize;
     public int TotalSteps => args.MaxSteps > 0 ? args.MaxSteps : (int)Math.Ceiling(args.NumTrainEpochs * StepsPerEpoch);
 
-    public TrainerResult Train(CancellationToken cancellationToken)
+    /// <param name="pause">When set, the loop checkpoints after the step it is in and throws <see cref="TrainingPausedException"/>;
+    /// training from that checkpoint continues as if never stopped.</param>
+    public TrainerResult Train(CancellationToken cancellationToken, CancellationToken pause = default)
     {
         var module = model.Module;
         Freeze(module);
@@ -176,7 +184,8 @@ public sealed partial class Trainer
                     evaluated = true;
                     stop |= TrackBest(state, metrics);
                 }
-                if (Due(args.SaveStrategy, args.SaveSteps, state.GlobalStep, epochEnd, stop))
+                var pausing = pause.IsCancellationRequested && !stop;
+                if (Due(args.SaveStrategy, args.SaveSteps, state.GlobalStep, epochEnd, stop) || pausing)
                 {
                     if (evaluated && state.BestStep == state.GlobalStep) state.BestCheckpoint = TrainerCheckpoint.Name(state.GlobalStep);
                     ReadLosses();
@@ -185,6 +194,7 @@ public sealed partial class Trainer
                     TrainerCheckpoint.Rotate(checkpointsDir, args.SaveTotalLimit, args.LoadBestModelAtEnd ? state.BestCheckpoint : null);
                     observer.Checkpoint(state.GlobalStep, path, evaluated ? state.LastEval! : new Dictionary<string, double>());
                 }
+                if (pausing) throw new TrainingPausedException(state.GlobalStep);
             }
         }
         gradNorm?.Dispose();

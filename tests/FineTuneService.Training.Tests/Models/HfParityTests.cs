@@ -14,7 +14,7 @@ public class HfParityTests(ITestOutputHelper output)
 {
     const double Tolerance = 1e-4;
 
-    public static TheoryData<string> Encoders => new() { "bert", "roberta", "xlm_roberta", "distilbert" };
+    public static TheoryData<string> Encoders => new() { "bert", "roberta", "xlm_roberta", "distilbert", "modernbert" };
     public static TheoryData<string> Decoders => new() { "gpt2", "llama", "qwen2" };
 
     /// <summary>The family's base model, loaded from the checkpoint's keys under its prefix: ids, mask, token types, positions,
@@ -27,6 +27,7 @@ public class HfParityTests(ITestOutputHelper output)
             LlamaConfig c when new LlamaModel(c) is var m => (m, (ids, mask, _, pos, hs) => (m.forward(ids, mask, pos, null, hs), null)),
             Gpt2Config c when new Gpt2Model(c) is var m => (m, (ids, mask, _, pos, hs) => (m.forward(ids, mask, pos, null, hs), null)),
             DistilBertConfig c when new DistilBertModel(c, seed: null) is var m => (m, (ids, mask, _, _, hs) => (m.forward(ids, mask, hs), null)),
+            ModernBertConfig c when new ModernBertModel(c, seed: null) is var m => (m, (ids, mask, _, _, hs) => (m.forward(ids, mask, hs), null)),
             BertConfig c when new BertModel(c, addPoolingLayer: c is not RobertaConfig, seed: null) is var m => (m, (ids, mask, types, _, hs) => m.forward(ids, mask, types, hs)),
             _ => throw new ArgumentException(arch),
         };
@@ -195,6 +196,7 @@ public class HfParityTests(ITestOutputHelper output)
     [InlineData("roberta")]
     [InlineData("xlm_roberta")]
     [InlineData("distilbert")]
+    [InlineData("modernbert")]
     [InlineData("gpt2")]
     [InlineData("llama")]
     [InlineData("qwen2")]

@@ -268,8 +268,11 @@ async function jobPage(id) {
       job.result_model_id ? h('a', { href: `#/models/${job.result_model_id}` }, 'result model →') : null,
       job.error ? h('span', { class: 'error' }, job.error) : null].filter(Boolean));
     head.querySelector('.badge').id = 'status';
-    actions.replaceChildren(
-      ...(['queued', 'running', 'paused'].includes(job.status) ? [act('Cancel', `/jobs/${id}/cancel`, 'danger')] : []));
+    actions.replaceChildren(...[
+      ['queued', 'running'].includes(job.status) ? act('Pause', `/jobs/${id}/pause`) : null,
+      job.status === 'paused' ? act('Resume', `/jobs/${id}/resume`, 'primary') : null,
+      ['queued', 'running', 'pausing', 'paused'].includes(job.status) ? act('Cancel', `/jobs/${id}/cancel`, 'danger') : null,
+    ].filter(Boolean));
     hyper.replaceChildren(...Object.entries(job.hyperparameters || {}).map(([k, v]) => h('div', {}, h('span', { class: 'muted' }, k), ' ', JSON.stringify(v))));
     renderProgress();
   }
