@@ -89,8 +89,8 @@ public static class JobEndpoints
     }
 
     static async Task<Accepted<JobResponse>> Create(HttpRequest request, Caller caller, AppDbContext db, ArtifactStore store,
-        IOptions<ModelBudget> budget, IOptions<WebhookOptions> webhooks, IBackgroundJobClient jobs, TimeProvider clock, ILogger<Job> logger,
-        CancellationToken cancellationToken)
+        IOptions<ModelBudget> budget, IOptions<JobOptions> limits, IOptions<WebhookOptions> webhooks, IBackgroundJobClient jobs, TimeProvider clock,
+        ILogger<Job> logger, CancellationToken cancellationToken)
     {
         var body = await new StreamReader(request.Body, Encoding.UTF8).ReadToEndAsync(cancellationToken);
         var key = request.Headers["Idempotency-Key"].ToString();
@@ -98,8 +98,8 @@ public static class JobEndpoints
         var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(body)));
         if (key.Length > 0 && await Replay(db, caller.TenantId, key, hash, cancellationToken) is { } replay) return replay;
 
-        var spec = JobSpec.Parse(body);
-        var hyperparameters = await spec.ValidateAsync(db, store, budget.Value, webhooks.Value, cancellationToken);
+        var spec = JobSpec.Parse(body).WithDefaults(limits.Value);
+        var hyperparameters = await spec.ValidateAsync(db, store, budget.Value, limits.Value, webhooks.Value, cancellationToken);
         await Quotas.EnsureJobAllowedAsync(db, caller.TenantId, cancellationToken);
         var now = clock.GetUtcNow().UtcDateTime;
         var job = new Job
@@ -125,7 +125,7 @@ public static class JobEndpoints
             // A concurrent retry with the same key won the insert.
             if (key.Length > 0 && await Replay(db, caller.TenantId, key, hash, cancellationToken) is { } earlier) return earlier;
             // A dataset or model deleted since validation (the foreign key refused the job): the same check names it now.
-            await spec.ValidateAsync(db, store, budget.Value, webhooks.Value, cancellationToken);
+            await spec.ValidateAsync(db, store, budget.Value, limits.Value, webhooks.Value, cancellationToken);
             throw new ConflictException(key.Length > 0 ? "Idempotency-Key is being used by another request." : "The job could not be stored; try again.");
         }
         // A crash between the insert and this enqueue leaves a queued job without a Hangfire job: recovery enqueues it.
