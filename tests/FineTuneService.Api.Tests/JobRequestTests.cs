@@ -27,6 +27,7 @@ public class JobRequestTests(SeededApiFactory factory) : IClassFixture<SeededApi
         var hyperparameters = job.GetProperty("hyperparameters");
         Assert.Equal(1e-3, hyperparameters.GetProperty("learning_rate").GetDouble());
         Assert.True(hyperparameters.TryGetProperty("weight_decay", out _), "defaults are resolved: " + hyperparameters);
+        Assert.Equal(2, hyperparameters.GetProperty("save_total_limit").GetInt32()); // Jobs:DefaultSaveTotalLimit
         Assert.Equal(0, job.GetProperty("progress").GetProperty("step").GetInt32());
 
         var listed = await client.GetFromJsonAsync<JsonObject>("/jobs?status=queued&type=finetune&page=1&page_size=5");
@@ -49,6 +50,9 @@ public class JobRequestTests(SeededApiFactory factory) : IClassFixture<SeededApi
         { "out-of-range hyperparameter", "hyperparameters.learning_rate" },
         { "mistyped hyperparameter", "hyperparameters.num_train_epochs" },
         { "unknown hyperparameter", "hyperparameters.learning_rat" },
+        { "a billion epochs", "hyperparameters.num_train_epochs" },
+        { "more steps than a job may run", "hyperparameters.max_steps" },
+        { "a checkpoint every step", "hyperparameters.save_steps" },
         { "tf32 on a CPU", "hyperparameters.tf32" },
     };
 
@@ -70,6 +74,9 @@ public class JobRequestTests(SeededApiFactory factory) : IClassFixture<SeededApi
             case "out-of-range hyperparameter": hyperparameters["learning_rate"] = -1; break;
             case "mistyped hyperparameter": hyperparameters["num_train_epochs"] = "three"; break;
             case "unknown hyperparameter": hyperparameters["learning_rat"] = 1e-3; break;
+            case "a billion epochs": hyperparameters["num_train_epochs"] = 1e9; break;
+            case "more steps than a job may run": hyperparameters["max_steps"] = 2_000_000; break;
+            case "a checkpoint every step": hyperparameters["save_strategy"] = "steps"; hyperparameters["save_steps"] = 1; break;
             case "tf32 on a CPU": (spec["device"], hyperparameters["tf32"]) = ("cpu", true); break;
         }
         return spec.ToJsonString();

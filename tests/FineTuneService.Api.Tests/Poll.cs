@@ -27,4 +27,9 @@ static class Poll
         Assert.True(job.GetProperty("status").GetString() == "succeeded", $"{job}\n{logs()}");
         return job;
     }
+
+    /// <summary>Waits for a finished job's work folder to go: the worker removes it just after it records the job's end.</summary>
+    public static Task WorkFolderGone(ApiFactory factory, string jobId, Func<string> logs) =>
+        Until(() => Task.FromResult(factory.StoredFiles(Path.Combine("jobs", Guid.Parse(jobId).ToString("N")))), files => files.Count == 0,
+            TimeSpan.FromSeconds(20), files => $"left behind: {string.Join(", ", files)}\n{logs()}");
 }

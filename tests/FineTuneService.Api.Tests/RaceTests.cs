@@ -137,6 +137,7 @@ public class PoisonJobTests(SeededApiFactory factory) : IClassFixture<SeededApiF
         Assert.Contains("The worker died 3 times; last seen at step 7", failed.GetProperty("error").GetString());
 
         await Poll.Succeeded(client, retried, () => worker.Log);
+        await Poll.WorkFolderGone(factory, retried, () => worker.Log);
         var events = (await client.GetFromJsonAsync<JsonElement>($"/jobs/{retried}/events")).GetProperty("items").EnumerateArray()
             .Select(e => e.GetProperty("message").GetString()!).ToList();
         Assert.Contains(events, e => e.StartsWith("Enqueued again") && e.Contains("runs again in 1 s"));

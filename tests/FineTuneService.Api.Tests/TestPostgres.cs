@@ -34,9 +34,8 @@ static class TestPostgres
         RunAsService(Path.Combine(bin, "initdb"), "-D", data, "-U", "postgres", "--pwfile", Path.Combine(root, "pwfile"),
             "-A", "scram-sha-256", "-E", "UTF8", "--locale", "C", "--no-sync");
         StartWatchdog(bin, root, data);
-        RunAsService(Path.Combine(bin, "pg_ctl"), "-D", data, "-l", Path.Combine(root, "server.log"), "-w", "-t", "60", "-o",
-            $"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300",
-            "start");
+        cluster = (bin, root, data, port);
+        Start();
         AppDomain.CurrentDomain.ProcessExit += (_, _) => Stop(bin, root, data);
 
         var connection = new NpgsqlConnectionStringBuilder
@@ -46,6 +45,28 @@ static class TestPostgres
         using var probe = new NpgsqlConnection(connection);
         probe.Open();
         return connection;
+    }
+
+    static (string Bin, string Root, string Data, int Port)? cluster;
+
+    static void Start()
+    {
+        var (bin, root, data, port) = cluster!.Value;
+        RunAsService(Path.Combine(bin, "pg_ctl"), "-D", data, "-l", Path.Combine(root, "server.log"), "-w", "-t", "60", "-o",
+            $"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300",
+            "start");
+    }
+
+    /// <summary>Whether this run started the server itself (and so can stop and start it, as the chaos test does).</summary>
+    public static bool CanRestart => Server.Length > 0 && cluster is not null;
+
+    /// <summary>Stops the server as a crash would (immediate mode), waits <paramref name="down"/>, and starts it again.</summary>
+    public static void Restart(TimeSpan down)
+    {
+        var (bin, _, data, _) = cluster ?? throw new InvalidOperationException("FTS_TEST_POSTGRES names a server this run did not start");
+        RunAsService(Path.Combine(bin, "pg_ctl"), "-D", data, "-m", "immediate", "-w", "stop");
+        Thread.Sleep(down);
+        Start();
     }
 
     /// <summary>The newest <c>/usr/lib/postgresql/N/bin</c> with initdb and pg_ctl, or null.</summary>

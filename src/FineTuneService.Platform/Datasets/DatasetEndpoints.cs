@@ -56,7 +56,7 @@ public static class DatasetEndpoints
     }
 
     static async Task<Created<DatasetResponse>> Upload(HttpRequest request, Caller caller, AppDbContext db, ArtifactStore store,
-        IOptions<StorageOptions> options, TimeProvider clock, ILogger<Dataset> logger, CancellationToken cancellationToken)
+        IOptions<StorageOptions> options, IOptions<DataLimits> limits, TimeProvider clock, ILogger<Dataset> logger, CancellationToken cancellationToken)
     {
         var temp = store.NewTempFolder();
         string? folder = null;
@@ -72,7 +72,8 @@ public static class DatasetEndpoints
             if (name.Length > MaxNameLength) throw new RequestValidationException("name", $"at most {MaxNameLength} characters");
 
             DatasetFile.Inspection inspection;
-            try { inspection = DatasetFile.Inspect(file.Path, file.ClientFileName, format); }
+            // Bounded as it streams, and stopped when the client goes away (the request's token).
+            try { inspection = await Task.Run(() => DatasetFile.Inspect(file.Path, file.ClientFileName, format, limits.Value.For(cancellationToken)), cancellationToken); }
             catch (DataFormatException e) { throw new RequestValidationException("file", e.Message); }
 
             var id = Guid.NewGuid();
@@ -92,6 +93,7 @@ public static class DatasetEndpoints
                 NumDocuments = inspection.Corpus?.Documents,
                 NumLines = inspection.Corpus?.Lines,
                 NumBytes = inspection.Corpus?.Bytes,
+                ColumnValues = inspection.ColumnValues?.ToDictionary(kv => kv.Key, kv => kv.Value.ToList()),
                 CreatedAt = clock.GetUtcNow().UtcDateTime,
             };
             db.Datasets.Add(dataset);

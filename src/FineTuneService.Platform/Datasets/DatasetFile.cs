@@ -16,11 +16,12 @@ public static class DatasetFile
 
     /// <summary>An accepted upload, renamed to <c>data.&lt;format&gt;[.gz]</c> in its folder. <see cref="Corpus"/>: what
     /// it holds as a pretraining corpus (txt, or jsonl whose every line has a string <c>text</c>); null otherwise.</summary>
-    public sealed record Inspection(string Format, string Path, IReadOnlyList<string> Columns, long NumRows, CorpusStats? Corpus);
+    public sealed record Inspection(string Format, string Path, IReadOnlyList<string> Columns, long NumRows, CorpusStats? Corpus,
+        IReadOnlyDictionary<string, IReadOnlyList<string>>? ColumnValues);
 
-    /// <summary>Checks the uploaded file and renames it in place. Throws <see cref="DataFormatException"/> with a message
-    /// for the user when the file cannot be used.</summary>
-    public static Inspection Inspect(string uploadPath, string clientFileName, string? requestedFormat)
+    /// <summary>Checks the uploaded file within <paramref name="limits"/> and renames it in place. Throws
+    /// <see cref="DataFormatException"/> with a message for the user when the file cannot be used.</summary>
+    public static Inspection Inspect(string uploadPath, string clientFileName, string? requestedFormat, DataLimits limits)
     {
         if (new FileInfo(uploadPath).Length == 0) throw new DataFormatException("the file is empty");
         var suffix = IsGzip(uploadPath) ? ".gz" : ""; // TabularData decompresses by file name
@@ -28,31 +29,31 @@ public static class DatasetFile
         var path = System.IO.Path.Combine(folder, "upload" + suffix);
         File.Move(uploadPath, path);
 
-        var format = requestedFormat ?? FormatFromName(clientFileName) ?? Sniff(path);
+        var format = requestedFormat ?? FormatFromName(clientFileName) ?? Sniff(path, limits);
         if (!Formats.Contains(format))
             throw new DataFormatException($"'{format}' is not a supported format; use one of {string.Join(", ", Formats)}");
         CorpusStats? corpus;
         TabularSummary summary;
         if (format == "txt")
         {
-            corpus = CorpusReader.Inspect(path, format);
+            corpus = CorpusReader.Inspect(path, format, limits: limits);
             if (corpus.Lines == 0) throw new DataFormatException("the file holds only blank lines");
             summary = new TabularSummary(["text"], corpus.Lines);
         }
         else
         {
-            summary = TabularData.Inspect(path, format);
-            corpus = format == "jsonl" && summary.Columns.Contains("text") ? JsonLinesCorpus(path) : null;
+            summary = TabularData.Inspect(path, format, limits);
+            corpus = format == "jsonl" && summary.Columns.Contains("text") ? JsonLinesCorpus(path, limits) : null;
         }
         var stored = System.IO.Path.Combine(folder, "data." + format + suffix);
         File.Move(path, stored);
-        return new Inspection(format, stored, summary.Columns, summary.NumRows, corpus);
+        return new Inspection(format, stored, summary.Columns, summary.NumRows, corpus, summary.Values);
     }
 
     /// <summary>A checked jsonl file is a corpus when every line's <c>text</c> is a string.</summary>
-    static CorpusStats? JsonLinesCorpus(string path)
+    static CorpusStats? JsonLinesCorpus(string path, DataLimits limits)
     {
-        try { return CorpusReader.Inspect(path, "jsonl"); }
+        try { return CorpusReader.Inspect(path, "jsonl", limits: limits); }
         catch (InvalidDataException) { return null; }
     }
 
@@ -70,9 +71,9 @@ public static class DatasetFile
     }
 
     /// <summary>No usable extension: the first non-blank line decides.</summary>
-    static string Sniff(string path)
+    static string Sniff(string path, DataLimits limits)
     {
-        using var reader = TabularData.OpenText(path);
+        using var reader = TabularData.OpenText(path, limits);
         string? line;
         while ((line = reader.ReadLine()) is not null && string.IsNullOrWhiteSpace(line)) { }
         if (line is null) throw new DataFormatException("the file holds only blank lines");

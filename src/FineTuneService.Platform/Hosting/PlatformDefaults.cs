@@ -3,6 +3,7 @@ using FineTuneService.Platform.Http;
 using FineTuneService.Platform.Identity;
 using FineTuneService.Platform.Jobs;
 using FineTuneService.Platform.Storage;
+using FineTuneService.Training.Data;
 using FineTuneService.Platform.Webhooks;
 using FineTuneService.Training.Models;
 using Hangfire;
@@ -51,9 +52,12 @@ public static class PlatformDefaults
                 "Webhooks:RetryDelays: comma-separated seconds, each >= 0").ValidateOnStart();
         services.AddSingleton<WebhookNotifier>();
         services.AddOptions<ModelBudget>().BindConfiguration(ModelBudget.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<DataLimits>().BindConfiguration(DataLimits.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<ArtifactStore>();
+        services.AddSingleton<IStorageBudget, VolumeStorageBudget>();
         services.AddSingleton(TimeProvider.System);
 
+        services.AddRateLimiter(_ => { });
         services.AddProblemDetails(options => options.CustomizeProblemDetails = ProblemExceptionHandler.Customize);
         services.AddExceptionHandler<ProblemExceptionHandler>();
         services.ConfigureHttpJsonOptions(options => PlatformJson.Configure(options.SerializerOptions));
@@ -109,10 +113,12 @@ public static class PlatformDefaults
         {
             // Handled user mistakes are answered, not logged as errors; unknown exceptions still are.
             SuppressDiagnosticsCallback = context => context.Exception is RequestValidationException or NotFoundException
-                or ConflictException or PayloadTooLargeException or BadHttpRequestException or ProblemException,
+                or ConflictException or PayloadTooLargeException or BadHttpRequestException or ProblemException or TooManyRequestsException,
         });
         app.UseStatusCodePages();
         app.UsePlatformIdentity();
+        // After identity, so a limit counts against the authenticated key; policies are opt-in per endpoint group.
+        app.UseRateLimiter();
         app.UseHttpMetrics();
         var auth = app.Services.GetRequiredService<IOptions<AuthOptions>>().Value;
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false }).WithExposure(auth.Health);

@@ -1,3 +1,4 @@
+using FineTuneService.Platform.Data;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
@@ -23,7 +24,10 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problemDetail
             },
             NotFoundException e => new ProblemDetails { Status = StatusCodes.Status404NotFound, Title = "Not found.", Detail = e.Message },
             ConflictException e => new ProblemDetails { Status = StatusCodes.Status409Conflict, Title = "Conflict.", Detail = e.Message },
+            TooManyRequestsException e => TooManyRequests(httpContext, e.Message, e.RetryAfter),
             ProblemException e => new ProblemDetails { Status = e.Status, Title = e.Title, Detail = e.Message, Extensions = { ["code"] = e.Code } },
+            // The database is down or restarting: the request may succeed in a moment, so 503 and not 500.
+            _ when Transient.Is(exception) => Unavailable(httpContext),
             // Kestrel's body size limit (413), malformed multipart, failed parameter binding.
             BadHttpRequestException e => new ProblemDetails { Status = e.StatusCode, Title = "Bad request.", Detail = e.Message },
             _ => new ProblemDetails { Status = StatusCodes.Status500InternalServerError, Title = "An unexpected error occurred." },
@@ -35,6 +39,19 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problemDetail
             ProblemDetails = problem,
             Exception = exception,
         });
+    }
+
+    static ProblemDetails Unavailable(HttpContext httpContext)
+    {
+        httpContext.Response.Headers.RetryAfter = "5";
+        return new ProblemDetails { Status = StatusCodes.Status503ServiceUnavailable, Title = "The database is unavailable; try again shortly." };
+    }
+
+    /// <summary>A 429 with <c>Retry-After</c> (whole seconds, at least 1).</summary>
+    public static ProblemDetails TooManyRequests(HttpContext httpContext, string detail, TimeSpan retryAfter)
+    {
+        httpContext.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return new ProblemDetails { Status = StatusCodes.Status429TooManyRequests, Title = "Too many requests.", Detail = detail };
     }
 
     /// <summary>Stable machine-readable <c>type</c> and <c>code</c> for every problem, including status-code pages; a
@@ -52,6 +69,8 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problemDetail
             409 => "conflict",
             413 => "payload_too_large",
             415 => "unsupported_media_type",
+            429 => "too_many_requests",
+            503 => "service_unavailable",
             >= 500 => "internal_error",
             _ => "error",
         };

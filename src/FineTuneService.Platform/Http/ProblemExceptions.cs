@@ -20,6 +20,12 @@ public sealed class PayloadTooLargeException(string field, long limitBytes)
     public string Field { get; } = field;
 }
 
+/// <summary>The service is busy for this caller (a full queue, a rate limit): 429 with <c>Retry-After</c>.</summary>
+public sealed class TooManyRequestsException(string message, TimeSpan retryAfter) : Exception(message)
+{
+    public TimeSpan RetryAfter { get; } = retryAfter;
+}
+
 /// <summary>A refusal with its own status and stable code: quotas (429, 403), cross-site requests, read-only shared models.</summary>
 public sealed class ProblemException(int status, string code, string title, string detail) : Exception(detail)
 {

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
+using FineTuneService.Platform.Http;
 using FineTuneService.Training.Inference;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -36,17 +37,38 @@ public sealed class DynamicBatcher : IDisposable
         worker.Start();
     }
 
-    /// <summary>Predictions for <paramref name="inputs"/>, in order, computed in a batch with other requests.</summary>
-    public Task<IReadOnlyList<JsonObject>> PredictAsync(LoadedModel model, EncodedInput[] inputs, PredictOptions predictOptions,
+    /// <summary>Predictions for <paramref name="inputs"/>, in order, computed in a batch with other requests.
+    /// A model with <see cref="InferenceOptions.MaxQueuedRequestsPerModel"/> requests waiting refuses more with
+    /// <see cref="TooManyRequestsException"/> (429), so a crowd cannot queue without bound.</summary>
+    public async Task<IReadOnlyList<JsonObject>> PredictAsync(LoadedModel model, EncodedInput[] inputs, PredictOptions predictOptions,
         CancellationToken cancellationToken)
     {
-        var work = new Work(model, inputs, predictOptions, inputs.Sum(i => i.Length), cancellationToken);
-        if (!queue.Writer.TryWrite(work))
+        var waiting = pending.AddOrUpdate(model, 1, (_, n) => n + 1);
+        try
         {
-            throw new ObjectDisposedException(nameof(DynamicBatcher));
+            if (waiting > options.MaxQueuedRequestsPerModel)
+            {
+                throw new TooManyRequestsException(
+                    $"The model has {options.MaxQueuedRequestsPerModel} requests waiting (Inference:MaxQueuedRequestsPerModel); try again shortly.",
+                    RetryAfter);
+            }
+            var work = new Work(model, inputs, predictOptions, inputs.Sum(i => i.Length), cancellationToken);
+            if (!queue.Writer.TryWrite(work))
+            {
+                throw new ObjectDisposedException(nameof(DynamicBatcher));
+            }
+            return await work.Done.Task;
         }
-        return work.Done.Task;
+        finally
+        {
+            pending.AddOrUpdate(model, 0, (_, n) => n - 1);
+        }
     }
+
+    /// <summary>What a refused request is told to wait: about one batch.</summary>
+    private static readonly TimeSpan RetryAfter = TimeSpan.FromSeconds(1);
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<LoadedModel, int> pending = new(ReferenceEqualityComparer.Instance);
 
     private void Run()
     {
@@ -115,12 +137,24 @@ public sealed class DynamicBatcher : IDisposable
         long started = Stopwatch.GetTimestamp();
         try
         {
-            var results = live[0].Model.Predict(live.SelectMany(w => w.Inputs).ToArray(), live[0].Options);
-            int offset = 0;
-            foreach (var work in live)
+            if (live[0].Model.Kind == ModelKind.Clm)
             {
-                work.Done.TrySetResult(results.Skip(offset).Take(work.Inputs.Length).ToArray());
-                offset += work.Inputs.Length;
+                // Generation runs prompt by prompt anyway: each request's own token stops it when its client goes away.
+                foreach (var work in live)
+                {
+                    try { work.Done.TrySetResult(work.Model.Predict(work.Inputs, work.Options, work.Cancellation)); }
+                    catch (OperationCanceledException) { work.Done.TrySetCanceled(work.Cancellation); }
+                }
+            }
+            else
+            {
+                var results = live[0].Model.Predict(live.SelectMany(w => w.Inputs).ToArray(), live[0].Options);
+                int offset = 0;
+                foreach (var work in live)
+                {
+                    work.Done.TrySetResult(results.Skip(offset).Take(work.Inputs.Length).ToArray());
+                    offset += work.Inputs.Length;
+                }
             }
         }
         catch (Exception e)

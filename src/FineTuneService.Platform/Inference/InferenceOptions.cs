@@ -29,4 +29,28 @@ public sealed class InferenceOptions
     [Range(1, 10000)] public int MaxInputsPerRequest { get; set; } = 64;
 
     [Range(1, 4096)] public int MaxNewTokens { get; set; } = 512;
+
+    /// <summary>Characters of all inputs of one predict or tokenize request (texts and pairs).</summary>
+    [Range(1, 1 << 28)] public int MaxCharactersPerRequest { get; set; } = 100_000;
+
+    /// <summary>Tokens of all inputs of one request, after tokenizing (and truncating to the model's positions).</summary>
+    [Range(1, 1 << 24)] public int MaxTokensPerRequest { get; set; } = 16_384;
+
+    /// <summary>[MASK] tokens in one input of a masked LM.</summary>
+    [Range(1, 100_000)] public int MaxMasksPerInput { get; set; } = 20;
+
+    /// <summary>The largest <c>top_k</c>: candidates per [MASK], or the sampling filter of a causal LM.</summary>
+    [Range(1, 1_000_000)] public int MaxTopK { get; set; } = 100;
+
+    /// <summary>Candidates one masked-LM request answers: its [MASK]s × top_k.</summary>
+    [Range(1, 1 << 24)] public int MaxMaskCandidatesPerRequest { get; set; } = 1_000;
+
+    /// <summary>Requests waiting for one model's batches; past it a request is answered 429 with Retry-After.</summary>
+    [Range(1, 100_000)] public int MaxQueuedRequestsPerModel { get; set; } = 64;
+
+    /// <summary>Predict and tokenize requests per second for one client (its API key; in open mode its address)…</summary>
+    [Range(0.001, 1_000_000)] public double RequestsPerSecondPerClient { get; set; } = 50;
+
+    /// <summary>… and the burst it may send at once.</summary>
+    [Range(1, 1_000_000)] public int BurstPerClient { get; set; } = 100;
 }

@@ -22,7 +22,8 @@ public static class PredictEndpoints
 {
     public static RouteGroupBuilder MapPredictEndpoints(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/models").WithTags("Inference").RequireAuthorization(Policies.Inference);
+        var group = app.MapGroup("/models").WithTags("Inference").RequireAuthorization(Policies.Inference)
+            .RequireRateLimiting(InferenceExtensions.RateLimitPolicy);
         group.MapPost("/{id:guid}/predict", Predict).WithName("Predict")
             .WithRequestBody<PredictBody>("application/json").WithProblems(400, 404)
             .WithSummary("Predict with a model: labels and scores, a regression value, entities, [MASK] fillings or generated text")
@@ -52,6 +53,8 @@ public static class PredictEndpoints
             var field = body["inputs"] is not JsonArray && e.Field.StartsWith("inputs[0]") ? "inputs" + e.Field["inputs[0]".Length..] : e.Field;
             throw new RequestValidationException(field, e.Message);
         }
+        PredictRequest.CheckEncoded([.. encoded.Select(e => e.Length)], i => lease.Model.MaskCount(encoded[i]),
+            predictOptions.TopK ?? PredictOptions.DefaultMaskCandidates, single: body["inputs"] is not JsonArray, options.Value);
         var predictions = await batcher.PredictAsync(lease.Model, encoded, predictOptions, cancellationToken);
         return TypedResults.Ok(new PredictResponse(id, lease.Model.Kind, predictions));
     }
@@ -62,7 +65,9 @@ public static class PredictEndpoints
         var (inputs, maxLength, strategy, addSpecialTokens) =
             PredictRequest.ParseTokenize(await PredictRequest.ReadBodyAsync(request, cancellationToken), options.Value);
         using var lease = await AcquireAsync(id, cache, services, cancellationToken);
-        return TypedResults.Ok(new TokenizeResponse(id, lease.Model.Tokenize(inputs, maxLength, strategy, addSpecialTokens)));
+        var encodings = lease.Model.Tokenize(inputs, maxLength, strategy, addSpecialTokens);
+        PredictRequest.CheckEncoded([.. encodings.Select(e => e["ids"]!.AsArray().Count)], _ => 0, 0, single: false, options.Value);
+        return TypedResults.Ok(new TokenizeResponse(id, encodings));
     }
 
     /// <summary>The cached model, or the registry's folder loaded into the cache. The database is asked on a miss, and

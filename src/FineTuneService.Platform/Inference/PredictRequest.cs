@@ -60,13 +60,34 @@ internal static class PredictRequest
         return body as JsonObject ?? throw new RequestValidationException("body", "must be a JSON object");
     }
 
+    /// <summary>After tokenizing: tokens per request, [MASK]s per input and candidates (masks × top_k) per request within
+    /// <paramref name="limits"/>; <paramref name="maskCount"/> counts an input's [MASK]s (0 for models without).</summary>
+    public static void CheckEncoded(IReadOnlyList<int> lengths, Func<int, int> maskCount, int topK, bool single, InferenceOptions limits)
+    {
+        var errors = new Dictionary<string, string[]>();
+        long tokens = lengths.Sum(l => (long)l);
+        if (tokens > limits.MaxTokensPerRequest)
+            errors["inputs"] = [$"{tokens} tokens, more than the {limits.MaxTokensPerRequest} a request may send (Inference:MaxTokensPerRequest)"];
+        long masks = 0;
+        for (int i = 0; i < lengths.Count; i++)
+        {
+            var count = maskCount(i);
+            masks += count;
+            if (count > limits.MaxMasksPerInput)
+                errors[single ? "inputs" : $"inputs[{i}]"] = [$"{count} [MASK] tokens, more than the {limits.MaxMasksPerInput} an input may hold (Inference:MaxMasksPerInput)"];
+        }
+        if (masks * topK > limits.MaxMaskCandidatesPerRequest)
+            errors["top_k"] = [$"{masks} [MASK]s × top_k {topK} = {masks * topK} candidates, more than the {limits.MaxMaskCandidatesPerRequest} a request may ask for (Inference:MaxMaskCandidatesPerRequest)"];
+        ThrowIfAny(errors);
+    }
+
     public static (PredictInput[] Inputs, PredictOptions Options) ParsePredict(JsonObject body, InferenceOptions limits)
     {
         var errors = new Dictionary<string, string[]>();
         RejectUnknown(body, PredictFields, errors);
         var inputs = ParseInputs(body, limits, errors);
         var options = new PredictOptions(
-            TopK: Number<int>(body, "top_k", errors, min: 1, max: 100_000),
+            TopK: Number<int>(body, "top_k", errors, min: 1, max: limits.MaxTopK),
             MaxNewTokens: Number<int>(body, "max_new_tokens", errors, min: 1, max: limits.MaxNewTokens) ?? PredictOptions.Default.MaxNewTokens,
             DoSample: Bool(body, "do_sample", errors),
             Temperature: Number<double>(body, "temperature", errors, min: 1e-6, max: 100),
@@ -136,9 +157,18 @@ internal static class PredictRequest
                 return null;
             case JsonArray list:
                 var inputs = list.Select((item, i) => ParseInput(item, $"inputs[{i}]", errors)).ToArray();
-                return inputs.Any(i => i is null) ? null : inputs.OfType<PredictInput>().ToArray();
+                return inputs.Any(i => i is null) ? null : Sized(inputs.OfType<PredictInput>().ToArray());
             case var single:
-                return ParseInput(single, "inputs", errors) is { } one ? [one] : null;
+                return ParseInput(single, "inputs", errors) is { } one ? Sized([one]) : null;
+        }
+
+        // Characters are counted before anything is tokenized: a 20 MB string never reaches the tokenizer.
+        PredictInput[]? Sized(PredictInput[] inputs)
+        {
+            long characters = inputs.Sum(i => (long)i.Text.Length + (i.TextPair?.Length ?? 0));
+            if (characters <= limits.MaxCharactersPerRequest) return inputs;
+            errors["inputs"] = [$"{characters} characters, more than the {limits.MaxCharactersPerRequest} a request may send (Inference:MaxCharactersPerRequest)"];
+            return null;
         }
 
         static PredictInput? ParseInput(JsonNode? node, string field, Dictionary<string, string[]> errors)

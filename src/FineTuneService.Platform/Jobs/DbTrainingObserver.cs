@@ -9,7 +9,7 @@ namespace FineTuneService.Platform.Jobs;
 
 /// <summary>Writes what the training core reports to the job's rows, only while this worker holds the lease.
 /// Called on the training thread; each call is one short unit of work on its own context.</summary>
-sealed class DbTrainingObserver(IServiceScopeFactory scopes, ArtifactStore store, JobLease lease, Guid jobId, int attempt,
+sealed class DbTrainingObserver(IServiceScopeFactory scopes, ArtifactStore store, IStorageBudget storage, JobLease lease, Guid jobId, int attempt,
     WebhookNotifier webhooks, TimeProvider clock) : ITrainingObserver
 {
     static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(500);
@@ -21,12 +21,18 @@ sealed class DbTrainingObserver(IServiceScopeFactory scopes, ArtifactStore store
         var now = clock.GetUtcNow().UtcDateTime;
         if (step < totalSteps && now - lastProgress < ProgressInterval) return;
         lastProgress = now;
-        using var scope = scopes.CreateScope();
-        lease.Held(scope.ServiceProvider.GetRequiredService<AppDbContext>().Jobs).ExecuteUpdate(set => set
-            .SetProperty(j => j.Step, step).SetProperty(j => j.TotalSteps, totalSteps).SetProperty(j => j.Epoch, epoch));
+        Transient.Retry(() =>
+        {
+            using var scope = scopes.CreateScope();
+            lease.Held(scope.ServiceProvider.GetRequiredService<AppDbContext>().Jobs).ExecuteUpdate(set => set
+                .SetProperty(j => j.Step, step).SetProperty(j => j.TotalSteps, totalSteps).SetProperty(j => j.Epoch, epoch));
+        });
     }
 
-    public void Metrics(int step, double epoch, string split, IReadOnlyDictionary<string, double> values)
+    public void Metrics(int step, double epoch, string split, IReadOnlyDictionary<string, double> values) =>
+        Transient.Retry(() => WriteMetrics(step, epoch, split, values));
+
+    void WriteMetrics(int step, double epoch, string split, IReadOnlyDictionary<string, double> values)
     {
         using var scope = scopes.CreateScope();
         var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
@@ -43,7 +49,21 @@ sealed class DbTrainingObserver(IServiceScopeFactory scopes, ArtifactStore store
         db.SaveChanges();
     }
 
+    /// <summary>A checkpoint that does not fit the storage budget is not begun: the job fails, its previous checkpoint intact.</summary>
+    public void BeforeCheckpoint(int step, long bytes)
+    {
+        if (storage.Refuse(jobId, bytes) is { } reason) throw new InsufficientStorageException($"No room for the checkpoint at step {step}: {reason}.");
+    }
+
     public void Checkpoint(int step, string path, IReadOnlyDictionary<string, double> metrics)
+    {
+        Transient.Retry(() => WriteCheckpoint(step, path, metrics));
+        Event($"Checkpoint saved at step {step}.");
+        webhooks.Notify(jobId, "job.checkpoint");
+    }
+
+
+    void WriteCheckpoint(int step, string path, IReadOnlyDictionary<string, double> metrics)
     {
         using var scope = scopes.CreateScope();
         var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
@@ -53,8 +73,6 @@ sealed class DbTrainingObserver(IServiceScopeFactory scopes, ArtifactStore store
         db.Checkpoints.RemoveRange(gone);
         db.Checkpoints.Add(new Checkpoint { JobId = jobId, Step = step, Path = Path.GetRelativePath(store.Root, path), SizeBytes = ArtifactStore.FolderSize(path), Metrics = new(metrics), CreatedAt = clock.GetUtcNow().UtcDateTime });
         db.SaveChanges();
-        Event($"Checkpoint saved at step {step}.");
-        webhooks.Notify(jobId, "job.checkpoint");
     }
 
     // Events are shown to users: the core's messages may name files, never the server's paths.
@@ -63,11 +81,11 @@ sealed class DbTrainingObserver(IServiceScopeFactory scopes, ArtifactStore store
 
 static class JobEvents
 {
-    public static void Add(IServiceScopeFactory scopes, TimeProvider clock, Guid jobId, string level, string message)
+    public static void Add(IServiceScopeFactory scopes, TimeProvider clock, Guid jobId, string level, string message) => Transient.Retry(() =>
     {
         using var scope = scopes.CreateScope();
         var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
         db.JobEvents.Add(new JobEvent { JobId = jobId, CreatedAt = clock.GetUtcNow().UtcDateTime, Level = level, Message = message });
         db.SaveChanges();
-    }
+    });
 }

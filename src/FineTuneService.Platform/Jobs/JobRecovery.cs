@@ -1,4 +1,5 @@
 using FineTuneService.Platform.Data;
+using FineTuneService.Platform.Storage;
 using FineTuneService.Platform.Webhooks;
 using Hangfire;
 using Hangfire.States;
@@ -15,7 +16,7 @@ namespace FineTuneService.Platform.Jobs;
 /// from its newest checkpoint, after a back-off that doubles with each death of its worker; at <c>Jobs:MaxAttempts</c>
 /// deaths it fails instead (a job that kills every worker it runs on). A job cancelled while its worker died is marked cancelled.</summary>
 sealed class JobRecovery(
-    IServiceScopeFactory scopes, JobStorage storage, IBackgroundJobClient jobs, IOptions<JobOptions> options, WebhookNotifier webhooks,
+    IServiceScopeFactory scopes, JobStorage storage, IBackgroundJobClient jobs, ArtifactStore store, IOptions<JobOptions> options, WebhookNotifier webhooks,
     TimeProvider clock, ILogger<JobRecovery> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -61,6 +62,7 @@ sealed class JobRecovery(
                 job.FinishedAt = now;
                 job.LeaseOwner = null;
                 db.JobEvents.Add(new JobEvent { JobId = job.Id, CreatedAt = now, Level = "info", Message = "Cancelled (its worker had stopped)." });
+                JobFolders.Clean(store, job.Id, JobSpec.FromJson(job.Spec).KeepCheckpoints == true, logger);
                 ended.Add((job.Id, "job.cancelled"));
                 continue;
             }
@@ -80,6 +82,7 @@ sealed class JobRecovery(
                         .SetProperty(j => j.Status, JobStatus.Failed).SetProperty(j => j.Error, reason).SetProperty(j => j.FinishedAt, now), cancellationToken);
                     db.JobEvents.Add(new JobEvent { JobId = job.Id, CreatedAt = now, Level = "error", Message = "Failed: " + reason });
                     logger.LogError("Job {JobId} failed: its worker died {Deaths} times", job.Id, deaths);
+                    JobFolders.Clean(store, job.Id, JobSpec.FromJson(job.Spec).KeepCheckpoints == true, logger);
                     ended.Add((job.Id, "job.failed"));
                     continue;
                 }

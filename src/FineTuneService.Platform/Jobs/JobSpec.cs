@@ -5,6 +5,7 @@ using FineTuneService.Platform.Data;
 using FineTuneService.Platform.Http;
 using FineTuneService.Platform.Storage;
 using FineTuneService.Platform.Webhooks;
+using FineTuneService.Training.Data;
 using FineTuneService.Training.Jobs;
 using FineTuneService.Training.Models;
 using FineTuneService.Training.Trainer;
@@ -15,7 +16,8 @@ namespace FineTuneService.Platform.Jobs;
 [JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
 public sealed record ColumnSpec(string? Text = "text", string? TextPair = null, string? Label = "label");
 
-/// <summary>The body of <c>POST /jobs</c> (DESIGN.md "Job spec"); stored with its hyperparameters resolved.</summary>
+/// <summary>The body of <c>POST /jobs</c> (DESIGN.md "Job spec"); stored with its hyperparameters resolved.
+/// <see cref="KeepCheckpoints"/>: the job's checkpoints stay after it ends (its work folder goes otherwise).</summary>
 [JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
 public sealed record JobSpec(
     string? Type,
@@ -30,7 +32,8 @@ public sealed record JobSpec(
     JsonObject? Model = null,
     JsonObject? Tokenizer = null,
     string? Device = null,
-    IReadOnlyList<Webhook>? Webhooks = null)
+    IReadOnlyList<Webhook>? Webhooks = null,
+    bool? KeepCheckpoints = null)
 {
     public static readonly IReadOnlyDictionary<string, string[]> Tasks = new Dictionary<string, string[]>
     {
@@ -57,13 +60,23 @@ public sealed record JobSpec(
         }
     }
 
+    /// <summary>The spec with the service's defaults where it sets none: <c>save_total_limit</c>.</summary>
+    public JobSpec WithDefaults(JobOptions limits)
+    {
+        if (Hyperparameters?.ContainsKey("save_total_limit") == true) return this;
+        var hyperparameters = Hyperparameters?.DeepClone().AsObject() ?? [];
+        hyperparameters["save_total_limit"] = limits.DefaultSaveTotalLimit;
+        return this with { Hyperparameters = hyperparameters };
+    }
+
     public string ToJson() => JsonSerializer.Serialize(this, PlatformJson.Options);
 
     public static JobSpec FromJson(string json) => JsonSerializer.Deserialize<JobSpec>(json, PlatformJson.Options)!;
 
     /// <summary>Checks the spec against the database and the training core. Returns the hyperparameters in effect
     /// (Hugging Face defaults filled in); throws <see cref="RequestValidationException"/> with every error.</summary>
-    public async Task<JsonObject> ValidateAsync(AppDbContext db, ArtifactStore store, ModelBudget budget, WebhookOptions webhooks, CancellationToken cancellationToken)
+    public async Task<JsonObject> ValidateAsync(AppDbContext db, ArtifactStore store, ModelBudget budget, JobOptions limits, WebhookOptions webhooks,
+        CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, List<string>>();
         void Error(string field, string message) => (errors.TryGetValue(field, out var list) ? list : errors[field] = []).Add(message);
@@ -103,6 +116,7 @@ public sealed record JobSpec(
         if (Type == "pretrain") foreach (var name in PretrainingSpec.ObjectiveHyperparameters) trainerHyperparameters.Remove(name);
         var arguments = TrainingArguments.Parse(trainerHyperparameters, out var hyperparameterErrors);
         foreach (var (field, messages) in hyperparameterErrors) foreach (var message in messages) Error(field, message);
+        if (hyperparameterErrors.Count == 0) CheckLimits(arguments, train, limits, Error);
         if (errors.Count == 0 && train is not null)
         {
             var request = ToRequest(Guid.Empty, train, validation, baseModel, store, workerDevice: "cpu", budget);
@@ -115,6 +129,29 @@ public sealed record JobSpec(
         return resolved;
     }
 
+    static DataFile DataFileOf(Dataset dataset, ArtifactStore store) =>
+        new(store.FullPath(dataset.Path), dataset.Format, new TabularSummary(dataset.Columns, dataset.NumRows,
+            dataset.ColumnValues?.ToDictionary(kv => kv.Key, kv => (IReadOnlyList<string>)kv.Value)));
+
+    /// <summary>Epochs, steps (its max_steps, or its epochs over the rows the upload recorded) and the checkpoint interval
+    /// within the service's limits (<c>Jobs:*</c>).</summary>
+    void CheckLimits(TrainingArguments arguments, Dataset? train, JobOptions limits, Action<string, string> error)
+    {
+        if (arguments.MaxSteps > limits.MaxSteps)
+            error("hyperparameters.max_steps", $"at most {limits.MaxSteps} (Jobs:MaxSteps)");
+        if (arguments.MaxSteps <= 0 && arguments.NumTrainEpochs > limits.MaxEpochs)
+            error("hyperparameters.num_train_epochs", $"at most {limits.MaxEpochs} (Jobs:MaxEpochs)");
+        else if (arguments.MaxSteps <= 0 && train is not null && Type == "finetune")
+        {
+            var rows = train.NumRows * (1 - (ValidationSplit ?? 0));
+            var steps = Math.Ceiling(Math.Ceiling(rows / arguments.PerDeviceTrainBatchSize) / arguments.GradientAccumulationSteps) * arguments.NumTrainEpochs;
+            if (steps > limits.MaxSteps)
+                error("hyperparameters.num_train_epochs", $"{arguments.NumTrainEpochs} epochs of {train.NumRows} rows are {steps:0} steps, more than {limits.MaxSteps} (Jobs:MaxSteps)");
+        }
+        if (arguments.SaveStrategy == "steps" && arguments.SaveSteps < limits.MinSaveSteps)
+            error("hyperparameters.save_steps", $"at least {limits.MinSaveSteps} (Jobs:MinSaveSteps): each checkpoint writes the weights and the optimizer state");
+    }
+
     /// <summary>What the training core needs, with absolute paths on this host's volume and the model budget. The job trains on the spec's
     /// <c>device</c>, or on the worker's when the spec gives none or <c>auto</c>.</summary>
     public TrainingJobRequest ToRequest(Guid jobId, Dataset train, Dataset? validation, Model? baseModel, ArtifactStore store, string workerDevice,
@@ -124,8 +161,7 @@ public sealed record JobSpec(
         var columns = Columns ?? new ColumnSpec();
         return new TrainingJobRequest(
             jobId.ToString(), Type!, Task!,
-            new DataFile(store.FullPath(train.Path), train.Format),
-            validation is null ? null : new DataFile(store.FullPath(validation.Path), validation.Format),
+            DataFileOf(train, store), validation is null ? null : DataFileOf(validation, store),
             ValidationSplit,
             new ColumnMap(columns.Text ?? "text", columns.TextPair, Type == "pretrain" ? null : columns.Label),
             Hyperparameters ?? [],

@@ -19,7 +19,7 @@ namespace FineTuneService.Platform.Jobs;
 /// job row's lease or does nothing, and the training core resumes from the newest checkpoint by itself. Hangfire never
 /// retries it: the service owns retry (recovery re-enqueues jobs whose worker died) and resume.</summary>
 public sealed class TrainingJob(
-    IServiceScopeFactory scopes, ArtifactStore store, DevicePool devices, IBackgroundJobClient jobs, IOptions<JobOptions> options,
+    IServiceScopeFactory scopes, ArtifactStore store, IStorageBudget storage, DevicePool devices, IBackgroundJobClient jobs, IOptions<JobOptions> options,
     IOptions<ModelBudget> budget, WebhookNotifier webhooks, TimeProvider clock, ILogger<TrainingJob> logger)
 {
     public const string Queue = "training";
@@ -42,13 +42,18 @@ public sealed class TrainingJob(
         }
 
         // Beat from the moment the lease is taken: loading the job must not let it expire.
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        using var deadline = new CancellationTokenSource();
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
         var heartbeat = new Heartbeat(lease, TimeSpan.FromSeconds(options.Value.HeartbeatSeconds), TimeSpan.FromSeconds(options.Value.LeaseSeconds), clock, logger);
         var beating = heartbeat.RunAsync(stop);
         using var device = devices.Take();
+        var ended = false; // in a final state by this run: its work folder goes
+        JobSpec? spec = null;
+        var limit = TimeSpan.FromSeconds(options.Value.MaxJobSeconds);
         try
         {
             var (job, request) = await LoadAsync(jobId, device.Name, stop.Token);
+            spec = JobSpec.FromJson(job.Spec);
             if (job.Deaths >= options.Value.MaxAttempts)
             {
                 // Hangfire delivered again a job whose workers keep dying: it ends here instead of taking this one down too.
@@ -57,15 +62,18 @@ public sealed class TrainingJob(
                 Event(jobId, "error", "Failed: " + reason);
                 webhooks.Notify(jobId, "job.failed");
                 logger.LogError("Job {JobId} failed: its worker died {Deaths} times", jobId, job.Deaths);
+                ended = true;
                 return;
             }
+            // The wall-clock limit counts from the job's first start, across attempts.
+            deadline.CancelAfter(TimeSpan.FromTicks(Math.Max(1, (limit - (clock.GetUtcNow().UtcDateTime - (job.StartedAt ?? clock.GetUtcNow().UtcDateTime))).Ticks)));
             logger.LogInformation("Job {JobId} attempt {Attempt} starts on {Device} as {Owner}", jobId, job.Attempt, request.Device, lease.Owner);
             Event(jobId, "info", job.Attempt == 1 ? $"Started on {request.Device}." : $"Attempt {job.Attempt} started on {request.Device}; resuming from the newest checkpoint.");
-            var observer = new DbTrainingObserver(scopes, store, lease, jobId, job.Attempt, webhooks, clock);
+            var observer = new DbTrainingObserver(scopes, store, storage, lease, jobId, job.Attempt, webhooks, clock);
             // A dedicated thread: training blocks for minutes to hours, the thread pool is for the heartbeat.
             var result = await Task.Factory.StartNew(() => TrainingJobRunner.Run(request, observer, stop.Token, heartbeat.Pause.Token),
                 stop.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-            await FinishAsync(job, lease, result);
+            ended = await FinishAsync(job, lease, result);
         }
         catch (TrainingPausedException e)
         {
@@ -82,10 +90,20 @@ public sealed class TrainingJob(
             Event(jobId, "info", "Cancelled.");
             webhooks.Notify(jobId, "job.cancelled");
             logger.LogInformation("Job {JobId} cancelled", jobId);
+            ended = true;
         }
         catch (OperationCanceledException) when (heartbeat.LeaseLost)
         {
             logger.LogWarning("Job {JobId} stopped: its lease was lost to another worker", jobId);
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested)
+        {
+            var reason = $"Stopped after running {limit.TotalSeconds:0} s, the limit of a job (Jobs:MaxJobSeconds).";
+            await EndAsync(lease, JobStatus.Failed, reason);
+            Event(jobId, "error", "Failed: " + reason);
+            webhooks.Notify(jobId, "job.failed");
+            logger.LogWarning("Job {JobId} failed: wall-clock limit", jobId);
+            ended = true;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -103,11 +121,13 @@ public sealed class TrainingJob(
             await EndAsync(lease, JobStatus.Failed, error);
             Event(jobId, "error", "Failed: " + error);
             webhooks.Notify(jobId, "job.failed");
+            ended = true;
         }
         finally
         {
             await stop.CancelAsync();
             await beating;
+            if (ended) JobFolders.Clean(store, jobId, spec?.KeepCheckpoints == true, logger);
         }
     }
 
@@ -136,13 +156,35 @@ public sealed class TrainingJob(
     }
 
     /// <summary>Registers the result model (lineage: this job, its base model) and marks the job succeeded.</summary>
-    async Task FinishAsync(Job job, JobLease lease, TrainingJobResult result)
+    async Task<bool> FinishAsync(Job job, JobLease lease, TrainingJobResult result)
     {
         var modelId = Guid.NewGuid();
         var folder = ArtifactStore.ModelFolder(modelId);
         store.Promote(result.ModelDir, folder);
         var spec = JobSpec.FromJson(job.Spec);
         var model = ModelFiles.Describe(store, modelId, folder, spec.Name ?? $"{job.Task} from job {job.Id}", job.Id, job.BaseModelId, clock);
+        var registered = false;
+        try
+        {
+            await Transient.RetryAsync(async () => registered = await RegisterAsync(job, lease, model));
+        }
+        finally
+        {
+            // Not registered (the lease was lost, or the database stayed down): the promoted folder would be an orphan.
+            if (!registered) store.DeleteFolder(folder);
+        }
+        if (registered)
+        {
+            Event(job.Id, "info", $"Succeeded; result model {modelId}. " + string.Join(", ", result.FinalMetrics.Select(m => $"{m.Key}={m.Value:G4}")));
+            webhooks.Notify(job.Id, "job.succeeded");
+            logger.LogInformation("Job {JobId} succeeded; model {ModelId}", job.Id, modelId);
+        }
+        return registered;
+    }
+
+    async Task<bool> RegisterAsync(Job job, JobLease lease, Model model)
+    {
+        var modelId = model.Id;
         model.TenantId = job.TenantId;
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
@@ -156,22 +198,19 @@ public sealed class TrainingJob(
             .SetProperty(j => j.LeaseOwner, (string?)null).SetProperty(j => j.LeaseExpiresAt, (DateTime?)null));
         if (updated == 0)
         {
-            store.DeleteFolder(folder);
             logger.LogWarning("Job {JobId} finished after its lease was lost; its result is discarded", job.Id);
-            return;
+            return false;
         }
         await transaction.CommitAsync();
-        Event(job.Id, "info", $"Succeeded; result model {modelId}. " + string.Join(", ", result.FinalMetrics.Select(m => $"{m.Key}={m.Value:G4}")));
-        webhooks.Notify(job.Id, "job.succeeded");
-        logger.LogInformation("Job {JobId} succeeded; model {ModelId}", job.Id, modelId);
+        return true;
     }
 
     Task EndAsync(JobLease lease, JobStatus status, string? error)
     {
         var now = clock.GetUtcNow().UtcDateTime;
-        return Update(db => lease.Held(db.Jobs).ExecuteUpdateAsync(set => set
+        return Transient.RetryAsync(() => Update(db => lease.Held(db.Jobs).ExecuteUpdateAsync(set => set
             .SetProperty(j => j.Status, status).SetProperty(j => j.Error, error).SetProperty(j => j.FinishedAt, now)
-            .SetProperty(j => j.LeaseOwner, (string?)null).SetProperty(j => j.LeaseExpiresAt, (DateTime?)null)));
+            .SetProperty(j => j.LeaseOwner, (string?)null).SetProperty(j => j.LeaseExpiresAt, (DateTime?)null))));
     }
 
     async Task Update(Func<AppDbContext, Task<int>> update)
@@ -252,4 +291,25 @@ static partial class JobErrors
         $"The worker died {deaths} times; last seen at step {step}. Not tried again (Jobs:MaxAttempts = {maxAttempts}).";
 
     public static string Scrub(string message) => AbsolutePath().Replace(message, match => match.Groups[1].Value);
+}
+
+/// <summary>A finished job's work folder (data caches, tokenizer, checkpoints) is removed; with <c>keep_checkpoints</c> its
+/// complete checkpoints stay.</summary>
+static class JobFolders
+{
+    public static void Clean(ArtifactStore store, Guid jobId, bool keepCheckpoints, ILogger logger)
+    {
+        var folder = store.FullPath(ArtifactStore.JobFolder(jobId));
+        try
+        {
+            if (!Directory.Exists(folder)) return;
+            if (!keepCheckpoints) { Directory.Delete(folder, recursive: true); return; }
+            foreach (var entry in Directory.EnumerateFileSystemEntries(folder).Where(e => Path.GetFileName(e) != "checkpoints"))
+                if (Directory.Exists(entry)) Directory.Delete(entry, recursive: true); else File.Delete(entry);
+            var checkpoints = Path.Combine(folder, "checkpoints");
+            if (Directory.Exists(checkpoints))
+                foreach (var temp in Directory.GetDirectories(checkpoints, ".tmp-*")) Directory.Delete(temp, recursive: true);
+        }
+        catch (IOException e) { logger.LogWarning(e, "Job {JobId}: its work folder could not be removed", jobId); }
+    }
 }

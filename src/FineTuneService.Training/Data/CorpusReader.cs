@@ -58,18 +58,19 @@ public static class CorpusReader
     /// lines and uncompressed bytes in one streamed read, in constant memory. Decodes strictly: text that is not UTF-8
     /// or holds NUL characters throws <see cref="DataFormatException"/>. Throws <see cref="InvalidDataException"/>
     /// (message names the line) for a malformed jsonl corpus, <see cref="ArgumentException"/> for an unknown format.</summary>
-    public static CorpusStats Inspect(string path, string format, string textField = "text")
+    public static CorpusStats Inspect(string path, string format, string textField = "text", DataLimits? limits = null)
     {
         RequireFormat(format);
-        using var stream = new CountingStream(OpenDecompressed(path));
-        using var reader = TabularData.StrictText(stream);
+        limits ??= DataLimits.None;
+        using var reader = TabularData.StrictText(OpenDecompressed(path), limits);
         long documents = 0, lines = 0;
-        foreach (var document in Parse(reader, format, textField))
+        foreach (var document in Parse(reader, format, textField, limits.MaxLinesPerDocument))
         {
             documents++;
             lines += document.Lines.Count;
+            limits.CheckRows(lines);
         }
-        return new CorpusStats(documents, lines, stream.BytesRead);
+        return new CorpusStats(documents, lines, TabularData.BytesRead(reader));
     }
 
     private static void RequireFormat(string format)
@@ -78,8 +79,8 @@ public static class CorpusReader
             throw new ArgumentException($"Corpus format must be one of {string.Join(", ", Formats)}, not '{format}'.", nameof(format));
     }
 
-    private static IEnumerable<CorpusDocument> Parse(TextReader reader, string format, string textField) =>
-        format == "txt" ? ReadText(reader) : ReadJsonLines(reader, textField);
+    private static IEnumerable<CorpusDocument> Parse(TextReader reader, string format, string textField, int maxLines = int.MaxValue) =>
+        format == "txt" ? ReadText(reader, maxLines) : ReadJsonLines(reader, textField);
 
     private static Stream OpenDecompressed(string path)
     {
@@ -90,7 +91,7 @@ public static class CorpusReader
         return isGzip ? new GZipStream(file, CompressionMode.Decompress) : file;
     }
 
-    private static IEnumerable<CorpusDocument> ReadText(TextReader reader)
+    private static IEnumerable<CorpusDocument> ReadText(TextReader reader, int maxLines)
     {
         var lines = new List<string>();
         while (reader.ReadLine() is { } line)
@@ -98,6 +99,9 @@ public static class CorpusReader
             var text = line.Trim();
             if (text.Length > 0)
             {
+                if (lines.Count == maxLines)
+                    throw new DataFormatException($"a document has more than {maxLines} lines ({DataLimits.Section}:{nameof(DataLimits.MaxLinesPerDocument)}); " +
+                        "separate documents with a blank line");
                 lines.Add(text);
                 continue;
             }
@@ -144,31 +148,4 @@ public static class CorpusReader
     private static List<string> SplitLines(string text) =>
         text.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).ToList();
 
-    /// <summary>Counts the bytes read through it, so inspection reports the uncompressed size.</summary>
-    private sealed class CountingStream(Stream inner) : Stream
-    {
-        public long BytesRead { get; private set; }
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => BytesRead; set => throw new NotSupportedException(); }
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-        public override int Read(Span<byte> buffer)
-        {
-            var n = inner.Read(buffer);
-            BytesRead += n;
-            return n;
-        }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-                inner.Dispose();
-            base.Dispose(disposing);
-        }
-    }
 }

@@ -155,12 +155,16 @@ public sealed class LoadedModel : IDisposable
     public IReadOnlyList<JsonObject> Predict(IReadOnlyList<PredictInput> inputs, PredictOptions options) =>
         Predict(Encode(inputs), options);
 
-    /// <summary>Predicts for inputs from <see cref="Encode"/>; results are in input order.</summary>
-    public IReadOnlyList<JsonObject> Predict(IReadOnlyList<EncodedInput> inputs, PredictOptions options)
+    /// <summary>The [MASK] tokens of an encoded input (0 for a model without a mask token).</summary>
+    public int MaskCount(EncodedInput input) => maskId is { } mask ? input.Encoding.Ids.Count(id => id == mask) : 0;
+
+    /// <summary>Predicts for inputs from <see cref="Encode"/>; results are in input order. Generation checks
+    /// <paramref name="cancellationToken"/> before each new token, so a client that went away stops costing.</summary>
+    public IReadOnlyList<JsonObject> Predict(IReadOnlyList<EncodedInput> inputs, PredictOptions options, CancellationToken cancellationToken = default)
     {
         if (Kind == ModelKind.Clm)
         {
-            return inputs.Select(e => Generate(e, options)).ToArray();
+            return inputs.Select(e => Generate(e, options, cancellationToken)).ToArray();
         }
         var results = new JsonObject[inputs.Count];
         using var inference = inference_mode();
@@ -175,7 +179,7 @@ public sealed class LoadedModel : IDisposable
                 ModelKind.MultiLabelClassification => Classify(logits.sigmoid(), multiLabel: true),
                 ModelKind.Regression => Regress(logits),
                 ModelKind.TokenClassification => Entities(logits, rows),
-                ModelKind.Mlm => FillMasks(logits, rows, options.TopK ?? 5),
+                ModelKind.Mlm => FillMasks(logits, rows, options.TopK ?? PredictOptions.DefaultMaskCandidates),
                 _ => throw new InvalidOperationException($"no predictions for {Kind}"),
             };
             for (int j = 0; j < chunk.Length; j++)
@@ -394,15 +398,16 @@ public sealed class LoadedModel : IDisposable
     /// model's last <c>n_positions</c> tokens. With the key-value cache each new token feeds one position; once the
     /// context slides, positions shift and the window is fed whole, as without it. Sampling draws from a generator
     /// seeded per input, so a seed reproduces the text whatever else is batched with it.</summary>
-    private JsonObject Generate(EncodedInput prompt, PredictOptions options)
+    private JsonObject Generate(EncodedInput prompt, PredictOptions options, CancellationToken cancellationToken)
     {
         var ids = prompt.Encoding.Ids.Select(id => (long)id).ToList();
-        var generator = options.Sampling ? new Generator((ulong)(options.Seed ?? Random.Shared.NextInt64())) : null;
+        using var generator = options.Sampling ? new Generator((ulong)(options.Seed ?? Random.Shared.NextInt64())) : null;
         var generated = new List<int>();
         using var decoder = forward!.Decoder();
         using var inference = inference_mode();
         for (int step = 0; step < options.MaxNewTokens; step++)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
             long[] feed;
             if (KeyValueCache && decoder.Length > 0 && ids.Count <= maxLength)
@@ -423,7 +428,6 @@ public sealed class LoadedModel : IDisposable
             ids.Add(next);
             generated.Add((int)next);
         }
-        generator?.Dispose();
         return new JsonObject
         {
             ["generated_text"] = prompt.Input.Text + Tokenizer.Decode(generated),

@@ -23,6 +23,9 @@ public sealed record PredictOptions(
 {
     public static readonly PredictOptions Default = new();
 
+    /// <summary>Candidates per [MASK] when the request names no <see cref="TopK"/>.</summary>
+    public const int DefaultMaskCandidates = 5;
+
     public bool Sampling => DoSample ?? (Temperature is not null || TopK is not null || TopP is not null);
 }
 

@@ -67,12 +67,19 @@ public static class FineTuneJob
             if (file is null) continue;
             try
             {
-                var rows = TabularData.ReadRows(file.Path, file.Format).ToList();
-                var columns = rows[0].Keys.ToHashSet();
+                // What the upload recorded, when the platform passes it: the file is not read again inside the request.
+                IReadOnlyList<IReadOnlyDictionary<string, string>>? rows = file.Summary is null ? TabularData.ReadRows(file.Path, file.Format).ToList() : null;
+                var columns = file.Summary?.Columns.ToHashSet() ?? rows![0].Keys.ToHashSet();
                 var missing = new[] { ("columns.text", c.Text), ("columns.text_pair", c.TextPair), ("columns.label", c.Label) }
                     .Where(x => x.Item2 is not null && !columns.Contains(x.Item2)).ToArray();
                 foreach (var (key, name) in missing) error(key, $"'{name}' is not a column of the dataset ({string.Join(", ", columns)}).");
                 if (missing.Length > 0) return;
+                if (rows is null)
+                {
+                    // A label column with too many distinct values to record: its labels are checked when the job runs.
+                    if (file.Summary!.Values?.GetValueOrDefault(c.Label) is not { } recorded) return;
+                    rows = [.. recorded.Select(v => (IReadOnlyDictionary<string, string>)new Dictionary<string, string> { [c.Label] = v })];
+                }
                 var labels = FineTuneExamples.Labels(rows, c, kind);
                 if (trainLabels is null)
                 {

@@ -189,6 +189,7 @@ public sealed partial class Trainer
                 {
                     if (evaluated && state.BestStep == state.GlobalStep) state.BestCheckpoint = TrainerCheckpoint.Name(state.GlobalStep);
                     ReadLosses();
+                    observer.BeforeCheckpoint(state.GlobalStep, TrainerCheckpoint.EstimatedBytes(module));
                     var path = TrainerCheckpoint.Save(checkpointsDir, module, optimizer, state);
                     TrainerCheckpoint.Rotate(checkpointsDir, args.SaveTotalLimit, args.LoadBestModelAtEnd ? state.BestCheckpoint : null);
                     observer.Checkpoint(state.GlobalStep, path, evaluated ? state.LastEval! : new Dictionary<string, double>());

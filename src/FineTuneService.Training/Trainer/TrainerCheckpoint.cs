@@ -44,6 +44,9 @@ public static partial class TrainerCheckpoint
 
     public static string Name(int step) => $"checkpoint-{step}";
 
+    /// <summary>About what <see cref="Save"/> writes: the weights and AdamW's two moments per parameter.</summary>
+    public static long EstimatedBytes(nn.Module model) => 3 * model.parameters().Sum(p => p.numel() * p.ElementSize);
+
     public static string Save(string checkpointsDir, nn.Module model, FlatAdamW optimizer, TrainerState state)
     {
         Directory.CreateDirectory(checkpointsDir);

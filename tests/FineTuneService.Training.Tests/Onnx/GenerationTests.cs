@@ -58,4 +58,16 @@ public sealed class GenerationTests : IDisposable
         Assert.True(cachedGreedy.Length > "the cat sat".Length + 20, $"a long continuation: '{cachedGreedy}'");
         Assert.NotEqual(cachedGreedy, cachedSample);
     }
+
+    [Fact]
+    public void Generation_stops_at_the_next_token_once_its_request_is_cancelled()
+    {
+        using var model = LoadedModel.Load(dir, CPU, InferenceEngine.Torch);
+        var prompt = model.Encode([new PredictInput("the cat sat")]);
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+
+        Assert.ThrowsAny<OperationCanceledException>(() => model.Predict(prompt, new PredictOptions(MaxNewTokens: 40, DoSample: false), cancelled.Token));
+        Assert.InRange(model.Predict(prompt, new PredictOptions(MaxNewTokens: 40, DoSample: false), CancellationToken.None)[0]["new_tokens"]!.GetValue<int>(), 1, 40);
+    }
 }

@@ -131,6 +131,47 @@ public sealed class PretrainingJobTests : IDisposable
     }
 
     [Fact]
+    public void LlamaCausalLmLearnsFromScratch()
+    {
+        var model = new JsonObject
+        {
+            ["architecture"] = "llama", ["hidden_size"] = 32, ["intermediate_size"] = 64, ["num_hidden_layers"] = 2,
+            ["num_attention_heads"] = 4, ["num_key_value_heads"] = 2, ["max_position_embeddings"] = 64,
+        };
+        var (observer, result) = Run(Request("clm", Corpus(), model, new JsonObject { ["vocab_size"] = 320 }, Hyperparameters(40)));
+
+        AssertLossFalls(observer, by: 1.5);
+        var config = Assert.IsType<LlamaConfig>(ModelConfig.Load(Path.Combine(result.ModelDir, "config.json")));
+        Assert.Equal(["LlamaForCausalLM"], config.Architectures);
+        var tokenizer = Assert.IsType<ByteLevelBpeTokenizer>(Training.Tokenization.Tokenizers.LoadFromFolder(result.ModelDir));
+        Assert.Equal([tokenizer.EosId], config.EosTokenIds);
+        Assert.IsType<LlamaForCausalLM>(ModelFolder.Load(result.ModelDir));
+    }
+
+    [Fact]
+    public void RobertaMaskedLmContinuesWithItsBpeAndMaskToken()
+    {
+        var tokenizerDir = Tokenization.HuggingFaceParityTests.DressedBpe("roberta");
+        var tokenizer = Training.Tokenization.Tokenizers.LoadFromFolder(tokenizerDir);
+        var baseDir = PathTo("roberta-base");
+        var config = new RobertaConfig
+        {
+            VocabSize = tokenizer.VocabSize, PadTokenId = tokenizer.PadId, HiddenSize = 32, NumHiddenLayers = 2, NumAttentionHeads = 2,
+            IntermediateSize = 64, MaxPositionEmbeddings = 34 + tokenizer.PadId, TypeVocabSize = 1,
+        };
+        var pretrained = ModelFolder.Create(nameof(RobertaForMaskedLM), config, seed: 1);
+        ModelFolder.Export(pretrained, baseDir, tokenizer);
+        pretrained.Module.Dispose();
+        var hyperparameters = Hyperparameters(6, learningRate: 1e-3);
+        hyperparameters["max_seq_length"] = 32;
+        var (observer, result) = Run(Request("mlm", Corpus(documents: 40), null, null, hyperparameters, baseModelDir: baseDir));
+
+        Assert.Contains("eval_mlm_accuracy", observer.Evals.Last().Keys);
+        Assert.Equal(["RobertaForMaskedLM"], ModelConfig.Load(Path.Combine(result.ModelDir, "config.json")).Architectures);
+        Assert.Equal(File.ReadAllText(Path.Combine(baseDir, "tokenizer.json")), File.ReadAllText(Path.Combine(result.ModelDir, "tokenizer.json")));
+    }
+
+    [Fact]
     public void ASmallSplitOfAFewDocumentsStillHoldsOneOut()
     {
         // 0.02 of 12 documents selects none by hash; the split holds out one rather than leaving evaluation empty.
