@@ -231,7 +231,7 @@ public static class JobEndpoints
             throw new ConflictException($"Job {id} is {Name(job.Status)}; only queued, running or paused jobs can be cancelled.");
         if (queued + running == 1)
         {
-            db.JobEvents.Add(new JobEvent { JobId = id, CreatedAt = now, Level = "info", Message = queued == 1 ? "Cancelled before it ran again." : "Cancel requested." });
+            db.JobEvents.Add(new JobEvent { JobId = id, CreatedAt = now, Level = "info", Message = (queued == 1 ? job.StartedAt is null ? "Cancelled before it started" : "Cancelled before it ran again" : "Cancel requested") + $"; by {caller}." });
             await db.SaveChangesAsync(cancellationToken);
             logger.LogInformation("Job {JobId} cancelled by {Caller}", id, caller.ToString());
             if (queued == 1) webhooks.Notify(id, "job.cancelled");
