@@ -222,6 +222,7 @@ public static class JobEndpoints
         ILogger<Job> logger, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow().UtcDateTime;
+        var paused = await db.Jobs.AnyAsync(j => j.Id == id && j.Status == JobStatus.Paused, cancellationToken);
         var queued = await db.Jobs.Where(j => j.Id == id && (j.Status == JobStatus.Queued || j.Status == JobStatus.Paused) && j.LeaseOwner == null)
             .ExecuteUpdateAsync(set => set.SetProperty(j => j.Status, JobStatus.Cancelled).SetProperty(j => j.FinishedAt, now), cancellationToken);
         var running = queued == 1 ? 0 : await db.Jobs.Where(j => j.Id == id && (j.Status == JobStatus.Running || j.Status == JobStatus.Pausing))
@@ -231,7 +232,8 @@ public static class JobEndpoints
             throw new ConflictException($"Job {id} is {Name(job.Status)}; only queued, running or paused jobs can be cancelled.");
         if (queued + running == 1)
         {
-            db.JobEvents.Add(new JobEvent { JobId = id, CreatedAt = now, Level = "info", Message = (queued == 1 ? job.StartedAt is null ? "Cancelled before it started" : "Cancelled before it ran again" : "Cancel requested") + $"; by {caller}." });
+            var what = queued == 0 ? "Cancel requested" : paused ? "Cancelled while paused" : "Cancelled before it started";
+            db.JobEvents.Add(new JobEvent { JobId = id, CreatedAt = now, Level = "info", Message = $"{what}; by {caller}." });
             await db.SaveChangesAsync(cancellationToken);
             logger.LogInformation("Job {JobId} cancelled by {Caller}", id, caller.ToString());
             if (queued == 1) webhooks.Notify(id, "job.cancelled");
@@ -240,7 +242,7 @@ public static class JobEndpoints
     }
 
     // A queued job is paused at once; a running one is marked pausing, and its worker checkpoints and lets go at the next heartbeat.
-    static async Task<Accepted<JobResponse>> Pause(Guid id, AppDbContext db, TimeProvider clock, CancellationToken cancellationToken)
+    static async Task<Accepted<JobResponse>> Pause(Guid id, Caller caller, AppDbContext db, TimeProvider clock, CancellationToken cancellationToken)
     {
         var queued = await db.Jobs.Where(j => j.Id == id && j.Status == JobStatus.Queued && j.LeaseOwner == null)
             .ExecuteUpdateAsync(set => set.SetProperty(j => j.Status, JobStatus.Paused), cancellationToken);
@@ -252,13 +254,14 @@ public static class JobEndpoints
         if (queued + running == 1)
         {
             db.JobEvents.Add(new JobEvent { JobId = id, CreatedAt = clock.GetUtcNow().UtcDateTime, Level = "info",
-                Message = queued == 1 ? "Paused before it started." : "Pause requested." });
+                Message = (queued == 1 ? "Paused before it started" : "Pause requested") + $"; by {caller}." });
             await db.SaveChangesAsync(cancellationToken);
         }
         return TypedResults.Accepted($"/jobs/{id}", JobResponse.From(job));
     }
 
-    static async Task<Accepted<JobResponse>> Resume(Guid id, AppDbContext db, IBackgroundJobClient jobs, TimeProvider clock, CancellationToken cancellationToken)
+    static async Task<Accepted<JobResponse>> Resume(Guid id, Caller caller, AppDbContext db, IBackgroundJobClient jobs, TimeProvider clock,
+        CancellationToken cancellationToken)
     {
         var resumed = await db.Jobs.Where(j => j.Id == id && j.Status == JobStatus.Paused && j.LeaseOwner == null)
             .ExecuteUpdateAsync(set => set.SetProperty(j => j.Status, JobStatus.Queued), cancellationToken);
@@ -269,7 +272,7 @@ public static class JobEndpoints
         // Queued again under a fresh Hangfire job; the training core picks up the newest checkpoint by itself.
         var hangfireId = jobs.Enqueue<TrainingJob>(t => t.RunAsync(id, CancellationToken.None));
         await db.Jobs.Where(j => j.Id == id).ExecuteUpdateAsync(set => set.SetProperty(j => j.HangfireJobId, hangfireId), cancellationToken);
-        db.JobEvents.Add(new JobEvent { JobId = id, CreatedAt = clock.GetUtcNow().UtcDateTime, Level = "info", Message = "Resumed; queued again." });
+        db.JobEvents.Add(new JobEvent { JobId = id, CreatedAt = clock.GetUtcNow().UtcDateTime, Level = "info", Message = $"Resumed; queued again; by {caller}." });
         await db.SaveChangesAsync(cancellationToken);
         return TypedResults.Accepted($"/jobs/{id}", JobResponse.From(await Find(db, id, cancellationToken)));
     }
