@@ -25,15 +25,15 @@ static class TestPostgres
     {
         var bin = FindBinaries() ?? Install();
         var root = Directory.CreateTempSubdirectory("fts-test-postgres-").FullName;
+        var data = Path.Combine(root, "data");
+        StartWatchdog(bin, root, data); // first: a failing initdb (a full disk) must not leave the folder behind either
         var password = RandomNumberGenerator.GetHexString(32);
         var port = FreePort();
         File.WriteAllText(Path.Combine(root, "pwfile"), password + "\n");
         if (Environment.IsPrivilegedProcess) Debian.Run("chown", "-R", $"{ServiceUser}:", root);
 
-        var data = Path.Combine(root, "data");
         RunAsService(Path.Combine(bin, "initdb"), "-D", data, "-U", "postgres", "--pwfile", Path.Combine(root, "pwfile"),
             "-A", "scram-sha-256", "-E", "UTF8", "--locale", "C", "--no-sync");
-        StartWatchdog(bin, root, data);
         cluster = (bin, root, data, port);
         Start();
         AppDomain.CurrentDomain.ProcessExit += (_, _) => Stop(bin, root, data);
