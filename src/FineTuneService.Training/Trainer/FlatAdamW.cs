@@ -73,8 +73,9 @@ public sealed class FlatAdamW : IDisposable
         }
     }
 
-    // One kernel per group: torch.optim.AdamW(fused=True)'s update.
-    static readonly Lazy<jit.CompilationUnit> Script = new(() => jit.compile("""
+    // One kernel per group: torch.optim.AdamW(fused=True)'s update. One compilation unit per thread: a unit invoked from
+    // several threads at once (jobs, parallel tests) once failed inside TorchScript (Scalar::toLong on a float argument).
+    static readonly ThreadLocal<jit.CompilationUnit> Script = new(() => jit.compile("""
         def step(params: List[Tensor], grads: List[Tensor], exp_avgs: List[Tensor], exp_avg_sqs: List[Tensor], steps: List[Tensor], lr: float, beta1: float, beta2: float, weight_decay: float, eps: float):
             torch._foreach_add_(steps, 1.0)
             torch._fused_adamw_(params, grads, exp_avgs, exp_avg_sqs, [], steps, lr=lr, beta1=beta1, beta2=beta2, weight_decay=weight_decay, eps=eps, amsgrad=False, maximize=False)
@@ -156,7 +157,7 @@ public sealed class FlatAdamW : IDisposable
         var norm = maxGradNorm > 0 ? ClipGradNorm(maxGradNorm) : null;
         foreach (var g in groups)
         {
-            Script.Value.invoke("step", new[] { g.Values }, new[] { g.Grads }, new[] { g.ExpAvg }, new[] { g.ExpAvgSq }, new[] { g.Steps },
+            Script.Value!.invoke("step", new[] { g.Values }, new[] { g.Grads }, new[] { g.ExpAvg }, new[] { g.ExpAvgSq }, new[] { g.Steps },
                 lr, beta1, beta2, g.WeightDecay, eps);
             g.SyncWorkingCopy();
         }
