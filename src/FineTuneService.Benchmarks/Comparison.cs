@@ -89,7 +89,7 @@ public sealed record Comparison(string Name, Spread? Ours, Spread? Peer, string 
     public Comparison WithSettings(SideSettings ours, SideSettings peer, int threadBudget) =>
         (this with { OursSettings = ours, PeerSettings = peer }).RefusedIf(SideSettings.Mismatch(ours, peer, threadBudget));
 
-    private static JsonNode? Rounded(double value) => double.IsFinite(value) ? Math.Round(value, 3) : null;
+    static JsonNode? Rounded(double value) => double.IsFinite(value) ? Math.Round(value, 3) : null;
 
     public string ToJson()
     {

@@ -13,7 +13,7 @@ namespace FineTuneService.Benchmarks;
 public static class Fingerprint
 {
     /// <summary>The CPU flags that decide which matrix kernels can run.</summary>
-    private static readonly string[] KernelFlagPrefixes = ["sse", "ssse", "avx", "fma", "f16c", "amx"];
+    static readonly string[] KernelFlagPrefixes = ["sse", "ssse", "avx", "fma", "f16c", "amx"];
 
     public static JsonObject Collect()
     {
@@ -53,7 +53,7 @@ public static class Fingerprint
 
     /// <summary>Our libtorch: its version, its BLAS (the MKL linked into libtorch_cpu, asked for its version and
     /// threads), its intra- and inter-op threads and the OpenMP settings they run under.</summary>
-    private static JsonObject Libtorch()
+    static JsonObject Libtorch()
     {
         var json = new JsonObject
         {
@@ -70,7 +70,7 @@ public static class Fingerprint
     }
 
     /// <summary>ONNX Runtime's version and kernels; its threads are each comparison's settings. The GPU kit ships without it.</summary>
-    private static JsonNode? OnnxRuntime()
+    static JsonNode? OnnxRuntime()
     {
         try
         {
@@ -83,12 +83,12 @@ public static class Fingerprint
     }
 
     [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
-    private delegate void MklVersionString(byte[] buffer, int length);
+    delegate void MklVersionString(byte[] buffer, int length);
 
     [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
-    private delegate int MklMaxThreads();
+    delegate int MklMaxThreads();
 
-    private static string? Mkl()
+    static string? Mkl()
     {
         if (!NativeLibrary.TryLoad("libtorch_cpu.so", out var handle)
             || !NativeLibrary.TryGetExport(handle, "MKL_Get_Version_String", out var versionExport))
@@ -104,7 +104,7 @@ public static class Fingerprint
         return $"{version}; {threads} threads";
     }
 
-    private static JsonNode? Gpu()
+    static JsonNode? Gpu()
     {
         var smi = PythonPeer.Exec("sh", ["-c", "command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader"], null);
         return smi.ExitCode == 0 && smi.Output.Trim().Length > 0
@@ -112,19 +112,19 @@ public static class Fingerprint
             : null;
     }
 
-    private static string? Commit() =>
+    static string? Commit() =>
         typeof(Fingerprint).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+') is [_, var sha]
             ? sha[..Math.Min(12, sha.Length)]
             : null;
 
-    private static string OsName() =>
+    static string OsName() =>
         File.Exists("/etc/os-release") && File.ReadLines("/etc/os-release").FirstOrDefault(l => l.StartsWith("PRETTY_NAME=")) is { } line
             ? line["PRETTY_NAME=".Length..].Trim('"')
             : RuntimeInformation.OSDescription;
 
-    private static string? Field(IEnumerable<string> lines, string key) =>
+    static string? Field(IEnumerable<string> lines, string key) =>
         lines.Where(l => l.StartsWith(key) && l.Contains(':')).Select(l => l[(l.IndexOf(':') + 1)..].Trim()).FirstOrDefault();
 
-    private static long Kib(IEnumerable<string> meminfo, string key) =>
+    static long Kib(IEnumerable<string> meminfo, string key) =>
         Field(meminfo, key + ":") is { } value ? long.Parse(value.Split(' ')[0]) : 0;
 }

@@ -6,7 +6,7 @@ namespace FineTuneService.Benchmarks;
 /// another folder) and real text: the lines of <see cref="PackageText"/>.</summary>
 public sealed class Fixture
 {
-    private Fixture(string dir, IReadOnlyList<string> texts)
+    Fixture(string dir, IReadOnlyList<string> texts)
     {
         Dir = dir;
         Texts = texts;

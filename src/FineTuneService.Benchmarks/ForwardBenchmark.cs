@@ -43,7 +43,7 @@ public static class ForwardBenchmark
 
     /// <summary>Sorted latencies of both, each text predicted by one and then the other, so that a noisy machine's
     /// slow moments fall on both alike.</summary>
-    private static (double[] Ours, double[] Peer) Latencies(string[] texts, Action<string> ours, Action<string> peer)
+    static (double[] Ours, double[] Peer) Latencies(string[] texts, Action<string> ours, Action<string> peer)
     {
         foreach (var text in texts.Take(20))
         {
@@ -61,7 +61,7 @@ public static class ForwardBenchmark
         return (oursMs, peerMs);
     }
 
-    private static double Milliseconds(Action<string> predict, string text)
+    static double Milliseconds(Action<string> predict, string text)
     {
         long started = Stopwatch.GetTimestamp();
         predict(text);

@@ -67,7 +67,7 @@ public static class LoadGenerator
         return Summarize(clients, latencies, Stopwatch.GetElapsedTime(measureFrom).TotalSeconds);
     }
 
-    private static LoadResult Summarize(int clients, List<double>[] latencies, double seconds)
+    static LoadResult Summarize(int clients, List<double>[] latencies, double seconds)
     {
         var all = latencies.SelectMany(l => l).Order().ToArray();
         return new LoadResult(clients, all.Length, seconds, Percentile(all, 0.50), Percentile(all, 0.99));

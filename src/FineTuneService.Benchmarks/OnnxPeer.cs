@@ -9,9 +9,9 @@ namespace FineTuneService.Benchmarks;
 /// ONNX Runtime, in-process, tokenizing with Hugging Face <c>tokenizers</c> and serving one request at a time.</summary>
 public sealed class OnnxPeer : IDisposable
 {
-    private readonly InferenceSession session;
-    private readonly Tokenizers.DotNet.Tokenizer tokenizer;
-    private readonly Lock gate = new();
+    readonly InferenceSession session;
+    readonly Tokenizers.DotNet.Tokenizer tokenizer;
+    readonly Lock gate = new();
 
     /// <summary>How both sides' idle ONNX Runtime threads wait, as <see cref="SideSettings.Wait"/> records it.</summary>
     public static string Wait => OnnxSessions.AllowSpinning ? "spin" : "sleep";

@@ -188,7 +188,7 @@ public sealed record PeerCheck(string? Failure, JsonObject Report)
     /// <summary>Each kernel the CPU allows, forced in turn (round robin, <see cref="Alternating.Rounds"/> rounds) on
     /// the product of <see cref="GemmSize"/>; a kernel OpenBLAS does not know (it falls back to detection) is left out.
     /// The fastest is the one whose best run is fastest.</summary>
-    private static (string? Chosen, JsonObject Kernels) FastestKernel(Dictionary<string, string?> tuning, int cores)
+    static (string? Chosen, JsonObject Kernels) FastestKernel(Dictionary<string, string?> tuning, int cores)
     {
         var candidates = Candidates(Fingerprint.CpuFlags());
         var rates = candidates.ToDictionary(c => c, _ => new List<double>());
@@ -219,7 +219,7 @@ public sealed record PeerCheck(string? Failure, JsonObject Report)
         return (chosen, json);
     }
 
-    private static JsonObject Probe(IReadOnlyDictionary<string, string?> tuning, int threads, string device) =>
+    static JsonObject Probe(IReadOnlyDictionary<string, string?> tuning, int threads, string device) =>
         PythonPeer.Script("probe.py", ["--size", GemmSize.ToString(), "--threads", threads.ToString(), "--device", device], threads, threads, tuning);
 
     /// <summary>Our side of the matrix product: libtorch in this process, the same size, threads and timing as probe.py.</summary>
@@ -253,7 +253,7 @@ public sealed record PeerCheck(string? Failure, JsonObject Report)
         return best;
     }
 
-    private static JsonObject BlasSummary(JsonObject probe) => new()
+    static JsonObject BlasSummary(JsonObject probe) => new()
     {
         ["sgemm_from"] = probe["blas_library"]?.DeepClone(),
         ["loaded"] = probe["loaded_blas_libraries"]!.DeepClone(),
@@ -261,15 +261,15 @@ public sealed record PeerCheck(string? Failure, JsonObject Report)
         ["openblas"] = probe["openblas"]?.DeepClone(),
     };
 
-    private static JsonObject Spread(Spread s) => new()
+    static JsonObject Spread(Spread s) => new()
     {
         ["median"] = Math.Round(s.Median, 1),
         ["min"] = Math.Round(s.Min, 1),
         ["max"] = Math.Round(s.Max, 1),
     };
 
-    private static bool IsRoot() => Environment.UserName == "root";
+    static bool IsRoot() => Environment.UserName == "root";
 
-    private static bool IsInstalled(string package) =>
+    static bool IsInstalled(string package) =>
         PythonPeer.Exec("dpkg-query", ["-W", "-f=${Status}", package], null).Output.Contains("install ok installed");
 }

@@ -66,5 +66,8 @@ if (command is "all" or "service")
 {
     await ServiceBenchmarks.RunAsync(fixture, work.Path, quick);
 }
-Console.WriteLine(new System.Text.Json.Nodes.JsonObject { ["name"] = "end", ["utc"] = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ"),
-    ["load_average"] = Fingerprint.LoadAverage() }.ToJsonString());
+Console.WriteLine(new System.Text.Json.Nodes.JsonObject
+{
+    ["name"] = "end", ["utc"] = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ"),
+    ["load_average"] = Fingerprint.LoadAverage()
+}.ToJsonString());

@@ -75,7 +75,7 @@ public static class ServiceBenchmarks
 
     /// <summary>Predict over HTTP against ONNX Runtime in-process one request at a time, one text per request on both
     /// sides (the service may batch concurrent requests), alternating rounds.</summary>
-    private sealed class Serving(HttpClient http, OnnxPeer peer, string[] texts, int cores, bool quick)
+    sealed class Serving(HttpClient http, OnnxPeer peer, string[] texts, int cores, bool quick)
     {
         readonly TimeSpan warmup = TimeSpan.FromSeconds(quick ? 1 : 2), measure = TimeSpan.FromSeconds(quick ? 3 : 10);
         readonly SideSettings peerSettings = new("cpu", cores, "fp32", 1, "ONNX Runtime in-process, one request at a time") { Wait = OnnxPeer.Wait };
@@ -119,7 +119,7 @@ public static class ServiceBenchmarks
     /// <summary>Fine-tunes the imported MiniLM on 800 SpamAssassin messages (half spam; 200 with --quick) through the API,
     /// quantizes the result with the service's own evaluation on the 1,000 held-out messages (200), and compares
     /// int8 accuracy with fp32 accuracy: the floor is 0.5 points, written as a ratio of the two.</summary>
-    private static async Task<Comparison> Int8AccuracyAsync(HttpClient http, string baseModelId, bool quick)
+    static async Task<Comparison> Int8AccuracyAsync(HttpClient http, string baseModelId, bool quick)
     {
         var data = SpamAssassin.Prepare();
         var train = File.ReadAllBytes(Path.Combine(data, quick ? "train-200.csv" : "train-800.csv"));
@@ -162,10 +162,10 @@ public static class ServiceBenchmarks
     }
 
     /// <summary>The Api's libtorch threads: those its environment gives (inherited from ours), else every core.</summary>
-    private static int ServiceThreads() =>
+    static int ServiceThreads() =>
         int.TryParse(Environment.GetEnvironmentVariable("OMP_NUM_THREADS"), out var threads) ? threads : Environment.ProcessorCount;
 
-    private static IReadOnlyDictionary<string, double> Figures(LoadResult load) => new Dictionary<string, double>
+    static IReadOnlyDictionary<string, double> Figures(LoadResult load) => new Dictionary<string, double>
     {
         ["per_second"] = load.PerSecond,
         ["p50_ms"] = load.P50Ms,
@@ -174,7 +174,7 @@ public static class ServiceBenchmarks
     };
 
     /// <summary>POSTs the job and polls it to the end: the job, its event timeline, and its wall time from the POST.</summary>
-    private static async Task<(JsonObject Job, JsonObject Timeline, double Seconds)> RunJobAsync(HttpClient http, JsonObject spec)
+    static async Task<(JsonObject Job, JsonObject Timeline, double Seconds)> RunJobAsync(HttpClient http, JsonObject spec)
     {
         var posted = DateTime.UtcNow;
         var clock = Stopwatch.StartNew();
@@ -195,7 +195,7 @@ public static class ServiceBenchmarks
 
     /// <summary>When each of the job's events happened, in seconds after the POST, and the Trainer's own train_runtime:
     /// where the service's time goes.</summary>
-    private static async Task<JsonObject> Timeline(HttpClient http, string jobId, DateTime posted)
+    static async Task<JsonObject> Timeline(HttpClient http, string jobId, DateTime posted)
     {
         var timeline = new JsonObject();
         foreach (var e in (await Body(await http.GetAsync($"/jobs/{jobId}/events")))["items"]!.AsArray())
@@ -211,7 +211,7 @@ public static class ServiceBenchmarks
         return timeline;
     }
 
-    private static string Csv(IReadOnlyList<string> texts)
+    static string Csv(IReadOnlyList<string> texts)
     {
         var csv = new StringBuilder("text,label\n");
         foreach (var text in texts)
@@ -221,7 +221,7 @@ public static class ServiceBenchmarks
         return csv.ToString();
     }
 
-    private static async Task<JsonObject> PostMultipartAsync(HttpClient http, string path, IEnumerable<(string Field, string FileName, byte[] Content)> files)
+    static async Task<JsonObject> PostMultipartAsync(HttpClient http, string path, IEnumerable<(string Field, string FileName, byte[] Content)> files)
     {
         using var form = new MultipartFormDataContent();
         foreach (var (field, fileName, content) in files)
@@ -231,7 +231,7 @@ public static class ServiceBenchmarks
         return await Body(await http.PostAsync(path, form));
     }
 
-    private static async Task<JsonObject> Body(HttpResponseMessage response)
+    static async Task<JsonObject> Body(HttpResponseMessage response)
     {
         var text = await response.Content.ReadAsStringAsync();
         if (!response.IsSuccessStatusCode)

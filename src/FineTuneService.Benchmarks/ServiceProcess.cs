@@ -9,9 +9,9 @@ namespace FineTuneService.Benchmarks;
 /// and inference) in its own process, on a free loopback port, with a fresh storage root.</summary>
 public sealed class ServiceProcess : IDisposable
 {
-    private readonly Process process;
+    readonly Process process;
 
-    private ServiceProcess(Process process, Uri address, HttpClient http)
+    ServiceProcess(Process process, Uri address, HttpClient http)
     {
         this.process = process;
         Address = address;
@@ -69,7 +69,7 @@ public sealed class ServiceProcess : IDisposable
         throw new TimeoutException("the Api did not become ready within 2 minutes");
     }
 
-    private static int FreePort()
+    static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

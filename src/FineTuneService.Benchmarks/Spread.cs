@@ -14,7 +14,7 @@ public sealed record Spread(IReadOnlyList<double> Values)
 
     public double Max => Values.Count == 0 ? double.NaN : Values.Max();
 
-    private double[] Sorted => [.. Values.Order()];
+    double[] Sorted => [.. Values.Order()];
 
     public static Spread Of(params double[] values) => new(values);
 
@@ -67,11 +67,11 @@ public static class Alternating
         return (o[""], p[""]);
     }
 
-    private static Dictionary<string, double> One(double value) => new() { [""] = value };
+    static Dictionary<string, double> One(double value) => new() { [""] = value };
 
-    private static Dictionary<string, Spread> Collect(List<IReadOnlyDictionary<string, double>> runs) =>
+    static Dictionary<string, Spread> Collect(List<IReadOnlyDictionary<string, double>> runs) =>
         runs[0].Keys.ToDictionary(key => key, key => new Spread([.. runs.Select(run => run[key])]));
 
-    private static string Show(IReadOnlyDictionary<string, double> figures) =>
+    static string Show(IReadOnlyDictionary<string, double> figures) =>
         string.Join(", ", figures.Select(f => f.Key == "" ? $"{f.Value:G4}" : $"{f.Key} {f.Value:G4}"));
 }

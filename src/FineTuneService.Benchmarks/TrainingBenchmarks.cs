@@ -104,7 +104,10 @@ public static class TrainingBenchmarks
                 "samples/s", speedTarget, detail).WithSettings(oursSettings, peerSettings, Environment.ProcessorCount);
             yield return new Comparison($"{name}_peak_rss_mb", oursRuns["peak_rss_mb"], peerRuns["peak_rss_mb"], "MB", rssTarget)
                 .WithSettings(oursSettings, peerSettings, Environment.ProcessorCount);
-            if (!bf16) float32[name] = oursRuns["samples_per_second"];
+            if (!bf16)
+            {
+                float32[name] = oursRuns["samples_per_second"];
+            }
             else if (float32.TryGetValue(fp32Name, out var ourFloat32))
             {
                 // bf16 against our own float32 step (on a GPU issue 17's floor is >= 1.3); same device and batch, other precision
@@ -171,7 +174,7 @@ public static class TrainingBenchmarks
     public static string Precision(torch.Device device, bool bf16 = false) =>
         (bf16 ? "bf16" : "fp32") + (device.type == DeviceType.CUDA && torch.backends.cuda.matmul.allow_tf32 ? " (tf32 matmul)" : "");
 
-    private static Dictionary<string, double> Figures(JsonObject run, params string[] keys) => keys.ToDictionary(k => k, k => Number(run, k));
+    static Dictionary<string, double> Figures(JsonObject run, params string[] keys) => keys.ToDictionary(k => k, k => Number(run, k));
 
     /// <summary>The epoch's examples: the fixture's first lines (real text of varied length).</summary>
     public static IReadOnlyList<string> EpochTexts(Fixture fixture, bool quick) => fixture.Texts.Take(quick ? 160 : 800).ToArray();
@@ -262,16 +265,16 @@ public static class TrainingBenchmarks
     }
 
     /// <summary>The fixture's encoder under a fresh two-label classification head.</summary>
-    private static ITaskModel LoadClassifier(string dir, int numLabels) =>
+    static ITaskModel LoadClassifier(string dir, int numLabels) =>
         ModelFolder.Load(dir, "BertForSequenceClassification", config => WithLabels(config, numLabels));
 
-    private static T WithLabels<T>(T config, int numLabels) where T : ModelConfig => config with
+    static T WithLabels<T>(T config, int numLabels) where T : ModelConfig => config with
     {
         Id2Label = Enumerable.Range(0, numLabels).ToDictionary(i => i, i => i.ToString()),
         Label2Id = Enumerable.Range(0, numLabels).ToDictionary(i => i.ToString(), i => i),
     };
 
-    private static IEnumerable<FineTuneExample> ToExamples(JsonNode batch, string task)
+    static IEnumerable<FineTuneExample> ToExamples(JsonNode batch, string task)
     {
         var ids = batch["input_ids"]!.AsArray();
         for (int r = 0; r < ids.Count; r++)
@@ -285,10 +288,10 @@ public static class TrainingBenchmarks
 
     /// <summary>Real text packed into sequences of exactly <see cref="SeqLength"/> tokens: consecutive fixture lines
     /// joined until they overflow, then truncated.</summary>
-    private static int[][] FullLengthSequences(IReadOnlyList<string> texts, WordPieceTokenizer tokenizer, int count)
+    static int[][] FullLengthSequences(IReadOnlyList<string> texts, WordPieceTokenizer tokenizer, int count)
     {
         var sequences = new List<int[]>();
-        for (int next = 0; sequences.Count < count; )
+        for (int next = 0; sequences.Count < count;)
         {
             var joined = "";
             while (tokenizer.Encode(joined).Length < SeqLength)
@@ -302,7 +305,7 @@ public static class TrainingBenchmarks
 
     /// <summary>Batches of 16 as both sides read them. Classification labels come from <paramref name="labels"/>;
     /// for MLM (<paramref name="mlmTokenizer"/> set) 15% of the non-special tokens are masked, 80/10/10, seeded.</summary>
-    private static string WriteBatches(string path, int[][] sequences, Func<int[][], long[]>? labels, WordPieceTokenizer? mlmTokenizer)
+    static string WriteBatches(string path, int[][] sequences, Func<int[][], long[]>? labels, WordPieceTokenizer? mlmTokenizer)
     {
         var random = new Random(42);
         var batches = new JsonArray();
@@ -345,7 +348,7 @@ public static class TrainingBenchmarks
         return path;
     }
 
-    private static double Number(JsonObject o, string key) => o[key]!.GetValue<double>();
+    static double Number(JsonObject o, string key) => o[key]!.GetValue<double>();
 
     /// <summary>Peak resident set (VmHWM) of this process, as the peer reports ru_maxrss.</summary>
     public static double PeakRssMb() =>
@@ -354,9 +357,9 @@ public static class TrainingBenchmarks
 
     /// <summary>Times the steps between two progress reports of the Trainer. On a GPU it waits for the queued kernels
     /// first: a step returns once its optimizer update is launched, not done.</summary>
-    private sealed class StepTimer(int fromStep, int toStep, torch.Device device) : ITrainingObserver
+    sealed class StepTimer(int fromStep, int toStep, torch.Device device) : ITrainingObserver
     {
-        private long started;
+        long started;
 
         public double Seconds { get; private set; }
 

@@ -119,7 +119,10 @@ public class AccessTests(TwoTenantsFactory factory) : IClassFixture<TwoTenantsFa
         foreach (var path in new[] { $"/datasets/{factory.TrainDatasetId}", $"/datasets/{factory.TrainDatasetId}/preview", $"/models/{factory.ModelId}",
             $"/models/{factory.ModelId}/download", $"/jobs/{factory.JobId}", $"/jobs/{factory.JobId}/metrics", $"/jobs/{factory.JobId}/events",
             $"/jobs/{factory.JobId}/checkpoints" })
+        {
             await (await b.GetAsync(path)).AssertProblem(HttpStatusCode.NotFound);
+        }
+
         foreach (var path in new[] { $"/models/{factory.ModelId}/predict", $"/models/{factory.ModelId}/tokenize" })
             await (await b.PostAsJsonAsync(path, new { inputs = "hello" })).AssertProblem(HttpStatusCode.NotFound);
         await (await b.PostAsync($"/jobs/{factory.JobId}/cancel", null)).AssertProblem(HttpStatusCode.NotFound);

@@ -15,7 +15,8 @@ public class BoundedJobTests(LongJobFactory factory) : LongJobTests(factory), IC
     {
         var config = BertConfig.Load(Path.Combine(TestData.TinyModel, "config.json")) with
         {
-            Id2Label = new Dictionary<int, string> { [0] = "neg", [1] = "pos" }, Label2Id = new Dictionary<string, int> { ["neg"] = 0, ["pos"] = 1 },
+            Id2Label = new Dictionary<int, string> { [0] = "neg", [1] = "pos" },
+            Label2Id = new Dictionary<string, int> { ["neg"] = 0, ["pos"] = 1 },
         };
         var model = ModelFolder.Create(nameof(BertForSequenceClassification), config with { Architectures = [nameof(BertForSequenceClassification)] });
         var bytes = 3 * model.Module.parameters().Sum(p => p.numel() * p.ElementSize);

@@ -6,14 +6,14 @@ namespace FineTuneService.Api.Tests;
 /// run is root, as on CI; any other run fails with one line saying what to install.</summary>
 static class Debian
 {
-    static readonly Lock gate = new(); // one apt-get at a time
+    static readonly Lock Gate = new(); // one apt-get at a time
 
     /// <summary>Installs <paramref name="package"/>, or throws saying how to, and what else would do (<paramref name="orElse"/>).</summary>
     public static void Install(string package, string neededFor, string orElse)
     {
         if (!OperatingSystem.IsLinux() || !Environment.IsPrivilegedProcess || !File.Exists("/usr/bin/apt-get"))
             throw new InvalidOperationException($"{neededFor}: install Debian's package (sudo apt-get install {package}), or {orElse}.");
-        lock (gate)
+        lock (Gate)
         {
             Run("apt-get", "update", "-qq");
             Run("apt-get", "install", "-y", "-qq", package);

@@ -7,8 +7,8 @@ using FineTuneService.Platform.Data;
 using FineTuneService.Platform.Storage;
 using FineTuneService.Training.Checkpoints;
 using FineTuneService.Training.Inference;
-using FineTuneService.Training.Onnx;
 using FineTuneService.Training.Models;
+using FineTuneService.Training.Onnx;
 using FineTuneService.Training.Tokenization;
 
 namespace FineTuneService.Api.Tests;

@@ -69,7 +69,10 @@ public class RaceTests(SeededApiFactory factory) : IClassFixture<SeededApiFactor
         var post = client.PostAsJsonAsync("/jobs", TestData.FineTuneSpec(factory.TrainDatasetId, factory.ValidationDatasetId, model));
         var (deleted, posted) = (await delete, await post);
 
-        if (posted.StatusCode == HttpStatusCode.Accepted) await deleted.AssertProblem(HttpStatusCode.Conflict);
+        if (posted.StatusCode == HttpStatusCode.Accepted)
+        {
+            await deleted.AssertProblem(HttpStatusCode.Conflict);
+        }
         else
         {
             Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);

@@ -15,11 +15,11 @@ static class TestPostgres
 {
     const string ServiceUser = "postgres"; // the OS user Debian's package creates; the cluster runs as it when we are root
 
-    static readonly Lazy<string> server = new(() =>
+    static readonly Lazy<string> StartedServer = new(() =>
         Environment.GetEnvironmentVariable("FTS_TEST_POSTGRES") is { Length: > 0 } given ? given : StartCluster());
 
     /// <summary>A connection string to the server (no database named): each test class creates its own.</summary>
-    public static string Server => server.Value;
+    public static string Server => StartedServer.Value;
 
     static string StartCluster()
     {

@@ -20,10 +20,10 @@ public static class MiniLm
     public const string PackageVersion = "24.9.52193";
     const int FormatVersion = 1; // bump when what Convert writes changes
 
-    static readonly Lazy<string> folder = new(Locate);
+    static readonly Lazy<string> DerivedFolder = new(Locate);
 
     /// <summary>The Hugging Face folder: config.json, model.safetensors, vocab.txt, tokenizer.json, tokenizer_config.json, model.onnx.</summary>
-    public static string Folder => folder.Value;
+    public static string Folder => DerivedFolder.Value;
 
     /// <summary>The package's original ONNX export (inputs input_ids, attention_mask, token_type_ids; outputs
     /// last_hidden_state and the pooler output).</summary>

@@ -120,8 +120,14 @@ public static class OpenApiSetup
                 s.Required = new HashSet<string> { "inputs" };
                 s.Examples = [JsonNode.Parse("""{"inputs": "Hello world", "truncation": true, "max_length": 16}""")!];
             }
-            else if (context.Type == typeof(TextInput)) s.Required = new HashSet<string> { "text" };
-            else if (context.Type == typeof(Models.ModelImportForm)) s.Required = new HashSet<string> { "files" };
+            else if (context.Type == typeof(TextInput))
+            {
+                s.Required = new HashSet<string> { "text" };
+            }
+            else if (context.Type == typeof(Models.ModelImportForm))
+            {
+                s.Required = new HashSet<string> { "files" };
+            }
             else if (context.Type == typeof(ProblemDetails) || context.Type == typeof(HttpValidationProblemDetails))
             {
                 s.Properties["code"] = With(Strings("validation_failed", "bad_request", "unauthorized", "forbidden", "not_found", "method_not_allowed",
@@ -134,6 +140,7 @@ public static class OpenApiSetup
                 s.Properties["predictions"] = Array(Ref("Prediction"));
             }
             else if (context.Type == typeof(TokenizeResponse))
+            {
                 s.Properties["encodings"] = Array(Object(new()
                 {
                     ["ids"] = Array(Of(JsonSchemaType.Integer, "int32")),
@@ -141,6 +148,7 @@ public static class OpenApiSetup
                     ["offsets"] = With(Array(Array(Of(JsonSchemaType.Integer, "int32"))), "Per token [start, end) character offsets in its text."),
                     ["type_ids"] = Array(Of(JsonSchemaType.Integer, "int32")),
                 }));
+            }
         }
 
         static OpenApiSchema With(OpenApiSchema schema, string description)
@@ -187,6 +195,7 @@ public static class OpenApiSetup
         {
             var metadata = context.ApiDescription.ActionDescriptor.EndpointMetadata;
             if (metadata.OfType<DocumentedBody>().FirstOrDefault() is { } body)
+            {
                 operation.RequestBody = new OpenApiRequestBody
                 {
                     Required = body.Required,
@@ -195,6 +204,8 @@ public static class OpenApiSetup
                         [body.ContentType] = new OpenApiMediaType { Schema = context.SchemaGenerator.GenerateSchema(body.Type, context.SchemaRepository) },
                     },
                 };
+            }
+
             var name = metadata.OfType<IEndpointNameMetadata>().FirstOrDefault()?.EndpointName;
             if (name == "CreateJob")
                 Header(operation, "Idempotency-Key", "A client's key (at most 200 characters): a retry with the same key and body returns the first job.");

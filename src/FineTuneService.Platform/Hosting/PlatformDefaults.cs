@@ -3,8 +3,8 @@ using FineTuneService.Platform.Http;
 using FineTuneService.Platform.Identity;
 using FineTuneService.Platform.Jobs;
 using FineTuneService.Platform.Storage;
-using FineTuneService.Training.Data;
 using FineTuneService.Platform.Webhooks;
+using FineTuneService.Training.Data;
 using FineTuneService.Training.Models;
 using Hangfire;
 using Hangfire.PostgreSql;
@@ -73,7 +73,11 @@ public static class PlatformDefaults
                 Directory.CreateDirectory(root);
                 options.UseSqlite($"Data Source={Path.Combine(root, "finetuneservice.db")}");
             }
-            else options.UseNpgsql(postgres);
+            else
+            {
+                options.UseNpgsql(postgres);
+            }
+
             options.UseSnakeCaseNamingConvention();
         });
         services.AddHostedService<DatabaseMigrator>();
@@ -83,9 +87,14 @@ public static class PlatformDefaults
             hangfire.SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
                 .UseSimpleAssemblyNameTypeSerializer()
                 .UseRecommendedSerializerSettings();
-            if (string.IsNullOrWhiteSpace(postgres)) hangfire.UseInMemoryStorage();
+            if (string.IsNullOrWhiteSpace(postgres))
+            {
+                hangfire.UseInMemoryStorage();
+            }
             // Sliding invisibility: a job running longer than the timeout is not handed to a second worker.
-            else hangfire.UsePostgreSqlStorage(options => options.UseNpgsqlConnection(postgres),
+            else
+            {
+                hangfire.UsePostgreSqlStorage(options => options.UseNpgsqlConnection(postgres),
                 new PostgreSqlStorageOptions
                 {
                     UseSlidingInvisibilityTimeout = true,
@@ -93,6 +102,7 @@ public static class PlatformDefaults
                     EnableLongPolling = true,
                     SchemaName = "hangfire",
                 });
+            }
         });
 
         services.AddHealthChecks().AddDbContextCheck<AppDbContext>("database", tags: ["ready"]);

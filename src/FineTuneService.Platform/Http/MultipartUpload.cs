@@ -22,7 +22,9 @@ public static class MultipartUpload
         if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var contentType)
             || !contentType.MediaType.Equals("multipart/form-data", StringComparison.OrdinalIgnoreCase)
             || HeaderUtilities.RemoveQuotes(contentType.Boundary).Value is not { Length: > 0 } boundary)
+        {
             throw new BadHttpRequestException("Send multipart/form-data.", StatusCodes.Status415UnsupportedMediaType);
+        }
 
         // Kestrel's own limit must sit above ours (plus room for part headers) before anything reads the body.
         const long envelope = 1 << 20;

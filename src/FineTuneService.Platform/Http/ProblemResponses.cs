@@ -15,8 +15,11 @@ public static class ProblemResponses
     public static RouteHandlerBuilder WithProblems(this RouteHandlerBuilder builder, params int[] statuses)
     {
         foreach (var status in statuses)
+        {
             if (status == StatusCodes.Status400BadRequest) builder.ProducesValidationProblem();
             else builder.ProducesProblem(status);
+        }
+
         return builder;
     }
 }

@@ -3,9 +3,9 @@ using FineTuneService.Platform.Http;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.HostFiltering;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.HostFiltering;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -69,11 +69,17 @@ public static class IdentityExtensions
         app.Use((context, next) =>
         {
             if (!HostAllowed(context.Request.Host.Host, allowedHosts))
+            {
                 throw new ProblemException(StatusCodes.Status400BadRequest, "host_not_allowed", "The Host header is not allowed.",
                     $"'{context.Request.Host.Host}' is not in AllowedHosts.");
+            }
+
             if (IsCrossSite(context.Request))
+            {
                 throw new ProblemException(StatusCodes.Status403Forbidden, "cross_site_request", "Cross-site requests cannot change anything.",
                     "A browser sent this request from another site.");
+            }
+
             return next(context);
         });
         app.UseAuthentication();

@@ -15,10 +15,12 @@ sealed class SecurityResponses : IOperationFilter
         var problem = context.SchemaGenerator.GenerateSchema(typeof(ProblemDetails), context.SchemaRepository);
         operation.Responses ??= [];
         foreach (var (status, description) in new[] { ("401", "No key, or an unknown, revoked or expired one."), ("403", "The key's role may not do this.") })
+        {
             operation.Responses.TryAdd(status, new OpenApiResponse
             {
                 Description = description,
                 Content = new Dictionary<string, IOpenApiMediaType> { ["application/problem+json"] = new OpenApiMediaType { Schema = problem } },
             });
+        }
     }
 }

@@ -18,16 +18,16 @@ namespace FineTuneService.Platform.Inference;
 /// The model sorts the merged inputs by length, so they are padded little.</summary>
 public sealed class DynamicBatcher : IDisposable
 {
-    private static readonly Histogram BatchRequests = Metrics.CreateHistogram("fts_inference_batch_requests",
+    static readonly Histogram BatchRequests = Metrics.CreateHistogram("fts_inference_batch_requests",
         "Predict requests merged into one batch", new HistogramConfiguration { Buckets = [1, 2, 4, 8, 16, 32, 64, 128] });
-    private static readonly Histogram BatchSeconds = Metrics.CreateHistogram("fts_inference_batch_seconds",
+    static readonly Histogram BatchSeconds = Metrics.CreateHistogram("fts_inference_batch_seconds",
         "Time to predict one merged batch", new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.001, 2, 14) });
 
-    private readonly Channel<Work> queue = Channel.CreateUnbounded<Work>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly InferenceOptions options;
-    private readonly ILogger<DynamicBatcher> logger;
-    private readonly Thread worker;
-    private Task<bool>? pendingWait;
+    readonly Channel<Work> queue = Channel.CreateUnbounded<Work>(new UnboundedChannelOptions { SingleReader = true });
+    readonly InferenceOptions options;
+    readonly ILogger<DynamicBatcher> logger;
+    readonly Thread worker;
+    Task<bool>? pendingWait;
 
     public DynamicBatcher(IOptions<InferenceOptions> options, ILogger<DynamicBatcher> logger)
     {
@@ -66,11 +66,11 @@ public sealed class DynamicBatcher : IDisposable
     }
 
     /// <summary>What a refused request is told to wait: about one batch.</summary>
-    private static readonly TimeSpan RetryAfter = TimeSpan.FromSeconds(1);
+    static readonly TimeSpan RetryAfter = TimeSpan.FromSeconds(1);
 
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<LoadedModel, int> pending = new(ReferenceEqualityComparer.Instance);
+    readonly System.Collections.Concurrent.ConcurrentDictionary<LoadedModel, int> pending = new(ReferenceEqualityComparer.Instance);
 
-    private void Run()
+    void Run()
     {
         var backlog = new List<Work>();
         int previousRequests = 1;
@@ -100,7 +100,7 @@ public sealed class DynamicBatcher : IDisposable
     }
 
     /// <summary>The oldest request and the later ones that can share its forward, within the token budget.</summary>
-    private List<Work> Gather(List<Work> backlog, out bool full)
+    List<Work> Gather(List<Work> backlog, out bool full)
     {
         var head = backlog[0];
         var batch = new List<Work> { head };
@@ -123,7 +123,7 @@ public sealed class DynamicBatcher : IDisposable
         return batch;
     }
 
-    private void Execute(List<Work> batch)
+    void Execute(List<Work> batch)
     {
         var live = batch.Where(w => !w.Cancellation.IsCancellationRequested).ToList();
         foreach (var cancelled in batch.Except(live))
@@ -169,7 +169,7 @@ public sealed class DynamicBatcher : IDisposable
         BatchSeconds.Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
     }
 
-    private void Drain(List<Work> backlog)
+    void Drain(List<Work> backlog)
     {
         while (queue.Reader.TryRead(out var work))
         {
@@ -178,7 +178,7 @@ public sealed class DynamicBatcher : IDisposable
     }
 
     /// <summary>True when work is waiting; false when the timeout passed first or the batcher is shutting down.</summary>
-    private bool WaitForWork(TimeSpan timeout)
+    bool WaitForWork(TimeSpan timeout)
     {
         pendingWait ??= queue.Reader.WaitToReadAsync().AsTask();
         if (!pendingWait.Wait(timeout))
@@ -196,7 +196,7 @@ public sealed class DynamicBatcher : IDisposable
         worker.Join();
     }
 
-    private sealed class Work(LoadedModel model, EncodedInput[] inputs, PredictOptions options, int tokens, CancellationToken cancellation)
+    sealed class Work(LoadedModel model, EncodedInput[] inputs, PredictOptions options, int tokens, CancellationToken cancellation)
     {
         public LoadedModel Model { get; } = model;
         public EncodedInput[] Inputs { get; } = inputs;

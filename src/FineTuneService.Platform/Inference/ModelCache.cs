@@ -10,10 +10,10 @@ namespace FineTuneService.Platform.Inference;
 /// ask for it at the same time; an evicted model is disposed when its last lease ends.</summary>
 public sealed class ModelCache(IOptions<InferenceOptions> options, ILogger<ModelCache> logger) : IDisposable
 {
-    private readonly object gate = new();
-    private readonly Dictionary<Guid, Entry> entries = [];
-    private readonly LinkedList<Guid> recency = new();
-    private readonly torch.Device device = ParseDevice(options.Value.Device);
+    readonly object gate = new();
+    readonly Dictionary<Guid, Entry> entries = [];
+    readonly LinkedList<Guid> recency = new();
+    readonly torch.Device device = ParseDevice(options.Value.Device);
 
     /// <summary>A lease on the cached model of <paramref name="id"/>, if it is loaded and its folder still exists.</summary>
     public ModelLease? TryAcquire(Guid id)
@@ -78,7 +78,7 @@ public sealed class ModelCache(IOptions<InferenceOptions> options, ILogger<Model
         }
     }
 
-    private LoadedModel Load(Guid id, string dir, OnnxPrecision precision)
+    LoadedModel Load(Guid id, string dir, OnnxPrecision precision)
     {
         var started = TimeProvider.System.GetTimestamp();
         var model = LoadedModel.Load(dir, device, options.Value.EngineKind, precision);
@@ -88,7 +88,7 @@ public sealed class ModelCache(IOptions<InferenceOptions> options, ILogger<Model
         return model;
     }
 
-    private ModelLease Lease(Guid id, Entry entry)
+    ModelLease Lease(Guid id, Entry entry)
     {
         recency.Remove(entry.Node!);
         recency.AddFirst(entry.Node!);
@@ -96,7 +96,7 @@ public sealed class ModelCache(IOptions<InferenceOptions> options, ILogger<Model
         return new ModelLease(this, entry);
     }
 
-    private void Remove(Guid id, Entry entry)
+    void Remove(Guid id, Entry entry)
     {
         entries.Remove(id);
         recency.Remove(entry.Node!);
@@ -113,7 +113,7 @@ public sealed class ModelCache(IOptions<InferenceOptions> options, ILogger<Model
         }
     }
 
-    private static void DisposeIfUnused(Entry entry)
+    static void DisposeIfUnused(Entry entry)
     {
         if (entry.Evicted && entry.Users == 0 && entry.Model.IsValueCreated)
         {
@@ -121,7 +121,7 @@ public sealed class ModelCache(IOptions<InferenceOptions> options, ILogger<Model
         }
     }
 
-    private static torch.Device ParseDevice(string name) =>
+    static torch.Device ParseDevice(string name) =>
         name == "auto" ? LoadedModel.DefaultDevice() : torch.device(name);
 
     public void Dispose()
@@ -148,9 +148,9 @@ public sealed class ModelCache(IOptions<InferenceOptions> options, ILogger<Model
 /// <summary>Use of a cached model for one request; disposing it lets an evicted model be unloaded.</summary>
 public sealed class ModelLease : IDisposable
 {
-    private readonly ModelCache cache;
-    private readonly ModelCache.Entry entry;
-    private int disposed;
+    readonly ModelCache cache;
+    readonly ModelCache.Entry entry;
+    int disposed;
 
     internal ModelLease(ModelCache cache, ModelCache.Entry entry)
     {

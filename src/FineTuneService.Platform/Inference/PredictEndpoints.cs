@@ -36,7 +36,7 @@ public static class PredictEndpoints
         return group;
     }
 
-    private static async Task<Ok<PredictResponse>> Predict(Guid id, HttpRequest request, ModelCache cache, DynamicBatcher batcher,
+    static async Task<Ok<PredictResponse>> Predict(Guid id, HttpRequest request, ModelCache cache, DynamicBatcher batcher,
         IServiceProvider services, IOptions<InferenceOptions> options, CancellationToken cancellationToken)
     {
         var body = await PredictRequest.ReadBodyAsync(request, cancellationToken);
@@ -59,7 +59,7 @@ public static class PredictEndpoints
         return TypedResults.Ok(new PredictResponse(id, lease.Model.Kind, predictions));
     }
 
-    private static async Task<Ok<TokenizeResponse>> Tokenize(Guid id, HttpRequest request, ModelCache cache,
+    static async Task<Ok<TokenizeResponse>> Tokenize(Guid id, HttpRequest request, ModelCache cache,
         IServiceProvider services, IOptions<InferenceOptions> options, CancellationToken cancellationToken)
     {
         var (inputs, maxLength, strategy, addSpecialTokens) =
@@ -72,7 +72,7 @@ public static class PredictEndpoints
 
     /// <summary>The cached model, or the registry's folder loaded into the cache. The database is asked on a miss, and
     /// on every call of a tenant's key: it may use only its tenant's models and shared ones (admins and open mode see all).</summary>
-    private static async Task<ModelLease> AcquireAsync(Guid id, ModelCache cache, IServiceProvider services, CancellationToken cancellationToken)
+    static async Task<ModelLease> AcquireAsync(Guid id, ModelCache cache, IServiceProvider services, CancellationToken cancellationToken)
     {
         var everyTenant = services.GetRequiredService<TenantScope>().Filter is null;
         if (everyTenant && cache.TryAcquire(id) is { } cached)

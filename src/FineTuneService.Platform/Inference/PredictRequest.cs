@@ -37,10 +37,10 @@ public readonly struct Truncation;
 
 /// <summary>Reads the JSON bodies of predict and tokenize strictly: every mistake is a
 /// <see cref="RequestValidationException"/> naming its field, unknown fields included.</summary>
-internal static class PredictRequest
+static class PredictRequest
 {
-    private static readonly string[] PredictFields = ["inputs", "top_k", "max_new_tokens", "do_sample", "temperature", "top_p", "seed"];
-    private static readonly string[] TokenizeFields = ["inputs", "truncation", "max_length", "add_special_tokens"];
+    static readonly string[] PredictFields = ["inputs", "top_k", "max_new_tokens", "do_sample", "temperature", "top_p", "seed"];
+    static readonly string[] TokenizeFields = ["inputs", "truncation", "max_length", "add_special_tokens"];
 
     public static async Task<JsonObject> ReadBodyAsync(HttpRequest request, CancellationToken cancellationToken)
     {
@@ -133,7 +133,7 @@ internal static class PredictRequest
         return (inputs!, strategy is null ? null : maxLength, strategy ?? TruncationStrategy.LongestFirst, addSpecialTokens);
     }
 
-    private static readonly Dictionary<string, TruncationStrategy> Strategies = new()
+    static readonly Dictionary<string, TruncationStrategy> Strategies = new()
     {
         ["longest_first"] = TruncationStrategy.LongestFirst,
         ["only_first"] = TruncationStrategy.OnlyFirst,
@@ -141,7 +141,7 @@ internal static class PredictRequest
     };
 
     /// <summary><c>inputs</c>: a string, a <c>{text, text_pair}</c> object, or a non-empty list of either.</summary>
-    private static PredictInput[]? ParseInputs(JsonObject body, InferenceOptions limits, Dictionary<string, string[]> errors)
+    static PredictInput[]? ParseInputs(JsonObject body, InferenceOptions limits, Dictionary<string, string[]> errors)
     {
         const string expected = "a string, an object {text, text_pair}, or a list of them";
         switch (body["inputs"])
@@ -201,7 +201,7 @@ internal static class PredictRequest
         }
     }
 
-    private static void RejectUnknown(JsonObject body, string[] known, Dictionary<string, string[]> errors)
+    static void RejectUnknown(JsonObject body, string[] known, Dictionary<string, string[]> errors)
     {
         foreach (var (name, _) in body.Where(p => !known.Contains(p.Key)))
         {
@@ -209,7 +209,7 @@ internal static class PredictRequest
         }
     }
 
-    private static T? Number<T>(JsonObject body, string field, Dictionary<string, string[]> errors, T min, T max)
+    static T? Number<T>(JsonObject body, string field, Dictionary<string, string[]> errors, T min, T max)
         where T : struct, System.Numerics.INumber<T>
     {
         if (body[field] is null)
@@ -226,7 +226,7 @@ internal static class PredictRequest
         return null;
     }
 
-    private static bool? Bool(JsonObject body, string field, Dictionary<string, string[]> errors)
+    static bool? Bool(JsonObject body, string field, Dictionary<string, string[]> errors)
     {
         switch (body[field])
         {
@@ -240,7 +240,7 @@ internal static class PredictRequest
         }
     }
 
-    private static void ThrowIfAny(Dictionary<string, string[]> errors)
+    static void ThrowIfAny(Dictionary<string, string[]> errors)
     {
         if (errors.Count > 0)
         {

@@ -149,8 +149,11 @@ public static class JobEndpoints
     {
         JobStatus? wanted = null;
         if (status is not null)
+        {
             wanted = Enum.TryParse<JobStatus>(status, ignoreCase: true, out var parsed) && !int.TryParse(status, out _) ? parsed
                 : throw new RequestValidationException("status", $"'{status}' is not a job status; use one of {string.Join(", ", Enum.GetNames<JobStatus>().Select(n => n.ToLowerInvariant()))}");
+        }
+
         var query = db.Jobs.AsNoTracking();
         if (wanted is { } s) query = query.Where(j => j.Status == s);
         if (type is not null) query = query.Where(j => j.Type == type);
@@ -253,8 +256,11 @@ public static class JobEndpoints
             throw new ConflictException($"Job {id} is {Name(job.Status)}; only queued or running jobs can be paused.");
         if (queued + running == 1)
         {
-            db.JobEvents.Add(new JobEvent { JobId = id, CreatedAt = clock.GetUtcNow().UtcDateTime, Level = "info",
-                Message = (queued == 1 ? "Paused before it started" : "Pause requested") + $"; by {caller}." });
+            db.JobEvents.Add(new JobEvent
+            {
+                JobId = id, CreatedAt = clock.GetUtcNow().UtcDateTime, Level = "info",
+                Message = (queued == 1 ? "Paused before it started" : "Pause requested") + $"; by {caller}."
+            });
             await db.SaveChangesAsync(cancellationToken);
         }
         return TypedResults.Accepted($"/jobs/{id}", JobResponse.From(job));
@@ -267,8 +273,10 @@ public static class JobEndpoints
             .ExecuteUpdateAsync(set => set.SetProperty(j => j.Status, JobStatus.Queued), cancellationToken);
         var job = await Find(db, id, cancellationToken);
         if (resumed == 0)
+        {
             throw new ConflictException($"Job {id} is {Name(job.Status)}; only a paused job can be resumed" +
                 (job.Status == JobStatus.Pausing ? " (it is still writing its checkpoint)." : "."));
+        }
         // Queued again under a fresh Hangfire job; the training core picks up the newest checkpoint by itself.
         var hangfireId = jobs.Enqueue<TrainingJob>(t => t.RunAsync(id, CancellationToken.None));
         await db.Jobs.Where(j => j.Id == id).ExecuteUpdateAsync(set => set.SetProperty(j => j.HangfireJobId, hangfireId), cancellationToken);

@@ -32,7 +32,9 @@ sealed class JobLease(IServiceScopeFactory scopes, Guid jobId, TimeSpan ttl, Tim
             var tenant = await tenants.Select(t => new { t.Id, t.MaxRunningJobs }).SingleAsync(cancellationToken);
             if (tenant.MaxRunningJobs is { } limit && await db.Jobs.CountAsync(j => j.TenantId == tenant.Id
                     && (j.Status == JobStatus.Running || j.Status == JobStatus.Cancelling || j.Status == JobStatus.Pausing), cancellationToken) >= limit)
+            {
                 return Acquired.OverQuota;
+            }
         }
         var taken = await db.Jobs
             .Where(j => j.Id == jobId && (j.Status == JobStatus.Queued || j.Status == JobStatus.Running)

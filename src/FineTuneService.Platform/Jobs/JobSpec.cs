@@ -107,8 +107,10 @@ public sealed record JobSpec(
         {
             if (dataset is null) continue;
             foreach (var (name, column) in new[] { ("text", columns.Text), ("text_pair", columns.TextPair), ("label", Type == "pretrain" ? null : columns.Label) })
+            {
                 if (column is not null && !dataset.Columns.Contains(column))
                     Error($"columns.{name}", $"'{column}' is not a column of dataset {dataset.Id} ({field}); it has {string.Join(", ", dataset.Columns)}");
+            }
         }
 
         // A pretrain job's objective hyperparameters (mlm_probability, …) are not TrainingArguments; the core checks them.
@@ -140,7 +142,9 @@ public sealed record JobSpec(
         if (arguments.MaxSteps > limits.MaxSteps)
             error("hyperparameters.max_steps", $"at most {limits.MaxSteps} (Jobs:MaxSteps)");
         if (arguments.MaxSteps <= 0 && arguments.NumTrainEpochs > limits.MaxEpochs)
+        {
             error("hyperparameters.num_train_epochs", $"at most {limits.MaxEpochs} (Jobs:MaxEpochs)");
+        }
         else if (arguments.MaxSteps <= 0 && train is not null && Type == "finetune")
         {
             var rows = train.NumRows * (1 - (ValidationSplit ?? 0));

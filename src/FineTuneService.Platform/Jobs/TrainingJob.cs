@@ -5,8 +5,8 @@ using FineTuneService.Platform.Models;
 using FineTuneService.Platform.Storage;
 using FineTuneService.Platform.Webhooks;
 using FineTuneService.Training.Jobs;
-using FineTuneService.Training.Trainer;
 using FineTuneService.Training.Models;
+using FineTuneService.Training.Trainer;
 using Hangfire;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -240,7 +240,10 @@ public sealed class TrainingJob(
                 {
                     try
                     {
-                        if (!await lease.RenewAsync(training.Token)) LeaseLost = true;
+                        if (!await lease.RenewAsync(training.Token))
+                        {
+                            LeaseLost = true;
+                        }
                         else
                         {
                             renewed = clock.GetUtcNow();

@@ -2,13 +2,13 @@ using System.IO.Compression;
 using System.Text.Json.Nodes;
 using FineTuneService.Platform.Data;
 using FineTuneService.Platform.Datasets;
-using FineTuneService.Platform.Inference;
 using FineTuneService.Platform.Http;
 using FineTuneService.Platform.Identity;
+using FineTuneService.Platform.Inference;
 using FineTuneService.Platform.Storage;
 using FineTuneService.Platform.Tenants;
-using FineTuneService.Training.Onnx;
 using FineTuneService.Training.Models;
+using FineTuneService.Training.Onnx;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -224,8 +224,11 @@ public static class ModelEndpoints
     {
         var model = await Find(db, id, cancellationToken);
         if (model.Shared && !caller.IsAdmin)
+        {
             throw new ProblemException(StatusCodes.Status403Forbidden, "shared_model_read_only", "A shared model is read-only.",
                 $"Model {id} is shared with every tenant; only an admin can unshare or delete it.");
+        }
+
         var deleted = await Deletion.DeleteAsync(db, async () =>
         {
             await db.Jobs.Where(j => j.BaseModelId == id && JobStatusGroups.Finished.Contains(j.Status))

@@ -37,8 +37,11 @@ public static partial class ModelFiles
     {
         var name = Path.GetFileName(clientName.Replace('\\', '/'));
         if (Pickled.Any(ext => name.EndsWith(ext, StringComparison.OrdinalIgnoreCase)))
+        {
             throw new RequestValidationException("files", $"'{name}' is a pickled PyTorch file, refused because unpickling runs code; " +
                 "upload model.safetensors instead (save_pretrained(dir, safe_serialization=True))");
+        }
+
         return Kept.Contains(name) || Shard().IsMatch(name) ? name : null;
     }
 
@@ -48,7 +51,10 @@ public static partial class ModelFiles
     {
         if (uploads.Count == 0) throw new RequestValidationException("files", "required: the model's files as 'files' parts, or one .zip or .tar.gz");
         var model = Directory.CreateDirectory(Path.Combine(folder, "model")).FullName;
-        if (uploads is [var archive] && IsArchive(archive.ClientFileName)) Extract(archive, model, limitBytes);
+        if (uploads is [var archive] && IsArchive(archive.ClientFileName))
+        {
+            Extract(archive, model, limitBytes);
+        }
         else
         {
             foreach (var upload in uploads)
@@ -82,17 +88,23 @@ public static partial class ModelFiles
             {
                 using var zip = ZipFile.OpenRead(archive.Path);
                 foreach (var entry in zip.Entries.Where(e => !e.FullName.EndsWith('/')))
+                {
                     if (KeptName(entry.FullName) is { } name)
                         Place(model, name, target => { using var s = entry.Open(); Copy(s, target); });
+                }
             }
             else
             {
                 using var gzip = new GZipStream(File.OpenRead(archive.Path), CompressionMode.Decompress);
                 using var tar = new TarReader(gzip);
                 while (tar.GetNextEntry() is { } entry)
+                {
                     if (entry.EntryType is TarEntryType.RegularFile or TarEntryType.V7RegularFile && entry.DataStream is { } data
                         && KeptName(entry.Name) is { } name)
+                    {
                         Place(model, name, target => Copy(data, target));
+                    }
+                }
             }
         }
         catch (Exception e) when (e is InvalidDataException or FormatException or EndOfStreamException)
@@ -121,7 +133,10 @@ public static partial class ModelFiles
             throw new RequestValidationException("files", "model.safetensors is missing");
         if (!File.Exists(Path.Combine(model, "vocab.txt")) && !File.Exists(Path.Combine(model, "tokenizer.json"))
             && !(File.Exists(Path.Combine(model, "vocab.json")) && File.Exists(Path.Combine(model, "merges.txt"))))
+        {
             throw new RequestValidationException("files", "tokenizer files are missing: vocab.txt or tokenizer.json (BERT), vocab.json + merges.txt (GPT-2)");
+        }
+
         try { ModelFolder.Check(model, budget); }
         catch (InvalidCheckpointException e) { throw new RequestValidationException("files", e.Message); }
     }

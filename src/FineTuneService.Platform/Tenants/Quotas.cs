@@ -48,8 +48,10 @@ public static class Quotas
     {
         var (tenant, _) = await StorageLeftAsync(db, tenantId, cancellationToken);
         if (tenant.MaxQueuedJobs is { } max && (await UsageAsync(db, tenantId, cancellationToken)).QueuedJobs >= max)
+        {
             throw new ProblemException(StatusCodes.Status429TooManyRequests, "queued_jobs_quota_exceeded", "The tenant's job queue is full.",
                 $"Tenant {tenant.Name} may have {max} jobs queued; wait for one to start, or cancel one.");
+        }
     }
 
     /// <summary>The bytes the tenant may still store (long.MaxValue without a quota); refuses when nothing is left.</summary>

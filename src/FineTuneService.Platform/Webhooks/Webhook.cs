@@ -24,11 +24,16 @@ public sealed record Webhook(string? Url, string? Secret, IReadOnlyList<string>?
         {
             var (url, secret, events) = webhooks[i];
             if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https") || url!.Length > 2000)
+            {
                 error($"webhooks[{i}].url", "an absolute http or https URL of at most 2000 characters");
+            }
             else if (!options.Allows(uri))
+            {
                 error($"webhooks[{i}].url", options.AllowedHostList.Count == 0
                     ? "webhooks are off on this server (Webhooks:AllowedHosts is empty)"
                     : $"'{uri.IdnHost}' is not an allowed webhook host ({string.Join(", ", options.AllowedHostList)})");
+            }
+
             if (secret is null || secret.Length is < 16 or > 256) error($"webhooks[{i}].secret", "required: 16 to 256 characters");
             if (events is not null && (events.Count == 0 || events.Any(e => !EventTypes.Contains(e))))
                 error($"webhooks[{i}].events", $"one or more of {string.Join(", ", EventTypes)}");

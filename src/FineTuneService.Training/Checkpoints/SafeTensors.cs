@@ -171,7 +171,10 @@ public static class SafeTensors
             using var index = JsonDocument.Parse(File.ReadAllBytes(indexPath), new JsonDocumentOptions { MaxDepth = 8 });
             if (index.RootElement.ValueKind != JsonValueKind.Object || !index.RootElement.TryGetProperty("weight_map", out var map)
                 || map.ValueKind != JsonValueKind.Object)
+            {
                 throw new InvalidCheckpointException($"'{name}' has no weight_map object");
+            }
+
             foreach (var entry in map.EnumerateObject())
             {
                 if (entry.Value.ValueKind != JsonValueKind.String)
@@ -280,7 +283,10 @@ public static class SafeTensors
         }
         if (!value.TryGetProperty("data_offsets", out var offsetsNode) || offsetsNode.ValueKind != JsonValueKind.Array
             || offsetsNode.GetArrayLength() != 2 || !offsetsNode[0].TryGetInt64(out var begin) || !offsetsNode[1].TryGetInt64(out var end))
+        {
             throw bad($"'{name}' has no data_offsets [begin, end]");
+        }
+
         if (begin < 0 || end < begin || end > dataLength)
             throw bad($"the data_offsets of '{name}' [{begin}, {end}] are outside the {dataLength} data bytes");
         if (end - begin != bytes)

@@ -47,7 +47,7 @@ public static class CorpusReader
         return Read(path, format, textField);
     }
 
-    private static IEnumerable<CorpusDocument> Read(string path, string format, string textField)
+    static IEnumerable<CorpusDocument> Read(string path, string format, string textField)
     {
         using var reader = new StreamReader(OpenDecompressed(path), Encoding.UTF8);
         foreach (var document in Parse(reader, format, textField))
@@ -73,16 +73,16 @@ public static class CorpusReader
         return new CorpusStats(documents, lines, TabularData.BytesRead(reader));
     }
 
-    private static void RequireFormat(string format)
+    static void RequireFormat(string format)
     {
         if (!Formats.Contains(format))
             throw new ArgumentException($"Corpus format must be one of {string.Join(", ", Formats)}, not '{format}'.", nameof(format));
     }
 
-    private static IEnumerable<CorpusDocument> Parse(TextReader reader, string format, string textField, int maxLines = int.MaxValue) =>
+    static IEnumerable<CorpusDocument> Parse(TextReader reader, string format, string textField, int maxLines = int.MaxValue) =>
         format == "txt" ? ReadText(reader, maxLines) : ReadJsonLines(reader, textField);
 
-    private static Stream OpenDecompressed(string path)
+    static Stream OpenDecompressed(string path)
     {
         var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
         Span<byte> magic = stackalloc byte[2];
@@ -91,7 +91,7 @@ public static class CorpusReader
         return isGzip ? new GZipStream(file, CompressionMode.Decompress) : file;
     }
 
-    private static IEnumerable<CorpusDocument> ReadText(TextReader reader, int maxLines)
+    static IEnumerable<CorpusDocument> ReadText(TextReader reader, int maxLines)
     {
         var lines = new List<string>();
         while (reader.ReadLine() is { } line)
@@ -100,8 +100,11 @@ public static class CorpusReader
             if (text.Length > 0)
             {
                 if (lines.Count == maxLines)
+                {
                     throw new DataFormatException($"a document has more than {maxLines} lines ({DataLimits.Section}:{nameof(DataLimits.MaxLinesPerDocument)}); " +
                         "separate documents with a blank line");
+                }
+
                 lines.Add(text);
                 continue;
             }
@@ -114,7 +117,7 @@ public static class CorpusReader
             yield return new CorpusDocument(lines);
     }
 
-    private static IEnumerable<CorpusDocument> ReadJsonLines(TextReader reader, string textField)
+    static IEnumerable<CorpusDocument> ReadJsonLines(TextReader reader, string textField)
     {
         var lineNumber = 0;
         while (reader.ReadLine() is { } line)
@@ -128,7 +131,7 @@ public static class CorpusReader
         }
     }
 
-    private static string TextField(string json, int lineNumber, string textField)
+    static string TextField(string json, int lineNumber, string textField)
     {
         try
         {
@@ -145,7 +148,7 @@ public static class CorpusReader
         }
     }
 
-    private static List<string> SplitLines(string text) =>
+    static List<string> SplitLines(string text) =>
         text.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).ToList();
 
 }

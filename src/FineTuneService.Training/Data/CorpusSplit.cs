@@ -6,9 +6,9 @@ namespace FineTuneService.Training.Data;
 /// out; when all do, the one with the highest stays in training.</summary>
 public sealed class CorpusSplit
 {
-    private readonly double _threshold;
+    readonly double threshold;
 
-    private CorpusSplit(double threshold) => _threshold = threshold;
+    CorpusSplit(double threshold) => this.threshold = threshold;
 
     /// <summary>Plans the split of <paramref name="documents"/>; fails when the corpus cannot give both sides a document.</summary>
     public static CorpusSplit Of(IEnumerable<CorpusDocument> documents, double fraction)
@@ -30,5 +30,5 @@ public sealed class CorpusSplit
 
     /// <summary>The training part (<paramref name="heldOut"/> false) or the held-out part.</summary>
     public IEnumerable<CorpusDocument> Part(IEnumerable<CorpusDocument> documents, bool heldOut) =>
-        documents.Where(d => (d.UnitHash() < _threshold) == heldOut);
+        documents.Where(d => (d.UnitHash() < threshold) == heldOut);
 }

@@ -90,7 +90,10 @@ public static class FineTuneExamples
             tokenLabels[t] = FineTuneDataset.IgnoreIndex;
             if (e.WordIds[t] is null) continue;
             var word = Array.FindIndex(wordEnds, end => e.Offsets[t].Start < end);
-            if (word != previousWord) tokenLabels[t] = id(tags[word], row);
+            if (word != previousWord)
+            {
+                tokenLabels[t] = id(tags[word], row);
+            }
             else if (labelAllTokens)
             {
                 var tag = tags[word].StartsWith("B-", StringComparison.Ordinal) ? "I-" + tags[word][2..] : tags[word];

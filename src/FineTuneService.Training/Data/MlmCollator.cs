@@ -45,7 +45,7 @@ public sealed class MlmCollator(int vocabSize, int maskId, int padId, IReadOnlyS
         };
     }
 
-    private void Mask(PretrainingExample example, Span<long> ids, Span<long> labels, Random rng)
+    void Mask(PretrainingExample example, Span<long> ids, Span<long> labels, Random rng)
     {
         var selected = false;
         for (var t = 0; t < example.Length; t++)

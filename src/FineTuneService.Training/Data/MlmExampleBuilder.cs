@@ -12,7 +12,7 @@ public sealed class MlmExampleBuilder(int clsId, int sepId, int maxSeqLength, in
         return documents.SelectMany(Pack).ShuffleInBuffers(shuffleBuffer, rng);
     }
 
-    private IEnumerable<PretrainingExample> Pack(IReadOnlyList<TokenizedSentence> document)
+    IEnumerable<PretrainingExample> Pack(IReadOnlyList<TokenizedSentence> document)
     {
         var maxTokens = maxSeqLength - 2;
         var ids = new List<int>(maxTokens);

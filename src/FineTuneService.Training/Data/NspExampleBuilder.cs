@@ -32,7 +32,7 @@ public sealed class NspExampleBuilder(int clsId, int sepId, int maxSeqLength, do
         }
     }
 
-    private void AddDocumentExamples(IReadOnlyList<TokenizedSentence> document, IReadOnlyList<TokenizedSentence>[] pool,
+    void AddDocumentExamples(IReadOnlyList<TokenizedSentence> document, IReadOnlyList<TokenizedSentence>[] pool,
         Random rng, List<PretrainingExample> examples)
     {
         var maxTokens = maxSeqLength - 3;
@@ -69,7 +69,7 @@ public sealed class NspExampleBuilder(int clsId, int sepId, int maxSeqLength, do
         }
     }
 
-    private static IReadOnlyList<TokenizedSentence> RandomOtherDocument(IReadOnlyList<TokenizedSentence> document,
+    static IReadOnlyList<TokenizedSentence> RandomOtherDocument(IReadOnlyList<TokenizedSentence> document,
         IReadOnlyList<TokenizedSentence>[] pool, Random rng)
     {
         var other = pool[rng.Next(pool.Length)];
@@ -78,7 +78,7 @@ public sealed class NspExampleBuilder(int clsId, int sepId, int maxSeqLength, do
         return other;
     }
 
-    private static IEnumerable<TokenizedSentence> TakeUntilLength(IEnumerable<TokenizedSentence> sentences, int length)
+    static IEnumerable<TokenizedSentence> TakeUntilLength(IEnumerable<TokenizedSentence> sentences, int length)
     {
         var total = 0;
         foreach (var sentence in sentences)
@@ -90,7 +90,7 @@ public sealed class NspExampleBuilder(int clsId, int sepId, int maxSeqLength, do
         }
     }
 
-    private static (List<int> Ids, List<bool> WordStarts) Concat(IEnumerable<TokenizedSentence> sentences)
+    static (List<int> Ids, List<bool> WordStarts) Concat(IEnumerable<TokenizedSentence> sentences)
     {
         var ids = new List<int>();
         var starts = new List<bool>();
@@ -103,7 +103,7 @@ public sealed class NspExampleBuilder(int clsId, int sepId, int maxSeqLength, do
     }
 
     // Shortens the longer segment one token at a time, from the front or the back at random, until the pair fits.
-    private static void TruncatePair((List<int> Ids, List<bool> WordStarts) a, (List<int> Ids, List<bool> WordStarts) b,
+    static void TruncatePair((List<int> Ids, List<bool> WordStarts) a, (List<int> Ids, List<bool> WordStarts) b,
         int maxTokens, Random rng)
     {
         while (a.Ids.Count + b.Ids.Count > maxTokens)

@@ -11,19 +11,19 @@ namespace FineTuneService.Training.Data;
 /// length × byte word starts; a sibling <c>.idx</c> file holds each example's int64 offset.</summary>
 public sealed class PretrainingDataset : ITrainingData, IDisposable
 {
-    private readonly MemoryMappedFile _data, _index;
-    private readonly MemoryMappedViewAccessor _dataView, _indexView;
-    private readonly MlmCollator? _masking;
-    private readonly int _seed;
+    readonly MemoryMappedFile dataFile, indexFile;
+    readonly MemoryMappedViewAccessor dataView, indexView;
+    readonly MlmCollator? masking;
+    readonly int seed;
 
-    private PretrainingDataset(string path, MlmCollator? masking, int seed)
+    PretrainingDataset(string path, MlmCollator? masking, int seed)
     {
-        _data = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
-        _index = MemoryMappedFile.CreateFromFile(path + ".idx", FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
-        _dataView = _data.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
-        _indexView = _index.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
+        dataFile = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
+        indexFile = MemoryMappedFile.CreateFromFile(path + ".idx", FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
+        dataView = dataFile.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
+        indexView = indexFile.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
         Count = (int)(new FileInfo(path + ".idx").Length / sizeof(long));
-        (_masking, _seed) = (masking, seed);
+        (this.masking, this.seed) = (masking, seed);
     }
 
     public int Count { get; }
@@ -39,7 +39,7 @@ public sealed class PretrainingDataset : ITrainingData, IDisposable
         return new PretrainingDataset(path, masking, seed);
     }
 
-    private static void Write(string path, IEnumerable<PretrainingExample> examples, string part)
+    static void Write(string path, IEnumerable<PretrainingExample> examples, string part)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         long count = 0;
@@ -62,19 +62,19 @@ public sealed class PretrainingDataset : ITrainingData, IDisposable
         File.Move(path + ".idx.tmp", path + ".idx"); // the index appears last, so its presence means a complete file
     }
 
-    public int LengthOf(int index) => _dataView.ReadInt32(_indexView.ReadInt64(index * (long)sizeof(long)));
+    public int LengthOf(int index) => dataView.ReadInt32(indexView.ReadInt64(index * (long)sizeof(long)));
 
     public PretrainingExample this[int index]
     {
         get
         {
-            var offset = _indexView.ReadInt64(index * (long)sizeof(long));
-            var length = _dataView.ReadInt32(offset);
-            var label = _dataView.ReadInt32(offset + 4);
+            var offset = indexView.ReadInt64(index * (long)sizeof(long));
+            var length = dataView.ReadInt32(offset);
+            var label = dataView.ReadInt32(offset + 4);
             var ids = new int[length];
             var bytes = new byte[2 * length];
-            _dataView.ReadArray(offset + 8, ids, 0, length);
-            _dataView.ReadArray(offset + 8 + 4L * length, bytes, 0, 2 * length);
+            dataView.ReadArray(offset + 8, ids, 0, length);
+            dataView.ReadArray(offset + 8 + 4L * length, bytes, 0, 2 * length);
             return new PretrainingExample(ids, bytes[..length].Select(b => (int)b).ToArray(), bytes[length..].Select(b => b != 0).ToArray(), label);
         }
     }
@@ -84,31 +84,31 @@ public sealed class PretrainingDataset : ITrainingData, IDisposable
 
     public int[][] EvalBatches(int batchSize) => BatchOrder.Eval(Count, batchSize);
 
-    public IEvaluation StartEvaluation(IReadOnlyList<string> labelNames) => new PretrainingEvaluation(causal: _masking is null);
+    public IEvaluation StartEvaluation(IReadOnlyList<string> labelNames) => new PretrainingEvaluation(causal: masking is null);
 
     /// <summary>The batch of the given examples: masked (MLM, NSP) or as causal-LM blocks.</summary>
     public Batch Collate(IReadOnlyList<int> indices)
     {
         var examples = indices.Select(i => this[i]).ToList();
-        if (_masking is null)
+        if (masking is null)
             return ClmBlocks.Collate(examples.Select(e => e.InputIds).ToList());
-        return _masking.Collate(examples, new Random(MaskSeed(indices)));
+        return masking.Collate(examples, new Random(MaskSeed(indices)));
     }
 
     // FNV-1a over the job's seed and the batch's indices: the same on every run and machine.
-    private int MaskSeed(IReadOnlyList<int> indices)
+    int MaskSeed(IReadOnlyList<int> indices)
     {
         var hash = 2166136261u;
-        foreach (var value in indices.Prepend(_seed))
+        foreach (var value in indices.Prepend(seed))
             hash = (hash ^ (uint)value) * 16777619u;
         return (int)hash;
     }
 
     public void Dispose()
     {
-        _dataView.Dispose();
-        _indexView.Dispose();
-        _data.Dispose();
-        _index.Dispose();
+        dataView.Dispose();
+        indexView.Dispose();
+        dataFile.Dispose();
+        indexFile.Dispose();
     }
 }

@@ -9,8 +9,8 @@ namespace FineTuneService.Training.Data;
 /// exactly) and <c>nsp_accuracy</c> (next-sentence labels predicted).</summary>
 public sealed class PretrainingEvaluation(bool causal) : IEvaluation
 {
-    private double _lossSum;
-    private long _tokens, _tokensCorrect, _pairs, _pairsCorrect;
+    double lossSum;
+    long tokens, tokensCorrect, pairs, pairsCorrect;
 
     public void Add(IReadOnlyList<int> indices, Batch batch, ModelOutput output)
     {
@@ -22,23 +22,23 @@ public sealed class PretrainingEvaluation(bool causal) : IEvaluation
         var flatLogits = logits.reshape(-1, vocab).to(ScalarType.Float32); // bf16 training evaluates bf16 logits
         var flatLabels = labels.reshape(-1);
         var predicted = flatLabels.ne(MlmCollator.IgnoreIndex);
-        _lossSum += F.cross_entropy(flatLogits, flatLabels, ignore_index: MlmCollator.IgnoreIndex, reduction: nn.Reduction.Sum).item<float>();
-        _tokens += predicted.sum().item<long>();
-        _tokensCorrect += flatLogits.argmax(-1).eq(flatLabels).logical_and(predicted).sum().item<long>();
+        lossSum += F.cross_entropy(flatLogits, flatLabels, ignore_index: MlmCollator.IgnoreIndex, reduction: nn.Reduction.Sum).item<float>();
+        tokens += predicted.sum().item<long>();
+        tokensCorrect += flatLogits.argmax(-1).eq(flatLabels).logical_and(predicted).sum().item<long>();
         if (output.NspLogits is { } nsp && batch.NextSentenceLabels is { } nspLabels)
         {
-            _pairs += nspLabels.shape[0];
-            _pairsCorrect += nsp.argmax(-1).eq(nspLabels).sum().item<long>();
+            pairs += nspLabels.shape[0];
+            pairsCorrect += nsp.argmax(-1).eq(nspLabels).sum().item<long>();
         }
     }
 
     public IReadOnlyDictionary<string, double> Metrics()
     {
-        var metrics = new Dictionary<string, double> { ["perplexity"] = Math.Exp(_lossSum / Math.Max(1, _tokens)) };
+        var metrics = new Dictionary<string, double> { ["perplexity"] = Math.Exp(lossSum / Math.Max(1, tokens)) };
         if (!causal)
-            metrics["mlm_accuracy"] = _tokensCorrect / (double)Math.Max(1, _tokens);
-        if (_pairs > 0)
-            metrics["nsp_accuracy"] = _pairsCorrect / (double)_pairs;
+            metrics["mlm_accuracy"] = tokensCorrect / (double)Math.Max(1, tokens);
+        if (pairs > 0)
+            metrics["nsp_accuracy"] = pairsCorrect / (double)pairs;
         return metrics;
     }
 }

@@ -128,7 +128,10 @@ public static class TabularData
                 if (reader.Peek() == '"') { reader.Read(); field.Append('"'); continue; }
                 quoted = false;
             }
-            else if (ch == '"' && field.Length == 0) quoted = true;
+            else if (ch == '"' && field.Length == 0)
+            {
+                quoted = true;
+            }
             else if (ch == delimiter) { fields.Add(field.ToString()); field.Clear(); }
             else if (ch == '\n' || ch == '\r')
             {
@@ -138,7 +141,11 @@ public static class TabularData
                 fields.Clear();
                 any = false;
             }
-            else field.Append(ch);
+            else
+            {
+                field.Append(ch);
+            }
+
             if (field.Length > maxFieldChars)
                 throw new DataFormatException($"a field is longer than {maxFieldChars} characters ({DataLimits.Section}:{nameof(DataLimits.MaxFieldChars)})");
         }

@@ -12,11 +12,11 @@ public enum InferenceEngine
 }
 
 /// <summary>A right-padded batch on the host, row-major (rows × columns).</summary>
-internal sealed record HostBatch(long[] InputIds, long[] AttentionMask, long[] TokenTypeIds, int Rows, int Columns);
+sealed record HostBatch(long[] InputIds, long[] AttentionMask, long[] TokenTypeIds, int Rows, int Columns);
 
 /// <summary>One engine's forward pass. <see cref="LoadedModel"/> turns its logits into answers the same way whichever
 /// engine made them.</summary>
-internal interface IForward : IDisposable
+interface IForward : IDisposable
 {
     InferenceEngine Engine { get; }
 
@@ -29,7 +29,7 @@ internal interface IForward : IDisposable
 
 /// <summary>Decodes one sequence: each call feeds the positions after those already in the key-value cache, so a new
 /// token costs one position rather than the whole context.</summary>
-internal interface IDecoder : IDisposable
+interface IDecoder : IDisposable
 {
     /// <summary>Positions in the cache.</summary>
     int Length { get; }

@@ -25,13 +25,13 @@ public enum ModelKind
 /// <see cref="MaxBatchTokens"/> padded tokens; whichever engine made the logits, they become answers here.</summary>
 public sealed class LoadedModel : IDisposable
 {
-    private readonly IForward? forward;
-    private readonly string[] labels;
-    private readonly int maxLength;
-    private readonly int? maskId;
-    private readonly HashSet<int> eosIds;
+    readonly IForward? forward;
+    readonly string[] labels;
+    readonly int maxLength;
+    readonly int? maskId;
+    readonly HashSet<int> eosIds;
 
-    private LoadedModel(IForward? forward, ITokenizer tokenizer, ModelKind kind, string[] labels, int maxLength, Device device, IEnumerable<int> eosTokenIds)
+    LoadedModel(IForward? forward, ITokenizer tokenizer, ModelKind kind, string[] labels, int maxLength, Device device, IEnumerable<int> eosTokenIds)
     {
         this.forward = forward;
         Tokenizer = tokenizer;
@@ -90,7 +90,7 @@ public sealed class LoadedModel : IDisposable
         };
     }
 
-    private static IForward Forward(string dir, Device device, InferenceEngine engine, OnnxPrecision precision)
+    static IForward Forward(string dir, Device device, InferenceEngine engine, OnnxPrecision precision)
     {
         if (engine == InferenceEngine.OnnxRuntime && OnnxExport.Cached(dir, precision) is { } graph)
         {
@@ -106,7 +106,7 @@ public sealed class LoadedModel : IDisposable
         return new TorchForward(model, device);
     }
 
-    private static ModelKind KindOf(ModelConfig config) => ModelCatalogue.Head(config.Architectures?.FirstOrDefault())?.Task switch
+    static ModelKind KindOf(ModelConfig config) => ModelCatalogue.Head(config.Architectures?.FirstOrDefault())?.Task switch
     {
         ModelTask.SequenceClassification when config.ProblemType == ModelConfig.Regression
             || (config.ProblemType is null && config.NumLabels == 1) => ModelKind.Regression,
@@ -230,7 +230,7 @@ public sealed class LoadedModel : IDisposable
         }
     }
 
-    private HostBatch Collate(IReadOnlyList<EncodedInput> rows)
+    HostBatch Collate(IReadOnlyList<EncodedInput> rows)
     {
         int longest = rows.Max(e => e.Length);
         var ids = new long[rows.Count * longest];
@@ -250,7 +250,7 @@ public sealed class LoadedModel : IDisposable
         return new HostBatch(ids, mask, types, rows.Count, longest);
     }
 
-    private JsonObject[] Classify(Tensor probabilities, bool multiLabel)
+    JsonObject[] Classify(Tensor probabilities, bool multiLabel)
     {
         int classes = (int)probabilities.shape[1];
         var values = probabilities.cpu().data<float>().ToArray();
@@ -284,10 +284,10 @@ public sealed class LoadedModel : IDisposable
         }).ToArray();
     }
 
-    private static JsonObject[] Regress(Tensor logits) =>
+    static JsonObject[] Regress(Tensor logits) =>
         logits.reshape(-1).cpu().data<float>().ToArray().Select(v => new JsonObject { ["value"] = v }).ToArray();
 
-    private JsonObject[] Entities(Tensor logits, IReadOnlyList<EncodedInput> rows)
+    JsonObject[] Entities(Tensor logits, IReadOnlyList<EncodedInput> rows)
     {
         var (best, index) = logits.softmax(-1).max(-1);
         int width = (int)best.shape[1];
@@ -357,7 +357,7 @@ public sealed class LoadedModel : IDisposable
         return entities;
     }
 
-    private sealed class OpenEntity(string type, int start, int end, int lastWord, List<float> scores)
+    sealed class OpenEntity(string type, int start, int end, int lastWord, List<float> scores)
     {
         public string Type { get; } = type;
         public int Start { get; } = start;
@@ -366,7 +366,7 @@ public sealed class LoadedModel : IDisposable
         public List<float> Scores { get; } = scores;
     }
 
-    private JsonObject[] FillMasks(Tensor logits, IReadOnlyList<EncodedInput> rows, int topK)
+    JsonObject[] FillMasks(Tensor logits, IReadOnlyList<EncodedInput> rows, int topK)
     {
         var positions = rows.SelectMany((e, r) => e.Encoding.Ids.Select((id, t) => (id, r, t)).Where(p => p.id == maskId).Select(p => (p.r, p.t))).ToArray();
         var rowIndex = tensor(positions.Select(p => (long)p.r).ToArray(), device: logits.device);
@@ -398,7 +398,7 @@ public sealed class LoadedModel : IDisposable
     /// model's last <c>n_positions</c> tokens. With the key-value cache each new token feeds one position; once the
     /// context slides, positions shift and the window is fed whole, as without it. Sampling draws from a generator
     /// seeded per input, so a seed reproduces the text whatever else is batched with it.</summary>
-    private JsonObject Generate(EncodedInput prompt, PredictOptions options, CancellationToken cancellationToken)
+    JsonObject Generate(EncodedInput prompt, PredictOptions options, CancellationToken cancellationToken)
     {
         var ids = prompt.Encoding.Ids.Select(id => (long)id).ToList();
         using var generator = options.Sampling ? new Generator((ulong)(options.Seed ?? Random.Shared.NextInt64())) : null;
@@ -436,7 +436,7 @@ public sealed class LoadedModel : IDisposable
     }
 
     /// <summary>Hugging Face's sampling order: temperature, then top-k, then top-p (keeping at least one token).</summary>
-    private static long Sample(Tensor logits, PredictOptions options, Generator generator)
+    static long Sample(Tensor logits, PredictOptions options, Generator generator)
     {
         var scaled = logits / (options.Temperature ?? 1.0);
         if (options.TopK is { } k && k < scaled.shape[0])

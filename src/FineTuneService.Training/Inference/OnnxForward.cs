@@ -37,7 +37,7 @@ public static class OnnxSessions
 }
 
 /// <summary>ONNX Runtime on the graph <see cref="OnnxExport"/> built, with torch's thread count.</summary>
-internal sealed class OnnxForward : IForward
+sealed class OnnxForward : IForward
 {
     static readonly string[] EncoderInputs = ["input_ids", "attention_mask", "token_type_ids"];
     static readonly string[] LogitsOutput = ["logits"];

@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace FineTuneService.Training.Inference;
 
 /// <summary>The TorchSharp forward on the model's device (in bfloat16 on CUDA), under inference mode.</summary>
-internal sealed class TorchForward(ITaskModel model, Device device) : IForward
+sealed class TorchForward(ITaskModel model, Device device) : IForward
 {
     public InferenceEngine Engine => InferenceEngine.Torch;
 

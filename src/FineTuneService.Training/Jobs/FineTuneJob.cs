@@ -32,7 +32,10 @@ public static class FineTuneJob
         if (args.MetricForBestModel is { } metric && !MetricNames(request.Task, args.MultiLabel).Contains(args.BestMetricKey))
             Error("hyperparameters.metric_for_best_model", $"'{metric}' is not a metric of this task; use one of {string.Join(", ", MetricNames(request.Task, args.MultiLabel).Select(m => m[5..]))}.");
 
-        if (request.BaseModelDir is null) Error("base_model_id", "fine-tuning needs a base model.");
+        if (request.BaseModelDir is null)
+        {
+            Error("base_model_id", "fine-tuning needs a base model.");
+        }
         else
         {
             try
@@ -40,10 +43,14 @@ public static class FineTuneJob
                 var config = ModelConfig.Load(Path.Combine(request.BaseModelDir, ModelFolder.ConfigFile));
                 foreach (var (field, message) in request.ModelBudget.Check(config)) Error("base_model_id", $"config.json {field}: {message}.");
                 if (Tasks.Contains(request.Task) && ModelCatalogue.Of(config).ArchitectureFor(HeadTask(request.Task)) is null)
+                {
                     Error("base_model_id", $"a {config.ModelType} model has no {request.Task} head; fine-tune one of the families that have one ("
                         + string.Join(", ", ModelCatalogue.Families.Where(f => f.ArchitectureFor(HeadTask(request.Task)) is not null).Select(f => f.ModelType)) + ").");
+                }
                 else if (args.FreezeLayers > config.NumLayers)
+                {
                     Error("hyperparameters.freeze_layers", $"the base model has {config.NumLayers} layers.");
+                }
             }
             catch (InvalidCheckpointException e) { Error("base_model_id", e.Message); }
         }
@@ -89,7 +96,9 @@ public static class FineTuneJob
                         error("hyperparameters.class_weights", $"has {w.Length} weights for {labels.Length} labels ({string.Join(", ", labels)}).");
                 }
                 else if (labels.Except(trainLabels).ToArray() is { Length: > 0 } unseen)
+                {
                     error("validation_dataset_id", $"labels not in the training data: {string.Join(", ", unseen.Take(10))}.");
+                }
             }
             catch (DataFormatException e) { error(field, e.Message); return; }
         }

@@ -16,7 +16,7 @@ public static class PretrainingJob
     /// <summary>Every problem of a pretraining spec, keyed by field; empty when the job can run.</summary>
     public static IReadOnlyDictionary<string, string[]> Validate(TrainingJobRequest request) => Parse(request, out _, out _);
 
-    private static Dictionary<string, string[]> Parse(TrainingJobRequest request, out PretrainingSpec? spec, out TrainingArguments args)
+    static Dictionary<string, string[]> Parse(TrainingJobRequest request, out PretrainingSpec? spec, out TrainingArguments args)
     {
         var errors = new Dictionary<string, string[]>();
         spec = PretrainingSpec.Parse(request, errors);
@@ -79,7 +79,7 @@ public static class PretrainingJob
 
     /// <summary>The base model's tokenizer, or one trained on the training corpus (kept in the work folder, so a resumed
     /// job does not train it again).</summary>
-    private static ITokenizer LoadOrTrainTokenizer(TrainingJobRequest request, PretrainingSpec spec,
+    static ITokenizer LoadOrTrainTokenizer(TrainingJobRequest request, PretrainingSpec spec,
         Func<IEnumerable<CorpusDocument>> documents, ITrainingObserver observer)
     {
         if (request.BaseModelDir is { } baseDir)
@@ -98,7 +98,7 @@ public static class PretrainingJob
         return tokenizer;
     }
 
-    private static MlmCollator? Masking(PretrainingSpec spec, ITokenizer tokenizer)
+    static MlmCollator? Masking(PretrainingSpec spec, ITokenizer tokenizer)
     {
         if (spec.IsCausal)
             return null;
@@ -108,7 +108,7 @@ public static class PretrainingJob
             spec.MlmProbability, spec.WholeWordMask);
     }
 
-    private static IEnumerable<PretrainingExample> Examples(PretrainingSpec spec, ITokenizer tokenizer, int maxSeqLength,
+    static IEnumerable<PretrainingExample> Examples(PretrainingSpec spec, ITokenizer tokenizer, int maxSeqLength,
         IEnumerable<CorpusDocument> documents, int seed)
     {
         var rng = new Random(seed);

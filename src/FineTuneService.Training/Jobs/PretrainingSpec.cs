@@ -42,7 +42,7 @@ public sealed record PretrainingSpec(
         ModelCatalogue.Families.Where(f => f.ArchitectureFor(HeadTask(task)) is not null).Select(f => f.ModelType).ToArray();
 
     // config.json fields a shape may not set: the tokenizer decides them, or they describe heads, not the shape.
-    private static readonly HashSet<string> DerivedFields =
+    static readonly HashSet<string> DerivedFields =
         ["vocab_size", "architectures", "model_type", "id2label", "label2id", "problem_type", "pad_token_id", "bos_token_id", "eos_token_id"];
 
     public bool IsCausal => Task == "clm";
@@ -104,7 +104,9 @@ public sealed record PretrainingSpec(
             }
         }
         else if (request.ModelShape is null)
+        {
             Error("model", "Give base_model_id (continued pretraining) or model (a shape to pretrain from scratch).");
+        }
         else
         {
             tokenizer = ParseTokenizer(request.TokenizerSpec, causal, Error);
@@ -120,7 +122,7 @@ public sealed record PretrainingSpec(
             : new PretrainingSpec(request.Task, mlmProbability, wholeWordMask, shortSeqProb, shape, tokenizer, hyperparameters);
     }
 
-    private static double TakeNumber(JsonObject hyperparameters, string name, double fallback, bool applies, Func<double, bool> valid,
+    static double TakeNumber(JsonObject hyperparameters, string name, double fallback, bool applies, Func<double, bool> valid,
         string range, Action<string, string> error)
     {
         if (!hyperparameters.Remove(name, out var node) || node is null)
@@ -134,7 +136,7 @@ public sealed record PretrainingSpec(
         return fallback;
     }
 
-    private static TokenizerSettings? ParseTokenizer(JsonObject? spec, bool causal, Action<string, string> error)
+    static TokenizerSettings? ParseTokenizer(JsonObject? spec, bool causal, Action<string, string> error)
     {
         if (spec is null)
         {
@@ -176,7 +178,7 @@ public sealed record PretrainingSpec(
         return vocabSize is { } size ? new TokenizerSettings(size, lowercase, minFrequency.Value) : null;
     }
 
-    private static ModelConfig? ParseShape(JsonObject spec, IReadOnlyList<string> architectures, int vocabSize, Action<string, string> error)
+    static ModelConfig? ParseShape(JsonObject spec, IReadOnlyList<string> architectures, int vocabSize, Action<string, string> error)
     {
         var all = ModelCatalogue.Families.Select(f => f.ModelType).ToArray();
         if (spec["architecture"] is not JsonValue given || given.GetValueKind() != JsonValueKind.String

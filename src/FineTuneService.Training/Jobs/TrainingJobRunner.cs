@@ -48,11 +48,11 @@ public static class TrainingJobRunner
     /// <see cref="Trainer.TrainingPausedException"/> after checkpointing the step in progress when <paramref name="pause"/> is set.</summary>
     public static TrainingJobResult Run(TrainingJobRequest request, ITrainingObserver observer, CancellationToken cancellationToken,
         CancellationToken pause = default) => request.Type switch
-    {
-        "finetune" => FineTuneJob.Run(request, observer, cancellationToken, pause),
-        "pretrain" => PretrainingJob.Run(request, observer, cancellationToken, pause),
-        _ => throw new ArgumentException($"'{request.Type}' is not a job type.", nameof(request)),
-    };
+        {
+            "finetune" => FineTuneJob.Run(request, observer, cancellationToken, pause),
+            "pretrain" => PretrainingJob.Run(request, observer, cancellationToken, pause),
+            _ => throw new ArgumentException($"'{request.Type}' is not a job type.", nameof(request)),
+        };
 
     public static string CheckpointsDir(TrainingJobRequest request) => Path.Combine(request.WorkDir, "checkpoints");
 

@@ -52,7 +52,7 @@ public sealed class KvCache : IDisposable
     }
 }
 
-internal static class CausalMask
+static class CausalMask
 {
     /// <summary>attention_mask (B, S) over past + new keys → (B, 1, T, S) bool for T new queries: a query sees the keys
     /// at or before its own place that are not padding, and always itself, so that no row is empty (NaNs).</summary>

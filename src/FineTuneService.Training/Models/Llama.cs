@@ -57,7 +57,8 @@ public record LlamaConfig : ModelConfig
     [JsonIgnore] public virtual bool QkvBias => AttentionBias;
     [JsonIgnore] public bool OutputBias => AttentionBias;
 
-    [JsonIgnore] public override IReadOnlyList<int> EosTokenIds => EosTokenId switch
+    [JsonIgnore]
+    public override IReadOnlyList<int> EosTokenIds => EosTokenId switch
     {
         { ValueKind: JsonValueKind.Number } e => [e.GetInt32()],
         { ValueKind: JsonValueKind.Array } e => e.EnumerateArray().Select(x => x.GetInt32()).ToArray(),
@@ -66,7 +67,10 @@ public record LlamaConfig : ModelConfig
 
     public override ModelConfig SizedFor(int vocabSize, int padId, int eosId) => this with
     {
-        VocabSize = vocabSize, PadTokenId = padId, BosTokenId = eosId, EosTokenId = JsonSerializer.SerializeToElement(eosId),
+        VocabSize = vocabSize,
+        PadTokenId = padId,
+        BosTokenId = eosId,
+        EosTokenId = JsonSerializer.SerializeToElement(eosId),
     };
 
     public override IEnumerable<ShapeDimension> Dimensions() =>
@@ -134,7 +138,7 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
 
 /// <summary>Rotary position embedding: cos and sin of position × θ^(-2i/d), each frequency twice (Hugging Face's
 /// half-split layout, rotate_half).</summary>
-internal sealed class Rotary(int headDim, double theta)
+sealed class Rotary(int headDim, double theta)
 {
     readonly float[] inverseFrequencies = Enumerable.Range(0, headDim / 2)
         .Select(i => (float)(1.0 / Math.Pow(theta, 2.0 * i / headDim))).ToArray();

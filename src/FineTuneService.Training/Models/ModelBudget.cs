@@ -51,8 +51,11 @@ public sealed class ModelBudget
         try { bytes = checked(config.ParameterCount() * sizeof(float)); }
         catch (OverflowException) { bytes = long.MaxValue; }
         if (bytes > MaxParameterBytes)
+        {
             errors["parameters"] = $"the shape has {bytes / sizeof(float):N0} parameters ({bytes:N0} bytes in float32), more than this service builds " +
                 $"({Section}:{nameof(MaxParameterBytes)} = {MaxParameterBytes:N0})";
+        }
+
         return errors;
     }
 

@@ -113,7 +113,7 @@ public abstract record ModelConfig
 }
 
 /// <summary>Pieces shared by the model families: activations and Hugging Face weight initialisation.</summary>
-internal static class ModelParts
+static class ModelParts
 {
     public static Func<Tensor, Tensor> Activation(string name) => name switch
     {

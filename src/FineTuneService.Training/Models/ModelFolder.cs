@@ -82,8 +82,10 @@ public static class ModelFolder
             throw new InvalidCheckpointException($"'{Tokenizers.FileOf(dir)}' is not a usable tokenizer: {e.Message.Replace(dir + Path.DirectorySeparatorChar, "", StringComparison.Ordinal)}");
         }
         if (tokenizer.VocabSize > config.VocabSize)
+        {
             throw new InvalidCheckpointException($"'{Tokenizers.FileOf(dir)}' has {tokenizer.VocabSize} tokens (largest id {tokenizer.VocabSize - 1}), " +
                 $"more than config.json's vocab_size {config.VocabSize} embeds");
+        }
     }
 
     static string WeightsName(string dir) => File.Exists(Path.Combine(dir, SafeTensors.IndexFileName)) ? SafeTensors.IndexFileName : WeightsFile;

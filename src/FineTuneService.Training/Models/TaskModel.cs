@@ -20,7 +20,8 @@ public sealed record Batch(
     public long Tokens { get; init; }
 
     public Batch To(Device device) => new(InputIds.to(device), AttentionMask.to(device), TokenTypeIds?.to(device),
-        Labels?.to(device), NextSentenceLabels?.to(device)) { Tokens = Tokens };
+        Labels?.to(device), NextSentenceLabels?.to(device))
+    { Tokens = Tokens };
 
     public void Dispose()
     {

@@ -12,7 +12,7 @@ namespace FineTuneService.Training.Onnx;
 /// Inputs <c>input_ids</c>, <c>attention_mask</c>, <c>token_type_ids</c> (batch, sequence) int64; output <c>logits</c>:
 /// (batch, labels) for sequence classification and regression, (batch, sequence, labels) for token classification,
 /// (batch, sequence, vocab) for masked LM.</summary>
-internal static class BertOnnx
+static class BertOnnx
 {
     public static readonly string[] Architectures =
     [

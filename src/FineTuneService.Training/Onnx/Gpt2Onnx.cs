@@ -10,7 +10,7 @@ namespace FineTuneService.Training.Onnx;
 /// <c>present.{i}.key</c> / <c>.value</c> (batch, heads, past + sequence, head_dim). Positions continue from the past
 /// (past .. past + sequence - 1). Per block: LayerNorm → one c_attn product → causal <c>MultiHeadAttention</c> over
 /// past and new keys → c_proj → residual; LayerNorm → c_fc → <c>FastGelu</c> → c_proj → residual.</summary>
-internal static class Gpt2Onnx
+static class Gpt2Onnx
 {
     public static string PastKey(int layer) => $"past_key_values.{layer}.key";
     public static string PastValue(int layer) => $"past_key_values.{layer}.value";

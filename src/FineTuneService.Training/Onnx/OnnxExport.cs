@@ -1,6 +1,6 @@
-using FineTuneService.Training.Models;
 using System.Text;
 using System.Text.Json.Nodes;
+using FineTuneService.Training.Models;
 using Google.Protobuf;
 using static TorchSharp.torch;
 

@@ -18,7 +18,7 @@ public enum OnnxPrecision
 /// <summary>A small builder over onnx.proto3's generated classes: graph inputs and outputs with symbolic axes,
 /// initializers from torch tensors, nodes with generated names. A family's graph (<see cref="BertOnnx"/>,
 /// <see cref="Gpt2Onnx"/>) is written with it op by op.</summary>
-internal sealed class OnnxGraph(OnnxPrecision precision)
+sealed class OnnxGraph(OnnxPrecision precision)
 {
     public const string Microsoft = "com.microsoft";
     /// <summary>LayerNormalization is opset 17; Split's sizes as an input, 13.</summary>

@@ -7,22 +7,22 @@ namespace FineTuneService.Training.Tokenization;
 /// original range it came from: clean text (drop \0, U+FFFD and control/format/private-use chars, whitespace → space),
 /// spaces around CJK ideographs, NFD without non-spacing marks (strip accents), full lowercase.
 /// Fused with BertPreTokenizer (split on whitespace, isolate punctuation) into one pass over the text.</summary>
-internal sealed class BertNormalizer
+sealed class BertNormalizer
 {
-    private const byte Keep = 0, Remove = 1, Whitespace = 2, Punctuation = 3;
+    const byte Keep = 0, Remove = 1, Whitespace = 2, Punctuation = 3;
 
     public bool CleanText { get; }
     public bool HandleChineseChars { get; }
     /// <summary>As configured (null: follow <see cref="Lowercase"/>), for writing it back.</summary>
     public bool? StripAccentsSetting { get; }
     public bool Lowercase { get; }
-    private readonly bool stripAccents;
+    readonly bool stripAccents;
 
     /// <summary>What each ASCII char does, and what it becomes.</summary>
-    private readonly byte[] asciiKind = new byte[128];
-    private readonly char[] asciiChar = new char[128];
+    readonly byte[] asciiKind = new byte[128];
+    readonly char[] asciiChar = new char[128];
     /// <summary>Normalized form of BMP chars, filled as they are met (a benign race: every writer stores the same string).</summary>
-    private readonly string?[] bmpCache = new string?[65536];
+    readonly string?[] bmpCache = new string?[65536];
 
     public BertNormalizer(bool cleanText, bool handleChineseChars, bool? stripAccents, bool lowercase)
     {
@@ -52,7 +52,7 @@ internal sealed class BertNormalizer
         return Compute(rune);
     }
 
-    private string Compute(Rune rune)
+    string Compute(Rune rune)
     {
         string s = rune.ToString();
         // Unassigned code points decompose to themselves (and .NET refuses to normalize noncharacters like U+FFFF).
@@ -192,7 +192,7 @@ internal sealed class BertNormalizer
     /// <summary>The general category as Hugging Face `tokenizers` sees it: its BERT normalizer and pre-tokenizer read the
     /// tables of the unicode_categories crate, which predate Unicode 9. Where .NET's newer data disagrees, <see cref="Legacy"/>
     /// says what those tables hold; a test compares every code point with Hugging Face's library.</summary>
-    private static UnicodeCategory Category(int cp)
+    static UnicodeCategory Category(int cp)
     {
         if (cp >= Legacy[0].First)
         {
@@ -212,12 +212,12 @@ internal sealed class BertNormalizer
         return Rune.GetUnicodeCategory(new Rune(cp));
     }
 
-    private const UnicodeCategory U = UnicodeCategory.OtherNotAssigned, P = UnicodeCategory.OtherPunctuation,
+    const UnicodeCategory U = UnicodeCategory.OtherNotAssigned, P = UnicodeCategory.OtherPunctuation,
         M = UnicodeCategory.NonSpacingMark;
 
     /// <summary>Code points whose category in Hugging Face's tables differs from .NET's, sorted: U not yet assigned there
     /// (so neither punctuation, control nor mark), P punctuation, M a non-spacing mark.</summary>
-    private static readonly (int First, int Last, UnicodeCategory Category)[] Legacy =
+    static readonly (int First, int Last, UnicodeCategory Category)[] Legacy =
     [
         (0x61D, 0x61D, U), (0x7FD, 0x7FD, U), (0x890, 0x891, U), (0x897, 0x89F, U), (0x8CA, 0x8E2, U),
         (0x9FD, 0x9FE, U), (0xA76, 0xA76, U), (0xAFA, 0xAFF, U), (0xB55, 0xB55, U), (0xC04, 0xC04, U),
@@ -260,7 +260,7 @@ internal sealed class BertNormalizer
 }
 
 /// <summary>The normalized chars of the word being read, each with the original range it came from.</summary>
-internal sealed class WordBuffer
+sealed class WordBuffer
 {
     public char[] Chars = new char[128];
     public int[] Starts = new int[128];

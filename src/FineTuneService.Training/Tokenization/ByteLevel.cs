@@ -5,7 +5,7 @@ namespace FineTuneService.Training.Tokenization;
 
 /// <summary>GPT-2's byte level: every UTF-8 byte as one printable char (bytes_to_unicode), and the GPT-2 pre-tokenizer
 /// <c>'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+</c> as a hand-written scanner.</summary>
-internal static class ByteLevel
+static class ByteLevel
 {
     /// <summary>Byte → char: printable Latin-1 bytes stand for themselves, the others for 256, 257, … in byte order.</summary>
     public static readonly char[] ByteToChar = BuildByteToChar();
@@ -16,7 +16,7 @@ internal static class ByteLevel
     /// <summary>The 256 byte chars, sorted: the initial alphabet of a byte-level BPE.</summary>
     public static IEnumerable<string> Alphabet => ByteToChar.Order().Select(c => c.ToString());
 
-    private static char[] BuildByteToChar()
+    static char[] BuildByteToChar()
     {
         var map = new char[256];
         int extra = 0;
@@ -28,7 +28,7 @@ internal static class ByteLevel
         return map;
     }
 
-    private static short[] BuildCharToByte()
+    static short[] BuildCharToByte()
     {
         var map = new short[512];
         Array.Fill(map, (short)-1);
@@ -111,9 +111,9 @@ internal static class ByteLevel
         return run == end || last == start ? run : last;
     }
 
-    private enum CharKind { Letter, Number, Other, Space }
+    enum CharKind { Letter, Number, Other, Space }
 
-    private static CharKind Kind(string text, int at, int end, out int width)
+    static CharKind Kind(string text, int at, int end, out int width)
     {
         char c = text[at];
         width = 1;

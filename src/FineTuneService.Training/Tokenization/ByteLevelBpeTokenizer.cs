@@ -37,24 +37,24 @@ public sealed record BpeSettings
 public sealed class ByteLevelBpeTokenizer : ITokenizer
 {
     public const string EndOfText = "<|endoftext|>";
-    private const int WordCacheCapacity = 100_000;
+    const int WordCacheCapacity = 100_000;
 
-    private readonly string[] idToToken;
-    private readonly Dictionary<string, int> tokenToId;
+    readonly string[] idToToken;
+    readonly Dictionary<string, int> tokenToId;
     /// <summary>(left id &lt;&lt; 32 | right id) → the merge's rank and the id of the merged token.</summary>
-    private readonly Dictionary<long, (int Rank, int Merged)> merges;
+    readonly Dictionary<long, (int Rank, int Merged)> merges;
     /// <summary>The id of each byte's char.</summary>
-    private readonly int[] byteIds = new int[256];
-    private readonly SpecialTokenMatcher addedMatcher;
-    private readonly Dictionary<int, AddedToken> added;
-    private readonly HashSet<int> specialIds;
-    private readonly BpeSettings settings;
+    readonly int[] byteIds = new int[256];
+    readonly SpecialTokenMatcher addedMatcher;
+    readonly Dictionary<int, AddedToken> added;
+    readonly HashSet<int> specialIds;
+    readonly BpeSettings settings;
     /// <summary>Pre-token text → ids; the greedy merge loop runs once per distinct word.</summary>
-    private readonly ConcurrentDictionary<string, int[]> wordCache = new();
-    private readonly ConcurrentDictionary<string, int[]>.AlternateLookup<ReadOnlySpan<char>> wordCacheLookup;
-    private int cachedWords;
+    readonly ConcurrentDictionary<string, int[]> wordCache = new();
+    readonly ConcurrentDictionary<string, int[]>.AlternateLookup<ReadOnlySpan<char>> wordCacheLookup;
+    int cachedWords;
 
-    [ThreadStatic] private static TokenSequence? firstScratch, secondScratch;
+    [ThreadStatic] static TokenSequence? firstScratch, secondScratch;
 
     public ByteLevelBpeTokenizer(IReadOnlyList<string> vocab, IReadOnlyList<(string Left, string Right)> mergeList,
         bool lowercase = false, string endOfText = EndOfText, int? modelMaxLength = null)
@@ -122,7 +122,7 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
     public IReadOnlyList<SpecialToken> Specials { get; }
     public PostTemplate Template => settings.Template;
     public bool Lowercase => settings.Lowercase;
-    private string EndOfTextToken { get; }
+    string EndOfTextToken { get; }
     public int? ModelMaxLength => settings.ModelMaxLength;
     public IReadOnlyList<string> Vocab => idToToken;
     public IReadOnlyList<(string Left, string Right)> Merges { get; }
@@ -143,7 +143,7 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
     }
 
     /// <summary>Added tokens first (Hugging Face's added-vocabulary split), then each piece of text between them.</summary>
-    private void EncodeSequence(string text, TokenSequence output)
+    void EncodeSequence(string text, TokenSequence output)
     {
         output.Clear();
         int wordId = 0;
@@ -170,7 +170,7 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
 
     /// <summary>One piece of text between added tokens: normalized (lowercase), given its prefix space, pre-tokenized and
     /// merged, with offsets mapped back to the original text (and trimmed of spaces when the post-processor says so).</summary>
-    private void EncodePiece(string text, int start, int end, TokenSequence output, ref int wordId)
+    void EncodePiece(string text, int start, int end, TokenSequence output, ref int wordId)
     {
         int mark = output.Count;
         bool prefix = settings.AddPrefixSpace && text[start] != ' ';
@@ -183,7 +183,9 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
             var origin = new List<int>(end - start + 2);
             string piece;
             if (Lowercase)
+            {
                 piece = ByteLevel.Lowercase(text, start, end, origin);
+            }
             else
             {
                 piece = text[start..end];
@@ -210,7 +212,7 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
         }
     }
 
-    private void EncodePlain(string text, int start, int end, TokenSequence output, ref int wordId)
+    void EncodePlain(string text, int start, int end, TokenSequence output, ref int wordId)
     {
         while (start < end)
         {
@@ -221,7 +223,7 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
     }
 
     /// <summary>Appends the BPE tokens of text[start..end), with offsets of the chars whose bytes each token covers.</summary>
-    private void AddWord(string text, int start, int end, TokenSequence output, int wordId)
+    void AddWord(string text, int start, int end, TokenSequence output, int wordId)
     {
         var word = text.AsSpan(start, end - start);
         if (!wordCacheLookup.TryGetValue(word, out var ids))
@@ -250,21 +252,21 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
         }
     }
 
-    private static int CharWidth(string text, int at, int end) =>
+    static int CharWidth(string text, int at, int end) =>
         char.IsHighSurrogate(text[at]) && at + 1 < end && char.IsLowSurrogate(text[at + 1]) ? 2 : 1;
 
-    private static int Utf8Length(string text, int at, int end, out int width)
+    static int Utf8Length(string text, int at, int end, out int width)
     {
         width = CharWidth(text, at, end);
         char c = text[at];
         return width == 2 ? 4 : c < 0x80 ? 1 : c < 0x800 ? 2 : 3;
     }
 
-    private static long Pair(int left, int right) => (long)left << 32 | (uint)right;
+    static long Pair(int left, int right) => (long)left << 32 | (uint)right;
 
     /// <summary>BPE on the UTF-8 bytes of one word: again and again the adjacent pair of lowest rank is merged,
     /// all its occurrences left to right.</summary>
-    private int[] Merge(ReadOnlySpan<char> word)
+    int[] Merge(ReadOnlySpan<char> word)
     {
         // Lone surrogates become U+FFFD, as in a Rust string.
         var bytes = System.Text.Encoding.UTF8.GetBytes(word.ToArray());
@@ -311,7 +313,9 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
                 chars.Clear();
             }
             else
+            {
                 chars.Append(idToToken[id]);
+            }
         }
         return text.Append(ByteLevel.FromByteChars(chars.ToString())).ToString();
     }
@@ -340,7 +344,7 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
         return new ByteLevelBpeTokenizer(vocabFromJson, merges, fromConfig with { TokenizerConfig = null });
     }
 
-    private static ByteLevelBpeTokenizer FromTokenizerJson(JsonObject root, string path, BpeSettings fromConfig)
+    static ByteLevelBpeTokenizer FromTokenizerJson(JsonObject root, string path, BpeSettings fromConfig)
     {
         InvalidDataException Unsupported(string what) => new($"{path}: {what} is not supported.");
         var model = root["model"]?.AsObject() ?? throw new InvalidDataException($"{path} has no model.");
@@ -353,7 +357,10 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
             throw Unsupported("a ByteLevel pre-tokenizer without its regex");
         if (model["byte_fallback"]?.GetValue<bool>() == true || model["dropout"] is JsonValue
             || (model["continuing_subword_prefix"]?.GetValue<string>() ?? "") != "" || (model["end_of_word_suffix"]?.GetValue<string>() ?? "") != "")
+        {
             throw Unsupported("a BPE model with byte_fallback, dropout, continuing_subword_prefix or end_of_word_suffix");
+        }
+
         string normalizer = root["normalizer"]?["type"]?.GetValue<string>() ?? "none";
         if (normalizer is not ("none" or "Lowercase"))
             throw Unsupported($"normalizer '{normalizer}' (none or Lowercase are)");
@@ -387,7 +394,7 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
 
     /// <summary>tokenizer.json's post_processor as a template: ByteLevel (none), RobertaProcessing, BertProcessing,
     /// TemplateProcessing, or a Sequence of them; and whether it trims offsets.</summary>
-    private static (PostTemplate Template, bool TrimOffsets) PostProcessor(JsonObject? node, string path, Func<string, int> tokenId)
+    static (PostTemplate Template, bool TrimOffsets) PostProcessor(JsonObject? node, string path, Func<string, int> tokenId)
     {
         if (node is null)
             return (PostTemplate.None, false);
@@ -423,7 +430,7 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
         }
     }
 
-    private static (string, string) ParseMerge(string line)
+    static (string, string) ParseMerge(string line)
     {
         int space = line.IndexOf(' ', StringComparison.Ordinal);
         if (space <= 0)
@@ -465,7 +472,7 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
     }
 
     /// <summary>The tokenizer.json document as Hugging Face `tokenizers` writes GPT-2's.</summary>
-    private JsonObject ToTokenizerJson()
+    JsonObject ToTokenizerJson()
     {
         JsonObject ByteLevelStep(bool addPrefixSpace, bool trimOffsets) => new()
         {

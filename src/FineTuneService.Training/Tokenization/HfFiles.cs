@@ -5,7 +5,7 @@ using System.Text.Json.Nodes;
 namespace FineTuneService.Training.Tokenization;
 
 /// <summary>Names and JSON pieces of the Hugging Face tokenizer files.</summary>
-internal static class HfFiles
+static class HfFiles
 {
     public const string TokenizerJson = "tokenizer.json";
     public const string TokenizerConfig = "tokenizer_config.json";
@@ -14,7 +14,7 @@ internal static class HfFiles
     public const string VocabJson = "vocab.json";
     public const string MergesTxt = "merges.txt";
 
-    private static readonly JsonSerializerOptions Indented = new()
+    static readonly JsonSerializerOptions Indented = new()
     {
         WriteIndented = true,
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,

@@ -7,7 +7,7 @@ namespace FineTuneService.Training.Tokenization;
 /// then the most frequent adjacent pair merged, again and again, until the vocabulary is full or no pair reaches
 /// <c>minFrequency</c>. Ties go to the pair of smaller ids. WordPiece training is the same with the <c>##</c> prefix
 /// on every symbol but a word's first.</summary>
-internal static class MergeTraining
+static class MergeTraining
 {
     public sealed record Result(List<string> Vocab, List<(string Left, string Right)> Merges);
 

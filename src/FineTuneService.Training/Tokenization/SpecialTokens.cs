@@ -7,10 +7,10 @@ public sealed record SpecialToken(int Id, string Content);
 
 /// <summary>Finds special tokens written literally in a text, leftmost-longest, before normalization
 /// (Hugging Face's added-vocabulary split for tokens with normalized=false).</summary>
-internal sealed class SpecialTokenMatcher
+sealed class SpecialTokenMatcher
 {
-    private readonly SpecialToken[] tokens;
-    private readonly SearchValues<char> firstChars;
+    readonly SpecialToken[] tokens;
+    readonly SearchValues<char> firstChars;
 
     public SpecialTokenMatcher(IEnumerable<SpecialToken> specials)
     {

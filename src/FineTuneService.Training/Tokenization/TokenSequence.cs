@@ -1,7 +1,7 @@
 namespace FineTuneService.Training.Tokenization;
 
 /// <summary>The tokens of one sequence while it is encoded: growable arrays, reused between calls.</summary>
-internal sealed class TokenSequence
+sealed class TokenSequence
 {
     public int Count { get; private set; }
     public int[] Ids = new int[64];
@@ -65,7 +65,7 @@ public sealed record PostTemplate(IReadOnlyList<TemplatePiece> Single, IReadOnly
 }
 
 /// <summary>Truncation and the post-processor's template, shared by the tokenizers.</summary>
-internal static class EncodingTemplate
+static class EncodingTemplate
 {
     public static Encoding Build(TokenSequence first, TokenSequence? second, int? maxLength, TruncationStrategy truncation,
         bool addSpecialTokens, PostTemplate template, string[] idToToken)
@@ -108,11 +108,14 @@ internal static class EncodingTemplate
     }
 
     /// <summary>Hugging Face `tokenizers`' truncate_encodings: <paramref name="budget"/> is max_length less the special tokens.</summary>
-    private static void Truncate(TokenSequence first, TokenSequence? second, int budget, TruncationStrategy strategy, int maxLength)
+    static void Truncate(TokenSequence first, TokenSequence? second, int budget, TruncationStrategy strategy, int maxLength)
     {
         if (budget < 0)
+        {
             throw new ArgumentOutOfRangeException(nameof(maxLength), maxLength,
                 "max_length is shorter than the special tokens the template adds.");
+        }
+
         int total = first.Count + (second?.Count ?? 0);
         if (total <= budget)
             return;
@@ -123,35 +126,38 @@ internal static class EncodingTemplate
                 first.Truncate(budget);
                 break;
             case TruncationStrategy.LongestFirst:
-            {
-                // Split the budget as Hugging Face does: the shorter keeps all of itself if it fits in half,
-                // otherwise both get half and the longer (the second when equal) gets the odd token.
-                int n1 = first.Count, n2 = second.Count;
-                bool swap = n1 > n2;
-                if (swap) (n1, n2) = (n2, n1);
-                n2 = n1 > budget ? n1 : Math.Max(n1, budget - n1);
-                if (n1 + n2 > budget)
                 {
-                    n1 = budget / 2;
-                    n2 = n1 + budget % 2;
+                    // Split the budget as Hugging Face does: the shorter keeps all of itself if it fits in half,
+                    // otherwise both get half and the longer (the second when equal) gets the odd token.
+                    int n1 = first.Count, n2 = second.Count;
+                    bool swap = n1 > n2;
+                    if (swap) (n1, n2) = (n2, n1);
+                    n2 = n1 > budget ? n1 : Math.Max(n1, budget - n1);
+                    if (n1 + n2 > budget)
+                    {
+                        n1 = budget / 2;
+                        n2 = n1 + budget % 2;
+                    }
+                    if (swap) (n1, n2) = (n2, n1);
+                    first.Truncate(n1);
+                    second.Truncate(n2);
+                    break;
                 }
-                if (swap) (n1, n2) = (n2, n1);
-                first.Truncate(n1);
-                second.Truncate(n2);
-                break;
-            }
             case TruncationStrategy.OnlyFirst:
             case TruncationStrategy.OnlySecond:
-            {
-                var target = strategy == TruncationStrategy.OnlyFirst
-                    ? first
-                    : second ?? throw new ArgumentException("only_second truncation needs a text pair.", nameof(strategy));
-                if (target.Count <= toRemove)
-                    throw new ArgumentException(
-                        $"The sequence to truncate ({target.Count} tokens) is too short to fit max_length {maxLength}.", nameof(maxLength));
-                target.Truncate(target.Count - toRemove);
-                break;
-            }
+                {
+                    var target = strategy == TruncationStrategy.OnlyFirst
+                        ? first
+                        : second ?? throw new ArgumentException("only_second truncation needs a text pair.", nameof(strategy));
+                    if (target.Count <= toRemove)
+                    {
+                        throw new ArgumentException(
+                            $"The sequence to truncate ({target.Count} tokens) is too short to fit max_length {maxLength}.", nameof(maxLength));
+                    }
+
+                    target.Truncate(target.Count - toRemove);
+                    break;
+                }
             default:
                 throw new ArgumentOutOfRangeException(nameof(strategy), strategy, null);
         }

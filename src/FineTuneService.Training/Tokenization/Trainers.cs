@@ -24,7 +24,7 @@ public static class WordPieceTrainer
         return new WordPieceTokenizer(result.Vocab, lowercase);
     }
 
-    private readonly struct WordCounter() : BertNormalizer.IWordSink
+    readonly struct WordCounter() : BertNormalizer.IWordSink
     {
         public Dictionary<string, long> Counts { get; } = new();
 

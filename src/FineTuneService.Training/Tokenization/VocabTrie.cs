@@ -4,14 +4,14 @@ namespace FineTuneService.Training.Tokenization;
 
 /// <summary>A char trie over vocabulary entries whose transitions live in one open-addressing table, so that the
 /// longest entry starting at a position is found in one forward scan: one probe per char, no allocation.</summary>
-internal sealed class VocabTrie
+sealed class VocabTrie
 {
-    private const long Empty = -1;
-    private long[] keys;
-    private int[] children;
-    private int mask;
-    private int transitions;
-    private readonly List<int> tokenIds = [-1];
+    const long Empty = -1;
+    long[] keys;
+    int[] children;
+    int mask;
+    int transitions;
+    readonly List<int> tokenIds = [-1];
 
     public VocabTrie(IEnumerable<(string Key, int Id)> entries)
     {
@@ -39,7 +39,7 @@ internal sealed class VocabTrie
     }
 
     /// <summary>Token id per node; -1 where no entry ends.</summary>
-    private int[] TokenIds { get; }
+    int[] TokenIds { get; }
 
     /// <summary>The longest entry that <paramref name="text"/> starts with: its length (0 if none) and id.</summary>
     public int LongestPrefix(ReadOnlySpan<char> text, out int id)
@@ -63,11 +63,11 @@ internal sealed class VocabTrie
         return best;
     }
 
-    private static long Key(int node, char c) => ((long)node << 16) | c;
+    static long Key(int node, char c) => ((long)node << 16) | c;
 
-    private static int Slot(long key, int mask) => (int)((ulong)key * 0x9E3779B97F4A7C15UL >> 32) & mask;
+    static int Slot(long key, int mask) => (int)((ulong)key * 0x9E3779B97F4A7C15UL >> 32) & mask;
 
-    private int Child(int node, char c)
+    int Child(int node, char c)
     {
         long key = Key(node, c);
         for (int slot = Slot(key, mask); ; slot = (slot + 1) & mask)
@@ -80,14 +80,14 @@ internal sealed class VocabTrie
         }
     }
 
-    private void Insert(long key, int child)
+    void Insert(long key, int child)
     {
         if (++transitions * 2 > keys.Length)
             Grow();
         Place(keys, children, mask, key, child);
     }
 
-    private void Grow()
+    void Grow()
     {
         var oldKeys = keys;
         var oldChildren = children;
@@ -103,7 +103,7 @@ internal sealed class VocabTrie
         }
     }
 
-    private static void Place(long[] keys, int[] children, int mask, long key, int child)
+    static void Place(long[] keys, int[] children, int mask, long key, int child)
     {
         int slot = Slot(key, mask);
         while (keys[slot] != Empty)

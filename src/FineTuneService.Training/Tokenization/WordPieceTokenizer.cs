@@ -11,16 +11,16 @@ public sealed class WordPieceTokenizer : ITokenizer
     public const string ContinuingSubwordPrefix = "##";
     public const int MaxInputCharsPerWord = 100;
 
-    private readonly string[] idToToken;
-    private readonly Dictionary<string, int> tokenToId;
-    private readonly VocabTrie wordStarts;
+    readonly string[] idToToken;
+    readonly Dictionary<string, int> tokenToId;
+    readonly VocabTrie wordStarts;
     /// <summary>Continuation pieces keyed without their <c>##</c>, so a piece is matched straight from the word.</summary>
-    private readonly VocabTrie wordContinuations;
-    private readonly BertNormalizer normalizer;
-    private readonly SpecialTokenMatcher specialMatcher;
-    private readonly HashSet<int> specialIds;
+    readonly VocabTrie wordContinuations;
+    readonly BertNormalizer normalizer;
+    readonly SpecialTokenMatcher specialMatcher;
+    readonly HashSet<int> specialIds;
 
-    [ThreadStatic] private static Scratch? scratch;
+    [ThreadStatic] static Scratch? scratch;
 
     public WordPieceTokenizer(IReadOnlyList<string> vocab, bool lowercase = true, bool? stripAccents = null,
         bool tokenizeChineseChars = true, bool cleanText = true, BertSpecialTokens? specialTokens = null, int? modelMaxLength = null)
@@ -85,7 +85,7 @@ public sealed class WordPieceTokenizer : ITokenizer
         return EncodingTemplate.Build(s.First, second, maxLength, truncation, addSpecialTokens, Template, idToToken);
     }
 
-    private void EncodeSequence(string text, TokenSequence output, Scratch s)
+    void EncodeSequence(string text, TokenSequence output, Scratch s)
     {
         int wordId = 0;
         int at = 0;
@@ -107,7 +107,7 @@ public sealed class WordPieceTokenizer : ITokenizer
     }
 
     /// <summary>Receives the words of the BERT pre-tokenizer and appends their WordPiece tokens.</summary>
-    private struct EncodeSink(WordPieceTokenizer tokenizer, TokenSequence output, int wordId) : BertNormalizer.IWordSink
+    struct EncodeSink(WordPieceTokenizer tokenizer, TokenSequence output, int wordId) : BertNormalizer.IWordSink
     {
         public int WordId = wordId;
 
@@ -117,7 +117,7 @@ public sealed class WordPieceTokenizer : ITokenizer
 
     /// <summary>Greedy longest-match-first WordPiece; a word longer than 100 code points, or one that some part
     /// of cannot be matched, becomes one [UNK].</summary>
-    private void TokenizeWord(ReadOnlySpan<char> word, int[] starts, int[] ends, TokenSequence output, int wordId)
+    void TokenizeWord(ReadOnlySpan<char> word, int[] starts, int[] ends, TokenSequence output, int wordId)
     {
         int n = word.Length;
         if (n > MaxInputCharsPerWord && CodePoints(word) > MaxInputCharsPerWord)
@@ -144,7 +144,7 @@ public sealed class WordPieceTokenizer : ITokenizer
         }
     }
 
-    private static int CodePoints(ReadOnlySpan<char> s)
+    static int CodePoints(ReadOnlySpan<char> s)
     {
         int count = 0;
         foreach (char c in s)
@@ -176,7 +176,7 @@ public sealed class WordPieceTokenizer : ITokenizer
         return CleanUp(text.ToString());
     }
 
-    private static string CleanUp(string text) => text
+    static string CleanUp(string text) => text
         .Replace(" .", ".").Replace(" ?", "?").Replace(" !", "!").Replace(" ,", ",")
         .Replace(" ' ", "'").Replace(" n't", "n't").Replace(" 'm", "'m").Replace(" do not", " don't")
         .Replace(" 's", "'s").Replace(" 've", "'ve").Replace(" 're", "'re");
@@ -202,9 +202,9 @@ public sealed class WordPieceTokenizer : ITokenizer
     }
 
     /// <summary>vocab.txt: one token a line, id = line number (\n, \r\n or \r end a line, as Python reads it).</summary>
-    private static string[] ReadVocabTxt(string path) => File.ReadAllLines(path);
+    static string[] ReadVocabTxt(string path) => File.ReadAllLines(path);
 
-    private static WordPieceTokenizer FromTokenizerJson(string path, BertSpecialTokens? specials, int? modelMaxLength)
+    static WordPieceTokenizer FromTokenizerJson(string path, BertSpecialTokens? specials, int? modelMaxLength)
     {
         var root = HfFiles.ReadJsonObject(path) ?? throw new InvalidDataException($"{path} is empty.");
         var model = root["model"]?.AsObject() ?? throw new InvalidDataException($"{path} has no model.");
@@ -213,7 +213,10 @@ public sealed class WordPieceTokenizer : ITokenizer
             throw new InvalidDataException($"{path} holds a '{type}' model, not WordPiece.");
         if ((model["continuing_subword_prefix"]?.GetValue<string>() ?? ContinuingSubwordPrefix) != ContinuingSubwordPrefix
             || (model["max_input_chars_per_word"]?.GetValue<int>() ?? MaxInputCharsPerWord) != MaxInputCharsPerWord)
+        {
             throw new InvalidDataException($"{path}: only continuing_subword_prefix '##' and max_input_chars_per_word 100 are supported.");
+        }
+
         var vocab = HfFiles.VocabByIds(model["vocab"]?.AsObject() ?? throw new InvalidDataException($"{path} has no vocab."), path);
 
         bool lowercase = false, clean = false, chinese = false;
@@ -260,7 +263,7 @@ public sealed class WordPieceTokenizer : ITokenizer
     }
 
     /// <summary>The tokenizer.json document, field for field as Hugging Face `tokenizers` writes a BERT tokenizer.</summary>
-    private JsonObject ToTokenizerJson()
+    JsonObject ToTokenizerJson()
     {
         var template = new JsonObject
         {
@@ -302,17 +305,17 @@ public sealed class WordPieceTokenizer : ITokenizer
         };
     }
 
-    private static JsonObject TemplateSpecial(string token, int typeId) =>
+    static JsonObject TemplateSpecial(string token, int typeId) =>
         new() { ["SpecialToken"] = new JsonObject { ["id"] = token, ["type_id"] = typeId } };
 
-    private static JsonObject TemplateSequence(string id, int typeId) =>
+    static JsonObject TemplateSequence(string id, int typeId) =>
         new() { ["Sequence"] = new JsonObject { ["id"] = id, ["type_id"] = typeId } };
 
-    private static JsonObject TemplateToken(string token, int id) =>
+    static JsonObject TemplateToken(string token, int id) =>
         new() { ["id"] = token, ["ids"] = new JsonArray(id), ["tokens"] = new JsonArray(token) };
 
     /// <summary>Per-thread buffers for one encode call.</summary>
-    private sealed class Scratch
+    sealed class Scratch
     {
         public readonly TokenSequence First = new(), Second = new();
         public readonly WordBuffer Word = new();

@@ -9,16 +9,16 @@ namespace FineTuneService.Training.Trainer;
 /// dataset's label kind (classification, multi-label, regression, token-level entities).</summary>
 public sealed class FineTuneEvaluation(FineTuneDataset data, IReadOnlyList<string> labelNames) : IEvaluation
 {
-    private readonly List<float[]> _logits = [];
-    private int _classes = 1;
+    readonly List<float[]> logits = [];
+    int classes = 1;
 
     public void Add(IReadOnlyList<int> indices, Batch batch, ModelOutput output)
     {
         var l = output.Logits.detach().cpu().to(float32).contiguous();
-        _classes = data.Kind == LabelKind.Regression ? 1 : (int)l.shape[^1];
+        classes = data.Kind == LabelKind.Regression ? 1 : (int)l.shape[^1];
         var flat = l.data<float>().ToArray();
         var perExample = flat.Length / indices.Count;
-        for (var i = 0; i < indices.Count; i++) _logits.Add(flat[(i * perExample)..((i + 1) * perExample)]);
+        for (var i = 0; i < indices.Count; i++) logits.Add(flat[(i * perExample)..((i + 1) * perExample)]);
     }
 
     public IReadOnlyDictionary<string, double> Metrics()
@@ -26,10 +26,10 @@ public sealed class FineTuneEvaluation(FineTuneDataset data, IReadOnlyList<strin
         var examples = data.Examples;
         return data.Kind switch
         {
-            LabelKind.SingleLabel => Scores.Classification(_logits.Select(ArgMax).ToArray(), examples.Select(e => (int)e.ClassId).ToArray()),
-            LabelKind.MultiLabel => Scores.MultiLabel(_logits.Select(l => l.Select(x => x > 0).ToArray()).ToArray(),
+            LabelKind.SingleLabel => Scores.Classification(logits.Select(ArgMax).ToArray(), examples.Select(e => (int)e.ClassId).ToArray()),
+            LabelKind.MultiLabel => Scores.MultiLabel(logits.Select(l => l.Select(x => x > 0).ToArray()).ToArray(),
                 examples.Select(e => e.Targets!.Select(x => x > 0.5f).ToArray()).ToArray()),
-            LabelKind.Regression => Scores.Regression(_logits.Select(l => (double)l[0]).ToArray(), examples.Select(e => (double)e.Targets![0]).ToArray()),
+            LabelKind.Regression => Scores.Regression(logits.Select(l => (double)l[0]).ToArray(), examples.Select(e => (double)e.Targets![0]).ToArray()),
             _ => TokenMetrics(examples),
         };
     }
@@ -43,7 +43,7 @@ public sealed class FineTuneEvaluation(FineTuneDataset data, IReadOnlyList<strin
             var labels = examples[i].TokenLabels!;
             var positions = Enumerable.Range(0, labels.Length).Where(t => labels[t] != FineTuneDataset.IgnoreIndex).ToArray();
             truth.Add(positions.Select(t => labelNames[(int)labels[t]]).ToArray());
-            predicted.Add(positions.Select(t => labelNames[ArgMax(_logits[i][(t * _classes)..((t + 1) * _classes)])]).ToArray());
+            predicted.Add(positions.Select(t => labelNames[ArgMax(logits[i][(t * classes)..((t + 1) * classes)])]).ToArray());
         }
         return Scores.Entities(predicted, truth);
     }

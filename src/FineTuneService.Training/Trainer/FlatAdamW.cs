@@ -152,8 +152,11 @@ public sealed class FlatAdamW : IDisposable
     public Tensor? Step(double lr, double maxGradNorm)
     {
         foreach (var g in groups)
+        {
             if (g.WorkingGrads is { } working)
                 using (var master = g.Grads.narrow(0, 0, g.WorkingSize)) master.copy_(working);
+        }
+
         var norm = maxGradNorm > 0 ? ClipGradNorm(maxGradNorm) : null;
         foreach (var g in groups)
         {
@@ -190,8 +193,11 @@ public sealed class FlatAdamW : IDisposable
     {
         var weights = new Dictionary<string, Tensor>(stateDict);
         foreach (var g in groups)
+        {
             foreach (var slot in g.Slots.Where(g.Working))
                 weights[slot.Name] = g.View(g.Values, slot);
+        }
+
         foreach (var (name, float32) in frozen) weights[name] = float32;
         return weights;
     }
@@ -211,11 +217,14 @@ public sealed class FlatAdamW : IDisposable
         using var scope = NewDisposeScope();
         var tensors = new Dictionary<string, Tensor>();
         foreach (var g in groups)
+        {
             foreach (var slot in g.Slots)
             {
                 tensors["exp_avg." + slot.Name] = g.View(g.ExpAvg, slot);
                 tensors["exp_avg_sq." + slot.Name] = g.View(g.ExpAvgSq, slot);
             }
+        }
+
         SafeTensors.Save(path, tensors, new Dictionary<string, string> { ["step"] = StepCount.ToString(System.Globalization.CultureInfo.InvariantCulture) });
     }
 
@@ -227,11 +236,14 @@ public sealed class FlatAdamW : IDisposable
         if (!expected.SetEquals(stored.Keys))
             throw new InvalidCheckpointException($"'{Path.GetFileName(path)}' holds the optimizer state of other parameters than the model trains.");
         foreach (var g in groups)
+        {
             foreach (var slot in g.Slots)
             {
                 SafeTensors.ReadInto(stored["exp_avg." + slot.Name], g.View(g.ExpAvg, slot));
                 SafeTensors.ReadInto(stored["exp_avg_sq." + slot.Name], g.View(g.ExpAvgSq, slot));
             }
+        }
+
         var step = long.Parse(SafeTensors.ReadMetadata(path)["step"], System.Globalization.CultureInfo.InvariantCulture);
         foreach (var g in groups) g.Steps.fill_(step);
     }

@@ -84,7 +84,10 @@ public sealed partial class Trainer
             state = TrainerCheckpoint.Load(latest, module, optimizer);
             observer.Event($"Resumed from {Path.GetFileName(latest)} (step {state.GlobalStep}).");
         }
-        else SetSeed(args.Seed);
+        else
+        {
+            SetSeed(args.Seed);
+        }
 
         // The losses and the gradient norm stay on the device and are read only to log, checkpoint or report: each read
         // waits for the device (on a GPU a stall of the launch queue). float64 sums of the float32 losses are bit for bit

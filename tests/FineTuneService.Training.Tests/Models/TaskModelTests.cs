@@ -58,7 +58,9 @@ public class TaskModelTests
     {
         var model = new BertForSequenceClassification(GoldenKeyTests.TinyBert with
         {
-            Id2Label = new Dictionary<int, string> { [0] = "LABEL_0" }, Label2Id = null, ProblemType = null, // one label ⇒ regression
+            Id2Label = new Dictionary<int, string> { [0] = "LABEL_0" },
+            Label2Id = null,
+            ProblemType = null, // one label ⇒ regression
         });
         var labels = tensor(new float[] { 0.5f, -1.25f });
         var output = Run(model, labels);

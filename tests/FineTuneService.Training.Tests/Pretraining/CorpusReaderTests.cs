@@ -6,20 +6,20 @@ namespace FineTuneService.Training.Tests.Pretraining;
 
 public sealed class CorpusReaderTests : IDisposable
 {
-    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("corpus-");
+    readonly DirectoryInfo dir = Directory.CreateTempSubdirectory("corpus-");
 
-    public void Dispose() => _dir.Delete(recursive: true);
+    public void Dispose() => dir.Delete(recursive: true);
 
-    private string Write(string name, string text, bool gzip = false)
+    string Write(string name, string text, bool gzip = false)
     {
-        var path = Path.Combine(_dir.FullName, name);
+        var path = Path.Combine(dir.FullName, name);
         using var file = File.Create(path);
         using var stream = gzip ? new GZipStream(file, CompressionLevel.Fastest) : (Stream)file;
         stream.Write(Encoding.UTF8.GetBytes(text));
         return path;
     }
 
-    private const string Text = "First line.\r\nSecond line.\n\n\n  Another document \n   \nLast one\n";
+    const string Text = "First line.\r\nSecond line.\n\n\n  Another document \n   \nLast one\n";
 
     [Fact]
     public void TextDocumentsAreSeparatedByBlankLines()

@@ -11,19 +11,19 @@ public sealed class RssMeasured;
 [Collection(nameof(RssMeasured))]
 public sealed class CorpusStreamingTests : IDisposable
 {
-    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("corpus-rss-");
+    readonly DirectoryInfo dir = Directory.CreateTempSubdirectory("corpus-rss-");
 
-    public void Dispose() => _dir.Delete(recursive: true);
+    public void Dispose() => dir.Delete(recursive: true);
 
     // A gzip corpus of about `megabytes` MB of text, documents of 1-12 lines drawn from a fixed pool of sentences.
-    private string Generate(string name, int megabytes)
+    string Generate(string name, int megabytes)
     {
         var rng = new Random(7);
         var words = Enumerable.Range(0, 3000).Select(i => new string((char)('a' + i % 26), 1 + i % 9) + i).ToArray();
         var sentences = Enumerable.Range(0, 1000)
             .Select(_ => string.Join(' ', Enumerable.Range(0, rng.Next(5, 25)).Select(_ => words[rng.Next(words.Length)])) + ".")
             .ToArray();
-        var path = Path.Combine(_dir.FullName, name);
+        var path = Path.Combine(dir.FullName, name);
         using var writer = new StreamWriter(new GZipStream(File.Create(path), CompressionLevel.Fastest), Encoding.UTF8);
         long written = 0;
         while (written < megabytes << 20)
@@ -41,7 +41,7 @@ public sealed class CorpusStreamingTests : IDisposable
     }
 
     // Reads the corpus twice (inspection, then documents); returns the peak working set seen and the text's size.
-    private static (long Peak, long Bytes) ReadThrough(string path)
+    static (long Peak, long Bytes) ReadThrough(string path)
     {
         var peak = Environment.WorkingSet;
         var stats = CorpusReader.Inspect(path, "txt");

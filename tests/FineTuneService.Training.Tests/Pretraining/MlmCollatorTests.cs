@@ -4,11 +4,11 @@ namespace FineTuneService.Training.Tests.Pretraining;
 
 public sealed class MlmCollatorTests
 {
-    private const int Pad = 0, Unk = 1, Cls = 2, Sep = 3, MaskId = 4, VocabSize = 1000;
-    private static readonly HashSet<int> Specials = [Pad, Unk, Cls, Sep, MaskId];
+    const int Pad = 0, Unk = 1, Cls = 2, Sep = 3, MaskId = 4, VocabSize = 1000;
+    static readonly HashSet<int> Specials = [Pad, Unk, Cls, Sep, MaskId];
 
     // Sentence pairs of varying length (so batches pad), words of 1-4 tokens, an [UNK] now and then.
-    private static List<PretrainingExample> Examples(int count, int seed)
+    static List<PretrainingExample> Examples(int count, int seed)
     {
         var rng = new Random(seed);
         (List<int>, List<bool>) Segment()
@@ -16,24 +16,27 @@ public sealed class MlmCollatorTests
             var ids = new List<int>();
             var starts = new List<bool>();
             for (var words = rng.Next(10, 30); words > 0; words--)
+            {
                 for (int piece = 0, pieces = rng.Next(1, 5); piece < pieces; piece++)
                 {
                     starts.Add(piece == 0);
                     ids.Add(rng.Next(50) == 0 ? Unk : rng.Next(5, VocabSize));
                 }
+            }
+
             return (ids, starts);
         }
         return Enumerable.Range(0, count).Select(_ => PretrainingExample.FromSegments(Cls, Sep, [Segment(), Segment()], rng.Next(2))).ToList();
     }
 
-    private sealed record Collated(List<PretrainingExample> Examples, long[] Ids, long[] Labels, long[] Attention, long[] NextSentence, int Length)
+    sealed record Collated(List<PretrainingExample> Examples, long[] Ids, long[] Labels, long[] Attention, long[] NextSentence, int Length)
     {
         public IEnumerable<(int Original, long Id, long Label, bool Padding)> Positions() =>
             Enumerable.Range(0, Examples.Count).SelectMany(b => Enumerable.Range(0, Length).Select(t =>
                 (t < Examples[b].Length ? Examples[b].InputIds[t] : Pad, Ids[b * Length + t], Labels[b * Length + t], Attention[b * Length + t] == 0)));
     }
 
-    private static Collated Collate(MlmCollator collator, List<PretrainingExample> examples, Random rng)
+    static Collated Collate(MlmCollator collator, List<PretrainingExample> examples, Random rng)
     {
         using var batch = collator.Collate(examples, rng);
         return new Collated(examples, batch.InputIds.data<long>().ToArray(), batch.Labels!.data<long>().ToArray(),
@@ -88,8 +91,11 @@ public sealed class MlmCollatorTests
                 var example = collated.Examples[b];
                 var selected = Enumerable.Range(0, example.Length).Select(t => collated.Labels[b * collated.Length + t] != MlmCollator.IgnoreIndex).ToArray();
                 for (var t = 1; t < example.Length; t++)
+                {
                     if (!example.WordStarts[t] && !Specials.Contains(example.InputIds[t]) && !Specials.Contains(example.InputIds[t - 1]))
                         Assert.Equal(selected[t - 1], selected[t]);
+                }
+
                 selectedTokens += selected.Count(s => s);
                 maskableTokens += example.InputIds.Count(id => !Specials.Contains(id));
             }

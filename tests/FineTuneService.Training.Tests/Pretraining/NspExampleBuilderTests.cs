@@ -4,10 +4,10 @@ namespace FineTuneService.Training.Tests.Pretraining;
 
 public sealed class NspExampleBuilderTests
 {
-    private const int Cls = 2, Sep = 3, MaxSeqLength = 64;
+    const int Cls = 2, Sep = 3, MaxSeqLength = 64;
 
     // Every token id is unique and ids run consecutively through each document, so an id tells its document and place.
-    private static (List<IReadOnlyList<TokenizedSentence>> Documents, Dictionary<int, int> DocumentOf) Corpus(int documents, int seed)
+    static (List<IReadOnlyList<TokenizedSentence>> Documents, Dictionary<int, int> DocumentOf) Corpus(int documents, int seed)
     {
         var rng = new Random(seed);
         var next = 10;
@@ -29,7 +29,7 @@ public sealed class NspExampleBuilderTests
         return (corpus, documentOf);
     }
 
-    private static (int[] A, int[] B) Split(PretrainingExample example)
+    static (int[] A, int[] B) Split(PretrainingExample example)
     {
         Assert.Equal(Cls, example.InputIds[0]);
         Assert.Equal(Sep, example.InputIds[^1]);
@@ -39,7 +39,7 @@ public sealed class NspExampleBuilderTests
         return (example.InputIds[1..firstSep], example.InputIds[(firstSep + 1)..^1]);
     }
 
-    private static void AssertContiguous(int[] ids) => Assert.All(ids.Skip(1).Zip(ids), p => Assert.Equal(p.Second + 1, p.First));
+    static void AssertContiguous(int[] ids) => Assert.All(ids.Skip(1).Zip(ids), p => Assert.Equal(p.Second + 1, p.First));
 
     [Fact]
     public void PairsAreHalfTrueNextHalfRandomAndRespectDocuments()

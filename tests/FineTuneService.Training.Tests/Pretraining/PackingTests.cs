@@ -5,9 +5,9 @@ namespace FineTuneService.Training.Tests.Pretraining;
 
 public sealed class PackingTests
 {
-    private const int Cls = 2, Sep = 3, Eos = 0;
+    const int Cls = 2, Sep = 3, Eos = 0;
 
-    private static TokenizedSentence Sentence(int from, int count) =>
+    static TokenizedSentence Sentence(int from, int count) =>
         new(Enumerable.Range(from, count).ToArray(), Enumerable.Range(0, count).Select(i => i % 2 == 0).ToArray());
 
     [Fact]

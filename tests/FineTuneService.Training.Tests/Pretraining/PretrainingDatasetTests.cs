@@ -4,19 +4,19 @@ namespace FineTuneService.Training.Tests.Pretraining;
 
 public sealed class PretrainingDatasetTests : IDisposable
 {
-    private const int Pad = 0, Cls = 2, Sep = 3, MaskId = 4;
-    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("pretraining-data-");
+    const int Pad = 0, Cls = 2, Sep = 3, MaskId = 4;
+    readonly DirectoryInfo dir = Directory.CreateTempSubdirectory("pretraining-data-");
 
-    public void Dispose() => _dir.Delete(recursive: true);
+    public void Dispose() => dir.Delete(recursive: true);
 
-    private static IEnumerable<PretrainingExample> Examples(int count) =>
+    static IEnumerable<PretrainingExample> Examples(int count) =>
         Enumerable.Range(0, count).Select(i => PretrainingExample.FromSegments(Cls, Sep,
             [([.. Enumerable.Range(10 + i, 3 + i % 5)], [.. Enumerable.Range(0, 3 + i % 5).Select(k => k % 2 == 0)]), ([7, 8], [true, false])], i % 2));
 
     [Fact]
     public void ExamplesRoundTripThroughTheFileAndTheFileIsReused()
     {
-        var path = Path.Combine(_dir.FullName, "train.bin");
+        var path = Path.Combine(dir.FullName, "train.bin");
         var collator = new MlmCollator(100, MaskId, Pad, new HashSet<int> { Pad, Cls, Sep, MaskId });
         var built = 0;
         IEnumerable<PretrainingExample> Counted() => Examples(50).Select(e => { built++; return e; });
@@ -44,8 +44,8 @@ public sealed class PretrainingDatasetTests : IDisposable
     public void MasksFollowTheSeedAndTheBatch()
     {
         var collator = new MlmCollator(100, MaskId, Pad, new HashSet<int> { Pad, Cls, Sep, MaskId }, mlmProbability: 0.5);
-        using var dataset = PretrainingDataset.OpenOrCreate(Path.Combine(_dir.FullName, "a.bin"), () => Examples(40), collator, seed: 1);
-        using var otherSeed = PretrainingDataset.OpenOrCreate(Path.Combine(_dir.FullName, "b.bin"), () => Examples(40), collator, seed: 2);
+        using var dataset = PretrainingDataset.OpenOrCreate(Path.Combine(dir.FullName, "a.bin"), () => Examples(40), collator, seed: 1);
+        using var otherSeed = PretrainingDataset.OpenOrCreate(Path.Combine(dir.FullName, "b.bin"), () => Examples(40), collator, seed: 2);
 
         long[] Labels(PretrainingDataset data, int[] indices)
         {
@@ -62,7 +62,7 @@ public sealed class PretrainingDatasetTests : IDisposable
     public void AnEmptyCorpusIsAnError()
     {
         var error = Assert.Throws<InvalidDataException>(() =>
-            PretrainingDataset.OpenOrCreate(Path.Combine(_dir.FullName, "empty.bin"), () => [], null, seed: 1));
+            PretrainingDataset.OpenOrCreate(Path.Combine(dir.FullName, "empty.bin"), () => [], null, seed: 1));
         Assert.Contains("no training examples", error.Message);
     }
 }

@@ -7,7 +7,7 @@ namespace FineTuneService.Training.Tests.Pretraining;
 public sealed class PretrainingEvaluationTests
 {
     // Cross-entropy of one position's logits against one label.
-    private static double Loss(Tensor logits, int row, int position, long label) =>
+    static double Loss(Tensor logits, int row, int position, long label) =>
         nn.functional.cross_entropy(logits[row, position].unsqueeze(0), tensor(new[] { label })).item<float>();
 
     [Fact]

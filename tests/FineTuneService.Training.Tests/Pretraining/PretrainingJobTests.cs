@@ -11,14 +11,14 @@ namespace FineTuneService.Training.Tests.Pretraining;
 /// are reported, the exported folder loads, and a fine-tune job starts from it.</summary>
 public sealed class PretrainingJobTests : IDisposable
 {
-    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("pretrain-job-");
+    readonly DirectoryInfo dir = Directory.CreateTempSubdirectory("pretrain-job-");
 
-    public void Dispose() => _dir.Delete(recursive: true);
+    public void Dispose() => dir.Delete(recursive: true);
 
-    private string PathTo(string name) => Path.Combine(_dir.FullName, name);
+    string PathTo(string name) => Path.Combine(dir.FullName, name);
 
     // Documents about one of a few topics, each sentence built from the topic's words: a corpus with structure to learn.
-    private string Corpus(int documents = 240)
+    string Corpus(int documents = 240)
     {
         string[][] topics =
         [
@@ -41,31 +41,31 @@ public sealed class PretrainingJobTests : IDisposable
         return path;
     }
 
-    private TrainingJobRequest Request(string task, string corpus, JsonObject? model, JsonObject? tokenizer, JsonObject hyperparameters,
+    TrainingJobRequest Request(string task, string corpus, JsonObject? model, JsonObject? tokenizer, JsonObject hyperparameters,
         string? baseModelDir = null, string name = "job") =>
         new(name, "pretrain", task, new DataFile(corpus, "txt"), null, 0.1, new ColumnMap(), hyperparameters, baseModelDir, model, tokenizer,
             PathTo(name + "-work"), PathTo(name + "-model"));
 
-    private static JsonObject Hyperparameters(int steps, double learningRate = 5e-3) => new()
+    static JsonObject Hyperparameters(int steps, double learningRate = 5e-3) => new()
     {
         ["max_steps"] = steps, ["learning_rate"] = learningRate, ["per_device_train_batch_size"] = 16, ["max_seq_length"] = 64,
         ["logging_steps"] = 5, ["eval_strategy"] = "steps", ["eval_steps"] = steps, ["save_strategy"] = "no", ["warmup_ratio"] = 0.1,
     };
 
-    private static JsonObject TinyBert() => new()
+    static JsonObject TinyBert() => new()
     {
         ["architecture"] = "bert", ["hidden_size"] = 32, ["num_hidden_layers"] = 2, ["num_attention_heads"] = 2,
         ["intermediate_size"] = 64, ["max_position_embeddings"] = 64,
     };
 
-    private static (RecordingObserver Observer, TrainingJobResult Result) Run(TrainingJobRequest request)
+    static (RecordingObserver Observer, TrainingJobResult Result) Run(TrainingJobRequest request)
     {
         Assert.Empty(TrainingJobRunner.Validate(request));
         var observer = new RecordingObserver();
         return (observer, TrainingJobRunner.Run(request, observer, CancellationToken.None));
     }
 
-    private static void AssertLossFalls(RecordingObserver observer, double by)
+    static void AssertLossFalls(RecordingObserver observer, double by)
     {
         var losses = observer.Losses.Select(l => l.Loss).ToList();
         Assert.True(losses[^1] < losses[0] - by, $"Train loss went {string.Join(" → ", losses.Select(l => l.ToString("F2")))}.");

@@ -6,14 +6,14 @@ namespace FineTuneService.Training.Tests.Pretraining;
 
 public sealed class PretrainingSpecTests
 {
-    private static TrainingJobRequest Request(string task, string? model = null, string? tokenizer = null, string hyperparameters = "{}",
+    static TrainingJobRequest Request(string task, string? model = null, string? tokenizer = null, string hyperparameters = "{}",
         string format = "txt", double? validationSplit = null, string? baseModelDir = null) =>
         new("job", "pretrain", task, new DataFile("/data/corpus.txt", format), null, validationSplit, new ColumnMap(),
             JsonNode.Parse(hyperparameters)!.AsObject(), baseModelDir,
             model is null ? null : JsonNode.Parse(model)!.AsObject(), tokenizer is null ? null : JsonNode.Parse(tokenizer)!.AsObject(),
             "/work", "/out");
 
-    private static (PretrainingSpec? Spec, Dictionary<string, string[]> Errors) Parse(TrainingJobRequest request)
+    static (PretrainingSpec? Spec, Dictionary<string, string[]> Errors) Parse(TrainingJobRequest request)
     {
         var errors = new Dictionary<string, string[]>();
         return (PretrainingSpec.Parse(request, errors), errors);

@@ -48,8 +48,11 @@ public class ByteLevelBpeTemplateTests
         var copy = TempDir.Create();
         tokenizer.Save(copy);
         foreach (var file in new[] { "tokenizer.json", "tokenizer_config.json" })
+        {
             Assert.True(System.Text.Json.Nodes.JsonNode.DeepEquals(System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(dir, file))),
                 System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(copy, file)))), $"{file} changed on the way through");
+        }
+
         var again = ByteLevelBpeTokenizer.FromFolder(copy);
         Assert.Equal(tokenizer.Encode("round trip <mask>", "pair").Ids, again.Encode("round trip <mask>", "pair").Ids);
         Assert.Equal(tokenizer.PadId, again.PadId);

@@ -145,13 +145,15 @@ public class HuggingFaceParityTests
             "Ünïcödé façade – “quotes” … 東京 😀 🇫🇷", "don't won't it's we're I'll they've", "12345 3.14159 1,000,000",
         ];
         foreach (var text in texts)
+        {
             Assert.True(ours.Encode(text).Ids.SequenceEqual(huggingFace.Encode(text).Select(id => (int)id)),
                 $"{style} '{text}': ours {string.Join(" ", ours.Encode(text).Ids)}, Hugging Face {string.Join(" ", huggingFace.Encode(text))}");
+        }
     }
 
     /// <summary>Code points 0–0x3FFFF and the tag and variation-selector block, 512 to a text, each as
     /// <c>a{c}b {c}A{c}'s 1{c}</c>; a differing text is then narrowed down to its code points.</summary>
-    private static void AssertEveryCodePointAgrees(ITokenizer ours, string dir)
+    static void AssertEveryCodePointAgrees(ITokenizer ours, string dir)
     {
         using var huggingFace = new HuggingFaceTokenizer(vocabPath: Path.Combine(dir, "tokenizer.json"));
         bool Agree(string text) => ours.Encode(text).Ids.SequenceEqual(huggingFace.Encode(text).Select(id => (int)id));

@@ -1,7 +1,7 @@
 namespace FineTuneService.Training.Tests.Tokenization;
 
 /// <summary>A fresh folder under the system temp folder for one test.</summary>
-internal static class TempDir
+static class TempDir
 {
     public static string Create()
     {

@@ -1,8 +1,8 @@
 using System.Text.Json.Nodes;
 using FineTuneService.Training.Tokenization;
+using HuggingFaceTokenizer = Tokenizers.DotNet.Tokenizer;
 // Tokenizers.DotNet's namespace `Tokenizers` hides our static class of that name.
 using TokenizerFolder = FineTuneService.Training.Tokenization.Tokenizers;
-using HuggingFaceTokenizer = Tokenizers.DotNet.Tokenizer;
 
 namespace FineTuneService.Training.Tests.Tokenization;
 
@@ -10,14 +10,14 @@ namespace FineTuneService.Training.Tests.Tokenization;
 /// checked against the Hugging Face `tokenizers` library (Rust, through Tokenizers.DotNet) loading our files.</summary>
 public class TokenizerTrainingTests
 {
-    private static readonly Lazy<string[]> Lines = new(() => WordPieceTokenizerTests.ReferenceLines().Select(l => l.Text).ToArray());
-    private static string[] Corpus => Lines.Value[..2500];
-    private static string[] HeldOut => Lines.Value[2500..];
+    static readonly Lazy<string[]> Lines = new(() => WordPieceTokenizerTests.ReferenceLines().Select(l => l.Text).ToArray());
+    static string[] Corpus => Lines.Value[..2500];
+    static string[] HeldOut => Lines.Value[2500..];
 
-    private static readonly Lazy<WordPieceTokenizer> TrainedWordPiece = new(() =>
+    static readonly Lazy<WordPieceTokenizer> TrainedWordPiece = new(() =>
         WordPieceTrainer.Train(Corpus, vocabSize: 2000, lowercase: true, minFrequency: 2));
 
-    private static readonly Lazy<ByteLevelBpeTokenizer> TrainedBpe = new(() =>
+    static readonly Lazy<ByteLevelBpeTokenizer> TrainedBpe = new(() =>
         BpeTrainer.Train(Corpus, vocabSize: 2000, minFrequency: 2));
 
     [Fact]
@@ -114,7 +114,7 @@ public class TokenizerTrainingTests
     }
 
     /// <summary>Saves the tokenizer, loads the folder back with ours and with Hugging Face's, and checks that all three agree.</summary>
-    private static string AssertReloadedAndHuggingFaceAgree<T>(ITokenizer tokenizer, IEnumerable<string> texts) where T : ITokenizer
+    static string AssertReloadedAndHuggingFaceAgree<T>(ITokenizer tokenizer, IEnumerable<string> texts) where T : ITokenizer
     {
         var dir = TempDir.Create();
         tokenizer.Save(dir);
@@ -129,7 +129,7 @@ public class TokenizerTrainingTests
         return dir;
     }
 
-    private static void AssertSameFiles(ITokenizer first, ITokenizer second, params string[] files)
+    static void AssertSameFiles(ITokenizer first, ITokenizer second, params string[] files)
     {
         string a = TempDir.Create(), b = TempDir.Create();
         first.Save(a);

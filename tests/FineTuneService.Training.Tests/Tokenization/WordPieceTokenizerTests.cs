@@ -6,9 +6,9 @@ namespace FineTuneService.Training.Tests.Tokenization;
 
 public class WordPieceTokenizerTests
 {
-    private static readonly Lazy<WordPieceTokenizer> FromTokenizerJson = new(() => WordPieceTokenizer.FromFolder(Fixtures.MiniLm));
+    static readonly Lazy<WordPieceTokenizer> FromTokenizerJson = new(() => WordPieceTokenizer.FromFolder(Fixtures.MiniLm));
 
-    private static readonly Lazy<WordPieceTokenizer> FromVocabTxt = new(() =>
+    static readonly Lazy<WordPieceTokenizer> FromVocabTxt = new(() =>
     {
         var dir = TempDir.Create();
         File.Copy(Path.Combine(Fixtures.MiniLm, "vocab.txt"), Path.Combine(dir, "vocab.txt"));
@@ -16,11 +16,11 @@ public class WordPieceTokenizerTests
         return WordPieceTokenizer.FromFolder(dir);
     });
 
-    private static WordPieceTokenizer Tokenizer => FromTokenizerJson.Value;
+    static WordPieceTokenizer Tokenizer => FromTokenizerJson.Value;
 
-    private static readonly Lazy<MiniLmReference> Reference = new(() => new MiniLmReference());
+    static readonly Lazy<MiniLmReference> Reference = new(() => new MiniLmReference());
 
-    private static readonly Lazy<(string Text, int[] Ids)[]> Lines = new(() => PackageText.Lines
+    static readonly Lazy<(string Text, int[] Ids)[]> Lines = new(() => PackageText.Lines
         .Select(text => (text, Reference.Value.Encode(text).Select(id => (int)id).ToArray())).ToArray());
 
     /// <summary>The real text of <see cref="PackageText"/>, each line with the ids Hugging Face `tokenizers` gives it.</summary>

@@ -170,11 +170,15 @@ public class FineTuneJobTests
         }).Keys);
         Assert.Equal(["columns.label"], TrainingJobRunner.Validate(bad with
         {
-            Columns = new ColumnMap("sentence"), Hyperparameters = [], Train = new DataFile(SentimentCsv(10, 9, (_, _) => "same"), "csv"),
+            Columns = new ColumnMap("sentence"),
+            Hyperparameters = [],
+            Train = new DataFile(SentimentCsv(10, 9, (_, _) => "same"), "csv"),
         }).Keys);
         Assert.Equal(["train_dataset_id"], TrainingJobRunner.Validate(bad with
         {
-            Task = "regression", Columns = new ColumnMap("sentence"), Hyperparameters = [],
+            Task = "regression",
+            Columns = new ColumnMap("sentence"),
+            Hyperparameters = [],
         }).Keys);
     }
 }

@@ -1,5 +1,5 @@
-using FineTuneService.Training.Trainer;
 using FineTuneService.Training.Models;
+using FineTuneService.Training.Trainer;
 
 namespace FineTuneService.Training.Tests.Trainer;
 
