@@ -152,10 +152,7 @@ public sealed class BertSelfAttention : nn.Module<Tensor, Tensor, Tensor>
     public override Tensor forward(Tensor hidden, Tensor mask)
     {
         using var scope = NewDisposeScope();
-        long b = hidden.shape[0], t = hidden.shape[1], h = hidden.shape[2];
-        Tensor Split(Linear proj) => proj.forward(hidden).view(b, t, heads, h / heads).transpose(1, 2); // (B, heads, T, head_dim)
-        var context = F.scaled_dot_product_attention(Split(query), Split(key), Split(value), mask, training ? dropoutP : 0);
-        return context.transpose(1, 2).reshape(b, t, h).MoveToOuterDisposeScope();
+        return ModelParts.SelfAttention(hidden, query, key, value, heads, mask, training ? dropoutP : 0).MoveToOuterDisposeScope();
     }
 }
 
@@ -254,16 +251,7 @@ public sealed class BertEncoder : nn.Module<Tensor, Tensor, Tensor>
     public override Tensor forward(Tensor hidden, Tensor mask) => forward(hidden, mask, null);
 
     /// <summary>Runs the layers; <paramref name="hiddenStates"/>, when given, receives each layer's output.</summary>
-    public Tensor forward(Tensor hidden, Tensor mask, List<Tensor>? hiddenStates)
-    {
-        using var scope = NewDisposeScope();
-        foreach (var l in layer)
-        {
-            hidden = l.forward(hidden, mask);
-            hiddenStates?.Add(hidden.MoveToOuterDisposeScope());
-        }
-        return hidden.MoveToOuterDisposeScope();
-    }
+    public Tensor forward(Tensor hidden, Tensor mask, List<Tensor>? hiddenStates) => ModelParts.Encode(layer, hidden, mask, hiddenStates);
 }
 
 public sealed class BertPooler : nn.Module<Tensor, Tensor>
@@ -314,10 +302,7 @@ public sealed class BertModel : nn.Module
     public (Tensor LastHiddenState, Tensor? PoolerOutput) forward(Tensor inputIds, Tensor attentionMask, Tensor? tokenTypeIds = null,
         List<Tensor>? hiddenStates = null)
     {
-        if (inputIds.shape[1] > Config.MaxPositions)
-        {
-            throw new ArgumentException($"{inputIds.shape[1]} tokens exceed max_position_embeddings ({Config.MaxPositions})", nameof(inputIds));
-        }
+        ModelParts.RequireLength(inputIds.shape[1], Config.MaxPositions, "max_position_embeddings");
         using var scope = NewDisposeScope();
         var mask = attentionMask.to(ScalarType.Bool).unsqueeze(1).unsqueeze(1); // (B, 1, 1, T)
         var types = Config.TypeVocabSize > 1 && tokenTypeIds is not null ? tokenTypeIds : zeros_like(inputIds);

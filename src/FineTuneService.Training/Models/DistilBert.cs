@@ -119,10 +119,7 @@ public sealed class DistilBertAttention : nn.Module<Tensor, Tensor, Tensor>
     public override Tensor forward(Tensor x, Tensor mask)
     {
         using var scope = NewDisposeScope();
-        long b = x.shape[0], t = x.shape[1], d = x.shape[2];
-        Tensor Split(Linear proj) => proj.forward(x).view(b, t, heads, d / heads).transpose(1, 2); // (B, heads, T, head_dim)
-        var context = F.scaled_dot_product_attention(Split(q_lin), Split(k_lin), Split(v_lin), mask, training ? dropoutP : 0);
-        return out_lin.forward(context.transpose(1, 2).reshape(b, t, d)).MoveToOuterDisposeScope();
+        return out_lin.forward(ModelParts.SelfAttention(x, q_lin, k_lin, v_lin, heads, mask, training ? dropoutP : 0)).MoveToOuterDisposeScope();
     }
 }
 
@@ -182,16 +179,7 @@ public sealed class DistilBertTransformer : nn.Module
         RegisterComponents();
     }
 
-    public Tensor forward(Tensor hidden, Tensor mask, List<Tensor>? hiddenStates)
-    {
-        using var scope = NewDisposeScope();
-        foreach (var block in layer)
-        {
-            hidden = block.forward(hidden, mask);
-            hiddenStates?.Add(hidden.MoveToOuterDisposeScope());
-        }
-        return hidden.MoveToOuterDisposeScope();
-    }
+    public Tensor forward(Tensor hidden, Tensor mask, List<Tensor>? hiddenStates) => ModelParts.Encode(layer, hidden, mask, hiddenStates);
 }
 
 /// <summary>The DistilBERT encoder: keys <c>embeddings.*</c>, <c>transformer.layer.{i}.*</c>.</summary>
@@ -220,10 +208,7 @@ public sealed class DistilBertModel : nn.Module
     /// when given, receives the embeddings' output and each layer's.</summary>
     public Tensor forward(Tensor inputIds, Tensor attentionMask, List<Tensor>? hiddenStates = null)
     {
-        if (inputIds.shape[1] > Config.MaxPositions)
-        {
-            throw new ArgumentException($"{inputIds.shape[1]} tokens exceed max_position_embeddings ({Config.MaxPositions})", nameof(inputIds));
-        }
+        ModelParts.RequireLength(inputIds.shape[1], Config.MaxPositions, "max_position_embeddings");
         using var scope = NewDisposeScope();
         var mask = attentionMask.to(ScalarType.Bool).unsqueeze(1).unsqueeze(1); // (B, 1, 1, T)
         var embedded = embeddings.forward(inputIds);

@@ -218,10 +218,7 @@ public sealed class Gpt2Model : nn.Module
         List<Tensor>? hiddenStates = null)
     {
         long t = inputIds.shape[1], past = cache?.Length ?? 0;
-        if (past + t > maxPositions)
-        {
-            throw new ArgumentException($"{past + t} tokens exceed n_positions ({maxPositions})", nameof(inputIds));
-        }
+        ModelParts.RequireLength(past + t, maxPositions, "n_positions");
         using var scope = NewDisposeScope();
         positionIds ??= arange(past, past + t, dtype: ScalarType.Int64, device: inputIds.device).unsqueeze(0);
         var x = drop.forward(wte.forward(inputIds) + wpe.forward(positionIds));

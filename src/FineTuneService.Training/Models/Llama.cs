@@ -286,10 +286,7 @@ public sealed class LlamaModel : nn.Module
         List<Tensor>? hiddenStates = null)
     {
         long t = inputIds.shape[1], past = cache?.Length ?? 0;
-        if (past + t > maxPositions)
-        {
-            throw new ArgumentException($"{past + t} tokens exceed max_position_embeddings ({maxPositions})", nameof(inputIds));
-        }
+        ModelParts.RequireLength(past + t, maxPositions, "max_position_embeddings");
         using var scope = NewDisposeScope();
         var device = inputIds.device;
         positionIds ??= arange(past, past + t, dtype: ScalarType.Int64, device: device).unsqueeze(0).expand(inputIds.shape[0], t);

@@ -246,10 +246,7 @@ public sealed class ModernBertModel : nn.Module
     public Tensor forward(Tensor inputIds, Tensor attentionMask, List<Tensor>? hiddenStates = null)
     {
         long t = inputIds.shape[1];
-        if (t > Config.MaxPositions)
-        {
-            throw new ArgumentException($"{t} tokens exceed max_position_embeddings ({Config.MaxPositions})", nameof(inputIds));
-        }
+        ModelParts.RequireLength(t, Config.MaxPositions, "max_position_embeddings");
         using var scope = NewDisposeScope();
         var device = inputIds.device;
         var keys = attentionMask.to(ScalarType.Bool).unsqueeze(1).unsqueeze(1); // (B, 1, 1, T)
