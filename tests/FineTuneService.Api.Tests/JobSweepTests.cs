@@ -1,5 +1,5 @@
 using System.Net.Http.Json;
-using FineTuneService.Platform.Data;
+using FineTuneService.Platform.Persistence;
 using Hangfire;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
