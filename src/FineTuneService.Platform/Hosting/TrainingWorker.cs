@@ -1,5 +1,5 @@
 using FineTuneService.Platform.Hub;
-using FineTuneService.Platform.Jobs;
+using FineTuneService.Platform.Scheduling;
 using FineTuneService.Platform.Webhooks;
 using FineTuneService.Training.Jobs;
 using Hangfire;

@@ -1,9 +1,9 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using FineTuneService.Platform.Data;
+using FineTuneService.Platform.Persistence;
 using FineTuneService.Platform.Http;
 using FineTuneService.Platform.Identity;
-using FineTuneService.Platform.Models;
+using FineTuneService.Platform.Registry;
 using FineTuneService.Platform.Storage;
 using FineTuneService.Platform.Tenants;
 using FineTuneService.Training.Checkpoints;
