@@ -1,8 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using FineTuneService.Platform.Persistence;
 using FineTuneService.Platform.Http;
 using FineTuneService.Platform.Identity;
+using FineTuneService.Platform.Persistence;
 using FineTuneService.Platform.Registry;
 using FineTuneService.Platform.Storage;
 using FineTuneService.Platform.Tenants;
