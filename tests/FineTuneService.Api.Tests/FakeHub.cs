@@ -169,6 +169,8 @@ public sealed class FakeHub : IAsyncDisposable
             // Half the file, then the connection goes away.
             await context.Response.Body.WriteAsync(content.AsMemory(from, (content.Length - from) / 2));
             await context.Response.Body.FlushAsync();
+            // Time for the bytes to reach the client: an abort (a reset) may discard what it has not read yet.
+            await Task.Delay(500);
             context.Abort();
             return;
         }
