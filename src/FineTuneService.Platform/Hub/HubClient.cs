@@ -11,12 +11,6 @@ using Microsoft.Extensions.Options;
 
 namespace FineTuneService.Platform.Hub;
 
-/// <summary>A file of a Hub repo as the revision API lists it (<c>?blobs=true</c>: with its size, and an LFS file's sha256).</summary>
-public sealed record HubFile(string Name, long? Size, string? Sha256);
-
-/// <summary>What a revision (branch, tag or commit) resolved to: its commit sha and its files.</summary>
-public sealed record HubRevision(string Commit, IReadOnlyList<HubFile> Files);
-
 /// <summary>The Hugging Face Hub's download protocol, as <c>huggingface_hub</c>'s <c>file_download.py</c> speaks it:
 /// <c>GET /api/models/{repo}/revision/{revision}?blobs=true</c> for the commit and files; per file
 /// <c>HEAD /{repo}/resolve/{commit}/{file}</c> without following a redirect to another host, reading <c>X-Repo-Commit</c>,

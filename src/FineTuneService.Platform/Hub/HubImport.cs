@@ -18,12 +18,6 @@ using Microsoft.Extensions.Options;
 
 namespace FineTuneService.Platform.Hub;
 
-/// <summary>The JSON body of <c>POST /models/import</c> that pulls a model from the Hub (OpenAPI shape; the handler reads it itself).</summary>
-/// <param name="HubId">The Hub's model id, e.g. FacebookAI/roberta-base.</param>
-/// <param name="Revision">A branch, tag or commit sha; default main. The commit it resolves to is recorded on the model.</param>
-/// <param name="Name">Display name; default the Hub id.</param>
-public sealed record HubImportBody(string HubId, string? Revision, string? Name);
-
 /// <summary>A pull from the Hub by id. The request does what can be refused cheaply, so refusals are the caller's 4xx:
 /// the id and revision, the commit and its file list (gated, missing), safetensors weights and a tokenizer among them,
 /// their announced sizes against the import limit, the tenant's quota and the disk, and config.json (an unsupported
