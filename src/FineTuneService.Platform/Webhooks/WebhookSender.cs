@@ -1,9 +1,9 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using FineTuneService.Platform.Data;
 using FineTuneService.Platform.Http;
-using FineTuneService.Platform.Jobs;
+using FineTuneService.Platform.Persistence;
+using FineTuneService.Platform.Scheduling;
 using Hangfire;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -11,10 +11,6 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace FineTuneService.Platform.Webhooks;
-
-/// <summary>The body of every webhook POST: <c>id</c> is the delivery's (the same on every retry, so receivers can
-/// drop repeats), <c>data</c> the job as <c>GET /jobs/{id}</c> shows it at delivery time.</summary>
-public sealed record WebhookEvent(Guid Id, string Type, DateTime CreatedAt, JobResponse Data);
 
 /// <summary>Sends one job event to each of its webhooks that wants it: a JSON POST signed with HMAC-SHA256 over
 /// <c>{timestamp}.{body}</c> (header <c>X-FineTune-Signature: t=…,v1=…</c>), retried after each of
