@@ -6,6 +6,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using FineTuneService.Platform.Persistence;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using Xunit.Abstractions;
 
 namespace FineTuneService.Api.Tests;
@@ -84,7 +85,7 @@ public class ChaosTests(SeededApiFactory factory, ITestOutputHelper output) : IC
             var step = 0;
             while (!await AllFinished())
             {
-                Assert.True(clock.Elapsed < TimeSpan.FromSeconds(90 + 30 * Jobs), $"not done after {clock.Elapsed}:\n{Logs()}");
+                if (clock.Elapsed > TimeSpan.FromSeconds(90 + 30 * Jobs)) Assert.Fail($"not done after {clock.Elapsed}: {await Unfinished(ids)}\n{Logs()}");
                 await Task.Delay(TimeSpan.FromSeconds(5 + random.NextDouble() * 3));
                 step++;
                 if (kills >= maxKills && step > 3) continue;
@@ -157,6 +158,16 @@ public class ChaosTests(SeededApiFactory factory, ITestOutputHelper output) : IC
             apiHost.Dispose();
             foreach (var worker in workers) worker.Dispose();
         }
+    }
+
+    /// <summary>The jobs not finished yet, as the database and Hangfire have them.</summary>
+    async Task<string> Unfinished(List<string> ids)
+    {
+        await using var db = factory.Db();
+        var jobs = await db.Jobs.Where(j => ids.Select(Guid.Parse).Contains(j.Id) && !JobStatusGroups.Finished.Contains(j.Status)).ToListAsync();
+        using var hangfire = factory.Services.GetRequiredService<Hangfire.JobStorage>().GetConnection();
+        return string.Join("; ", jobs.Select(j => $"{j.Id} {j.Status} attempt {j.Attempt} deaths {j.Deaths} step {j.Step} lease {j.LeaseOwner} until {j.LeaseExpiresAt:HH:mm:ss} " +
+            $"hangfire {j.HangfireJobId} {(j.HangfireJobId is null ? null : hangfire.GetStateData(j.HangfireJobId)?.Name)}"));
     }
 
     /// <summary>The steps the jobs a worker holds have done past their newest checkpoint: what killing it makes them redo
