@@ -25,6 +25,8 @@ public static class OnnxExport
     static readonly (string[] Architectures, Action<OnnxGraph, ITaskModel> Build)[] Families =
     [
         (BertOnnx.Architectures, BertOnnx.Build),
+        (RobertaOnnx.Architectures, RobertaOnnx.Build),
+        (DistilBertOnnx.Architectures, DistilBertOnnx.Build),
         (Gpt2Onnx.Architectures, Gpt2Onnx.Build),
     ];
 

@@ -72,6 +72,27 @@ public sealed class OnnxParityTests(ITestOutputHelper output) : IDisposable
         Assert.True(MaxDiff(task, Padded([9, 3, 6, 1], task.Config.VocabSize, seed: 1)) < Tolerance);
     }
 
+    /// <summary>RoBERTa, XLM-R and DistilBERT under every head (fresh heads seeded over the fixtures' encoders); the
+    /// padded ids are the family's pad id, so RoBERTa's positions skip them as Hugging Face's do.</summary>
+    [Theory]
+    [InlineData("roberta", "RobertaForSequenceClassification")]
+    [InlineData("roberta", "RobertaForTokenClassification")]
+    [InlineData("roberta", "RobertaForMaskedLM")]
+    [InlineData("xlm_roberta", "XLMRobertaForSequenceClassification")]
+    [InlineData("xlm_roberta", "XLMRobertaForMaskedLM")]
+    [InlineData("distilbert", nameof(DistilBertForSequenceClassification))]
+    [InlineData("distilbert", nameof(DistilBertForTokenClassification))]
+    [InlineData("distilbert", nameof(DistilBertForMaskedLM))]
+    public void Roberta_xlm_roberta_and_distilbert_heads_match_torch_on_a_padded_batch(string arch, string architecture)
+    {
+        using var model = ModelFolder.Load(Fixtures.TinyRandom(arch), architecture).Module;
+        var task = (ITaskModel)model;
+        var pad = task.Config is RobertaConfig roberta ? roberta.PadTokenId : 0;
+        var batch = Padded([9, 3, 6, 1], task.Config.VocabSize, seed: 7, tokenTypes: false);
+        batch = batch with { InputIds = batch.InputIds.Select((id, i) => batch.AttentionMask[i] == 1 ? id : pad).ToArray() };
+        Assert.True(MaxDiff(task, batch) < Tolerance);
+    }
+
     [Theory]
     [InlineData(ModelConfig.Regression, 1)]
     [InlineData(ModelConfig.MultiLabel, 4)]
