@@ -1,4 +1,5 @@
 using FineTuneService.Platform.Http;
+using FineTuneService.Platform.Hub;
 using FineTuneService.Platform.Identity;
 using FineTuneService.Platform.Persistence;
 using FineTuneService.Platform.Scheduling;
@@ -51,6 +52,7 @@ public static class PlatformDefaults
             .Validate(o => { try { return o.RetryDelayList.All(d => d >= TimeSpan.Zero); } catch (FormatException) { return false; } },
                 "Webhooks:RetryDelays: comma-separated seconds, each >= 0").ValidateOnStart();
         services.AddSingleton<WebhookNotifier>();
+        services.AddHub();
         services.AddOptions<ModelBudget>().BindConfiguration(ModelBudget.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<DataLimits>().BindConfiguration(DataLimits.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<ArtifactStore>();

@@ -77,7 +77,7 @@ public static class PredictEndpoints
         }
         await using var scope = services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
-        var model = await db.Models.FindAsync([id], cancellationToken) ?? throw new NotFoundException("model", id);
+        var model = ModelEndpoints.Ready(await db.Models.FindAsync([id], cancellationToken) ?? throw new NotFoundException("model", id));
         if (!everyTenant && cache.TryAcquire(id) is { } allowed)
         {
             return allowed;
