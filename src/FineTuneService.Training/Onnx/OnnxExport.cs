@@ -28,6 +28,7 @@ public static class OnnxExport
         (RobertaOnnx.Architectures, RobertaOnnx.Build),
         (DistilBertOnnx.Architectures, DistilBertOnnx.Build),
         (Gpt2Onnx.Architectures, Gpt2Onnx.Build),
+        (LlamaOnnx.Architectures, LlamaOnnx.Build),
     ];
 
     /// <summary>Whether the architecture (a config.json <c>architectures</c> name) has a graph.</summary>
