@@ -5,7 +5,6 @@ using FineTuneService.Platform.Datasets;
 using FineTuneService.Platform.Http;
 using FineTuneService.Platform.Inference;
 using FineTuneService.Platform.Jobs;
-using FineTuneService.Training.Jobs;
 using FineTuneService.Training.Trainer;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;

@@ -5,13 +5,6 @@ using static TorchSharp.torch;
 
 namespace FineTuneService.Training.Data;
 
-/// <summary>What the labels of a fine-tune dataset are, and so how a batch carries them.</summary>
-public enum LabelKind { SingleLabel, MultiLabel, Regression, Token }
-
-/// <summary>One tokenized example. ClassId for single-label; Targets: multi-hot (multi-label) or [value] (regression);
-/// TokenLabels: one class id per token, -100 where no label applies.</summary>
-public sealed record FineTuneExample(int[] InputIds, int[] TokenTypeIds, long ClassId = 0, float[]? Targets = null, long[]? TokenLabels = null);
-
 /// <summary>Tokenized fine-tune examples and their batching: a fixed order per (seed, epoch), length-grouped like
 /// Hugging Face's LengthGroupedSampler, each batch padded only to its own longest example (dynamic padding).</summary>
 public sealed class FineTuneDataset(IReadOnlyList<FineTuneExample> examples, LabelKind kind, int padId) : ITrainingData
