@@ -1,5 +1,4 @@
 using FineTuneService.Training.Models;
-using FineTuneService.Training.Trainer;
 using TorchSharp;
 using static TorchSharp.torch;
 
