@@ -1,5 +1,5 @@
 using FineTuneService.Platform.Hosting;
-using FineTuneService.Platform.Inference;
+using FineTuneService.Platform.Serving;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddPlatformDefaults();

@@ -1,5 +1,5 @@
 using FineTuneService.Platform.Hosting;
-using FineTuneService.Platform.Inference;
+using FineTuneService.Platform.Serving;
 
 // The inference host: predict and tokenize over the models on the shared artifacts volume.
 var builder = WebApplication.CreateBuilder(args);

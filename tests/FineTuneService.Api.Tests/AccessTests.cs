@@ -228,7 +228,7 @@ public class AccessTests(TwoTenantsFactory factory) : IClassFixture<TwoTenantsFa
         using (var db = factory.Db())
         {
             var source = await db.Models.SingleAsync(m => m.Id == factory.ModelId);
-            db.Models.Add(new FineTuneService.Platform.Data.Model
+            db.Models.Add(new FineTuneService.Platform.Persistence.Model
             {
                 Id = derived, TenantId = factory.TenantId, Name = "derived", Path = source.Path, SizeBytes = 1, SourceJobId = factory.JobId,
                 BaseModelId = factory.ModelId, CreatedAt = DateTime.UtcNow,

@@ -4,7 +4,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using FineTuneService.Platform.Data;
+using FineTuneService.Platform.Persistence;
 using Microsoft.EntityFrameworkCore;
 using Xunit.Abstractions;
 

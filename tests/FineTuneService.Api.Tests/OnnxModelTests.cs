@@ -2,7 +2,7 @@ using System.IO.Compression;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
-using FineTuneService.Platform.Data;
+using FineTuneService.Platform.Persistence;
 using FineTuneService.Platform.Storage;
 using FineTuneService.Training.Models;
 using FineTuneService.Training.Tokenization;

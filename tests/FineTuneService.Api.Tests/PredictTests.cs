@@ -3,7 +3,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using FineTuneService.Platform.Data;
+using FineTuneService.Platform.Persistence;
 using FineTuneService.Platform.Storage;
 using FineTuneService.Training.Checkpoints;
 using FineTuneService.Training.Inference;

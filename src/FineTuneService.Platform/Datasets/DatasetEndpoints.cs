@@ -1,6 +1,6 @@
-using FineTuneService.Platform.Data;
 using FineTuneService.Platform.Http;
 using FineTuneService.Platform.Identity;
+using FineTuneService.Platform.Persistence;
 using FineTuneService.Platform.Storage;
 using FineTuneService.Platform.Tenants;
 using FineTuneService.Training.Data;

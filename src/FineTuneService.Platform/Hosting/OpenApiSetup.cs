@@ -1,10 +1,10 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
-using FineTuneService.Platform.Data;
 using FineTuneService.Platform.Datasets;
 using FineTuneService.Platform.Http;
-using FineTuneService.Platform.Inference;
-using FineTuneService.Platform.Jobs;
+using FineTuneService.Platform.Persistence;
+using FineTuneService.Platform.Scheduling;
+using FineTuneService.Platform.Serving;
 using FineTuneService.Training.Trainer;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
@@ -123,7 +123,7 @@ public static class OpenApiSetup
             {
                 s.Required = new HashSet<string> { "text" };
             }
-            else if (context.Type == typeof(Models.ModelImportForm))
+            else if (context.Type == typeof(Registry.ModelImportForm))
             {
                 s.Required = new HashSet<string> { "files" };
             }

@@ -1,7 +1,7 @@
-using FineTuneService.Platform.Data;
 using FineTuneService.Platform.Http;
 using FineTuneService.Platform.Identity;
-using FineTuneService.Platform.Jobs;
+using FineTuneService.Platform.Persistence;
+using FineTuneService.Platform.Scheduling;
 using FineTuneService.Platform.Storage;
 using FineTuneService.Platform.Webhooks;
 using FineTuneService.Training.Data;

@@ -1,8 +1,8 @@
 using FineTuneService.Platform.Dashboard;
 using FineTuneService.Platform.Datasets;
 using FineTuneService.Platform.Identity;
-using FineTuneService.Platform.Jobs;
-using FineTuneService.Platform.Models;
+using FineTuneService.Platform.Registry;
+using FineTuneService.Platform.Scheduling;
 using FineTuneService.Platform.Storage;
 using FineTuneService.Platform.Tenants;
 using Microsoft.AspNetCore.Builder;

@@ -1,4 +1,4 @@
-using FineTuneService.Platform.Jobs;
+using FineTuneService.Platform.Scheduling;
 using FineTuneService.Platform.Webhooks;
 using FineTuneService.Training;
 using Hangfire;

@@ -1,4 +1,4 @@
-using FineTuneService.Platform.Data;
+using FineTuneService.Platform.Persistence;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;

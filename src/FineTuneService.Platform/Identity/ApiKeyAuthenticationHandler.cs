@@ -1,5 +1,5 @@
 using System.Text.Encodings.Web;
-using FineTuneService.Platform.Data;
+using FineTuneService.Platform.Persistence;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;

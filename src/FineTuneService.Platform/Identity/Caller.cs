@@ -1,5 +1,5 @@
 using System.Security.Claims;
-using FineTuneService.Platform.Data;
+using FineTuneService.Platform.Persistence;
 using Microsoft.AspNetCore.Http;
 
 namespace FineTuneService.Platform.Identity;

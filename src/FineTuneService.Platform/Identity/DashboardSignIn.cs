@@ -1,5 +1,5 @@
 using System.Net;
-using FineTuneService.Platform.Data;
+using FineTuneService.Platform.Persistence;
 using FineTuneService.Platform.Storage;
 using Hangfire;
 using Microsoft.AspNetCore.Antiforgery;

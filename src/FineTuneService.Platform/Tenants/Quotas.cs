@@ -1,5 +1,5 @@
-using FineTuneService.Platform.Data;
 using FineTuneService.Platform.Http;
+using FineTuneService.Platform.Persistence;
 using Microsoft.AspNetCore.Http;
 using Microsoft.EntityFrameworkCore;
 

@@ -1,6 +1,6 @@
-using FineTuneService.Platform.Data;
 using FineTuneService.Platform.Http;
 using FineTuneService.Platform.Identity;
+using FineTuneService.Platform.Persistence;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;

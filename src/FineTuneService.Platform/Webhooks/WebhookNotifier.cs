@@ -1,5 +1,5 @@
-using FineTuneService.Platform.Data;
-using FineTuneService.Platform.Jobs;
+using FineTuneService.Platform.Persistence;
+using FineTuneService.Platform.Scheduling;
 using Hangfire;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;

@@ -1,9 +1,9 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using FineTuneService.Platform.Data;
 using FineTuneService.Platform.Http;
-using FineTuneService.Platform.Jobs;
+using FineTuneService.Platform.Persistence;
+using FineTuneService.Platform.Scheduling;
 using Hangfire;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;

@@ -1,0 +1,246 @@
+using System.IO.Compression;
+using System.Text.Json.Nodes;
+using FineTuneService.Platform.Datasets;
+using FineTuneService.Platform.Http;
+using FineTuneService.Platform.Identity;
+using FineTuneService.Platform.Persistence;
+using FineTuneService.Platform.Serving;
+using FineTuneService.Platform.Storage;
+using FineTuneService.Platform.Tenants;
+using FineTuneService.Training.Models;
+using FineTuneService.Training.Onnx;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace FineTuneService.Platform.Registry;
+
+/// <summary>A registry model. <see cref="Precision"/> int8 marks a quantized copy of <see cref="BaseModelId"/>;
+/// <see cref="Quantization"/> is its agreement and accuracy against that model, when measured.</summary>
+public sealed record ModelResponse(
+    Guid Id, string Name, string? Architecture, string? ModelType, long SizeBytes, IReadOnlyList<string> Files,
+    Guid? SourceJobId, Guid? BaseModelId, string Precision, JsonObject? Quantization, bool Shared, DateTime CreatedAt)
+{
+    public static ModelResponse From(Model m, ArtifactStore store)
+    {
+        var folder = store.FullPath(m.Path);
+        IReadOnlyList<string> files = Directory.Exists(folder) ? [.. Directory.GetFiles(folder).Select(Path.GetFileName).Order()!] : [];
+        return new(m.Id, m.Name, m.Architecture, m.ModelType, m.SizeBytes, files, m.SourceJobId, m.BaseModelId, m.Precision,
+            m.QuantizationReport is null ? null : JsonNode.Parse(m.QuantizationReport)!.AsObject(), m.Shared, m.CreatedAt);
+    }
+
+    /// <summary>Models as the caller may see them: lineage names only jobs and models the caller can read, so a shared
+    /// model never reveals its tenant's job.</summary>
+    public static async Task<List<ModelResponse>> VisibleAsync(IReadOnlyList<Model> models, AppDbContext db, ArtifactStore store, CancellationToken cancellationToken)
+    {
+        var jobIds = models.Select(m => m.SourceJobId).OfType<Guid>().Distinct().ToList();
+        var baseIds = models.Select(m => m.BaseModelId).OfType<Guid>().Distinct().ToList();
+        var jobs = jobIds.Count == 0 ? [] : await db.Jobs.Where(j => jobIds.Contains(j.Id)).Select(j => j.Id).ToHashSetAsync(cancellationToken);
+        var bases = baseIds.Count == 0 ? [] : await db.Models.Where(m => baseIds.Contains(m.Id)).Select(m => m.Id).ToHashSetAsync(cancellationToken);
+        return [.. models.Select(m => From(m, store) with
+        {
+            SourceJobId = m.SourceJobId is { } job && jobs.Contains(job) ? job : null,
+            BaseModelId = m.BaseModelId is { } model && bases.Contains(model) ? model : null,
+        })];
+    }
+}
+
+/// <summary><c>PATCH /models/{id}</c> (admin): <c>shared</c> makes a model readable by every tenant, and writable by none.</summary>
+public sealed record UpdateModelRequest(bool? Shared);
+
+/// <summary>The multipart form of <c>POST /models/import</c> (OpenAPI shape; the handler streams the parts itself).</summary>
+/// <param name="Files">The folder's files (config.json, model.safetensors, vocab.txt or tokenizer.json, tokenizer_config.json, …), or one .zip / .tar.gz of them.</param>
+/// <param name="Name">Display name; default "imported model".</param>
+public sealed record ModelImportForm(IReadOnlyList<IFormFile> Files, string? Name);
+
+/// <summary>The optional body of <c>POST /models/{id}/quantize</c> (OpenAPI shape; <see cref="ModelQuantization"/> reads it).</summary>
+/// <param name="Name">The int8 copy's name.</param>
+/// <param name="Evaluation">A labelled dataset to measure the copy against its fp32 model on.</param>
+public sealed record QuantizeBody(string? Name, QuantizeEvaluationBody? Evaluation);
+
+/// <param name="DatasetId">The labelled dataset.</param>
+/// <param name="Columns">Its text, optional text_pair and label columns.</param>
+/// <param name="MaxRows">Rows measured (at most 20,000).</param>
+public sealed record QuantizeEvaluationBody(Guid DatasetId, Scheduling.ColumnSpec Columns, int? MaxRows);
+
+public static class ModelEndpoints
+{
+    const int MaxNameLength = 200;
+
+    public static RouteGroupBuilder MapModelEndpoints(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/models").WithTags("Models").RequireAuthorization(Policies.TenantData);
+        group.MapPost("/import", Import).WithName("ImportModel").DisableAntiforgery()
+            .WithRequestBody<ModelImportForm>("multipart/form-data").WithProblems(400, 413, 415)
+            .WithSummary("Import a Hugging Face model folder: 'files' parts (config.json, model.safetensors, vocab.txt or tokenizer.json, ...) or one .zip / .tar.gz")
+            .WithDescription("Only safetensors weights are loaded (pickled .bin files are refused: unpickling runs code). The config's architecture " +
+                "and the tokenizer files are checked; a missing or unreadable file is a 400 naming `files`.");
+        group.MapGet("/", List).WithName("ListModels").WithSummary("List models, newest first, paged").WithProblems(400);
+        group.MapGet("/{id:guid}", Get).WithName("GetModel").WithSummary("One model, with its lineage (source job, base model)").WithProblems(404);
+        group.MapGet("/{id:guid}/download", Download).WithName("DownloadModel")
+            .WithSummary("The Hugging Face folder as a zip; format=onnx: the ONNX graph (model.onnx) with config.json and the tokenizer files")
+            .Produces<Stream>(StatusCodes.Status200OK, "application/zip").WithProblems(400, 404);
+        group.MapPost("/{id:guid}/quantize", Quantize).WithName("QuantizeModel")
+            .WithRequestBody<QuantizeBody>("application/json", required: false).WithProblems(400, 404)
+            .WithSummary("A new registry model whose ONNX graph has per-column int8 matrix products, optionally measured against this one on a labelled dataset");
+        group.MapDelete("/{id:guid}", Delete).WithName("DeleteModel").WithSummary("Delete a model that no active job uses").WithProblems(403, 404, 409);
+        group.MapPatch("/{id:guid}", Update).WithName("UpdateModel").RequireAuthorization(Policies.Admin).WithProblems(404)
+            .WithSummary("Share a model with every tenant, or stop sharing it (admin)");
+        return group;
+    }
+
+    static async Task<Created<ModelResponse>> Import(HttpRequest request, Caller caller, AppDbContext db, ArtifactStore store,
+        IOptions<StorageOptions> options, IOptions<ModelBudget> budget, TimeProvider clock, ILogger<Model> logger, CancellationToken cancellationToken)
+    {
+        var temp = store.NewTempFolder();
+        string? folder = null;
+        try
+        {
+            var form = await Quotas.ReadUploadAsync(request, db, caller.TenantId, temp, "files", options.Value.MaxModelBytes, cancellationToken);
+            ModelFiles.Assemble(form.Files, temp, options.Value.MaxModelBytes, budget.Value);
+            var name = form.Fields.GetValueOrDefault("name")?.Trim() is { Length: > 0 } n ? n : "imported model";
+            if (name.Length > MaxNameLength) throw new RequestValidationException("name", $"at most {MaxNameLength} characters");
+
+            var id = Guid.NewGuid();
+            folder = ArtifactStore.ModelFolder(id);
+            store.Promote(Path.Combine(temp, "model"), folder);
+            var model = ModelFiles.Describe(store, id, folder, name, null, null, clock);
+            // An archive unpacks to more than was uploaded.
+            await Quotas.EnsureStorageAsync(db, caller.TenantId, model.SizeBytes, cancellationToken);
+            db.Models.Add(model);
+            await db.SaveChangesAsync(cancellationToken);
+            folder = null;
+            logger.LogInformation("Model {ModelId} imported by {Caller}", id, caller.ToString());
+            return TypedResults.Created($"/models/{id}", ModelResponse.From(model, store));
+        }
+        finally
+        {
+            store.DeleteFolder(temp);
+            if (folder is not null) store.DeleteFolder(folder);
+        }
+    }
+
+    static async Task<Ok<PagedList<ModelResponse>>> List(AppDbContext db, ArtifactStore store, CancellationToken cancellationToken,
+        int page = 1, [FromQuery(Name = "page_size")] int pageSize = Paging.DefaultPageSize)
+    {
+        var models = await Paging.ReadAsync(db.Models.AsNoTracking().OrderByDescending(m => m.CreatedAt).ThenBy(m => m.Id),
+            page, pageSize, m => m, cancellationToken);
+        return TypedResults.Ok(new PagedList<ModelResponse>(await ModelResponse.VisibleAsync(models.Items, db, store, cancellationToken),
+            models.Page, models.PageSize, models.Total));
+    }
+
+    static async Task<Ok<ModelResponse>> Get(Guid id, AppDbContext db, ArtifactStore store, CancellationToken cancellationToken) =>
+        TypedResults.Ok((await ModelResponse.VisibleAsync([await Find(db, id, cancellationToken)], db, store, cancellationToken))[0]);
+
+    static async Task<Ok<ModelResponse>> Update(Guid id, UpdateModelRequest body, Caller caller, AppDbContext db, ArtifactStore store,
+        ILogger<Model> logger, CancellationToken cancellationToken)
+    {
+        var model = await db.Models.FirstOrDefaultAsync(m => m.Id == id, cancellationToken) ?? throw new NotFoundException("model", id);
+        if (body.Shared is { } shared) model.Shared = shared;
+        await db.SaveChangesAsync(cancellationToken);
+        logger.LogInformation("Model {ModelId} shared={Shared} set by {Caller}", id, model.Shared, caller.ToString());
+        return TypedResults.Ok((await ModelResponse.VisibleAsync([model], db, store, cancellationToken))[0]);
+    }
+
+    /// <summary>Files of an ONNX download besides the graph: what a tokenizer and a pipeline need to run it.</summary>
+    static readonly string[] OnnxCompanions =
+    [
+        "config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt",
+        "vocab.json", "merges.txt", "added_tokens.json",
+    ];
+
+    static async Task<PushStreamHttpResult> Download(Guid id, string? format, HttpContext context, AppDbContext db, ArtifactStore store,
+        CancellationToken cancellationToken)
+    {
+        var model = await Find(db, id, cancellationToken);
+        var folder = store.FullPath(model.Path);
+        IEnumerable<(string Name, string Path)> files;
+        switch (format)
+        {
+            case null or "huggingface":
+                files = Directory.GetFiles(folder).Order().Select(f => (Path.GetFileName(f), f));
+                break;
+            case "onnx":
+                var graph = await Task.Run(() => OnnxExport.Cached(folder, ModelQuantization.PrecisionOf(model)), cancellationToken)
+                    ?? throw new RequestValidationException("format", $"{model.Architecture} has no ONNX graph yet; download format=huggingface");
+                files = OnnxCompanions.Select(name => (name, Path.Combine(folder, name))).Where(f => File.Exists(f.Item2))
+                    .Prepend((OnnxExport.FileName, graph));
+                break;
+            default:
+                throw new RequestValidationException("format", "huggingface (the default) or onnx");
+        }
+        // ZipArchive's async writer miscounts offsets on a non-seekable stream (.NET 10): write synchronously.
+        context.Features.GetRequiredFeature<IHttpBodyControlFeature>().AllowSynchronousIO = true;
+        return TypedResults.Stream(body =>
+        {
+            using var zip = new ZipArchive(body, ZipArchiveMode.Create, leaveOpen: true);
+            foreach (var (name, file) in files)
+            {
+                // Weights hardly compress; store them so the download streams at disk speed.
+                using var target = zip.CreateEntry(name, CompressionLevel.NoCompression).Open();
+                using var source = File.OpenRead(file);
+                source.CopyTo(target);
+            }
+            return Task.CompletedTask;
+        }, "application/zip", format == "onnx" ? $"model-{id:N}-onnx.zip" : $"model-{id:N}.zip");
+    }
+
+    static async Task<Created<ModelResponse>> Quantize(Guid id, HttpRequest request, Caller caller, AppDbContext db, ArtifactStore store,
+        TimeProvider clock, ILogger<Model> logger, CancellationToken cancellationToken)
+    {
+        await Quotas.EnsureStorageAsync(db, caller.TenantId, 0, cancellationToken);
+        // The body is optional: no body quantizes without measuring.
+        var body = !request.HasJsonContentType() && (request.ContentLength ?? 0) == 0
+            ? new JsonObject()
+            : await PredictRequest.ReadBodyAsync(request, cancellationToken);
+        var spec = ModelQuantization.ParseRequest(body);
+        var source = await Find(db, id, cancellationToken);
+        var evaluation = spec.Evaluation is { } e ? await DatasetEndpoints.Find(db, e.DatasetId, cancellationToken) : null;
+        var model = await Task.Run(() => ModelQuantization.Quantize(source, spec, evaluation, store, clock), cancellationToken);
+        try
+        {
+            await Quotas.EnsureStorageAsync(db, caller.TenantId, model.SizeBytes, cancellationToken);
+            db.Models.Add(model);
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        catch
+        {
+            store.DeleteFolder(model.Path);
+            throw;
+        }
+        logger.LogInformation("Model {ModelId} quantized from {SourceModelId} by {Caller}", model.Id, id, caller.ToString());
+        return TypedResults.Created($"/models/{model.Id}", ModelResponse.From(model, store));
+    }
+
+    /// <summary>Finished jobs let go of their base model; one that has not finished holds it (a foreign key), which is a 409.
+    /// Of concurrent deletes one is a 204, the others 404. A shared model is read-only but to admins.</summary>
+    static async Task<NoContent> Delete(Guid id, Caller caller, AppDbContext db, ArtifactStore store, ILogger<Model> logger, CancellationToken cancellationToken)
+    {
+        var model = await Find(db, id, cancellationToken);
+        if (model.Shared && !caller.IsAdmin)
+        {
+            throw new ProblemException(StatusCodes.Status403Forbidden, "shared_model_read_only", "A shared model is read-only.",
+                $"Model {id} is shared with every tenant; only an admin can unshare or delete it.");
+        }
+
+        var deleted = await Deletion.DeleteAsync(db, async () =>
+        {
+            await db.Jobs.Where(j => j.BaseModelId == id && JobStatusGroups.Finished.Contains(j.Status))
+                .ExecuteUpdateAsync(set => set.SetProperty(j => j.BaseModelId, (Guid?)null), cancellationToken);
+            return await db.Models.Where(m => m.Id == id).ExecuteDeleteAsync(cancellationToken);
+        }, $"Model {id} is the base of a job that has not finished.", cancellationToken);
+        if (!deleted) throw new NotFoundException("model", id);
+        store.DeleteFolder(model.Path);
+        logger.LogInformation("Model {ModelId} deleted by {Caller}", id, caller.ToString());
+        return TypedResults.NoContent();
+    }
+
+    static async Task<Model> Find(AppDbContext db, Guid id, CancellationToken cancellationToken) =>
+        await db.Models.AsNoTracking().FirstOrDefaultAsync(m => m.Id == id, cancellationToken) ?? throw new NotFoundException("model", id);
+}
