@@ -15,23 +15,6 @@ using Microsoft.Extensions.Options;
 
 namespace FineTuneService.Platform.Datasets;
 
-public sealed record DatasetResponse(
-    Guid Id, string Name, string FileName, string Format, long SizeBytes, string Sha256, long NumRows,
-    long? NumDocuments, long? NumLines, long? NumBytes, IReadOnlyList<string> Columns, string Status, DateTime CreatedAt)
-{
-    public static DatasetResponse From(Dataset d) =>
-        new(d.Id, d.Name, d.FileName, d.Format, d.SizeBytes, d.Sha256, d.NumRows, d.NumDocuments, d.NumLines, d.NumBytes,
-            d.Columns, "ready", d.CreatedAt);
-}
-
-/// <summary>The multipart form of <c>POST /datasets</c> (OpenAPI shape; the handler streams the parts itself).</summary>
-/// <param name="File">The data: csv, tsv, jsonl or txt, optionally gzipped.</param>
-/// <param name="Name">Display name; default the file's name.</param>
-/// <param name="Format">csv, tsv, jsonl or txt; default detected from the name and content.</param>
-public sealed record DatasetUploadForm(IFormFile File, string? Name, string? Format);
-
-public sealed record DatasetPreview(IReadOnlyList<string> Columns, IReadOnlyList<IReadOnlyDictionary<string, string>> Rows);
-
 public static class DatasetEndpoints
 {
     const int MaxNameLength = 200;

@@ -6,11 +6,6 @@ using Microsoft.Net.Http.Headers;
 
 namespace FineTuneService.Platform.Http;
 
-/// <summary>A file part saved under a random name; <see cref="ClientFileName"/> is display-only.</summary>
-public sealed record UploadedFile(string Field, string ClientFileName, string Path, long Length, string Sha256);
-
-public sealed record UploadedForm(IReadOnlyDictionary<string, string> Fields, IReadOnlyList<UploadedFile> Files);
-
 /// <summary>Streams a multipart/form-data body to disk (never buffered in memory, never through IFormFile, so the
 /// size limit is ours to set), hashing file parts as they pass.</summary>
 public static class MultipartUpload

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Microsoft.EntityFrameworkCore;
 
 namespace FineTuneService.Platform.Http;
 
@@ -21,25 +20,5 @@ public static class PlatformJson
         var options = new JsonSerializerOptions(JsonSerializerDefaults.Web);
         Configure(options);
         return options;
-    }
-}
-
-/// <summary>Every list on the wire: <c>{"items": [...], "page", "page_size", "total"}</c>. Lists that grow are paged, so
-/// no request reads or answers more than <see cref="Paging.MaxPageSize"/> rows.</summary>
-public sealed record PagedList<T>(IReadOnlyList<T> Items, int Page, int PageSize, int Total);
-
-public static class Paging
-{
-    public const int DefaultPageSize = 100;
-    public const int MaxPageSize = 500;
-
-    /// <summary>One page of an ordered query; <c>page</c> from 1, <c>page_size</c> from 1 to <see cref="MaxPageSize"/>.</summary>
-    public static async Task<PagedList<T>> ReadAsync<TRow, T>(IQueryable<TRow> ordered, int page, int pageSize, Func<TRow, T> map, CancellationToken cancellationToken)
-    {
-        if (page < 1) throw new RequestValidationException("page", "at least 1");
-        if (pageSize is < 1 or > MaxPageSize) throw new RequestValidationException("page_size", $"between 1 and {MaxPageSize}");
-        var total = await ordered.CountAsync(cancellationToken);
-        var rows = await ordered.Skip((page - 1) * pageSize).Take(pageSize).ToListAsync(cancellationToken);
-        return new PagedList<T>([.. rows.Select(map)], page, pageSize, total);
     }
 }

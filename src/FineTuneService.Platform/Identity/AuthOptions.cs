@@ -1,7 +1,5 @@
 namespace FineTuneService.Platform.Identity;
 
-public enum Exposure { Public, Admin }
-
 /// <summary>Configuration section <c>Auth</c>.</summary>
 public sealed class AuthOptions
 {

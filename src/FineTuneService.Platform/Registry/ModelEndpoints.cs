@@ -21,54 +21,6 @@ using Microsoft.Extensions.Options;
 
 namespace FineTuneService.Platform.Registry;
 
-/// <summary>A registry model. <see cref="Precision"/> int8 marks a quantized copy of <see cref="BaseModelId"/>;
-/// <see cref="Quantization"/> is its agreement and accuracy against that model, when measured.</summary>
-public sealed record ModelResponse(
-    Guid Id, string Name, string? Architecture, string? ModelType, long SizeBytes, IReadOnlyList<string> Files,
-    Guid? SourceJobId, Guid? BaseModelId, string Precision, JsonObject? Quantization, bool Shared, DateTime CreatedAt)
-{
-    public static ModelResponse From(Model m, ArtifactStore store)
-    {
-        var folder = store.FullPath(m.Path);
-        IReadOnlyList<string> files = Directory.Exists(folder) ? [.. Directory.GetFiles(folder).Select(Path.GetFileName).Order()!] : [];
-        return new(m.Id, m.Name, m.Architecture, m.ModelType, m.SizeBytes, files, m.SourceJobId, m.BaseModelId, m.Precision,
-            m.QuantizationReport is null ? null : JsonNode.Parse(m.QuantizationReport)!.AsObject(), m.Shared, m.CreatedAt);
-    }
-
-    /// <summary>Models as the caller may see them: lineage names only jobs and models the caller can read, so a shared
-    /// model never reveals its tenant's job.</summary>
-    public static async Task<List<ModelResponse>> VisibleAsync(IReadOnlyList<Model> models, AppDbContext db, ArtifactStore store, CancellationToken cancellationToken)
-    {
-        var jobIds = models.Select(m => m.SourceJobId).OfType<Guid>().Distinct().ToList();
-        var baseIds = models.Select(m => m.BaseModelId).OfType<Guid>().Distinct().ToList();
-        var jobs = jobIds.Count == 0 ? [] : await db.Jobs.Where(j => jobIds.Contains(j.Id)).Select(j => j.Id).ToHashSetAsync(cancellationToken);
-        var bases = baseIds.Count == 0 ? [] : await db.Models.Where(m => baseIds.Contains(m.Id)).Select(m => m.Id).ToHashSetAsync(cancellationToken);
-        return [.. models.Select(m => From(m, store) with
-        {
-            SourceJobId = m.SourceJobId is { } job && jobs.Contains(job) ? job : null,
-            BaseModelId = m.BaseModelId is { } model && bases.Contains(model) ? model : null,
-        })];
-    }
-}
-
-/// <summary><c>PATCH /models/{id}</c> (admin): <c>shared</c> makes a model readable by every tenant, and writable by none.</summary>
-public sealed record UpdateModelRequest(bool? Shared);
-
-/// <summary>The multipart form of <c>POST /models/import</c> (OpenAPI shape; the handler streams the parts itself).</summary>
-/// <param name="Files">The folder's files (config.json, model.safetensors, vocab.txt or tokenizer.json, tokenizer_config.json, …), or one .zip / .tar.gz of them.</param>
-/// <param name="Name">Display name; default "imported model".</param>
-public sealed record ModelImportForm(IReadOnlyList<IFormFile> Files, string? Name);
-
-/// <summary>The optional body of <c>POST /models/{id}/quantize</c> (OpenAPI shape; <see cref="ModelQuantization"/> reads it).</summary>
-/// <param name="Name">The int8 copy's name.</param>
-/// <param name="Evaluation">A labelled dataset to measure the copy against its fp32 model on.</param>
-public sealed record QuantizeBody(string? Name, QuantizeEvaluationBody? Evaluation);
-
-/// <param name="DatasetId">The labelled dataset.</param>
-/// <param name="Columns">Its text, optional text_pair and label columns.</param>
-/// <param name="MaxRows">Rows measured (at most 20,000).</param>
-public sealed record QuantizeEvaluationBody(Guid DatasetId, Scheduling.ColumnSpec Columns, int? MaxRows);
-
 public static class ModelEndpoints
 {
     const int MaxNameLength = 200;

@@ -9,13 +9,6 @@ using TorchSharp;
 
 namespace FineTuneService.Platform.Registry;
 
-/// <summary><c>POST /models/{id}/quantize</c>'s body: an optional <c>name</c> and <c>evaluation</c>, a labelled dataset to
-/// measure the int8 copy against its fp32 model on.</summary>
-public sealed record QuantizeRequest(string? Name, QuantizeEvaluation? Evaluation);
-
-/// <summary>Up to <see cref="MaxRows"/> rows of a dataset: the text (and pair) columns, and the true label's column.</summary>
-public sealed record QuantizeEvaluation(Guid DatasetId, string Text, string? TextPair, string Label, int MaxRows);
-
 /// <summary>Makes the int8 copy of a registry model: the same Hugging Face files (so the copy downloads and fine-tunes
 /// as its fp32 model does) and an ONNX graph whose matrix products have per-column symmetric int8 weights
 /// (<c>DynamicQuantizeMatMul</c>); its lineage points at the fp32 model.</summary>

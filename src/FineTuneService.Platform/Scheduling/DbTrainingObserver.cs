@@ -8,8 +8,9 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace FineTuneService.Platform.Scheduling;
 
-/// <summary>Writes what the training core reports to the job's rows, only while this worker holds the lease.
-/// Called on the training thread; each call is one short unit of work on its own context.</summary>
+/// <summary>Writes what the training core reports to the job's rows, only while this worker holds the lease: each
+/// write checks it first, so a worker taken for dead adds nothing more. Called on the training thread; each call is
+/// one short unit of work on its own context.</summary>
 sealed class DbTrainingObserver(IServiceScopeFactory scopes, ArtifactStore store, IStorageBudget storage, JobLease lease, Guid jobId, int attempt,
     WebhookNotifier webhooks, TimeProvider clock) : ITrainingObserver
 {
@@ -37,6 +38,7 @@ sealed class DbTrainingObserver(IServiceScopeFactory scopes, ArtifactStore store
     {
         using var scope = scopes.CreateScope();
         var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
+        if (!Holding(db)) return;
         if (!supersededCleared)
         {
             // A resumed run redoes the steps after its checkpoint: the earlier attempt's points for them are replaced.
@@ -58,35 +60,29 @@ sealed class DbTrainingObserver(IServiceScopeFactory scopes, ArtifactStore store
 
     public void Checkpoint(int step, string path, IReadOnlyDictionary<string, double> metrics)
     {
-        Transient.Retry(() => WriteCheckpoint(step, path, metrics));
+        var written = false;
+        Transient.Retry(() => written = WriteCheckpoint(step, path, metrics));
+        if (!written) return;
         Event($"Checkpoint saved at step {step}.");
         webhooks.Notify(jobId, "job.checkpoint");
     }
 
-
-    void WriteCheckpoint(int step, string path, IReadOnlyDictionary<string, double> metrics)
+    bool WriteCheckpoint(int step, string path, IReadOnlyDictionary<string, double> metrics)
     {
         using var scope = scopes.CreateScope();
         var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
+        if (!Holding(db)) return false;
         // Checkpoints the trainer rotated away (save_total_limit) or that this step replaces leave the list.
         var gone = db.Checkpoints.Where(c => c.JobId == jobId).AsEnumerable()
             .Where(c => c.Step == step || !Directory.Exists(store.FullPath(c.Path))).ToList();
         db.Checkpoints.RemoveRange(gone);
         db.Checkpoints.Add(new Checkpoint { JobId = jobId, Step = step, Path = Path.GetRelativePath(store.Root, path), SizeBytes = ArtifactStore.FolderSize(path), Metrics = new(metrics), CreatedAt = clock.GetUtcNow().UtcDateTime });
         db.SaveChanges();
+        return true;
     }
 
-    // Events are shown to users: the core's messages may name files, never the server's paths.
-    public void Event(string message) => JobEvents.Add(scopes, clock, jobId, "info", JobErrors.Scrub(message));
-}
+    bool Holding(AppDbContext db) => lease.Held(db.Jobs).Any();
 
-static class JobEvents
-{
-    public static void Add(IServiceScopeFactory scopes, TimeProvider clock, Guid jobId, string level, string message) => Transient.Retry(() =>
-    {
-        using var scope = scopes.CreateScope();
-        var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
-        db.JobEvents.Add(new JobEvent { JobId = jobId, CreatedAt = clock.GetUtcNow().UtcDateTime, Level = level, Message = message });
-        db.SaveChanges();
-    });
+    // Events are shown to users: the core's messages may name files, never the server's paths.
+    public void Event(string message) => JobEvents.Add(scopes, clock, jobId, "info", JobErrors.Scrub(message), lease);
 }

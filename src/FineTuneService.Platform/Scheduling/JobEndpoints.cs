@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.Json.Nodes;
 using FineTuneService.Platform.Http;
 using FineTuneService.Platform.Identity;
 using FineTuneService.Platform.Persistence;
@@ -20,37 +19,6 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace FineTuneService.Platform.Scheduling;
-
-public sealed record JobProgress(int Step, int TotalSteps, double Epoch);
-
-public sealed record JobResponse(
-    Guid Id, string? Name, string Type, string Task, JobStatus Status, JobProgress Progress,
-    Guid? TrainDatasetId, Guid? ValidationDatasetId, double? ValidationSplit, Guid? BaseModelId, ColumnSpec? Columns,
-    JsonObject? Hyperparameters, JsonObject? Model, JsonObject? Tokenizer,
-    Guid? ResultModelId, string? Error, int Attempt, DateTime CreatedAt, DateTime? StartedAt, DateTime? FinishedAt,
-    IReadOnlyList<WebhookView> Webhooks)
-{
-    public static JobResponse From(Job job)
-    {
-        var spec = JobSpec.FromJson(job.Spec);
-        return new(job.Id, spec.Name, job.Type, job.Task, job.Status, new JobProgress(job.Step, job.TotalSteps, job.Epoch),
-            job.TrainDatasetId, job.ValidationDatasetId, spec.ValidationSplit, job.BaseModelId, spec.Columns ?? new ColumnSpec(),
-            JsonNode.Parse(job.Hyperparameters)!.AsObject(), spec.Model, spec.Tokenizer,
-            job.ResultModelId, job.Error, job.Attempt, job.CreatedAt, job.StartedAt, job.FinishedAt,
-            [.. (spec.Webhooks ?? []).Select(w => new WebhookView(w.Url!, w.Subscribed))]);
-    }
-}
-
-public sealed record MetricPointResponse(int Step, double Epoch, string Name, double Value, string Split)
-{
-    public static MetricPointResponse From(MetricPoint p) => new(p.Step, p.Epoch, p.Name, p.Value, p.Split);
-}
-
-public sealed record JobEventResponse(long Id, DateTime CreatedAt, string Level, string Message)
-{
-    public static JobEventResponse From(JobEvent e) => new(e.Id, e.CreatedAt, e.Level, e.Message);
-}
-public sealed record CheckpointResponse(int Step, IReadOnlyDictionary<string, double> Metrics, DateTime CreatedAt);
 
 public static class JobEndpoints
 {

@@ -29,13 +29,3 @@ public sealed class JobOptions
     /// <summary>How often <c>GET /jobs/{id}/stream</c> looks for new rows (the job may train in another process).</summary>
     [Range(0.05, 60)] public double StreamPollSeconds { get; set; } = 0.5;
 }
-
-/// <summary>Configuration section <c>Worker</c>: the devices a worker host trains on, one Hangfire worker each.</summary>
-public sealed class WorkerOptions
-{
-    /// <summary>Comma-separated: <c>cpu</c>, <c>cuda:0,cuda:1</c>, or <c>auto</c> (CUDA when available).</summary>
-    [Required] public string Devices { get; set; } = "auto";
-
-    public IReadOnlyList<string> DeviceList =>
-        [.. Devices.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
-}

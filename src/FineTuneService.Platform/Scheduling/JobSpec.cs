@@ -13,9 +13,6 @@ using Microsoft.EntityFrameworkCore;
 
 namespace FineTuneService.Platform.Scheduling;
 
-[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
-public sealed record ColumnSpec(string? Text = "text", string? TextPair = null, string? Label = "label");
-
 /// <summary>The body of <c>POST /jobs</c> (DESIGN.md "Job spec"); stored with its hyperparameters resolved.
 /// <see cref="KeepCheckpoints"/>: the job's checkpoints stay after it ends (its work folder goes otherwise).</summary>
 [JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text.RegularExpressions;
 using FineTuneService.Platform.Persistence;
 using FineTuneService.Platform.Registry;
 using FineTuneService.Platform.Storage;
@@ -266,53 +265,5 @@ public sealed class TrainingJob(
             }
             catch (OperationCanceledException) { }
         }
-    }
-}
-
-/// <summary>What a user sees of a job's failure: the reason without server paths (a path becomes its file name), and a
-/// trace id under which the log holds the whole exception.</summary>
-static partial class JobErrors
-{
-    [GeneratedRegex(@"(?<![\w.~])(?:/[^\s'""/:;,()]+)+/([^\s'""/:;,()]*)")]
-    private static partial Regex AbsolutePath();
-
-    public static bool IsOutOfMemory(Exception e) =>
-        e is OutOfMemoryException || e.InnerException is OutOfMemoryException
-        || e.Message.Contains("out of memory", StringComparison.OrdinalIgnoreCase)
-        || e.Message.Contains("can't allocate memory", StringComparison.OrdinalIgnoreCase)
-        || e.Message.Contains("DefaultCPUAllocator", StringComparison.Ordinal);
-
-    public static string ForUser(Exception e, string traceId)
-    {
-        var reason = IsOutOfMemory(e)
-            ? "Out of memory: the model, batch or sequence length does not fit this worker; try a smaller per_device_train_batch_size or max_seq_length."
-            : Scrub(e.Message);
-        return $"{reason} (trace id {traceId})";
-    }
-
-    public static string Poisoned(int deaths, int step, int maxAttempts) =>
-        $"The worker died {deaths} times; last seen at step {step}. Not tried again (Jobs:MaxAttempts = {maxAttempts}).";
-
-    public static string Scrub(string message) => AbsolutePath().Replace(message, match => match.Groups[1].Value);
-}
-
-/// <summary>A finished job's work folder (data caches, tokenizer, checkpoints) is removed; with <c>keep_checkpoints</c> its
-/// complete checkpoints stay.</summary>
-static class JobFolders
-{
-    public static void Clean(ArtifactStore store, Guid jobId, bool keepCheckpoints, ILogger logger)
-    {
-        var folder = store.FullPath(ArtifactStore.JobFolder(jobId));
-        try
-        {
-            if (!Directory.Exists(folder)) return;
-            if (!keepCheckpoints) { Directory.Delete(folder, recursive: true); return; }
-            foreach (var entry in Directory.EnumerateFileSystemEntries(folder).Where(e => Path.GetFileName(e) != "checkpoints"))
-                if (Directory.Exists(entry)) Directory.Delete(entry, recursive: true); else File.Delete(entry);
-            var checkpoints = Path.Combine(folder, "checkpoints");
-            if (Directory.Exists(checkpoints))
-                foreach (var temp in Directory.GetDirectories(checkpoints, ".tmp-*")) Directory.Delete(temp, recursive: true);
-        }
-        catch (IOException e) { logger.LogWarning(e, "Job {JobId}: its work folder could not be removed", jobId); }
     }
 }

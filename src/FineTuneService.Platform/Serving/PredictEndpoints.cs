@@ -14,10 +14,6 @@ using Microsoft.Extensions.Options;
 
 namespace FineTuneService.Platform.Serving;
 
-public sealed record PredictResponse(Guid ModelId, ModelKind Kind, IReadOnlyList<JsonObject> Predictions);
-
-public sealed record TokenizeResponse(Guid ModelId, IReadOnlyList<JsonObject> Encodings);
-
 public static class PredictEndpoints
 {
     public static RouteGroupBuilder MapPredictEndpoints(this IEndpointRouteBuilder app)

@@ -7,34 +7,6 @@ using Microsoft.AspNetCore.Http;
 
 namespace FineTuneService.Platform.Serving;
 
-/// <summary>One input with an optional second text (sentence pairs).</summary>
-public sealed record TextInput(string Text, string? TextPair = null);
-
-/// <summary>The body of <c>POST /models/{id}/predict</c> (OpenAPI shape; <see cref="PredictRequest"/> reads it).</summary>
-/// <param name="Inputs">A string, a {text, text_pair} object, or a list of either (at most Inference:MaxInputsPerRequest).</param>
-/// <param name="TopK">Masked LM: candidates per [MASK] (default 5); causal LM: sample from the k most likely tokens.</param>
-/// <param name="MaxNewTokens">Causal LM: tokens to generate (default 20, at most Inference:MaxNewTokens).</param>
-/// <param name="DoSample">Causal LM: sample instead of greedy decoding (implied by temperature, top_k or top_p).</param>
-/// <param name="Temperature">Causal LM: softmax temperature.</param>
-/// <param name="TopP">Causal LM: nucleus sampling threshold, in (0, 1].</param>
-/// <param name="Seed">Causal LM: makes a sample reproducible.</param>
-public sealed record PredictBody(PredictInputs Inputs, int? TopK = null, int? MaxNewTokens = null, bool? DoSample = null,
-    double? Temperature = null, double? TopP = null, long? Seed = null);
-
-/// <summary>The body of <c>POST /models/{id}/tokenize</c> (OpenAPI shape).</summary>
-/// <param name="Inputs">A string, a {text, text_pair} object, or a list of either.</param>
-/// <param name="Truncation">true (longest_first), false, or longest_first, only_first, only_second; needs max_length.</param>
-/// <param name="MaxLength">Tokens per input after truncation, special tokens included.</param>
-/// <param name="AddSpecialTokens">Add [CLS]/[SEP] (or the model's own); default true.</param>
-public sealed record TokenizeBody(PredictInputs Inputs, Truncation Truncation = default, int? MaxLength = null, bool? AddSpecialTokens = null);
-
-/// <summary>Stands for <c>inputs</c>' union in the OpenAPI document (string | TextInput | array of either); a struct, so
-/// that the document does not offer null.</summary>
-public readonly struct PredictInputs;
-
-/// <summary>Stands for <c>truncation</c>'s union in the OpenAPI document (boolean | strategy name).</summary>
-public readonly struct Truncation;
-
 /// <summary>Reads the JSON bodies of predict and tokenize strictly: every mistake is a
 /// <see cref="RequestValidationException"/> naming its field, unknown fields included.</summary>
 static class PredictRequest

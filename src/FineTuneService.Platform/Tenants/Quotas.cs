@@ -5,14 +5,11 @@ using Microsoft.EntityFrameworkCore;
 
 namespace FineTuneService.Platform.Tenants;
 
-public sealed record TenantUsage(long StorageBytes, int RunningJobs, int QueuedJobs);
-
 /// <summary>A tenant's quotas, checked before work starts: storage (datasets + models + checkpoints) answers 403
 /// <c>storage_quota_exceeded</c>, a full queue 429 <c>queued_jobs_quota_exceeded</c>.</summary>
 public static class Quotas
 {
     static readonly JobStatus[] Running = [JobStatus.Running, JobStatus.Cancelling, JobStatus.Pausing];
-    static readonly JobStatus[] Waiting = [JobStatus.Validating, JobStatus.Queued];
 
     public static async Task<TenantUsage> UsageAsync(AppDbContext db, Guid tenantId, CancellationToken cancellationToken)
     {
@@ -22,7 +19,7 @@ public static class Quotas
         var jobs = db.Jobs.IgnoreQueryFilters().Where(j => j.TenantId == tenantId);
         return new TenantUsage(datasets + models + checkpoints,
             await jobs.CountAsync(j => Running.Contains(j.Status), cancellationToken),
-            await jobs.CountAsync(j => Waiting.Contains(j.Status), cancellationToken));
+            await jobs.CountAsync(j => j.Status == JobStatus.Queued, cancellationToken));
     }
 
     /// <summary>Reads a multipart upload under the smaller of the configured limit and the tenant's storage left; past

@@ -11,32 +11,6 @@ using Microsoft.Extensions.Logging;
 
 namespace FineTuneService.Platform.Tenants;
 
-/// <summary>Quotas; null is unlimited.</summary>
-public sealed record TenantQuotas(long? MaxStorageBytes, int? MaxRunningJobs, int? MaxQueuedJobs);
-
-public sealed record TenantResponse(Guid Id, string Name, TenantQuotas Quotas, DateTime CreatedAt)
-{
-    public static TenantResponse From(Tenant t) => new(t.Id, t.Name, new TenantQuotas(t.MaxStorageBytes, t.MaxRunningJobs, t.MaxQueuedJobs), t.CreatedAt);
-}
-
-public sealed record CurrentTenantResponse(Guid Id, string Name, TenantQuotas Quotas, TenantUsage Usage, string KeyName, string Role);
-
-public sealed record CreateTenantRequest(string? Name, long? MaxStorageBytes = null, int? MaxRunningJobs = null, int? MaxQueuedJobs = null);
-
-/// <summary>PATCH: a property that is present is set (null clears a quota); an absent one is kept.</summary>
-public sealed record UpdateTenantRequest(Optional<string> Name, Optional<long?> MaxStorageBytes, Optional<int?> MaxRunningJobs, Optional<int?> MaxQueuedJobs);
-
-public sealed record CreateKeyRequest(string? Name, string? Role, DateTime? ExpiresAt = null);
-
-public sealed record ApiKeyResponse(Guid Id, Guid TenantId, string Name, string Role, string Prefix, DateTime CreatedAt,
-    DateTime? LastUsedAt, DateTime? ExpiresAt, DateTime? RevokedAt)
-{
-    public static ApiKeyResponse From(ApiKey k) => new(k.Id, k.TenantId, k.Name, k.Role, k.Prefix, k.CreatedAt, k.LastUsedAt, k.ExpiresAt, k.RevokedAt);
-}
-
-/// <summary>The key itself, in this answer only: it is stored hashed.</summary>
-public sealed record CreatedKeyResponse(Guid Id, Guid TenantId, string Name, string Role, string Prefix, string Key, DateTime CreatedAt, DateTime? ExpiresAt);
-
 public static class TenantEndpoints
 {
     const int MaxNameLength = 200;
@@ -166,28 +140,5 @@ public static class TenantEndpoints
         if (running < 0) errors["max_running_jobs"] = ["at least 0, or null for no limit"];
         if (queued < 0) errors["max_queued_jobs"] = ["at least 0, or null for no limit"];
         if (errors.Count > 0) throw new RequestValidationException(errors);
-    }
-}
-
-/// <summary>A JSON property that may be absent (keep) or present, even as null (set).</summary>
-[System.Text.Json.Serialization.JsonConverter(typeof(OptionalConverterFactory))]
-public readonly record struct Optional<T>(bool IsSet, T Value);
-
-sealed class OptionalConverterFactory : System.Text.Json.Serialization.JsonConverterFactory
-{
-    public override bool CanConvert(Type typeToConvert) => typeToConvert.IsGenericType && typeToConvert.GetGenericTypeDefinition() == typeof(Optional<>);
-
-    public override System.Text.Json.Serialization.JsonConverter CreateConverter(Type typeToConvert, System.Text.Json.JsonSerializerOptions options) =>
-        (System.Text.Json.Serialization.JsonConverter)Activator.CreateInstance(typeof(OptionalConverter<>).MakeGenericType(typeToConvert.GetGenericArguments()[0]))!;
-
-    sealed class OptionalConverter<T> : System.Text.Json.Serialization.JsonConverter<Optional<T>>
-    {
-        public override bool HandleNull => true;
-
-        public override Optional<T> Read(ref System.Text.Json.Utf8JsonReader reader, Type typeToConvert, System.Text.Json.JsonSerializerOptions options) =>
-            new(true, System.Text.Json.JsonSerializer.Deserialize<T>(ref reader, options)!);
-
-        public override void Write(System.Text.Json.Utf8JsonWriter writer, Optional<T> value, System.Text.Json.JsonSerializerOptions options) =>
-            System.Text.Json.JsonSerializer.Serialize(writer, value.Value, options);
     }
 }

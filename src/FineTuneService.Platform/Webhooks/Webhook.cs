@@ -40,6 +40,3 @@ public sealed record Webhook(string? Url, string? Secret, IReadOnlyList<string>?
         }
     }
 }
-
-/// <summary>A webhook as a job shows it: without its secret.</summary>
-public sealed record WebhookView(string Url, IReadOnlyList<string> Events);

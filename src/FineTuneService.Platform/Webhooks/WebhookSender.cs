@@ -12,10 +12,6 @@ using Microsoft.Extensions.Options;
 
 namespace FineTuneService.Platform.Webhooks;
 
-/// <summary>The body of every webhook POST: <c>id</c> is the delivery's (the same on every retry, so receivers can
-/// drop repeats), <c>data</c> the job as <c>GET /jobs/{id}</c> shows it at delivery time.</summary>
-public sealed record WebhookEvent(Guid Id, string Type, DateTime CreatedAt, JobResponse Data);
-
 /// <summary>Sends one job event to each of its webhooks that wants it: a JSON POST signed with HMAC-SHA256 over
 /// <c>{timestamp}.{body}</c> (header <c>X-FineTune-Signature: t=…,v1=…</c>), retried after each of
 /// Webhooks:RetryDelays on a network error or a non-2xx answer; every attempt is logged on the job.</summary>

@@ -141,9 +141,7 @@ public static class FineTuneJob
         var names = labels.Length == 0 ? ["LABEL_0"] : labels;
         var model = ModelFolder.Load(request.BaseModelDir!,
             ModelCatalogue.Of(baseConfig).ArchitectureFor(HeadTask(request.Task))!,
-            config => (config is LlamaConfig { PadTokenId: null } decoder
-                // A decoder's classifier reads the last real token; Hugging Face finds it by pad_token_id, so the export names it.
-                ? decoder with { PadTokenId = tokenizer.PadId } : config) with
+            config => config.ForClassifier(tokenizer.PadId) with
             {
                 Id2Label = names.Select((l, i) => (l, i)).ToDictionary(x => x.i, x => x.l),
                 Label2Id = names.Select((l, i) => (l, i)).ToDictionary(x => x.l, x => x.i),

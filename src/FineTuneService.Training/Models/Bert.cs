@@ -152,10 +152,7 @@ public sealed class BertSelfAttention : nn.Module<Tensor, Tensor, Tensor>
     public override Tensor forward(Tensor hidden, Tensor mask)
     {
         using var scope = NewDisposeScope();
-        long b = hidden.shape[0], t = hidden.shape[1], h = hidden.shape[2];
-        Tensor Split(Linear proj) => proj.forward(hidden).view(b, t, heads, h / heads).transpose(1, 2); // (B, heads, T, head_dim)
-        var context = F.scaled_dot_product_attention(Split(query), Split(key), Split(value), mask, training ? dropoutP : 0);
-        return context.transpose(1, 2).reshape(b, t, h).MoveToOuterDisposeScope();
+        return ModelParts.SelfAttention(hidden, query, key, value, heads, mask, training ? dropoutP : 0).MoveToOuterDisposeScope();
     }
 }
 
@@ -254,16 +251,7 @@ public sealed class BertEncoder : nn.Module<Tensor, Tensor, Tensor>
     public override Tensor forward(Tensor hidden, Tensor mask) => forward(hidden, mask, null);
 
     /// <summary>Runs the layers; <paramref name="hiddenStates"/>, when given, receives each layer's output.</summary>
-    public Tensor forward(Tensor hidden, Tensor mask, List<Tensor>? hiddenStates)
-    {
-        using var scope = NewDisposeScope();
-        foreach (var l in layer)
-        {
-            hidden = l.forward(hidden, mask);
-            hiddenStates?.Add(hidden.MoveToOuterDisposeScope());
-        }
-        return hidden.MoveToOuterDisposeScope();
-    }
+    public Tensor forward(Tensor hidden, Tensor mask, List<Tensor>? hiddenStates) => ModelParts.Encode(layer, hidden, mask, hiddenStates);
 }
 
 public sealed class BertPooler : nn.Module<Tensor, Tensor>
@@ -314,10 +302,7 @@ public sealed class BertModel : nn.Module
     public (Tensor LastHiddenState, Tensor? PoolerOutput) forward(Tensor inputIds, Tensor attentionMask, Tensor? tokenTypeIds = null,
         List<Tensor>? hiddenStates = null)
     {
-        if (inputIds.shape[1] > Config.MaxPositions)
-        {
-            throw new ArgumentException($"{inputIds.shape[1]} tokens exceed max_position_embeddings ({Config.MaxPositions})", nameof(inputIds));
-        }
+        ModelParts.RequireLength(inputIds.shape[1], Config.MaxPositions, "max_position_embeddings");
         using var scope = NewDisposeScope();
         var mask = attentionMask.to(ScalarType.Bool).unsqueeze(1).unsqueeze(1); // (B, 1, 1, T)
         var types = Config.TypeVocabSize > 1 && tokenTypeIds is not null ? tokenTypeIds : zeros_like(inputIds);
@@ -393,17 +378,15 @@ public sealed class BertPreTrainingHeads : nn.Module
 
 // ---- task models ----
 
-/// <summary><c>bert.*</c> + <c>classifier.*</c>: classification over the pooled [CLS] state. The loss follows
-/// <see cref="ModelConfig.ProblemType"/> (cross-entropy with optional class weights, BCE-with-logits, or MSE).</summary>
-public sealed class BertForSequenceClassification : nn.Module, ISequenceClassifier
+/// <summary><c>bert.*</c> + <c>classifier.*</c>: classification over the pooled [CLS] state.</summary>
+public sealed class BertForSequenceClassification : SequenceClassifierHead<BertConfig>
 {
     readonly BertModel bert;
     readonly Dropout dropout;
     readonly Linear classifier;
 
-    public BertForSequenceClassification(BertConfig config, long? seed = 42) : base(nameof(BertForSequenceClassification))
+    public BertForSequenceClassification(BertConfig config, long? seed = 42) : base(nameof(BertForSequenceClassification), config)
     {
-        Config = config;
         bert = new BertModel(config, addPoolingLayer: true, seed);
         dropout = nn.Dropout(config.ClassifierDropout ?? config.HiddenDropoutProb);
         classifier = nn.Linear(config.HiddenSize, config.NumLabels);
@@ -411,115 +394,76 @@ public sealed class BertForSequenceClassification : nn.Module, ISequenceClassifi
         ModelParts.Initialize(classifier, config.InitializerRange, seed);
     }
 
-    public BertConfig Config { get; }
-    ModelConfig ITaskModel.Config => Config;
-    public string Architecture => nameof(BertForSequenceClassification);
-    public nn.Module Module => this;
-    /// <summary>Per-class weights of the single-label cross-entropy (e.g. inverse frequencies); null = equal.</summary>
-    public float[]? ClassWeights { get; set; }
-
-    public ModelOutput Forward(Batch batch)
-    {
-        using var scope = NewDisposeScope();
-        var (_, pooled) = bert.forward(batch.InputIds, batch.AttentionMask, batch.TokenTypeIds);
-        var logits = classifier.forward(dropout.forward(pooled!)); // (B, C)
-        var loss = batch.Labels is { } labels ? ModelParts.SequenceClassificationLoss(Config, logits, labels, ClassWeights) : null;
-        return new ModelOutput(loss?.MoveToOuterDisposeScope(), logits.MoveToOuterDisposeScope());
-    }
+    protected override Tensor Logits(Batch batch) =>
+        classifier.forward(dropout.forward(bert.forward(batch.InputIds, batch.AttentionMask, batch.TokenTypeIds).PoolerOutput!)); // (B, C)
 }
 
 /// <summary><c>bert.*</c> (no pooler) + <c>classifier.*</c>: one label per token, -100 = ignored.</summary>
-public sealed class BertForTokenClassification : nn.Module, ITaskModel
+public sealed class BertForTokenClassification : TokenClassifierHead<BertConfig>
 {
     readonly BertModel bert;
-    readonly Dropout dropout;
-    readonly Linear classifier;
 
-    public BertForTokenClassification(BertConfig config, long? seed = 42) : base(nameof(BertForTokenClassification))
+    public BertForTokenClassification(BertConfig config, long? seed = 42)
+        : base(nameof(BertForTokenClassification), config, config.HiddenSize, config.ClassifierDropout ?? config.HiddenDropoutProb)
     {
-        Config = config;
         bert = new BertModel(config, addPoolingLayer: false, seed);
-        dropout = nn.Dropout(config.ClassifierDropout ?? config.HiddenDropoutProb);
-        classifier = nn.Linear(config.HiddenSize, config.NumLabels);
         RegisterComponents();
-        ModelParts.Initialize(classifier, config.InitializerRange, seed);
+        InitializeClassifier(seed);
     }
 
-    public BertConfig Config { get; }
-    ModelConfig ITaskModel.Config => Config;
-    public string Architecture => nameof(BertForTokenClassification);
-    public nn.Module Module => this;
-
-    public ModelOutput Forward(Batch batch)
-    {
-        using var scope = NewDisposeScope();
-        var (hidden, _) = bert.forward(batch.InputIds, batch.AttentionMask, batch.TokenTypeIds);
-        var logits = classifier.forward(dropout.forward(hidden)); // (B, T, C)
-        var loss = batch.Labels is { } labels ? ModelParts.CrossEntropy(logits, labels) : null;
-        return new ModelOutput(loss?.MoveToOuterDisposeScope(), logits.MoveToOuterDisposeScope());
-    }
+    protected override Tensor Hidden(Batch batch) => bert.forward(batch.InputIds, batch.AttentionMask, batch.TokenTypeIds).LastHiddenState;
 }
 
 /// <summary><c>bert.*</c> (no pooler) + <c>cls.predictions.*</c>: masked-LM; labels -100 except at masked positions.</summary>
-public sealed class BertForMaskedLM : nn.Module, ITaskModel
+public sealed class BertForMaskedLM : TaskHead<BertConfig>
 {
     readonly BertModel bert;
     readonly BertPreTrainingHeads cls;
 
-    public BertForMaskedLM(BertConfig config, long? seed = 42) : base(nameof(BertForMaskedLM))
+    public BertForMaskedLM(BertConfig config, long? seed = 42) : base(nameof(BertForMaskedLM), config)
     {
-        Config = config;
         bert = new BertModel(config, addPoolingLayer: false, seed);
         cls = new BertPreTrainingHeads(config, nextSentence: false);
         RegisterComponents();
         ModelParts.Initialize(cls, config.InitializerRange, seed);
     }
 
-    public BertConfig Config { get; }
-    ModelConfig ITaskModel.Config => Config;
-    public string Architecture => nameof(BertForMaskedLM);
-    public nn.Module Module => this;
-
-    public ModelOutput Forward(Batch batch)
-    {
-        using var scope = NewDisposeScope();
-        var (hidden, _) = bert.forward(batch.InputIds, batch.AttentionMask, batch.TokenTypeIds);
-        var logits = cls.Predictions(hidden, bert.Embeddings.WordEmbeddings); // (B, T, V)
-        var loss = batch.Labels is { } labels ? ModelParts.CrossEntropy(logits, labels) : null;
-        return new ModelOutput(loss?.MoveToOuterDisposeScope(), logits.MoveToOuterDisposeScope());
-    }
+    protected override Tensor Logits(Batch batch) =>
+        cls.Predictions(bert.forward(batch.InputIds, batch.AttentionMask, batch.TokenTypeIds).LastHiddenState, bert.Embeddings.WordEmbeddings); // (B, T, V)
 }
 
 /// <summary><c>bert.*</c> + <c>cls.predictions.*</c> + <c>cls.seq_relationship.*</c>: masked-LM and next-sentence
 /// prediction; the loss is the sum of the two when both label sets are given.</summary>
-public sealed class BertForPreTraining : nn.Module, ITaskModel
+public sealed class BertForPreTraining : TaskHead<BertConfig>
 {
     readonly BertModel bert;
     readonly BertPreTrainingHeads cls;
 
-    public BertForPreTraining(BertConfig config, long? seed = 42) : base(nameof(BertForPreTraining))
+    public BertForPreTraining(BertConfig config, long? seed = 42) : base(nameof(BertForPreTraining), config)
     {
-        Config = config;
         bert = new BertModel(config, addPoolingLayer: true, seed);
         cls = new BertPreTrainingHeads(config, nextSentence: true);
         RegisterComponents();
         ModelParts.Initialize(cls, config.InitializerRange, seed);
     }
 
-    public BertConfig Config { get; }
-    ModelConfig ITaskModel.Config => Config;
-    public string Architecture => nameof(BertForPreTraining);
-    public nn.Module Module => this;
+    /// <summary>The masked-LM logits alone; <see cref="Forward"/> adds the next-sentence logits from the same pass.</summary>
+    protected override Tensor Logits(Batch batch) => Heads(batch).Logits;
 
-    public ModelOutput Forward(Batch batch)
+    public override ModelOutput Forward(Batch batch)
     {
         using var scope = NewDisposeScope();
-        var (hidden, pooled) = bert.forward(batch.InputIds, batch.AttentionMask, batch.TokenTypeIds);
-        var logits = cls.Predictions(hidden, bert.Embeddings.WordEmbeddings); // (B, T, V)
-        var nspLogits = cls.SeqRelationship(pooled!); // (B, 2)
-        var mlmLoss = batch.Labels is { } labels ? ModelParts.CrossEntropy(logits, labels) : null;
-        var nspLoss = batch.NextSentenceLabels is { } nsp ? ModelParts.CrossEntropy(nspLogits, nsp) : null;
+        var (logits, nspLogits) = Heads(batch);
+        var mlmLoss = batch.Labels is { } labels ? Loss(logits, labels) : null;
+        var nspLoss = batch.NextSentenceLabels is { } nsp ? Loss(nspLogits, nsp) : null;
         var loss = mlmLoss is null ? nspLoss : nspLoss is null ? mlmLoss : mlmLoss + nspLoss;
         return new ModelOutput(loss?.MoveToOuterDisposeScope(), logits.MoveToOuterDisposeScope(), nspLogits.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>(B, T, V) masked-LM and (B, 2) next-sentence logits.</summary>
+    (Tensor Logits, Tensor NspLogits) Heads(Batch batch)
+    {
+        var (hidden, pooled) = bert.forward(batch.InputIds, batch.AttentionMask, batch.TokenTypeIds);
+        return (cls.Predictions(hidden, bert.Embeddings.WordEmbeddings), cls.SeqRelationship(pooled!));
     }
 }

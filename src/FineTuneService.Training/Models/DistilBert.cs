@@ -119,10 +119,7 @@ public sealed class DistilBertAttention : nn.Module<Tensor, Tensor, Tensor>
     public override Tensor forward(Tensor x, Tensor mask)
     {
         using var scope = NewDisposeScope();
-        long b = x.shape[0], t = x.shape[1], d = x.shape[2];
-        Tensor Split(Linear proj) => proj.forward(x).view(b, t, heads, d / heads).transpose(1, 2); // (B, heads, T, head_dim)
-        var context = F.scaled_dot_product_attention(Split(q_lin), Split(k_lin), Split(v_lin), mask, training ? dropoutP : 0);
-        return out_lin.forward(context.transpose(1, 2).reshape(b, t, d)).MoveToOuterDisposeScope();
+        return out_lin.forward(ModelParts.SelfAttention(x, q_lin, k_lin, v_lin, heads, mask, training ? dropoutP : 0)).MoveToOuterDisposeScope();
     }
 }
 
@@ -182,16 +179,7 @@ public sealed class DistilBertTransformer : nn.Module
         RegisterComponents();
     }
 
-    public Tensor forward(Tensor hidden, Tensor mask, List<Tensor>? hiddenStates)
-    {
-        using var scope = NewDisposeScope();
-        foreach (var block in layer)
-        {
-            hidden = block.forward(hidden, mask);
-            hiddenStates?.Add(hidden.MoveToOuterDisposeScope());
-        }
-        return hidden.MoveToOuterDisposeScope();
-    }
+    public Tensor forward(Tensor hidden, Tensor mask, List<Tensor>? hiddenStates) => ModelParts.Encode(layer, hidden, mask, hiddenStates);
 }
 
 /// <summary>The DistilBERT encoder: keys <c>embeddings.*</c>, <c>transformer.layer.{i}.*</c>.</summary>
@@ -220,10 +208,7 @@ public sealed class DistilBertModel : nn.Module
     /// when given, receives the embeddings' output and each layer's.</summary>
     public Tensor forward(Tensor inputIds, Tensor attentionMask, List<Tensor>? hiddenStates = null)
     {
-        if (inputIds.shape[1] > Config.MaxPositions)
-        {
-            throw new ArgumentException($"{inputIds.shape[1]} tokens exceed max_position_embeddings ({Config.MaxPositions})", nameof(inputIds));
-        }
+        ModelParts.RequireLength(inputIds.shape[1], Config.MaxPositions, "max_position_embeddings");
         using var scope = NewDisposeScope();
         var mask = attentionMask.to(ScalarType.Bool).unsqueeze(1).unsqueeze(1); // (B, 1, 1, T)
         var embedded = embeddings.forward(inputIds);
@@ -236,15 +221,14 @@ public sealed class DistilBertModel : nn.Module
 }
 
 /// <summary><c>distilbert.*</c> + <c>pre_classifier</c> → ReLU → dropout → <c>classifier</c> over the [CLS] state.</summary>
-public sealed class DistilBertForSequenceClassification : nn.Module, ISequenceClassifier
+public sealed class DistilBertForSequenceClassification : SequenceClassifierHead<DistilBertConfig>
 {
     readonly DistilBertModel distilbert;
     readonly Linear pre_classifier, classifier;
     readonly Dropout dropout;
 
-    public DistilBertForSequenceClassification(DistilBertConfig config, long? seed = 42) : base(nameof(DistilBertForSequenceClassification))
+    public DistilBertForSequenceClassification(DistilBertConfig config, long? seed = 42) : base(nameof(DistilBertForSequenceClassification), config)
     {
-        Config = config;
         distilbert = new DistilBertModel(config, seed);
         pre_classifier = nn.Linear(config.Dim, config.Dim);
         classifier = nn.Linear(config.Dim, config.NumLabels);
@@ -254,49 +238,24 @@ public sealed class DistilBertForSequenceClassification : nn.Module, ISequenceCl
         ModelParts.Initialize(classifier, config.InitializerRange, seed is null ? null : seed + 1);
     }
 
-    public ModelConfig Config { get; }
-    public string Architecture => nameof(DistilBertForSequenceClassification);
-    public nn.Module Module => this;
-    public float[]? ClassWeights { get; set; }
-
-    public ModelOutput Forward(Batch batch)
-    {
-        using var scope = NewDisposeScope();
-        var hidden = distilbert.forward(batch.InputIds, batch.AttentionMask);
-        var logits = classifier.forward(dropout.forward(F.relu(pre_classifier.forward(hidden.select(1, 0))))); // (B, C)
-        var loss = batch.Labels is { } labels ? ModelParts.SequenceClassificationLoss(Config, logits, labels, ClassWeights) : null;
-        return new ModelOutput(loss?.MoveToOuterDisposeScope(), logits.MoveToOuterDisposeScope());
-    }
+    protected override Tensor Logits(Batch batch) =>
+        classifier.forward(dropout.forward(F.relu(pre_classifier.forward(distilbert.forward(batch.InputIds, batch.AttentionMask).select(1, 0))))); // (B, C)
 }
 
 /// <summary><c>distilbert.*</c> + <c>classifier.*</c>: one label per token, -100 = ignored.</summary>
-public sealed class DistilBertForTokenClassification : nn.Module, ITaskModel
+public sealed class DistilBertForTokenClassification : TokenClassifierHead<DistilBertConfig>
 {
     readonly DistilBertModel distilbert;
-    readonly Dropout dropout;
-    readonly Linear classifier;
 
-    public DistilBertForTokenClassification(DistilBertConfig config, long? seed = 42) : base(nameof(DistilBertForTokenClassification))
+    public DistilBertForTokenClassification(DistilBertConfig config, long? seed = 42)
+        : base(nameof(DistilBertForTokenClassification), config, config.Dim, config.Dropout)
     {
-        Config = config;
         distilbert = new DistilBertModel(config, seed);
-        dropout = nn.Dropout(config.Dropout);
-        classifier = nn.Linear(config.Dim, config.NumLabels);
         RegisterComponents();
-        ModelParts.Initialize(classifier, config.InitializerRange, seed);
+        InitializeClassifier(seed);
     }
 
-    public ModelConfig Config { get; }
-    public string Architecture => nameof(DistilBertForTokenClassification);
-    public nn.Module Module => this;
-
-    public ModelOutput Forward(Batch batch)
-    {
-        using var scope = NewDisposeScope();
-        var logits = classifier.forward(dropout.forward(distilbert.forward(batch.InputIds, batch.AttentionMask))); // (B, T, C)
-        var loss = batch.Labels is { } labels ? ModelParts.CrossEntropy(logits, labels) : null;
-        return new ModelOutput(loss?.MoveToOuterDisposeScope(), logits.MoveToOuterDisposeScope());
-    }
+    protected override Tensor Hidden(Batch batch) => distilbert.forward(batch.InputIds, batch.AttentionMask);
 }
 
 /// <summary>The tied decoder's own bias: <c>vocab_projector.bias</c> (its weight is the word embeddings).</summary>
@@ -314,7 +273,7 @@ public sealed class TiedProjection : nn.Module<Tensor, Tensor, Tensor>
 }
 
 /// <summary><c>distilbert.*</c> + <c>vocab_transform</c> → activation → <c>vocab_layer_norm</c> → <c>vocab_projector</c> (tied).</summary>
-public sealed class DistilBertForMaskedLM : nn.Module, ITaskModel
+public sealed class DistilBertForMaskedLM : TaskHead<DistilBertConfig>
 {
     readonly DistilBertModel distilbert;
     readonly Linear vocab_transform;
@@ -322,9 +281,8 @@ public sealed class DistilBertForMaskedLM : nn.Module, ITaskModel
     readonly TiedProjection vocab_projector;
     readonly Func<Tensor, Tensor> act;
 
-    public DistilBertForMaskedLM(DistilBertConfig config, long? seed = 42) : base(nameof(DistilBertForMaskedLM))
+    public DistilBertForMaskedLM(DistilBertConfig config, long? seed = 42) : base(nameof(DistilBertForMaskedLM), config)
     {
-        Config = config;
         distilbert = new DistilBertModel(config, seed);
         vocab_transform = nn.Linear(config.Dim, config.Dim);
         vocab_layer_norm = nn.LayerNorm(config.Dim, DistilBertConfig.LayerNormEps);
@@ -334,16 +292,7 @@ public sealed class DistilBertForMaskedLM : nn.Module, ITaskModel
         ModelParts.Initialize(vocab_transform, config.InitializerRange, seed);
     }
 
-    public ModelConfig Config { get; }
-    public string Architecture => nameof(DistilBertForMaskedLM);
-    public nn.Module Module => this;
-
-    public ModelOutput Forward(Batch batch)
-    {
-        using var scope = NewDisposeScope();
-        var hidden = distilbert.forward(batch.InputIds, batch.AttentionMask);
-        var logits = vocab_projector.forward(vocab_layer_norm.forward(act(vocab_transform.forward(hidden))), distilbert.Embeddings.WordEmbeddings);
-        var loss = batch.Labels is { } labels ? ModelParts.CrossEntropy(logits, labels) : null;
-        return new ModelOutput(loss?.MoveToOuterDisposeScope(), logits.MoveToOuterDisposeScope());
-    }
+    protected override Tensor Logits(Batch batch) =>
+        vocab_projector.forward(vocab_layer_norm.forward(act(vocab_transform.forward(distilbert.forward(batch.InputIds, batch.AttentionMask)))),
+            distilbert.Embeddings.WordEmbeddings); // (B, T, V)
 }

@@ -13,7 +13,10 @@ namespace FineTuneService.Training.Models;
 public sealed record Gpt2Config : ModelConfig
 {
     public static readonly ModelFamily Family = new("gpt2", typeof(Gpt2Config), "transformer.", "GPT2LMHeadModel",
-        [ModelFamily.Head<Gpt2Config>("GPT2LMHeadModel", ModelTask.CausalLM, (c, seed) => new Gpt2LMHeadModel(c, seed))], "byte-level BPE");
+    [
+        ModelFamily.Head<Gpt2Config>("GPT2LMHeadModel", ModelTask.CausalLM, (c, seed) => new Gpt2LMHeadModel(c, seed)),
+        ModelFamily.Head<Gpt2Config>("GPT2ForSequenceClassification", ModelTask.SequenceClassification, (c, seed) => new Gpt2ForSequenceClassification(c, seed)),
+    ], "byte-level BPE");
 
     public Gpt2Config() => VocabSize = 50257;
 
@@ -34,17 +37,22 @@ public sealed record Gpt2Config : ModelConfig
     [JsonPropertyName("attn_pdrop")] public double AttnPdrop { get; init; } = 0.1;
     [JsonPropertyName("bos_token_id")] public int BosTokenId { get; init; } = 50256;
     [JsonPropertyName("eos_token_id")] public int EosTokenId { get; init; } = 50256;
+    /// <summary>GPT-2 has none; a sequence classifier's export names one, which is how Hugging Face finds the last real token.</summary>
+    [JsonPropertyName("pad_token_id")] public int? PadTokenId { get; init; }
 
     public static new Gpt2Config Load(string path) => ModelConfig.Load(path) as Gpt2Config
         ?? throw new Checkpoints.InvalidCheckpointException($"'{Path.GetFileName(path)}' is not a GPT-2 config");
 
     public override ModelConfig SizedFor(int vocabSize, int padId, int eosId) => this with { VocabSize = vocabSize, BosTokenId = eosId, EosTokenId = eosId };
 
+    public override ModelConfig ForClassifier(int padId) => PadTokenId is null ? this with { PadTokenId = padId } : this;
+
     protected override void ValidateShape()
     {
         Require(VocabSize > 0 && NEmbd > 0 && NLayer > 0 && NPositions > 0 && NInner is null or > 0,
             "vocab_size, n_embd, n_layer, n_positions and n_inner must be positive");
         Require(NHead > 0 && NEmbd % NHead == 0, "n_embd must be a multiple of n_head");
+        Require(PadTokenId is null || PadTokenId >= 0 && PadTokenId < VocabSize, "pad_token_id must be a token id");
         Require(ResidPdrop is >= 0 and < 1 && EmbdPdrop is >= 0 and < 1 && AttnPdrop is >= 0 and < 1, "dropout probabilities must be in [0, 1)");
         ModelParts.Activation(ActivationFunction);
     }
@@ -62,8 +70,8 @@ public sealed record Gpt2Config : ModelConfig
         {
             long e = NEmbd, inner = NInner ?? 4L * NEmbd;
             var block = 2 * e + (3 * e * e + 3 * e) + (e * e + e) + 2 * e + (e * inner + inner) + (inner * e + e);
-            // lm_head is tied to wte.
-            return ((long)VocabSize + NPositions) * e + NLayer * block + 2 * e;
+            // lm_head is tied to wte, so the largest head is the classifier's score.
+            return ((long)VocabSize + NPositions) * e + NLayer * block + 2 * e + NumLabels * e;
         }
     }
 }
@@ -189,7 +197,19 @@ public sealed class Gpt2Model : nn.Module
     }
 
     public Parameter TokenEmbeddings => wte.weight!;
-    public IEnumerable<Gpt2Block> Blocks => h;
+
+    /// <summary>Hugging Face's init of a task model around this one: every weight drawn, then the residual projections
+    /// (c_proj) scaled by 1/sqrt(2 · n_layer).</summary>
+    public void Initialize(nn.Module taskModel, Gpt2Config config, long? seed)
+    {
+        ModelParts.Initialize(taskModel, config.InitializerRange, seed);
+        if (seed is null) return;
+        var generator = new Generator((ulong)seed.Value + 1);
+        foreach (var proj in h.SelectMany(b => b.Projections))
+        {
+            ModelParts.Normal(proj.weight, config.InitializerRange / Math.Sqrt(2.0 * config.NLayer), generator);
+        }
+    }
 
     /// <summary>input_ids (B, T); attention_mask (B, past + T) or null when no position is padding; position_ids (B, T)
     /// or null for past..past+T-1; a cache for generation → hidden states after ln_f (B, T, E).
@@ -198,10 +218,7 @@ public sealed class Gpt2Model : nn.Module
         List<Tensor>? hiddenStates = null)
     {
         long t = inputIds.shape[1], past = cache?.Length ?? 0;
-        if (past + t > maxPositions)
-        {
-            throw new ArgumentException($"{past + t} tokens exceed n_positions ({maxPositions})", nameof(inputIds));
-        }
+        ModelParts.RequireLength(past + t, maxPositions, "n_positions");
         using var scope = NewDisposeScope();
         positionIds ??= arange(past, past + t, dtype: ScalarType.Int64, device: inputIds.device).unsqueeze(0);
         var x = drop.forward(wte.forward(inputIds) + wpe.forward(positionIds));
@@ -221,50 +238,39 @@ public sealed class Gpt2Model : nn.Module
 }
 
 /// <summary>GPT-2 with its language-model head: <c>transformer.*</c>; <c>lm_head</c> is tied to <c>transformer.wte</c>
-/// (so, as in Hugging Face's saved files, it is not a key of its own). Labels are the input ids (-100 = ignore);
-/// the loss predicts token t+1 from positions ≤ t.</summary>
-public sealed class Gpt2LMHeadModel : nn.Module, ICausalLM
+/// (so, as in Hugging Face's saved files, it is not a key of its own).</summary>
+public sealed class Gpt2LMHeadModel : CausalLMHead<Gpt2Config>
 {
     readonly Gpt2Model transformer;
 
-    public Gpt2LMHeadModel(Gpt2Config config, long? seed = 42) : base("GPT2LMHeadModel")
+    public Gpt2LMHeadModel(Gpt2Config config, long? seed = 42) : base("GPT2LMHeadModel", config)
     {
         config.Validate();
-        Config = config;
         transformer = new Gpt2Model(config);
         RegisterComponents();
-        ModelParts.Initialize(this, config.InitializerRange, seed);
-        if (seed is null) return;
-        // GPT-2 scales the residual projections' init by 1/sqrt(2 · n_layer).
-        var generator = new Generator((ulong)seed.Value + 1);
-        foreach (var proj in transformer.Blocks.SelectMany(b => b.Projections))
-        {
-            ModelParts.Normal(proj.weight, config.InitializerRange / Math.Sqrt(2.0 * config.NLayer), generator);
-        }
+        transformer.Initialize(this, config, seed);
     }
 
-    public Gpt2Config Config { get; }
-    ModelConfig ITaskModel.Config => Config;
-    public string Architecture => "GPT2LMHeadModel";
-    public nn.Module Module => this;
-
-    public Gpt2Model Transformer => transformer;
-
-    /// <summary>Next-token logits (B, T, V); see <see cref="Gpt2Model.forward"/> for the arguments.</summary>
-    public Tensor forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? positionIds = null, KvCache? cache = null)
+    public override Tensor forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? positionIds = null, KvCache? cache = null)
     {
         using var scope = NewDisposeScope();
         var hidden = transformer.forward(inputIds, attentionMask, positionIds, cache);
         return F.linear(hidden, transformer.TokenEmbeddings).MoveToOuterDisposeScope();
     }
+}
 
-    public Tensor Step(Tensor inputIds, Tensor attentionMask, Tensor positionIds, KvCache cache) => forward(inputIds, attentionMask, positionIds, cache);
+/// <summary><c>transformer.*</c> + <c>score</c>.</summary>
+public sealed class Gpt2ForSequenceClassification : DecoderClassifierHead<Gpt2Config>
+{
+    readonly Gpt2Model transformer;
 
-    public ModelOutput Forward(Batch batch)
+    public Gpt2ForSequenceClassification(Gpt2Config config, long? seed = 42) : base("GPT2ForSequenceClassification", config, config.NEmbd)
     {
-        using var scope = NewDisposeScope();
-        var logits = forward(batch.InputIds, batch.AttentionMask);
-        var loss = batch.Labels is { } labels ? ModelParts.NextTokenLoss(logits, labels) : null;
-        return new ModelOutput(loss?.MoveToOuterDisposeScope(), logits.MoveToOuterDisposeScope());
+        config.Validate();
+        transformer = new Gpt2Model(config);
+        RegisterComponents();
+        transformer.Initialize(this, config, seed);
     }
+
+    protected override Tensor Hidden(Batch batch) => transformer.forward(batch.InputIds, batch.AttentionMask);
 }

@@ -73,6 +73,8 @@ public record LlamaConfig : ModelConfig
         EosTokenId = JsonSerializer.SerializeToElement(eosId),
     };
 
+    public override ModelConfig ForClassifier(int padId) => PadTokenId is null ? this with { PadTokenId = padId } : this;
+
     public override IEnumerable<ShapeDimension> Dimensions() =>
     [
         new("num_hidden_layers", NumHiddenLayers, ShapeLimit.Layers), new("hidden_size", HiddenSize, ShapeLimit.Width),
@@ -268,6 +270,15 @@ public sealed class LlamaModel : nn.Module
 
     public Parameter TokenEmbeddings => embed_tokens.weight!;
 
+    /// <summary>Hugging Face's init of a task model around this one: every weight drawn, the padding row zero.</summary>
+    public void Initialize(nn.Module taskModel, LlamaConfig config, long? seed)
+    {
+        ModelParts.Initialize(taskModel, config.InitializerRange, seed);
+        if (seed is null || config.PadTokenId is not { } pad) return;
+        using var noGrad = no_grad();
+        embed_tokens.weight![pad].zero_();
+    }
+
     /// <summary>input_ids (B, T); attention_mask (B, past + T) or null when nothing is padding; position_ids (B, T) or
     /// null for past..past+T-1; a cache for generation → hidden states after the final norm (B, T, H).
     /// <paramref name="hiddenStates"/>, when given, receives the embeddings' output, each layer's but the last, and the result.</summary>
@@ -275,10 +286,7 @@ public sealed class LlamaModel : nn.Module
         List<Tensor>? hiddenStates = null)
     {
         long t = inputIds.shape[1], past = cache?.Length ?? 0;
-        if (past + t > maxPositions)
-        {
-            throw new ArgumentException($"{past + t} tokens exceed max_position_embeddings ({maxPositions})", nameof(inputIds));
-        }
+        ModelParts.RequireLength(past + t, maxPositions, "max_position_embeddings");
         using var scope = NewDisposeScope();
         var device = inputIds.device;
         positionIds ??= arange(past, past + t, dtype: ScalarType.Int64, device: device).unsqueeze(0).expand(inputIds.shape[0], t);
@@ -298,81 +306,42 @@ public sealed class LlamaModel : nn.Module
     }
 }
 
-/// <summary><c>model.*</c> + <c>lm_head</c> (absent when tied to <c>model.embed_tokens</c>). Labels are the input ids
-/// (-100 = ignore); the loss predicts token t+1 from positions ≤ t.</summary>
-public sealed class LlamaForCausalLM : nn.Module, ICausalLM
+/// <summary><c>model.*</c> + <c>lm_head</c> (absent when tied to <c>model.embed_tokens</c>).</summary>
+public sealed class LlamaForCausalLM : CausalLMHead<LlamaConfig>
 {
     readonly LlamaModel model;
     readonly Linear? lm_head;
 
-    public LlamaForCausalLM(LlamaConfig config, long? seed = 42, string stem = "Llama") : base(stem + "ForCausalLM")
+    public LlamaForCausalLM(LlamaConfig config, long? seed = 42, string stem = "Llama") : base(stem + "ForCausalLM", config)
     {
         config.Validate();
-        Config = config;
-        Architecture = stem + "ForCausalLM";
         model = new LlamaModel(config);
         lm_head = config.TieWordEmbeddings ? null : nn.Linear(config.HiddenSize, config.VocabSize, hasBias: false);
         RegisterComponents();
-        ModelParts.Initialize(this, config.InitializerRange, seed);
-        if (seed is not null && config.PadTokenId is { } pad)
-        {
-            using var noGrad = no_grad();
-            model.TokenEmbeddings[pad].zero_();
-        }
+        model.Initialize(this, config, seed);
     }
 
-    public ModelConfig Config { get; }
-    public string Architecture { get; }
-    public nn.Module Module => this;
-    public LlamaModel Model => model;
-
-    /// <summary>Next-token logits (B, T, V); see <see cref="LlamaModel.forward"/> for the arguments.</summary>
-    public Tensor forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? positionIds = null, KvCache? cache = null)
+    public override Tensor forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? positionIds = null, KvCache? cache = null)
     {
         using var scope = NewDisposeScope();
         var hidden = model.forward(inputIds, attentionMask, positionIds, cache);
         return (lm_head is null ? F.linear(hidden, model.TokenEmbeddings) : lm_head.forward(hidden)).MoveToOuterDisposeScope();
     }
-
-    public Tensor Step(Tensor inputIds, Tensor attentionMask, Tensor positionIds, KvCache cache) => forward(inputIds, attentionMask, positionIds, cache);
-
-    public ModelOutput Forward(Batch batch)
-    {
-        using var scope = NewDisposeScope();
-        var logits = forward(batch.InputIds, batch.AttentionMask);
-        var loss = batch.Labels is { } labels ? ModelParts.NextTokenLoss(logits, labels) : null;
-        return new ModelOutput(loss?.MoveToOuterDisposeScope(), logits.MoveToOuterDisposeScope());
-    }
 }
 
-/// <summary><c>model.*</c> + <c>score</c> (no bias) read at each row's last real token, as Hugging Face's
-/// <c>…ForSequenceClassification</c> decoders do; losses as <see cref="BertForSequenceClassification"/>.</summary>
-public sealed class LlamaForSequenceClassification : nn.Module, ISequenceClassifier
+/// <summary><c>model.*</c> + <c>score</c>.</summary>
+public sealed class LlamaForSequenceClassification : DecoderClassifierHead<LlamaConfig>
 {
     readonly LlamaModel model;
-    readonly Linear score;
 
-    public LlamaForSequenceClassification(LlamaConfig config, long? seed = 42, string stem = "Llama") : base(stem + "ForSequenceClassification")
+    public LlamaForSequenceClassification(LlamaConfig config, long? seed = 42, string stem = "Llama")
+        : base(stem + "ForSequenceClassification", config, config.HiddenSize)
     {
         config.Validate();
-        Config = config;
-        Architecture = stem + "ForSequenceClassification";
         model = new LlamaModel(config);
-        score = nn.Linear(config.HiddenSize, config.NumLabels, hasBias: false);
         RegisterComponents();
-        ModelParts.Initialize(this, config.InitializerRange, seed);
+        model.Initialize(this, config, seed);
     }
 
-    public ModelConfig Config { get; }
-    public string Architecture { get; }
-    public nn.Module Module => this;
-    public float[]? ClassWeights { get; set; }
-
-    public ModelOutput Forward(Batch batch)
-    {
-        using var scope = NewDisposeScope();
-        var logits = ModelParts.LastRealToken(score.forward(model.forward(batch.InputIds, batch.AttentionMask)), batch.AttentionMask); // (B, C)
-        var loss = batch.Labels is { } labels ? ModelParts.SequenceClassificationLoss(Config, logits, labels, ClassWeights) : null;
-        return new ModelOutput(loss?.MoveToOuterDisposeScope(), logits.MoveToOuterDisposeScope());
-    }
+    protected override Tensor Hidden(Batch batch) => model.forward(batch.InputIds, batch.AttentionMask);
 }

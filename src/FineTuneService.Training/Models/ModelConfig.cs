@@ -96,6 +96,11 @@ public abstract record ModelConfig
     /// from-scratch model).</summary>
     public abstract ModelConfig SizedFor(int vocabSize, int padId, int eosId);
 
+    /// <summary>This config for a task model fine-tuned with a tokenizer that pads with <paramref name="padId"/>: a
+    /// decoder's classifier reads the last real token, which Hugging Face finds by pad_token_id, so a decoder without
+    /// one names it; an encoder keeps its own.</summary>
+    public virtual ModelConfig ForClassifier(int padId) => this;
+
     /// <summary>Every size of the shape, for <see cref="ModelBudget"/>: layers, widths, heads, vocabularies, positions, labels.</summary>
     public abstract IEnumerable<ShapeDimension> Dimensions();
 

@@ -74,6 +74,38 @@ static class ModelParts
         };
     }
 
+    /// <summary>Throws when an input is longer than the positions the model embeds (the callers size inputs first).</summary>
+    public static void RequireLength(long tokens, int maxPositions, string configKey)
+    {
+        if (tokens > maxPositions)
+        {
+            throw new ArgumentException($"{tokens} tokens exceed {configKey} ({maxPositions})", "inputIds");
+        }
+    }
+
+    /// <summary>Multi-head attention of x (B, T, H) through its query, key and value projections, mask (B, 1, 1, T)
+    /// bool, true = attend → the heads' context (B, T, H), before any output projection.</summary>
+    public static Tensor SelfAttention(Tensor x, Linear query, Linear key, Linear value, int heads, Tensor mask, double dropoutP)
+    {
+        long b = x.shape[0], t = x.shape[1], h = x.shape[2];
+        Tensor Split(Linear proj) => proj.forward(x).view(b, t, heads, h / heads).transpose(1, 2); // (B, heads, T, head_dim)
+        var context = nn.functional.scaled_dot_product_attention(Split(query), Split(key), Split(value), mask, dropoutP);
+        return context.transpose(1, 2).reshape(b, t, h);
+    }
+
+    /// <summary>Runs post-norm encoder layers; <paramref name="hiddenStates"/>, when given, receives each layer's output.</summary>
+    public static Tensor Encode<TLayer>(IEnumerable<TLayer> layers, Tensor hidden, Tensor mask, List<Tensor>? hiddenStates)
+        where TLayer : nn.Module<Tensor, Tensor, Tensor>
+    {
+        using var scope = NewDisposeScope();
+        foreach (var layer in layers)
+        {
+            hidden = layer.forward(hidden, mask);
+            hiddenStates?.Add(hidden.MoveToOuterDisposeScope());
+        }
+        return hidden.MoveToOuterDisposeScope();
+    }
+
     /// <summary>Causal-LM loss: logits at t predict labels at t + 1 (-100 = ignore).</summary>
     public static Tensor NextTokenLoss(Tensor logits, Tensor labels)
     {

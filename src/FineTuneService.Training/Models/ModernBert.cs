@@ -246,10 +246,7 @@ public sealed class ModernBertModel : nn.Module
     public Tensor forward(Tensor inputIds, Tensor attentionMask, List<Tensor>? hiddenStates = null)
     {
         long t = inputIds.shape[1];
-        if (t > Config.MaxPositions)
-        {
-            throw new ArgumentException($"{t} tokens exceed max_position_embeddings ({Config.MaxPositions})", nameof(inputIds));
-        }
+        ModelParts.RequireLength(t, Config.MaxPositions, "max_position_embeddings");
         using var scope = NewDisposeScope();
         var device = inputIds.device;
         var keys = attentionMask.to(ScalarType.Bool).unsqueeze(1).unsqueeze(1); // (B, 1, 1, T)
@@ -294,17 +291,16 @@ public sealed class ModernBertPredictionHead : nn.Module<Tensor, Tensor>
 }
 
 /// <summary><c>model.*</c> + <c>head.*</c> + <c>classifier.*</c> over the [CLS] state (or the mean of the real tokens'
-/// with classifier_pooling mean); losses as <see cref="BertForSequenceClassification"/>.</summary>
-public sealed class ModernBertForSequenceClassification : nn.Module, ISequenceClassifier
+/// with classifier_pooling mean).</summary>
+public sealed class ModernBertForSequenceClassification : SequenceClassifierHead<ModernBertConfig>
 {
     readonly ModernBertModel model;
     readonly ModernBertPredictionHead head;
     readonly Dropout drop;
     readonly Linear classifier;
 
-    public ModernBertForSequenceClassification(ModernBertConfig config, long? seed = 42) : base(nameof(ModernBertForSequenceClassification))
+    public ModernBertForSequenceClassification(ModernBertConfig config, long? seed = 42) : base(nameof(ModernBertForSequenceClassification), config)
     {
-        Config = config;
         model = new ModernBertModel(config, seed);
         head = new ModernBertPredictionHead(config);
         drop = nn.Dropout(config.ClassifierDropout);
@@ -314,34 +310,25 @@ public sealed class ModernBertForSequenceClassification : nn.Module, ISequenceCl
         ModelParts.Initialize(classifier, config.InitializerRange, seed is null ? null : seed + 1);
     }
 
-    public ModelConfig Config { get; }
-    public string Architecture => nameof(ModernBertForSequenceClassification);
-    public nn.Module Module => this;
-    public float[]? ClassWeights { get; set; }
-
-    public ModelOutput Forward(Batch batch)
+    protected override Tensor Logits(Batch batch)
     {
-        using var scope = NewDisposeScope();
         var hidden = model.forward(batch.InputIds, batch.AttentionMask);
         var mask = batch.AttentionMask.to(hidden.dtype).unsqueeze(-1);
-        var pooled = ((ModernBertConfig)Config).ClassifierPooling == "mean" ? (hidden * mask).sum(1) / mask.sum(1) : hidden.select(1, 0);
-        var logits = classifier.forward(drop.forward(head.forward(pooled))); // (B, C)
-        var loss = batch.Labels is { } labels ? ModelParts.SequenceClassificationLoss(Config, logits, labels, ClassWeights) : null;
-        return new ModelOutput(loss?.MoveToOuterDisposeScope(), logits.MoveToOuterDisposeScope());
+        var pooled = Config.ClassifierPooling == "mean" ? (hidden * mask).sum(1) / mask.sum(1) : hidden.select(1, 0);
+        return classifier.forward(drop.forward(head.forward(pooled))); // (B, C)
     }
 }
 
 /// <summary><c>model.*</c> + <c>head.*</c> + <c>classifier.*</c>: one label per token, -100 = ignored.</summary>
-public sealed class ModernBertForTokenClassification : nn.Module, ITaskModel
+public sealed class ModernBertForTokenClassification : TaskHead<ModernBertConfig>
 {
     readonly ModernBertModel model;
     readonly ModernBertPredictionHead head;
     readonly Dropout drop;
     readonly Linear classifier;
 
-    public ModernBertForTokenClassification(ModernBertConfig config, long? seed = 42) : base(nameof(ModernBertForTokenClassification))
+    public ModernBertForTokenClassification(ModernBertConfig config, long? seed = 42) : base(nameof(ModernBertForTokenClassification), config)
     {
-        Config = config;
         model = new ModernBertModel(config, seed);
         head = new ModernBertPredictionHead(config);
         drop = nn.Dropout(config.ClassifierDropout);
@@ -351,29 +338,18 @@ public sealed class ModernBertForTokenClassification : nn.Module, ITaskModel
         ModelParts.Initialize(classifier, config.InitializerRange, seed is null ? null : seed + 1);
     }
 
-    public ModelConfig Config { get; }
-    public string Architecture => nameof(ModernBertForTokenClassification);
-    public nn.Module Module => this;
-
-    public ModelOutput Forward(Batch batch)
-    {
-        using var scope = NewDisposeScope();
-        var logits = classifier.forward(drop.forward(head.forward(model.forward(batch.InputIds, batch.AttentionMask)))); // (B, T, C)
-        var loss = batch.Labels is { } labels ? ModelParts.CrossEntropy(logits, labels) : null;
-        return new ModelOutput(loss?.MoveToOuterDisposeScope(), logits.MoveToOuterDisposeScope());
-    }
+    protected override Tensor Logits(Batch batch) => classifier.forward(drop.forward(head.forward(model.forward(batch.InputIds, batch.AttentionMask)))); // (B, T, C)
 }
 
 /// <summary><c>model.*</c> + <c>head.*</c> + <c>decoder</c> (weight tied to the token embeddings, its own bias).</summary>
-public sealed class ModernBertForMaskedLM : nn.Module, ITaskModel
+public sealed class ModernBertForMaskedLM : TaskHead<ModernBertConfig>
 {
     readonly ModernBertModel model;
     readonly ModernBertPredictionHead head;
     readonly TiedProjection? decoder;
 
-    public ModernBertForMaskedLM(ModernBertConfig config, long? seed = 42) : base(nameof(ModernBertForMaskedLM))
+    public ModernBertForMaskedLM(ModernBertConfig config, long? seed = 42) : base(nameof(ModernBertForMaskedLM), config)
     {
-        Config = config;
         model = new ModernBertModel(config, seed);
         head = new ModernBertPredictionHead(config);
         decoder = config.DecoderBias ? new TiedProjection(config.VocabSize) : null;
@@ -381,16 +357,9 @@ public sealed class ModernBertForMaskedLM : nn.Module, ITaskModel
         ModelParts.Initialize(head, config.InitializerRange, seed);
     }
 
-    public ModelConfig Config { get; }
-    public string Architecture => nameof(ModernBertForMaskedLM);
-    public nn.Module Module => this;
-
-    public ModelOutput Forward(Batch batch)
+    protected override Tensor Logits(Batch batch)
     {
-        using var scope = NewDisposeScope();
         var transformed = head.forward(model.forward(batch.InputIds, batch.AttentionMask));
-        var logits = decoder?.forward(transformed, model.TokenEmbeddings) ?? F.linear(transformed, model.TokenEmbeddings); // (B, T, V)
-        var loss = batch.Labels is { } labels ? ModelParts.CrossEntropy(logits, labels) : null;
-        return new ModelOutput(loss?.MoveToOuterDisposeScope(), logits.MoveToOuterDisposeScope());
+        return decoder?.forward(transformed, model.TokenEmbeddings) ?? F.linear(transformed, model.TokenEmbeddings); // (B, T, V)
     }
 }

@@ -88,95 +88,53 @@ public sealed class RobertaLMHead : nn.Module<Tensor, Tensor, Tensor>
     }
 }
 
-/// <summary><c>roberta.*</c> (no pooler) + <c>classifier.{dense,out_proj}</c>; losses as <see cref="BertForSequenceClassification"/>.</summary>
-public sealed class RobertaForSequenceClassification : nn.Module, ISequenceClassifier
+/// <summary><c>roberta.*</c> (no pooler) + <c>classifier.{dense,out_proj}</c>.</summary>
+public sealed class RobertaForSequenceClassification : SequenceClassifierHead<RobertaConfig>
 {
     readonly BertModel roberta;
     readonly RobertaClassificationHead classifier;
 
-    public RobertaForSequenceClassification(RobertaConfig config, long? seed = 42, string stem = "Roberta") : base(stem + "ForSequenceClassification")
+    public RobertaForSequenceClassification(RobertaConfig config, long? seed = 42, string stem = "Roberta") : base(stem + "ForSequenceClassification", config)
     {
-        Config = config;
-        Architecture = stem + "ForSequenceClassification";
         roberta = new BertModel(config, addPoolingLayer: false, seed);
         classifier = new RobertaClassificationHead(config);
         RegisterComponents();
         ModelParts.Initialize(classifier, config.InitializerRange, seed);
     }
 
-    public ModelConfig Config { get; }
-    public string Architecture { get; }
-    public nn.Module Module => this;
-    public float[]? ClassWeights { get; set; }
-
-    public ModelOutput Forward(Batch batch)
-    {
-        using var scope = NewDisposeScope();
-        var (hidden, _) = roberta.forward(batch.InputIds, batch.AttentionMask);
-        var logits = classifier.forward(hidden); // (B, C)
-        var loss = batch.Labels is { } labels ? ModelParts.SequenceClassificationLoss(Config, logits, labels, ClassWeights) : null;
-        return new ModelOutput(loss?.MoveToOuterDisposeScope(), logits.MoveToOuterDisposeScope());
-    }
+    protected override Tensor Logits(Batch batch) => classifier.forward(roberta.forward(batch.InputIds, batch.AttentionMask).LastHiddenState); // (B, C)
 }
 
 /// <summary><c>roberta.*</c> (no pooler) + <c>classifier.*</c>: one label per token, -100 = ignored.</summary>
-public sealed class RobertaForTokenClassification : nn.Module, ITaskModel
+public sealed class RobertaForTokenClassification : TokenClassifierHead<RobertaConfig>
 {
     readonly BertModel roberta;
-    readonly Dropout dropout;
-    readonly Linear classifier;
 
-    public RobertaForTokenClassification(RobertaConfig config, long? seed = 42, string stem = "Roberta") : base(stem + "ForTokenClassification")
+    public RobertaForTokenClassification(RobertaConfig config, long? seed = 42, string stem = "Roberta")
+        : base(stem + "ForTokenClassification", config, config.HiddenSize, config.ClassifierDropout ?? config.HiddenDropoutProb)
     {
-        Config = config;
-        Architecture = stem + "ForTokenClassification";
         roberta = new BertModel(config, addPoolingLayer: false, seed);
-        dropout = nn.Dropout(config.ClassifierDropout ?? config.HiddenDropoutProb);
-        classifier = nn.Linear(config.HiddenSize, config.NumLabels);
         RegisterComponents();
-        ModelParts.Initialize(classifier, config.InitializerRange, seed);
+        InitializeClassifier(seed);
     }
 
-    public ModelConfig Config { get; }
-    public string Architecture { get; }
-    public nn.Module Module => this;
-
-    public ModelOutput Forward(Batch batch)
-    {
-        using var scope = NewDisposeScope();
-        var (hidden, _) = roberta.forward(batch.InputIds, batch.AttentionMask);
-        var logits = classifier.forward(dropout.forward(hidden)); // (B, T, C)
-        var loss = batch.Labels is { } labels ? ModelParts.CrossEntropy(logits, labels) : null;
-        return new ModelOutput(loss?.MoveToOuterDisposeScope(), logits.MoveToOuterDisposeScope());
-    }
+    protected override Tensor Hidden(Batch batch) => roberta.forward(batch.InputIds, batch.AttentionMask).LastHiddenState;
 }
 
 /// <summary><c>roberta.*</c> (no pooler) + <c>lm_head.*</c>: masked-LM; labels -100 except at masked positions.</summary>
-public sealed class RobertaForMaskedLM : nn.Module, ITaskModel
+public sealed class RobertaForMaskedLM : TaskHead<RobertaConfig>
 {
     readonly BertModel roberta;
     readonly RobertaLMHead lm_head;
 
-    public RobertaForMaskedLM(RobertaConfig config, long? seed = 42, string stem = "Roberta") : base(stem + "ForMaskedLM")
+    public RobertaForMaskedLM(RobertaConfig config, long? seed = 42, string stem = "Roberta") : base(stem + "ForMaskedLM", config)
     {
-        Config = config;
-        Architecture = stem + "ForMaskedLM";
         roberta = new BertModel(config, addPoolingLayer: false, seed);
         lm_head = new RobertaLMHead(config);
         RegisterComponents();
         ModelParts.Initialize(lm_head, config.InitializerRange, seed);
     }
 
-    public ModelConfig Config { get; }
-    public string Architecture { get; }
-    public nn.Module Module => this;
-
-    public ModelOutput Forward(Batch batch)
-    {
-        using var scope = NewDisposeScope();
-        var (hidden, _) = roberta.forward(batch.InputIds, batch.AttentionMask);
-        var logits = lm_head.forward(hidden, roberta.Embeddings.WordEmbeddings); // (B, T, V)
-        var loss = batch.Labels is { } labels ? ModelParts.CrossEntropy(logits, labels) : null;
-        return new ModelOutput(loss?.MoveToOuterDisposeScope(), logits.MoveToOuterDisposeScope());
-    }
+    protected override Tensor Logits(Batch batch) =>
+        lm_head.forward(roberta.forward(batch.InputIds, batch.AttentionMask).LastHiddenState, roberta.Embeddings.WordEmbeddings); // (B, T, V)
 }

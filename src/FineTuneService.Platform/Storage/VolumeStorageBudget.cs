@@ -2,14 +2,6 @@ using Microsoft.Extensions.Options;
 
 namespace FineTuneService.Platform.Storage;
 
-/// <summary>Whether a job may write <c>bytes</c> more to the artifacts volume: asked before each checkpoint. The one seam
-/// for storage quotas — the global budget below, or a tenant's quota once tenancy lands (register another implementation).</summary>
-public interface IStorageBudget
-{
-    /// <summary>Null when there is room, else the reason there is not.</summary>
-    string? Refuse(Guid jobId, long bytes);
-}
-
 /// <summary>The volume's budget: <c>Storage:MaxBytes</c> for everything under the storage root (unset: no cap), and
 /// <c>Storage:MinFreeBytes</c> that must stay free on the disk after the write.</summary>
 public sealed class VolumeStorageBudget(ArtifactStore store, IOptions<StorageOptions> options) : IStorageBudget

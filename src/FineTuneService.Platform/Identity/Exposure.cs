@@ -1,0 +1,3 @@
+namespace FineTuneService.Platform.Identity;
+
+public enum Exposure { Public, Admin }

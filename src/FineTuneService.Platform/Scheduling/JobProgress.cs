@@ -1,0 +1,3 @@
+namespace FineTuneService.Platform.Scheduling;
+
+public sealed record JobProgress(int Step, int TotalSteps, double Epoch);

@@ -1,0 +1,5 @@
+using System.Text.Json.Nodes;
+
+namespace FineTuneService.Platform.Serving;
+
+public sealed record TokenizeResponse(Guid ModelId, IReadOnlyList<JsonObject> Encodings);

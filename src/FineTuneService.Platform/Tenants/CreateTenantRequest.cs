@@ -1,0 +1,3 @@
+namespace FineTuneService.Platform.Tenants;
+
+public sealed record CreateTenantRequest(string? Name, long? MaxStorageBytes = null, int? MaxRunningJobs = null, int? MaxQueuedJobs = null);

@@ -1,0 +1,3 @@
+namespace FineTuneService.Platform.Tenants;
+
+public sealed record TenantUsage(long StorageBytes, int RunningJobs, int QueuedJobs);
