@@ -202,7 +202,9 @@ public static class TrainingBenchmarks
         int warmup = int.Parse(args["--warmup"]), steps = int.Parse(args["--steps"]);
         var examples = raw["batches"]!.AsArray().SelectMany(b => ToExamples(b!, args["--task"])).ToArray();
         var mlm = args["--task"] == "mlm";
-        var dataset = new FineTuneDataset(examples, mlm ? LabelKind.Token : LabelKind.SingleLabel, padId: 0);
+        using var data = new TempDir();
+        using var dataset = FineTuneDataset.OpenOrCreate(System.IO.Path.Combine(data.Path, "train.bin"), () => examples,
+            mlm ? LabelKind.Token : LabelKind.SingleLabel, padId: 0);
         ITaskModel model = mlm
             ? new BertForMaskedLM(JsonSerializer.Deserialize<BertConfig>(args["--config"])!)
             : args.TryGetValue("--config", out var config)
@@ -243,7 +245,8 @@ public static class TrainingBenchmarks
             var ids = r["input_ids"]!.AsArray().Select(n => n!.GetValue<int>()).ToArray();
             return new FineTuneExample(ids, new int[ids.Length], r["label"]!.GetValue<int>());
         }).ToArray();
-        var dataset = new FineTuneDataset(examples, LabelKind.SingleLabel, padId: 0);
+        using var data = new TempDir();
+        using var dataset = FineTuneDataset.OpenOrCreate(System.IO.Path.Combine(data.Path, "train.bin"), () => examples, LabelKind.SingleLabel, padId: 0);
         var model = LoadClassifier(args["--model-dir"], numLabels: 2);
         // The loop alone: the job's hyperparameters without its checkpoint.
         var trainArgs = TrainingArguments.Parse(EpochHyperparameters(), out _) with { SaveStrategy = "no" };

@@ -1,4 +1,5 @@
 using FineTuneService.Platform.Http;
+using FineTuneService.Platform.Hub;
 using FineTuneService.Platform.Identity;
 using FineTuneService.Platform.Persistence;
 using FineTuneService.Platform.Scheduling;
@@ -51,6 +52,7 @@ public static class PlatformDefaults
             .Validate(o => { try { return o.RetryDelayList.All(d => d >= TimeSpan.Zero); } catch (FormatException) { return false; } },
                 "Webhooks:RetryDelays: comma-separated seconds, each >= 0").ValidateOnStart();
         services.AddSingleton<WebhookNotifier>();
+        services.AddHub();
         services.AddOptions<ModelBudget>().BindConfiguration(ModelBudget.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<DataLimits>().BindConfiguration(DataLimits.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<ArtifactStore>();
@@ -122,8 +124,7 @@ public static class PlatformDefaults
         app.UseExceptionHandler(new ExceptionHandlerOptions
         {
             // Handled user mistakes are answered, not logged as errors; unknown exceptions still are.
-            SuppressDiagnosticsCallback = context => context.Exception is RequestValidationException or NotFoundException
-                or ConflictException or PayloadTooLargeException or BadHttpRequestException or ProblemException or TooManyRequestsException,
+            SuppressDiagnosticsCallback = context => context.Exception is ProblemException or BadHttpRequestException,
         });
         app.UseStatusCodePages();
         app.UsePlatformIdentity();

@@ -1,3 +1,4 @@
+using FineTuneService.Platform.Hub;
 using FineTuneService.Platform.Scheduling;
 using FineTuneService.Platform.Webhooks;
 using FineTuneService.Training;
@@ -40,6 +41,7 @@ public static class TrainingWorker
             server.WorkerCount = 2;
             server.ServerName = $"{Environment.MachineName}:{Environment.ProcessId}:webhooks";
         });
+        services.AddHubImportServer();
         // Room for a running job to notice the stop and hand its lease back.
         services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(30));
         return builder;

@@ -29,6 +29,7 @@ public sealed class AppDbContext(DbContextOptions<AppDbContext> options, TenantS
         // SQLite hands DateTime back as Unspecified; every timestamp here is UTC.
         configurationBuilder.Properties<DateTime>().HaveConversion<UtcDateTimeConverter>();
         configurationBuilder.Properties<JobStatus>().HaveConversion<string>().HaveMaxLength(16);
+        configurationBuilder.Properties<ModelStatus>().HaveConversion<string>().HaveMaxLength(16);
     }
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
@@ -64,6 +65,11 @@ public sealed class AppDbContext(DbContextOptions<AppDbContext> options, TenantS
         {
             model.HasIndex(m => m.CreatedAt);
             model.Property(m => m.Precision).HasMaxLength(8).HasDefaultValue(Precisions.Fp32);
+            model.Property(m => m.Status).HasDefaultValue(ModelStatus.Ready);
+            model.Property(m => m.ImportError).HasMaxLength(2000);
+            model.Property(m => m.HubId).HasMaxLength(200);
+            model.Property(m => m.HubRevision).HasMaxLength(256);
+            model.Property(m => m.HubCommit).HasMaxLength(40);
             model.HasOne<Tenant>().WithMany().HasForeignKey(m => m.TenantId).OnDelete(DeleteBehavior.Restrict);
             model.HasQueryFilter(TenantFilterName, m => TenantFilter == null || m.TenantId == TenantFilter || m.Shared);
         });

@@ -2,6 +2,7 @@ using System.IO.Compression;
 using System.Text.Json.Nodes;
 using FineTuneService.Platform.Datasets;
 using FineTuneService.Platform.Http;
+using FineTuneService.Platform.Hub;
 using FineTuneService.Platform.Identity;
 using FineTuneService.Platform.Persistence;
 using FineTuneService.Platform.Serving;
@@ -9,6 +10,7 @@ using FineTuneService.Platform.Storage;
 using FineTuneService.Platform.Tenants;
 using FineTuneService.Training.Models;
 using FineTuneService.Training.Onnx;
+using Hangfire;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -27,12 +29,17 @@ public static class ModelEndpoints
 
     public static RouteGroupBuilder MapModelEndpoints(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/models").WithTags("Models").RequireAuthorization(Policies.TenantData);
+        var group = app.MapGroup("/models").WithTags("Models").RequireKey(Policies.TenantData);
         group.MapPost("/import", Import).WithName("ImportModel").DisableAntiforgery()
-            .WithRequestBody<ModelImportForm>("multipart/form-data").WithProblems(400, 413, 415)
-            .WithSummary("Import a Hugging Face model folder: 'files' parts (config.json, model.safetensors, vocab.txt or tokenizer.json, ...) or one .zip / .tar.gz")
+            .WithRequestBody<ModelImportForm>("multipart/form-data").WithRequestBody<HubImportBody>("application/json")
+            .WithProblems(400, 403, 404, 413, 415, 502, 507)
+            .WithSummary("Import a Hugging Face model folder: 'files' parts (config.json, model.safetensors, vocab.txt or tokenizer.json, ...) or one .zip / .tar.gz; " +
+                "or pull one from the Hub by id (JSON {\"hub_id\", \"revision\"})")
             .WithDescription("Only safetensors weights are loaded (pickled .bin files are refused: unpickling runs code). The config's architecture " +
-                "and the tokenizer files are checked; a missing or unreadable file is a 400 naming `files`.");
+                "and the tokenizer files are checked; a missing or unreadable file is a 400 naming `files`. A Hub pull answers 202 with the model " +
+                "`importing` (status and progress on GET /models/{id}) once its commit, files, sizes and config.json have passed; refusals: " +
+                "403 hub_repo_gated, 404 hub_repo_not_found / hub_revision_not_found, 400 hub_no_safetensors / unsupported_architecture, " +
+                "413 over Storage:MaxModelBytes, 403 storage_quota_exceeded, 502 when the Hub fails.");
         group.MapGet("/", List).WithName("ListModels").WithSummary("List models, newest first, paged").WithProblems(400);
         group.MapGet("/{id:guid}", Get).WithName("GetModel").WithSummary("One model, with its lineage (source job, base model)").WithProblems(404);
         group.MapGet("/{id:guid}/download", Download).WithName("DownloadModel")
@@ -42,14 +49,21 @@ public static class ModelEndpoints
             .WithRequestBody<QuantizeBody>("application/json", required: false).WithProblems(400, 404)
             .WithSummary("A new registry model whose ONNX graph has per-column int8 matrix products, optionally measured against this one on a labelled dataset");
         group.MapDelete("/{id:guid}", Delete).WithName("DeleteModel").WithSummary("Delete a model that no active job uses").WithProblems(403, 404, 409);
-        group.MapPatch("/{id:guid}", Update).WithName("UpdateModel").RequireAuthorization(Policies.Admin).WithProblems(404)
+        group.MapPatch("/{id:guid}", Update).WithName("UpdateModel").RequireKey(Policies.Admin).WithProblems(404)
             .WithSummary("Share a model with every tenant, or stop sharing it (admin)");
         return group;
     }
 
-    static async Task<Created<ModelResponse>> Import(HttpRequest request, Caller caller, AppDbContext db, ArtifactStore store,
-        IOptions<StorageOptions> options, IOptions<ModelBudget> budget, TimeProvider clock, ILogger<Model> logger, CancellationToken cancellationToken)
+    static async Task<Results<Created<ModelResponse>, Accepted<ModelResponse>>> Import(HttpRequest request, Caller caller, AppDbContext db,
+        ArtifactStore store, IOptions<StorageOptions> options, IOptions<ModelBudget> budget, HubImport hub, IBackgroundJobClient jobs, TimeProvider clock,
+        ILogger<Model> logger, CancellationToken cancellationToken)
     {
+        if (request.HasJsonContentType())
+        {
+            var pulled = await hub.StartAsync(request, caller, db, jobs, cancellationToken);
+            return TypedResults.Accepted($"/models/{pulled.Id}", ModelResponse.From(pulled, store));
+        }
+
         var temp = store.NewTempFolder();
         string? folder = null;
         try
@@ -110,7 +124,7 @@ public static class ModelEndpoints
     static async Task<PushStreamHttpResult> Download(Guid id, string? format, HttpContext context, AppDbContext db, ArtifactStore store,
         CancellationToken cancellationToken)
     {
-        var model = await Find(db, id, cancellationToken);
+        var model = Ready(await Find(db, id, cancellationToken));
         var folder = store.FullPath(model.Path);
         IEnumerable<(string Name, string Path)> files;
         switch (format)
@@ -152,7 +166,7 @@ public static class ModelEndpoints
             ? new JsonObject()
             : await PredictRequest.ReadBodyAsync(request, cancellationToken);
         var spec = ModelQuantization.ParseRequest(body);
-        var source = await Find(db, id, cancellationToken);
+        var source = Ready(await Find(db, id, cancellationToken));
         var evaluation = spec.Evaluation is { } e ? await DatasetEndpoints.Find(db, e.DatasetId, cancellationToken) : null;
         var model = await Task.Run(() => ModelQuantization.Quantize(source, spec, evaluation, store, clock), cancellationToken);
         try
@@ -177,8 +191,7 @@ public static class ModelEndpoints
         var model = await Find(db, id, cancellationToken);
         if (model.Shared && !caller.IsAdmin)
         {
-            throw new ProblemException(StatusCodes.Status403Forbidden, "shared_model_read_only", "A shared model is read-only.",
-                $"Model {id} is shared with every tenant; only an admin can unshare or delete it.");
+            throw new ProblemException(ProblemCodes.SharedModelReadOnly, $"Model {id} is shared with every tenant; only an admin can unshare or delete it.");
         }
 
         var deleted = await Deletion.DeleteAsync(db, async () =>
@@ -195,4 +208,11 @@ public static class ModelEndpoints
 
     static async Task<Model> Find(AppDbContext db, Guid id, CancellationToken cancellationToken) =>
         await db.Models.AsNoTracking().FirstOrDefaultAsync(m => m.Id == id, cancellationToken) ?? throw new NotFoundException("model", id);
+
+    /// <summary>A model whose files are all in place; a Hub import still downloading (or failed) is a 409.</summary>
+    public static Model Ready(Model model) => model.Status == ModelStatus.Ready ? model
+        : throw new ProblemException(StatusCodes.Status409Conflict, "model_not_ready", "The model is not ready.",
+            model.Status == ModelStatus.Importing
+                ? $"Model {model.Id} is still importing from the Hub; GET /models/{model.Id} shows its progress."
+                : $"Model {model.Id}'s import failed: {model.ImportError}");
 }

@@ -36,13 +36,34 @@ public static partial class ModelFiles
     static string? KeptName(string clientName)
     {
         var name = Path.GetFileName(clientName.Replace('\\', '/'));
-        if (Pickled.Any(ext => name.EndsWith(ext, StringComparison.OrdinalIgnoreCase)))
+        if (IsPickled(name))
         {
             throw new RequestValidationException("files", $"'{name}' is a pickled PyTorch file, refused because unpickling runs code; " +
                 "upload model.safetensors instead (save_pretrained(dir, safe_serialization=True))");
         }
 
-        return Kept.Contains(name) || Shard().IsMatch(name) ? name : null;
+        return IsKept(name) ? name : null;
+    }
+
+    /// <summary>A file of the folder's top level that the service keeps (the Hub import fetches only these).</summary>
+    public static bool IsKept(string name) => Kept.Contains(name) || Shard().IsMatch(name);
+
+    public static bool IsPickled(string name) => Pickled.Any(ext => name.EndsWith(ext, StringComparison.OrdinalIgnoreCase));
+
+    public static bool IsWeights(string name) => name.EndsWith(".safetensors", StringComparison.Ordinal) || name == SafeTensors.IndexFileName;
+
+    /// <summary>The most a kept file may hold; weights are bounded by the import's whole limit instead.</summary>
+    public static long MaxBytes(string name) =>
+        name.EndsWith(".safetensors", StringComparison.Ordinal) ? long.MaxValue
+        : name is "tokenizer.json" or "vocab.txt" or "vocab.json" or "merges.txt" or "model.safetensors.index.json" ? MaxTokenizerBytes : MaxSmallFileBytes;
+
+    /// <summary>What a folder of these file names lacks to be a model (weights, tokenizer), or null when nothing.</summary>
+    public static string? Missing(IReadOnlyCollection<string> names)
+    {
+        if (!names.Contains("model.safetensors") && !names.Contains(SafeTensors.IndexFileName)) return "model.safetensors is missing";
+        if (!names.Contains("vocab.txt") && !names.Contains("tokenizer.json") && !(names.Contains("vocab.json") && names.Contains("merges.txt")))
+            return "tokenizer files are missing: vocab.txt or tokenizer.json (BERT), vocab.json + merges.txt (GPT-2)";
+        return null;
     }
 
     /// <summary>Moves the uploaded parts (or the files of one uploaded .zip / .tar.gz) into <paramref name="folder"/>
@@ -120,25 +141,21 @@ public static partial class ModelFiles
         write(target);
     }
 
-    static void Check(string model, ModelBudget budget)
+    /// <summary>Checks a folder of kept files: sizes, the files a model needs, then the model itself (<see cref="ModelFolder.Check"/>).
+    /// Throws <see cref="RequestValidationException"/> naming <paramref name="field"/>.</summary>
+    public static void Check(string model, ModelBudget budget, string field = "files")
     {
-        foreach (var file in Directory.GetFiles(model))
+        var files = Directory.GetFiles(model);
+        foreach (var file in files)
         {
             var name = Path.GetFileName(file);
-            var limit = name.EndsWith(".safetensors", StringComparison.Ordinal) ? long.MaxValue
-                : name is "tokenizer.json" or "vocab.txt" or "vocab.json" or "merges.txt" or "model.safetensors.index.json" ? MaxTokenizerBytes : MaxSmallFileBytes;
-            if (new FileInfo(file).Length > limit) throw new RequestValidationException("files", $"'{name}' is larger than {limit >> 10} KiB");
+            var limit = MaxBytes(name);
+            if (new FileInfo(file).Length > limit) throw new RequestValidationException(field, $"'{name}' is larger than {limit >> 10} KiB");
         }
-        if (!File.Exists(Path.Combine(model, "model.safetensors")) && !File.Exists(Path.Combine(model, "model.safetensors.index.json")))
-            throw new RequestValidationException("files", "model.safetensors is missing");
-        if (!File.Exists(Path.Combine(model, "vocab.txt")) && !File.Exists(Path.Combine(model, "tokenizer.json"))
-            && !(File.Exists(Path.Combine(model, "vocab.json")) && File.Exists(Path.Combine(model, "merges.txt"))))
-        {
-            throw new RequestValidationException("files", "tokenizer files are missing: vocab.txt or tokenizer.json (BERT), vocab.json + merges.txt (GPT-2)");
-        }
+        if (Missing([.. files.Select(Path.GetFileName)!]) is { } missing) throw new RequestValidationException(field, missing);
 
         try { ModelFolder.Check(model, budget); }
-        catch (InvalidCheckpointException e) { throw new RequestValidationException("files", e.Message); }
+        catch (InvalidCheckpointException e) { throw new RequestValidationException(field, e.Message); }
     }
 
     /// <summary>The registry row for a model folder already in place under <paramref name="folder"/>.</summary>

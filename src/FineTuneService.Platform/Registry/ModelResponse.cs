@@ -6,17 +6,22 @@ using Microsoft.EntityFrameworkCore;
 namespace FineTuneService.Platform.Registry;
 
 /// <summary>A registry model. <see cref="Precision"/> int8 marks a quantized copy of <see cref="BaseModelId"/>;
-/// <see cref="Quantization"/> is its agreement and accuracy against that model, when measured.</summary>
+/// <see cref="Quantization"/> is its agreement and accuracy against that model, when measured. A pull from the Hub is
+/// <c>importing</c> (with <see cref="Progress"/>) until it is <c>ready</c> or <c>failed</c> (<see cref="Error"/>);
+/// <see cref="Hub"/> says what it was pulled from.</summary>
 public sealed record ModelResponse(
     Guid Id, string Name, string? Architecture, string? ModelType, long SizeBytes, IReadOnlyList<string> Files,
-    Guid? SourceJobId, Guid? BaseModelId, string Precision, JsonObject? Quantization, bool Shared, DateTime CreatedAt)
+    Guid? SourceJobId, Guid? BaseModelId, string Precision, JsonObject? Quantization, bool Shared, DateTime CreatedAt,
+    ModelStatus Status, ImportProgress? Progress, string? Error, HubSource? Hub)
 {
     public static ModelResponse From(Model m, ArtifactStore store)
     {
         var folder = store.FullPath(m.Path);
         IReadOnlyList<string> files = Directory.Exists(folder) ? [.. Directory.GetFiles(folder).Select(Path.GetFileName).Order()!] : [];
         return new(m.Id, m.Name, m.Architecture, m.ModelType, m.SizeBytes, files, m.SourceJobId, m.BaseModelId, m.Precision,
-            m.QuantizationReport is null ? null : JsonNode.Parse(m.QuantizationReport)!.AsObject(), m.Shared, m.CreatedAt);
+            m.QuantizationReport is null ? null : JsonNode.Parse(m.QuantizationReport)!.AsObject(), m.Shared, m.CreatedAt,
+            m.Status, m.ImportBytesTotal is { } total ? new ImportProgress(m.ImportBytesDone ?? 0, total) : null, m.ImportError,
+            m.HubId is null ? null : new HubSource(m.HubId, m.HubRevision!, m.HubCommit!));
     }
 
     /// <summary>Models as the caller may see them: lineage names only jobs and models the caller can read, so a shared

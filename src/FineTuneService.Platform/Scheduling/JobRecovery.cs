@@ -14,7 +14,8 @@ namespace FineTuneService.Platform.Scheduling;
 /// <summary>Runs on every worker: finds unfinished jobs that nobody holds and that Hangfire will not deliver by itself
 /// (their worker was killed, or an embedded restart lost the in-memory queue) and enqueues them again; the job resumes
 /// from its newest checkpoint, after a back-off that doubles with each death of its worker; at <c>Jobs:MaxAttempts</c>
-/// deaths it fails instead (a job that kills every worker it runs on). A job cancelled while its worker died is marked cancelled.</summary>
+/// deaths it fails instead (a job that kills every worker it runs on). A job cancelled while its worker died is marked cancelled.
+/// Each pass (the first at the worker's start) also sweeps the work folders that nothing else would remove.</summary>
 sealed class JobRecovery(
     IServiceScopeFactory scopes, JobStorage storage, IBackgroundJobClient jobs, ArtifactStore store, IOptions<JobOptions> options, WebhookNotifier webhooks,
     TimeProvider clock, ILogger<JobRecovery> logger) : BackgroundService
@@ -34,6 +35,7 @@ sealed class JobRecovery(
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
+        await SweepAsync(db, cancellationToken);
         var now = clock.GetUtcNow().UtcDateTime;
         // A job just posted may not have its Hangfire job id yet: give the Api a lease's time to enqueue it.
         var posted = now - TimeSpan.FromSeconds(options.Value.LeaseSeconds);
@@ -105,5 +107,26 @@ sealed class JobRecovery(
         }
         await db.SaveChangesAsync(cancellationToken);
         foreach (var (jobId, type) in ended) webhooks.Notify(jobId, type);
+    }
+
+    /// <summary>Work folders of finished jobs (their worker died after recording the end, before removing the folder)
+    /// and of jobs that no longer exist (the Api stopped between deleting a job and its folder) go as a finished job's
+    /// does; a kept job's checkpoints stay (its folder is swept again each pass: nothing but them is left to remove).</summary>
+    async Task SweepAsync(AppDbContext db, CancellationToken cancellationToken)
+    {
+        var root = store.FullPath("jobs");
+        if (!Directory.Exists(root)) return;
+        var onDisk = Directory.EnumerateDirectories(root)
+            .Select(d => Guid.TryParseExact(Path.GetFileName(d), "N", out var id) ? id : (Guid?)null).OfType<Guid>().ToList();
+        if (onDisk.Count == 0) return;
+        // Every tenant's jobs: a folder is removed only when no job of any tenant is using it.
+        var jobs = await db.Jobs.IgnoreQueryFilters().Where(j => onDisk.Contains(j.Id)).Select(j => new { j.Id, j.Status, j.Spec }).ToDictionaryAsync(j => j.Id, cancellationToken);
+        foreach (var id in onDisk)
+        {
+            if (!jobs.TryGetValue(id, out var job))
+                JobFolders.Clean(store, id, keepCheckpoints: false, logger);
+            else if (JobStatusGroups.Finished.Contains(job.Status))
+                JobFolders.Clean(store, id, JobSpec.FromJson(job.Spec).KeepCheckpoints == true, logger);
+        }
     }
 }

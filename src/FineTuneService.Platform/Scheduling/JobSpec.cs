@@ -96,6 +96,7 @@ public sealed record JobSpec(
 
         var baseModel = BaseModelId is { } modelId ? await db.Models.FindAsync([modelId], cancellationToken) : null;
         if (BaseModelId is not null && baseModel is null) Error("base_model_id", $"no model with id {BaseModelId}");
+        if (baseModel is { Status: not ModelStatus.Ready }) Error("base_model_id", $"model {BaseModelId} is {baseModel.Status.ToString().ToLowerInvariant()}, not ready");
         if (Type == "finetune" && BaseModelId is null) Error("base_model_id", "required for finetune");
         if (Type == "pretrain" && BaseModelId is null && Model is null) Error("model", "required for pretrain without base_model_id");
 

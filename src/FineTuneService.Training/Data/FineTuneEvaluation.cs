@@ -4,48 +4,57 @@ using Scores = FineTuneService.Training.Data.Metrics;
 
 namespace FineTuneService.Training.Data;
 
-/// <summary>Fine-tune metrics over an evaluation pass: the logits of every example are kept, then scored by the
-/// dataset's label kind (classification, multi-label, regression, token-level entities).</summary>
+/// <summary>Fine-tune metrics over an evaluation pass, scored by the dataset's label kind (classification, multi-label,
+/// regression, token-level entities). Each batch's logits are reduced to predictions as it comes, beside the labels
+/// read from the dataset: the pass keeps no logits and no examples.</summary>
 public sealed class FineTuneEvaluation(FineTuneDataset data, IReadOnlyList<string> labelNames) : IEvaluation
 {
-    readonly List<float[]> logits = [];
-    int classes = 1;
+    readonly List<int> classes = [], trueClasses = [];
+    readonly List<bool[]> labelSets = [], trueLabelSets = [];
+    readonly List<double> values = [], trueValues = [];
+    readonly List<string[]> tags = [], trueTags = [];
 
     public void Add(IReadOnlyList<int> indices, Batch batch, ModelOutput output)
     {
         var l = output.Logits.detach().cpu().to(float32).contiguous();
-        classes = data.Kind == LabelKind.Regression ? 1 : (int)l.shape[^1];
+        var width = data.Kind == LabelKind.Regression ? 1 : (int)l.shape[^1];
         var flat = l.data<float>().ToArray();
         var perExample = flat.Length / indices.Count;
-        for (var i = 0; i < indices.Count; i++) logits.Add(flat[(i * perExample)..((i + 1) * perExample)]);
-    }
-
-    public IReadOnlyDictionary<string, double> Metrics()
-    {
-        var examples = data.Examples;
-        return data.Kind switch
+        for (var i = 0; i < indices.Count; i++)
         {
-            LabelKind.SingleLabel => Scores.Classification(logits.Select(ArgMax).ToArray(), examples.Select(e => (int)e.ClassId).ToArray()),
-            LabelKind.MultiLabel => Scores.MultiLabel(logits.Select(l => l.Select(x => x > 0).ToArray()).ToArray(),
-                examples.Select(e => e.Targets!.Select(x => x > 0.5f).ToArray()).ToArray()),
-            LabelKind.Regression => Scores.Regression(logits.Select(l => (double)l[0]).ToArray(), examples.Select(e => (double)e.Targets![0]).ToArray()),
-            _ => TokenMetrics(examples),
-        };
-    }
-
-    Dictionary<string, double> TokenMetrics(IReadOnlyList<FineTuneExample> examples)
-    {
-        var predicted = new List<string[]>();
-        var truth = new List<string[]>();
-        for (var i = 0; i < examples.Count; i++)
-        {
-            var labels = examples[i].TokenLabels!;
-            var positions = Enumerable.Range(0, labels.Length).Where(t => labels[t] != FineTuneDataset.IgnoreIndex).ToArray();
-            truth.Add(positions.Select(t => labelNames[(int)labels[t]]).ToArray());
-            predicted.Add(positions.Select(t => labelNames[ArgMax(logits[i][(t * classes)..((t + 1) * classes)])]).ToArray());
+            var logits = flat[(i * perExample)..((i + 1) * perExample)];
+            var example = data[indices[i]];
+            switch (data.Kind)
+            {
+                case LabelKind.SingleLabel:
+                    classes.Add(ArgMax(logits));
+                    trueClasses.Add((int)example.ClassId);
+                    break;
+                case LabelKind.MultiLabel:
+                    labelSets.Add(logits.Select(x => x > 0).ToArray());
+                    trueLabelSets.Add(example.Targets!.Select(x => x > 0.5f).ToArray());
+                    break;
+                case LabelKind.Regression:
+                    values.Add(logits[0]);
+                    trueValues.Add(example.Targets![0]);
+                    break;
+                default:
+                    var labels = example.TokenLabels!;
+                    var positions = Enumerable.Range(0, labels.Length).Where(t => labels[t] != FineTuneDataset.IgnoreIndex).ToArray();
+                    trueTags.Add(positions.Select(t => labelNames[(int)labels[t]]).ToArray());
+                    tags.Add(positions.Select(t => labelNames[ArgMax(logits[(t * width)..((t + 1) * width)])]).ToArray());
+                    break;
+            }
         }
-        return Scores.Entities(predicted, truth);
     }
+
+    public IReadOnlyDictionary<string, double> Metrics() => data.Kind switch
+    {
+        LabelKind.SingleLabel => Scores.Classification(classes, trueClasses),
+        LabelKind.MultiLabel => Scores.MultiLabel(labelSets, trueLabelSets),
+        LabelKind.Regression => Scores.Regression(values, trueValues),
+        _ => Scores.Entities(tags, trueTags),
+    };
 
     static int ArgMax(float[] values)
     {

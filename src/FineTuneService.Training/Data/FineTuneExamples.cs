@@ -37,32 +37,31 @@ public static class FineTuneExamples
             : labels.Order(StringComparer.Ordinal).ToArray();
     }
 
-    public static FineTuneDataset Build(IEnumerable<IReadOnlyDictionary<string, string>> rows, ColumnMap columns, LabelKind kind,
+    /// <summary>The rows' examples, one by one as the rows stream in (a job writes them to its <see cref="FineTuneDataset"/> file).</summary>
+    public static IEnumerable<FineTuneExample> Build(IEnumerable<IReadOnlyDictionary<string, string>> rows, ColumnMap columns, LabelKind kind,
         IReadOnlyList<string> labels, ITokenizer tokenizer, int maxLength, bool labelAllTokens = false)
     {
         var labelIds = labels.Select((l, i) => (l, i)).ToDictionary(x => x.l, x => (long)x.i, StringComparer.Ordinal);
         long Id(string label, int row) => labelIds.TryGetValue(label, out var id) ? id
             : throw new DataFormatException($"row {row}: label '{label}' does not occur in the training data");
-        var examples = new List<FineTuneExample>();
         var number = 0;
         foreach (var r in rows)
         {
             number++;
             if (kind == LabelKind.Token)
             {
-                examples.Add(TokenExample(r, columns, number, tokenizer, maxLength, labels, Id, labelAllTokens));
+                yield return TokenExample(r, columns, number, tokenizer, maxLength, labels, Id, labelAllTokens);
                 continue;
             }
             var e = tokenizer.Encode(Cell(r, columns.Text, number), columns.TextPair is null ? null : Cell(r, columns.TextPair, number), maxLength);
             var cell = Cell(r, columns.Label!, number);
-            examples.Add(kind switch
+            yield return kind switch
             {
                 LabelKind.SingleLabel => new FineTuneExample(e.Ids, e.TypeIds, ClassId: Id(cell.Trim(), number)),
                 LabelKind.MultiLabel => new FineTuneExample(e.Ids, e.TypeIds, Targets: MultiHot(List(cell, number, '|').Select(l => Id(l, number)), labels.Count)),
                 _ => new FineTuneExample(e.Ids, e.TypeIds, Targets: [Number(cell, number)]),
-            });
+            };
         }
-        return new FineTuneDataset(examples, kind, tokenizer.PadId);
     }
 
     static FineTuneExample TokenExample(IReadOnlyDictionary<string, string> r, ColumnMap columns, int row, ITokenizer tokenizer,

@@ -2,8 +2,8 @@ using FineTuneService.Training.Models;
 
 namespace FineTuneService.Training.Data;
 
-/// <summary>Examples the Trainer batches by index: fine-tune datasets held in memory, pretraining examples read from
-/// disk. Batch order and padding are the data's business; so are the task metrics of an evaluation pass.</summary>
+/// <summary>Examples the Trainer batches by index, read from an <see cref="ExampleFile"/> (fine-tune and pretraining
+/// datasets alike). Batch order and padding are the data's business; so are the task metrics of an evaluation pass.</summary>
 public interface ITrainingData
 {
     int Count { get; }

@@ -75,8 +75,8 @@ public static class FineTuneJob
             try
             {
                 // What the upload recorded, when the platform passes it: the file is not read again inside the request.
-                IReadOnlyList<IReadOnlyDictionary<string, string>>? rows = file.Summary is null ? TabularData.ReadRows(file.Path, file.Format).ToList() : null;
-                var columns = file.Summary?.Columns.ToHashSet() ?? rows![0].Keys.ToHashSet();
+                IEnumerable<IReadOnlyDictionary<string, string>>? rows = file.Summary is null ? TabularData.ReadRows(file.Path, file.Format) : null;
+                var columns = file.Summary?.Columns.ToHashSet() ?? rows!.FirstOrDefault()?.Keys.ToHashSet() ?? [];
                 var missing = new[] { ("columns.text", c.Text), ("columns.text_pair", c.TextPair), ("columns.label", c.Label) }
                     .Where(x => x.Item2 is not null && !columns.Contains(x.Item2)).ToArray();
                 foreach (var (key, name) in missing) error(key, $"'{name}' is not a column of the dataset ({string.Join(", ", columns)}).");
@@ -121,19 +121,11 @@ public static class FineTuneJob
         var device = TorchDevices.Resolve(request.Device);
         var kind = FineTuneExamples.KindOf(request.Task, args.MultiLabel);
 
-        // data: rows → labels (sorted, from the training rows) → tokenized examples
-        var trainRows = TabularData.ReadRows(request.Train.Path, request.Train.Format).ToList();
-        var evalRows = request.Validation is { } v ? TabularData.ReadRows(v.Path, v.Format).ToList() : null;
-        if (request.ValidationSplit is { } split) (trainRows, evalRows) = Split(trainRows, split, args.Seed);
-        var labels = FineTuneExamples.Labels(trainRows, request.Columns, kind);
         var tokenizer = Tokenizers.LoadFromFolder(request.BaseModelDir!);
         var baseConfig = ModelConfig.Load(Path.Combine(request.BaseModelDir!, ModelFolder.ConfigFile));
         // As HF's example scripts do: max_seq_length is capped by what the model's position embeddings allow.
-        var maxLength = Math.Min(args.MaxSeqLength, baseConfig.MaxPositions);
-        FineTuneDataset Build(List<IReadOnlyDictionary<string, string>> rows) =>
-            FineTuneExamples.Build(rows, request.Columns, kind, labels, tokenizer, maxLength, args.LabelAllTokens);
-        var train = Build(trainRows);
-        var eval = evalRows is null ? null : Build(evalRows);
+        using var data = OpenData(request, args, tokenizer, Math.Min(args.MaxSeqLength, baseConfig.MaxPositions));
+        var (labels, train, eval) = data;
         observer.Event($"Data: {train.Count} training and {eval?.Count ?? 0} evaluation examples; labels: {(labels.Length == 0 ? "(regression)" : string.Join(", ", labels.Take(20)))}.");
 
         // model: the base encoder under a fresh task head whose config carries the labels
@@ -167,13 +159,54 @@ public static class FineTuneJob
         return new TrainingJobResult(request.OutputModelDir, result.Metrics);
     }
 
-    /// <summary>A seeded split of the training rows: the last <paramref name="fraction"/> of a shuffled order evaluates.</summary>
-    static (List<IReadOnlyDictionary<string, string>> Train, List<IReadOnlyDictionary<string, string>> Eval) Split(
-        List<IReadOnlyDictionary<string, string>> rows, double fraction, int seed)
+    /// <summary>The job's labels (sorted, from the training rows) and its datasets: the rows stream from the files and their
+    /// tokenized examples are written once to the work folder, then read from there through a memory map (a resumed job
+    /// reuses the files), so the job's memory does not grow with its data.</summary>
+    public static FineTuneData OpenData(TrainingJobRequest request, TrainingArguments args, ITokenizer tokenizer, int maxLength)
     {
-        var order = Enumerable.Range(0, rows.Count).ToArray();
+        var kind = FineTuneExamples.KindOf(request.Task, args.MultiLabel);
+        static IEnumerable<IReadOnlyDictionary<string, string>> Rows(DataFile file) => TabularData.ReadRows(file.Path, file.Format);
+        var heldOut = request.ValidationSplit is { } split ? HeldOut(Rows(request.Train).Count(), split, args.Seed) : null;
+        IEnumerable<IReadOnlyDictionary<string, string>> TrainRows() =>
+            heldOut is null ? Rows(request.Train) : Rows(request.Train).Where((_, i) => !heldOut[i]);
+        Func<IEnumerable<IReadOnlyDictionary<string, string>>>? evalRows = request.Validation is { } v ? () => Rows(v)
+            : heldOut is null ? null
+            : () => Rows(request.Train).Where((_, i) => heldOut[i]);
+        var labels = FineTuneExamples.Labels(TrainRows(), request.Columns, kind);
+        FineTuneDataset Open(string name, Func<IEnumerable<IReadOnlyDictionary<string, string>>> rows) =>
+            FineTuneDataset.OpenOrCreate(Path.Combine(request.WorkDir, "data", name),
+                () => FineTuneExamples.Build(rows(), request.Columns, kind, labels, tokenizer, maxLength, args.LabelAllTokens), kind, tokenizer.PadId);
+        var train = Open("train.bin", TrainRows);
+        try
+        {
+            return new FineTuneData(labels, train, evalRows is null ? null : Open("eval.bin", evalRows));
+        }
+        catch
+        {
+            train.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Which of <paramref name="rows"/> training rows a seeded split holds out: the last <paramref name="fraction"/>
+    /// of a shuffled order.</summary>
+    static bool[] HeldOut(int rows, double fraction, int seed)
+    {
+        var order = Enumerable.Range(0, rows).ToArray();
         new Random(seed).Shuffle(order);
-        var evalCount = Math.Clamp((int)Math.Round(rows.Count * fraction), 1, rows.Count - 1);
-        return (order[..^evalCount].Select(i => rows[i]).ToList(), order[^evalCount..].Select(i => rows[i]).ToList());
+        var evalCount = Math.Clamp((int)Math.Round(rows * fraction), 1, rows - 1);
+        var heldOut = new bool[rows];
+        foreach (var row in order[^evalCount..]) heldOut[row] = true;
+        return heldOut;
+    }
+}
+
+/// <summary>A fine-tune job's labels and its training and evaluation examples (<see cref="FineTuneJob.OpenData"/>).</summary>
+public sealed record FineTuneData(string[] Labels, FineTuneDataset Train, FineTuneDataset? Eval) : IDisposable
+{
+    public void Dispose()
+    {
+        Train.Dispose();
+        Eval?.Dispose();
     }
 }

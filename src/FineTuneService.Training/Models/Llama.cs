@@ -41,6 +41,9 @@ public record LlamaConfig : ModelConfig
     [JsonPropertyName("max_position_embeddings")] public int MaxPositionEmbeddings { get; init; } = 2048;
     [JsonPropertyName("rms_norm_eps")] public double RmsNormEps { get; init; } = 1e-6;
     [JsonPropertyName("rope_theta")] public double RopeTheta { get; init; } = 10000;
+    /// <summary>Longer contexts from RoPE (transformers' modeling_rope_utils): <c>{"rope_type": "linear", "factor"}</c> or
+    /// Llama 3.1's <c>{"rope_type": "llama3", "factor", "low_freq_factor", "high_freq_factor",
+    /// "original_max_position_embeddings"}</c> (<c>type</c> is the older spelling of <c>rope_type</c>); null or "default" is none.</summary>
     [JsonPropertyName("rope_scaling")] public JsonElement? RopeScaling { get; init; }
     [JsonPropertyName("attention_bias")] public bool AttentionBias { get; init; }
     [JsonPropertyName("mlp_bias")] public bool MlpBias { get; init; }
@@ -97,6 +100,48 @@ public record LlamaConfig : ModelConfig
         }
     }
 
+    /// <summary>RoPE's inverse frequencies θ^(-2i/d), as transformers computes them for <see cref="RopeScaling"/>:
+    /// "linear" divides every one by factor; "llama3" divides those whose wavelength exceeds
+    /// original_max_position_embeddings / low_freq_factor, keeps those below original_max_position_embeddings /
+    /// high_freq_factor, and blends the ones between. Throws the config's error for a type or field we don't build.</summary>
+    public float[] InverseFrequencies()
+    {
+        var plain = Rotary.Frequencies(HeadDim, RopeTheta);
+        if (RopeScaling is null or { ValueKind: JsonValueKind.Null }) return plain.Select(f => (float)f).ToArray();
+        var scaling = RopeScaling.Value;
+        Require(scaling.ValueKind == JsonValueKind.Object, "rope_scaling must be an object or null");
+        string Field(string name) => $"rope_scaling.{name}";
+        double Number(string name)
+        {
+            Require(scaling.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number && v.GetDouble() > 0, $"{Field(name)} must be a positive number");
+            return scaling.GetProperty(name).GetDouble();
+        }
+        var type = (scaling.TryGetProperty("rope_type", out var t) || scaling.TryGetProperty("type", out t)) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
+        var scaled = type switch
+        {
+            "default" => plain,
+            "linear" => plain.Select(f => f / Number("factor")).ToArray(),
+            "llama3" => Llama3(plain, Number("factor"), Number("low_freq_factor"), Number("high_freq_factor"), Number("original_max_position_embeddings")),
+            // dynamic, yarn and longrope also rescale cos/sin or change with the sequence length: not built.
+            _ => throw new Checkpoints.InvalidCheckpointException($"config.json: rope_scaling type '{type}' is not supported (default, linear, llama3)"),
+        };
+        return scaled.Select(f => (float)f).ToArray();
+    }
+
+    static double[] Llama3(double[] frequencies, double factor, double lowFreqFactor, double highFreqFactor, double originalContext)
+    {
+        Require(highFreqFactor > lowFreqFactor, "rope_scaling.high_freq_factor must be larger than low_freq_factor");
+        double lowFreqWavelength = originalContext / lowFreqFactor, highFreqWavelength = originalContext / highFreqFactor;
+        return frequencies.Select(f =>
+        {
+            var wavelength = 2 * Math.PI / f;
+            if (wavelength < highFreqWavelength) return f;
+            if (wavelength > lowFreqWavelength) return f / factor;
+            var smooth = (originalContext / wavelength - lowFreqFactor) / (highFreqFactor - lowFreqFactor);
+            return (1 - smooth) * f / factor + smooth * f;
+        }).ToArray();
+    }
+
     protected override void ValidateShape()
     {
         Require(VocabSize > 0 && HiddenSize > 0 && IntermediateSize > 0 && NumHiddenLayers > 0 && MaxPositionEmbeddings > 0,
@@ -107,7 +152,7 @@ public record LlamaConfig : ModelConfig
         Require(KeyValueHeads > 0 && NumAttentionHeads % KeyValueHeads == 0, "num_attention_heads must be a multiple of num_key_value_heads");
         Require(PadTokenId is null || PadTokenId >= 0 && PadTokenId < VocabSize, "pad_token_id must be a token id");
         Require(RopeTheta > 0, "rope_theta must be positive");
-        Require(RopeScaling is null or { ValueKind: JsonValueKind.Null }, "rope_scaling is not supported (null)");
+        _ = InverseFrequencies(); // rope_scaling's checks
         Require(AttentionDropout is >= 0 and < 1, "attention_dropout must be in [0, 1)");
         Require(EosTokenId is null || EosTokenId.Value.ValueKind is JsonValueKind.Null or JsonValueKind.Number
             || EosTokenId.Value.ValueKind == JsonValueKind.Array && EosTokenId.Value.EnumerateArray().All(e => e.ValueKind == JsonValueKind.Number),
@@ -140,10 +185,13 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
 
 /// <summary>Rotary position embedding: cos and sin of position × θ^(-2i/d), each frequency twice (Hugging Face's
 /// half-split layout, rotate_half).</summary>
-sealed class Rotary(int headDim, double theta)
+sealed class Rotary(float[] inverseFrequencies)
 {
-    readonly float[] inverseFrequencies = Enumerable.Range(0, headDim / 2)
-        .Select(i => (float)(1.0 / Math.Pow(theta, 2.0 * i / headDim))).ToArray();
+    public Rotary(int headDim, double theta) : this(Frequencies(headDim, theta).Select(f => (float)f).ToArray()) { }
+
+    /// <summary>θ^(-2i/d) for i in 0..d/2.</summary>
+    public static double[] Frequencies(int headDim, double theta) =>
+        Enumerable.Range(0, headDim / 2).Select(i => 1.0 / Math.Pow(theta, 2.0 * i / headDim)).ToArray();
 
     /// <summary>position_ids (B, T) → cos, sin (B, 1, T, head_dim).</summary>
     public (Tensor Cos, Tensor Sin) Angles(Tensor positionIds)
@@ -263,7 +311,7 @@ public sealed class LlamaModel : nn.Module
         embed_tokens = c.PadTokenId is { } pad ? nn.Embedding(c.VocabSize, c.HiddenSize, padding_idx: pad) : nn.Embedding(c.VocabSize, c.HiddenSize);
         layers = nn.ModuleList(Enumerable.Range(0, c.NumHiddenLayers).Select(i => new LlamaDecoderLayer(c, i)).ToArray());
         norm = new RmsNorm(c.HiddenSize, c.RmsNormEps);
-        rotary = new Rotary(c.HeadDim, c.RopeTheta);
+        rotary = new Rotary(c.InverseFrequencies());
         maxPositions = c.MaxPositionEmbeddings;
         RegisterComponents();
     }

@@ -14,8 +14,8 @@ public class FineTuneDataTests
         Assert.Equal(Enumerable.Range(0, 200), batches.SelectMany(b => b).Order());
         Assert.Equal(batches, data.TrainBatches(8, seed: 42, epoch: 0, groupByLength: true));
         Assert.NotEqual(batches, data.TrainBatches(8, seed: 42, epoch: 1, groupByLength: true));
-        int Length(int i) => data.Examples[i].InputIds.Length;
-        Assert.Equal(data.Examples.Max(e => e.InputIds.Length), Length(batches[0][0]));
+        int Length(int i) => data[i].InputIds.Length;
+        Assert.Equal(data.Max(e => e.InputIds.Length), Length(batches[0][0]));
         // 200 / (8 * 4) = 6 batches per mega-batch, each sorted longest first (the first one swaps in the longest).
         foreach (var mega in batches.Chunk(6).Skip(1))
         {
@@ -43,10 +43,10 @@ public class FineTuneDataTests
         var columns = new ColumnMap("tokens", null, "tags");
         var labels = FineTuneExamples.Labels(rows, columns, LabelKind.Token);
         Assert.Equal(["B-LOC", "I-LOC", "O"], labels);
-        var example = FineTuneExamples.Build(rows, columns, LabelKind.Token, labels, tokenizer, 16).Examples[0];
+        var example = FineTuneExamples.Build(rows, columns, LabelKind.Token, labels, tokenizer, 16).First();
         Assert.Equal([2, 5, 6, 7, 8, 9, 3], example.InputIds);
         Assert.Equal([-100, 0, 1, -100, 2, 2, -100], example.TokenLabels!);
-        var all = FineTuneExamples.Build(rows, columns, LabelKind.Token, labels, tokenizer, 16, labelAllTokens: true).Examples[0];
+        var all = FineTuneExamples.Build(rows, columns, LabelKind.Token, labels, tokenizer, 16, labelAllTokens: true).First();
         Assert.Equal([-100, 0, 1, 1, 2, 2, -100], all.TokenLabels!);
     }
 

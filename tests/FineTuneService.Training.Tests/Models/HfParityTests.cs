@@ -191,6 +191,69 @@ public class HfParityTests(ITestOutputHelper output)
         model.Module.Dispose();
     }
 
+    /// <summary>GPT2ForSequenceClassification as transformers saves and runs it (pad_token_id names the padding): each
+    /// row's logits at its last real token, right- and left-padded.</summary>
+    [Fact]
+    public void Gpt2SequenceClassifierMatchesTransformersOnPaddedBatches()
+    {
+        var reference = HfTinyRandom.Reference("gpt2_seqcls");
+        using var module = ModelFolder.Load(HfTinyRandom.Dir("gpt2_seqcls")).Module;
+        var task = (ITaskModel)module;
+        Assert.Equal("GPT2ForSequenceClassification", task.Architecture);
+        module.eval();
+        using var noGrad = no_grad();
+        double worst = 0;
+        foreach (var input in reference.GetProperty("inputs").EnumerateArray())
+        {
+            using var scope = NewDisposeScope();
+            var logits = task.Forward(new Batch(HfTinyRandom.Tensor(input.GetProperty("input_ids"), integers: true),
+                HfTinyRandom.Tensor(input.GetProperty("attention_mask"), integers: true))).Logits;
+            var d = (logits - HfTinyRandom.Tensor(input.GetProperty("logits"))).abs().max().item<float>();
+            Assert.True(d < Tolerance, $"{input.GetProperty("name").GetString()}: logits differ by {d:E2}");
+            worst = Math.Max(worst, d);
+        }
+        output.WriteLine($"GPT2ForSequenceClassification: max |diff| logits {worst:E2}");
+    }
+
+    /// <summary>Llama's rope_scaling as transformers 4.48 computes it (modeling_rope_utils): the inverse frequencies, and
+    /// the logits at every real position, unpadded and left-padded with position_ids; without the scaling they differ.</summary>
+    [Theory]
+    [InlineData("linear")]
+    [InlineData("llama3")]
+    public void LlamaRopeScalingMatchesTransformers(string type)
+    {
+        var scaled = HfTinyRandom.Reference("llama", "rope_scaling_reference.json").GetProperty("cases").EnumerateArray()
+            .Single(c => c.GetProperty("rope_scaling").GetProperty("rope_type").GetString() == type);
+        using var module = ModelFolder.Load(HfTinyRandom.Dir("llama"), configure: c => ((LlamaConfig)c) with { RopeScaling = scaled.GetProperty("rope_scaling").Clone() }).Module;
+        using var plain = ModelFolder.Load(HfTinyRandom.Dir("llama")).Module;
+        var (model, unscaled) = ((LlamaForCausalLM)module, (LlamaForCausalLM)plain);
+        var frequencies = model.Config.InverseFrequencies();
+        var expected = scaled.GetProperty("inv_freq").EnumerateArray().Select(f => f.GetDouble()).ToArray();
+        Assert.Equal(expected.Length, frequencies.Length);
+        for (int i = 0; i < expected.Length; i++)
+        {
+            Assert.True(Math.Abs(frequencies[i] - expected[i]) <= 1e-6 * expected[i], $"inv_freq[{i}]: {frequencies[i]} vs {expected[i]}");
+        }
+        model.eval();
+        unscaled.eval();
+        using var noGrad = no_grad();
+        double worst = 0;
+        foreach (var input in scaled.GetProperty("inputs").EnumerateArray())
+        {
+            using var scope = NewDisposeScope();
+            var ids = HfTinyRandom.Tensor(input.GetProperty("input_ids"), integers: true);
+            var mask = HfTinyRandom.Tensor(input.GetProperty("attention_mask"), integers: true);
+            var positions = input.TryGetProperty("position_ids", out var p) ? HfTinyRandom.Tensor(p, integers: true) : null;
+            var reference = HfTinyRandom.Tensor(input.GetProperty("logits"));
+            var d = HfTinyRandom.MaxDiffWhereMasked(model.forward(ids, mask, positions), reference, mask);
+            Assert.True(d < Tolerance, $"{type} {input.GetProperty("name").GetString()}: logits differ by {d:E2}");
+            Assert.True(HfTinyRandom.MaxDiffWhereMasked(unscaled.forward(ids, mask, positions), reference, mask) > 100 * Tolerance,
+                "the scaling should change the logits");
+            worst = Math.Max(worst, d);
+        }
+        output.WriteLine($"llama rope_scaling {type}: max |diff| logits {worst:E2}");
+    }
+
     [Theory]
     [InlineData("bert")]
     [InlineData("roberta")]
@@ -200,6 +263,7 @@ public class HfParityTests(ITestOutputHelper output)
     [InlineData("gpt2")]
     [InlineData("llama")]
     [InlineData("qwen2")]
+    [InlineData("gpt2_seqcls")]
     public void StateDictKeysAreTheCheckpointsOwn(string arch)
     {
         using var model = ModelFolder.Load(HfTinyRandom.Dir(arch)).Module;

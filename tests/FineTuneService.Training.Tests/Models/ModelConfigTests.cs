@@ -41,6 +41,11 @@ public sealed class ModelConfigTests : IDisposable
     [InlineData("""{"model_type": "bert", "position_embedding_type": "relative_key"}""", "relative_key")]
     [InlineData("""{"model_type": "bert", "hidden_act": "mish"}""", "activation 'mish'")]
     [InlineData("""{"model_type": "bert", "hidden_size": "wide"}""", "not a valid config")]
+    [InlineData("""{"model_type": "llama", "rope_scaling": {"rope_type": "yarn", "factor": 4.0}}""", "rope_scaling type 'yarn' is not supported (default, linear, llama3)")]
+    [InlineData("""{"model_type": "llama", "rope_scaling": {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0}}""", "rope_scaling.high_freq_factor must be a positive number")]
+    [InlineData("""{"model_type": "llama", "rope_scaling": {"type": "linear"}}""", "rope_scaling.factor must be a positive number")]
+    [InlineData("""{"model_type": "llama", "rope_scaling": 2}""", "rope_scaling must be an object or null")]
+    [InlineData("""{"model_type": "qwen2", "use_sliding_window": true}""", "use_sliding_window true is not supported")]
     public void InvalidConfigsAreRefusedWithTheReason(string json, string reason)
     {
         File.WriteAllText(path, json);

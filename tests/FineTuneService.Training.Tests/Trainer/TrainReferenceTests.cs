@@ -44,8 +44,8 @@ public class TrainReferenceTests(ITestOutputHelper output)
     static BertForSequenceClassification Model() => (BertForSequenceClassification)ModelFolder.Load(Dir, configure: c =>
         ((BertConfig)c) with { HiddenDropoutProb = 0, AttentionProbsDropoutProb = 0, ClassifierDropout = 0 });
 
-    static FineTuneDataset Data(Reference r) => new(
-        r.InputIds.Select((ids, i) => new FineTuneExample(ids.Select(x => (int)x).ToArray(), new int[ids.Length], ClassId: r.Labels[i])).ToList(),
+    static FineTuneDataset Data(Reference r) => FineTuneDataset.OpenOrCreate(Path.Combine(TinyData.TempDir(), "train.bin"),
+        () => r.InputIds.Select((ids, i) => new FineTuneExample(ids.Select(x => (int)x).ToArray(), new int[ids.Length], ClassId: r.Labels[i])),
         LabelKind.SingleLabel, padId: 0);
 
     [Fact]

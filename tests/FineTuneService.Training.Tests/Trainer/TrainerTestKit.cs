@@ -58,7 +58,7 @@ static class TinyData
             var ids = Enumerable.Range(0, length).Select(_ => label == 1 ? random.Next(vocab / 2 + 2, vocab) : random.Next(2, vocab / 2)).ToArray();
             examples.Add(new FineTuneExample(ids, new int[length], ClassId: label));
         }
-        return new FineTuneDataset(examples, LabelKind.SingleLabel, padId: 0);
+        return FineTuneDataset.OpenOrCreate(Path.Combine(TempDir(), "train.bin"), () => examples, LabelKind.SingleLabel, padId: 0);
     }
 
     public static string TempDir()

@@ -475,6 +475,34 @@ namespace FineTuneService.Platform.Persistence.Migrations
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("created_at");
 
+                    b.Property<string>("HubCommit")
+                        .HasMaxLength(40)
+                        .HasColumnType("character varying(40)")
+                        .HasColumnName("hub_commit");
+
+                    b.Property<string>("HubId")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("hub_id");
+
+                    b.Property<string>("HubRevision")
+                        .HasMaxLength(256)
+                        .HasColumnType("character varying(256)")
+                        .HasColumnName("hub_revision");
+
+                    b.Property<long?>("ImportBytesDone")
+                        .HasColumnType("bigint")
+                        .HasColumnName("import_bytes_done");
+
+                    b.Property<long?>("ImportBytesTotal")
+                        .HasColumnType("bigint")
+                        .HasColumnName("import_bytes_total");
+
+                    b.Property<string>("ImportError")
+                        .HasMaxLength(2000)
+                        .HasColumnType("character varying(2000)")
+                        .HasColumnName("import_error");
+
                     b.Property<string>("ModelType")
                         .HasColumnType("text")
                         .HasColumnName("model_type");
@@ -512,6 +540,14 @@ namespace FineTuneService.Platform.Persistence.Migrations
                     b.Property<Guid?>("SourceJobId")
                         .HasColumnType("uuid")
                         .HasColumnName("source_job_id");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasDefaultValue("Ready")
+                        .HasColumnName("status");
 
                     b.Property<Guid>("TenantId")
                         .HasColumnType("uuid")
