@@ -1,3 +1,5 @@
+using System.Text.Json.Nodes;
+
 namespace FineTuneService.Training.Tokenization;
 
 /// <summary>The tokens of one sequence while it is encoded: growable arrays, reused between calls.</summary>
@@ -53,6 +55,44 @@ public sealed record PostTemplate(IReadOnlyList<TemplatePiece> Single, IReadOnly
     public static PostTemplate Roberta(int cls, int sep) => new(
         [TemplatePiece.Special(cls), TemplatePiece.A(), TemplatePiece.Special(sep)],
         [TemplatePiece.Special(cls), TemplatePiece.A(), TemplatePiece.Special(sep), TemplatePiece.Special(sep), TemplatePiece.B(0), TemplatePiece.Special(sep)]);
+
+    /// <summary>tokenizer.json's post_processor as a template: ByteLevel (none), RobertaProcessing, BertProcessing,
+    /// TemplateProcessing, or a Sequence of them; and whether it trims offsets.</summary>
+    public static (PostTemplate Template, bool TrimOffsets) FromJson(JsonObject? node, string path, Func<string, int> tokenId)
+    {
+        if (node is null)
+            return (None, false);
+        bool trim = node["trim_offsets"]?.GetValue<bool>() ?? false;
+        int Named(string key) => tokenId(node[key]![0]!.GetValue<string>());
+        switch (node["type"]?.GetValue<string>())
+        {
+            case "ByteLevel":
+                return (None, trim);
+            case "RobertaProcessing":
+                return (Roberta(Named("cls"), Named("sep")), node["trim_offsets"]?.GetValue<bool>() ?? true);
+            case "BertProcessing":
+                return (Bert(Named("cls"), Named("sep")), false);
+            case "TemplateProcessing":
+                List<TemplatePiece> Pieces(string key) => (node[key]?.AsArray() ?? []).SelectMany(p =>
+                {
+                    if (p?["Sequence"] is JsonObject sequence)
+                        return [new TemplatePiece(null, sequence["id"]?.GetValue<string>() == "B", sequence["type_id"]?.GetValue<int>() ?? 0)];
+                    var special = p?["SpecialToken"] as JsonObject ?? throw new InvalidDataException($"{path}: a template piece is neither Sequence nor SpecialToken.");
+                    var name = special["id"]!.GetValue<string>();
+                    var ids = node["special_tokens"]?[name]?["ids"]?.AsArray().Select(i => i!.GetValue<int>()).ToArray() ?? [tokenId(name)];
+                    return ids.Select(id => TemplatePiece.Special(id, special["type_id"]?.GetValue<int>() ?? 0));
+                }).ToList();
+                return (new PostTemplate(Pieces("single"), Pieces("pair")), false);
+            case "Sequence":
+                var parts = (node["processors"]?.AsArray() ?? []).Select(p => FromJson(p as JsonObject, path, tokenId)).ToList();
+                var templates = parts.Where(p => p.Template != None).ToList();
+                if (templates.Count > 1)
+                    throw new InvalidDataException($"{path}: a post-processor Sequence with more than one template is not supported.");
+                return (templates.FirstOrDefault().Template ?? None, parts.Any(p => p.TrimOffsets));
+            case var other:
+                throw new InvalidDataException($"{path}: post_processor '{other}' is not supported (ByteLevel, RobertaProcessing, BertProcessing, TemplateProcessing).");
+        }
+    }
 
     public int SpecialCount(bool pair) => (pair ? Pair : Single).Count(p => p.SpecialId is not null);
 
