@@ -163,8 +163,14 @@ public sealed class PretrainingJobTests : IDisposable
         RobertaConfig config = modelType == "roberta" ? new RobertaConfig() : new XlmRobertaConfig();
         config = config with
         {
-            VocabSize = tokenizer.VocabSize, PadTokenId = tokenizer.PadId, HiddenSize = 32, NumHiddenLayers = 2, NumAttentionHeads = 2,
-            IntermediateSize = 64, MaxPositionEmbeddings = 34 + tokenizer.PadId, TypeVocabSize = 1,
+            VocabSize = tokenizer.VocabSize,
+            PadTokenId = tokenizer.PadId,
+            HiddenSize = 32,
+            NumHiddenLayers = 2,
+            NumAttentionHeads = 2,
+            IntermediateSize = 64,
+            MaxPositionEmbeddings = 34 + tokenizer.PadId,
+            TypeVocabSize = 1,
         };
         string architecture = modelType == "roberta" ? nameof(RobertaForMaskedLM) : "XLMRobertaForMaskedLM";
         var pretrained = ModelFolder.Create(architecture, config, seed: 1);
