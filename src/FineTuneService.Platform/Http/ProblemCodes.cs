@@ -26,6 +26,18 @@ public static class ProblemCodes
     public static readonly ProblemCode QueuedJobsQuotaExceeded = new("queued_jobs_quota_exceeded", StatusCodes.Status429TooManyRequests, "The tenant's job queue is full.");
     public static readonly ProblemCode InternalError = new("internal_error", StatusCodes.Status500InternalServerError, "An unexpected error occurred.");
     public static readonly ProblemCode ServiceUnavailable = new("service_unavailable", StatusCodes.Status503ServiceUnavailable, "The database is unavailable; try again shortly.");
+    public static readonly ProblemCode InsufficientStorage = new("insufficient_storage", StatusCodes.Status507InsufficientStorage, "The service's disk is full.");
+    public static readonly ProblemCode ModelNotReady = new("model_not_ready", StatusCodes.Status409Conflict, "The model is not ready.");
+    public static readonly ProblemCode UnsupportedArchitecture = new("unsupported_architecture", StatusCodes.Status400BadRequest, "The model's architecture is not supported.");
+    // Importing from the Hugging Face Hub.
+    public static readonly ProblemCode HubNoSafetensors = new("hub_no_safetensors", StatusCodes.Status400BadRequest, "The repository has no safetensors weights.");
+    public static readonly ProblemCode HubRepoGated = new("hub_repo_gated", StatusCodes.Status403Forbidden, "The Hub refused access to the repository.");
+    public static readonly ProblemCode HubRepoNotFound = new("hub_repo_not_found", StatusCodes.Status404NotFound, "The Hub has no such model.");
+    public static readonly ProblemCode HubRevisionNotFound = new("hub_revision_not_found", StatusCodes.Status404NotFound, "The Hub has no such revision.");
+    public static readonly ProblemCode HubFileNotFound = new("hub_file_not_found", StatusCodes.Status404NotFound, "The Hub has no such file.");
+    public static readonly ProblemCode HubUnavailable = new("hub_unavailable", StatusCodes.Status502BadGateway, "The Hub cannot be reached or answered with an error.");
+    public static readonly ProblemCode HubChecksumMismatch = new("hub_checksum_mismatch", StatusCodes.Status502BadGateway, "A file from the Hub does not match its hash.");
+    public static readonly ProblemCode HubProtocolError = new("hub_protocol_error", StatusCodes.Status502BadGateway, "The Hub's answer breaks its protocol.");
     /// <summary>Any other status (one the framework answers by itself).</summary>
     public static readonly ProblemCode Error = new("error", 0, "Error.");
 
@@ -34,7 +46,8 @@ public static class ProblemCodes
     [
         ValidationFailed, BadRequest, HostNotAllowed, ApiKeyRequired, ApiKeyInvalid, ApiKeyRevoked, ApiKeyExpired, Forbidden, CrossSiteRequest,
         StorageQuotaExceeded, SharedModelReadOnly, NotFound, MethodNotAllowed, Conflict, PayloadTooLarge, UnsupportedMediaType, TooManyRequests,
-        QueuedJobsQuotaExceeded, InternalError, ServiceUnavailable, Error,
+        QueuedJobsQuotaExceeded, InternalError, ServiceUnavailable, InsufficientStorage, ModelNotReady, UnsupportedArchitecture, HubNoSafetensors,
+        HubRepoGated, HubRepoNotFound, HubRevisionNotFound, HubFileNotFound, HubUnavailable, HubChecksumMismatch, HubProtocolError, Error,
     ];
 
     /// <summary>The code of a problem that names none (status-code pages, the framework's own answers): the first

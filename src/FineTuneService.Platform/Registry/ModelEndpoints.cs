@@ -211,8 +211,7 @@ public static class ModelEndpoints
 
     /// <summary>A model whose files are all in place; a Hub import still downloading (or failed) is a 409.</summary>
     public static Model Ready(Model model) => model.Status == ModelStatus.Ready ? model
-        : throw new ProblemException(StatusCodes.Status409Conflict, "model_not_ready", "The model is not ready.",
-            model.Status == ModelStatus.Importing
+        : throw new ProblemException(ProblemCodes.ModelNotReady, model.Status == ModelStatus.Importing
                 ? $"Model {model.Id} is still importing from the Hub; GET /models/{model.Id} shows its progress."
                 : $"Model {model.Id}'s import failed: {model.ImportError}");
 }
