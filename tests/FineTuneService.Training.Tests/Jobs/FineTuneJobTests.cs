@@ -1,9 +1,11 @@
 using System.Text.Json.Nodes;
 using FineTuneService.Training.Checkpoints;
+using FineTuneService.Training.Data;
 using FineTuneService.Training.Jobs;
 using FineTuneService.Training.Models;
+using FineTuneService.Training.Tests.Trainer;
 
-namespace FineTuneService.Training.Tests.Trainer;
+namespace FineTuneService.Training.Tests.Jobs;
 
 /// <summary>Fine-tune jobs end to end through <see cref="TrainingJobRunner"/>: csv/jsonl on disk, a tiny BERT base
 /// folder with its own vocab.txt, the result exported as a Hugging Face folder.</summary>

@@ -1,7 +1,7 @@
 using FineTuneService.Training.Data;
 using FineTuneService.Training.Tokenization;
 
-namespace FineTuneService.Training.Tests.Pretraining;
+namespace FineTuneService.Training.Tests.Data;
 
 public sealed class PackingTests
 {

@@ -1,8 +1,8 @@
 using FineTuneService.Training.Data;
-using FineTuneService.Training.Jobs;
+using FineTuneService.Training.Tests.Trainer;
 using FineTuneService.Training.Tokenization;
 
-namespace FineTuneService.Training.Tests.Trainer;
+namespace FineTuneService.Training.Tests.Data;
 
 public class FineTuneDataTests
 {

@@ -2,7 +2,7 @@ using System.IO.Compression;
 using System.Text;
 using FineTuneService.Training.Data;
 
-namespace FineTuneService.Training.Tests.Pretraining;
+namespace FineTuneService.Training.Tests.Data;
 
 public sealed class CorpusReaderTests : IDisposable
 {

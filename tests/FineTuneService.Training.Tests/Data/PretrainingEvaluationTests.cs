@@ -2,7 +2,7 @@ using FineTuneService.Training.Data;
 using FineTuneService.Training.Models;
 using static TorchSharp.torch;
 
-namespace FineTuneService.Training.Tests.Pretraining;
+namespace FineTuneService.Training.Tests.Data;
 
 public sealed class PretrainingEvaluationTests
 {

@@ -1,6 +1,6 @@
-using FineTuneService.Training.Trainer;
+using FineTuneService.Training.Data;
 
-namespace FineTuneService.Training.Tests.Trainer;
+namespace FineTuneService.Training.Tests.Data;
 
 /// <summary>Expected values worked out by hand (and as scikit-learn / scipy / seqeval define them).</summary>
 public class MetricsTests

@@ -1,4 +1,4 @@
-namespace FineTuneService.Training.Trainer;
+namespace FineTuneService.Training.Data;
 
 /// <summary>Evaluation metrics per task, computed like scikit-learn (zero_division = 0) and seqeval.
 /// Names come without the <c>eval_</c> prefix; the Trainer adds it.</summary>

@@ -1,9 +1,8 @@
-using FineTuneService.Training.Data;
 using FineTuneService.Training.Models;
 using static TorchSharp.torch;
-using Scores = FineTuneService.Training.Trainer.Metrics;
+using Scores = FineTuneService.Training.Data.Metrics;
 
-namespace FineTuneService.Training.Trainer;
+namespace FineTuneService.Training.Data;
 
 /// <summary>Fine-tune metrics over an evaluation pass, scored by the dataset's label kind (classification, multi-label,
 /// regression, token-level entities). Each batch's logits are reduced to predictions as it comes, beside the labels

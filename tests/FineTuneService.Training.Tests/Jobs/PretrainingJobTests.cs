@@ -1,11 +1,12 @@
 using System.Text.Json.Nodes;
 using FineTuneService.Training.Checkpoints;
+using FineTuneService.Training.Data;
 using FineTuneService.Training.Jobs;
 using FineTuneService.Training.Models;
 using FineTuneService.Training.Tests.Trainer;
 using FineTuneService.Training.Tokenization;
 
-namespace FineTuneService.Training.Tests.Pretraining;
+namespace FineTuneService.Training.Tests.Jobs;
 
 /// <summary>Pretraining jobs end to end on a small generated corpus with tiny model shapes: losses fall, the metrics
 /// are reported, the exported folder loads, and a fine-tune job starts from it.</summary>

@@ -2,7 +2,7 @@ using System.IO.Compression;
 using System.Text;
 using FineTuneService.Training.Data;
 
-namespace FineTuneService.Training.Tests.Pretraining;
+namespace FineTuneService.Training.Tests.Data;
 
 /// <summary>Runs alone, so other tests' allocations don't move the process's RSS while it measures.</summary>
 [CollectionDefinition(nameof(RssMeasured), DisableParallelization = true)]

@@ -1,8 +1,9 @@
 using System.Text.Json.Nodes;
+using FineTuneService.Training.Data;
 using FineTuneService.Training.Jobs;
 using FineTuneService.Training.Models;
 
-namespace FineTuneService.Training.Tests.Pretraining;
+namespace FineTuneService.Training.Tests.Jobs;
 
 public sealed class PretrainingSpecTests
 {

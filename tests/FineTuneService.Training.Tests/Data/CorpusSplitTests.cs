@@ -1,6 +1,6 @@
 using FineTuneService.Training.Data;
 
-namespace FineTuneService.Training.Tests.Pretraining;
+namespace FineTuneService.Training.Tests.Data;
 
 /// <summary>A validation split of a corpus never leaves a side empty, whatever the fraction and document count.</summary>
 public class CorpusSplitTests

@@ -2,7 +2,7 @@ using System.Text.Json.Nodes;
 using FineTuneService.Training.Checkpoints;
 using static TorchSharp.torch;
 
-namespace FineTuneService.Training.Tests.Models;
+namespace FineTuneService.Training.Tests.Checkpoints;
 
 public sealed class SafeTensorsTests : IDisposable
 {

@@ -2,11 +2,11 @@ using System.IO.Compression;
 using System.Text.Json.Nodes;
 using FineTuneService.Training.Data;
 using FineTuneService.Training.Jobs;
-using FineTuneService.Training.Tests.Pretraining;
+using FineTuneService.Training.Tests.Data;
 using FineTuneService.Training.Tokenization;
 using FineTuneService.Training.Trainer;
 
-namespace FineTuneService.Training.Tests.Trainer;
+namespace FineTuneService.Training.Tests.Jobs;
 
 /// <summary>A fine-tune job's data as the job opens it (<see cref="FineTuneJob.OpenData"/>): streamed from the dataset
 /// into the work folder's example files and read back through the memory map, so the process's own memory (RssAnon:

@@ -1,6 +1,6 @@
 using FineTuneService.Training.Data;
 
-namespace FineTuneService.Training.Tests.Pretraining;
+namespace FineTuneService.Training.Tests.Data;
 
 public sealed class MlmCollatorTests
 {
