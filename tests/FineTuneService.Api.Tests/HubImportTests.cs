@@ -126,6 +126,25 @@ public class HubImportTests(HubApiFactory factory) : IClassFixture<HubApiFactory
         var second = await Ready(api, (await again.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!, worker);
         Assert.Equal(before, hub.Requests.Count(r => r.Origin == "cdn"));
         Assert.Equal(predicted.Select(p => p.ToString()), (await Predict(api, second.GetProperty("id").GetString()!)).Select(p => p.ToString()));
+
+        // Bytes that do not hash to their ETag fail the import, and nothing of them is kept (nor counted against the quota).
+        var other = new Dictionary<string, byte[]>(files) { ["model.safetensors"] = [.. files["model.safetensors"], .. new byte[8]] };
+        var otherSha = FakeHub.Sha256(other["model.safetensors"]);
+        hub.Repos["fts-tests/corrupt"] = new FakeHub.Repo(FakeHub.Commit("corrupt"), other);
+        hub.Corrupt[otherSha] = true;
+        var corrupt = await api.PostAsync("/models/import", Pull(new { hub_id = "fts-tests/corrupt" }));
+        Assert.Equal(HttpStatusCode.Accepted, corrupt.StatusCode);
+        var corruptId = (await corrupt.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+        var failed = await Poll.Until(() => api.GetFromJsonAsync<JsonElement>($"/models/{corruptId}"),
+            m => m.GetProperty("status").GetString() != "importing", TimeSpan.FromSeconds(60), m => $"{m}\n{worker.Log}", intervalMs: 200);
+        Assert.Equal("failed", failed.GetProperty("status").GetString());
+        Assert.StartsWith("hub_checksum_mismatch:", failed.GetProperty("error").GetString());
+        Assert.Equal(0, failed.GetProperty("size_bytes").GetInt64());
+        Assert.Empty(failed.GetProperty("files").EnumerateArray());
+        var corruptBlobs = Path.Combine(factory.StorageRoot, "hub", "models--fts-tests--corrupt", "blobs");
+        Assert.DoesNotContain(Directory.GetFiles(corruptBlobs), f => f.Contains(otherSha, StringComparison.Ordinal));
+        var predictFailed = await api.PostAsJsonAsync($"/models/{corruptId}/predict", new { inputs = Probes });
+        Assert.Equal("model_not_ready", (await predictFailed.AssertProblem(HttpStatusCode.Conflict)).GetProperty("code").GetString());
     }
 
     [Fact]

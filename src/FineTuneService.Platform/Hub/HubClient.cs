@@ -136,7 +136,8 @@ public sealed class HubClient(HttpClient http, IOptions<HubOptions> options, ILo
         var actual = etag.Length == 64 ? await Sha256Async(target, cancellationToken) : await GitBlobSha1Async(target, size, cancellationToken);
         if (actual != etag)
         {
-            target.SetLength(0);
+            await target.DisposeAsync();
+            File.Delete(partial);
             throw new ProblemException(StatusCodes.Status502BadGateway, "hub_checksum_mismatch", "A file from the Hub does not match its hash.",
                 $"{repoId}: '{name}' hashes to {actual}, its ETag says {etag}; nothing was kept");
         }
