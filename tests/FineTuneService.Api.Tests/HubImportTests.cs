@@ -217,6 +217,16 @@ public class HubImportTests(HubApiFactory factory) : IClassFixture<HubApiFactory
         Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync($"/models/{id}")).StatusCode);
     }
 
+    [Fact]
+    public async Task A_host_refuses_to_start_with_a_hub_endpoint_the_token_would_cross_in_clear()
+    {
+        using var host = HostProcess.Start("FineTuneService.Inference",
+            new Dictionary<string, string>(factory.HostSettings) { ["Hub:Endpoint"] = "http://hub.example.com" });
+        var log = await Poll.Until(() => Task.FromResult(host.Log), _ => host.HasExited, TimeSpan.FromSeconds(120), l => l);
+        Assert.Contains("Hub:Endpoint: an absolute https URL", log);
+        Assert.DoesNotContain("Now listening on", log);
+    }
+
     static async Task<JsonElement> Ready(HttpClient api, string id, HostProcess worker)
     {
         var model = await Poll.Until(() => api.GetFromJsonAsync<JsonElement>($"/models/{id}"),
