@@ -6,9 +6,10 @@ using FineTuneService.Training.Tokenization;
 
 namespace FineTuneService.Api.Tests;
 
-/// <summary>Every family but BERT (its own tests), end to end over HTTP with a worker process: a tiny pretrained-shape checkpoint of the
-/// family (with a tokenizer of the kind it ships) is imported, fine-tuned as sequence_classification, predicts, and
-/// its downloaded export imported again predicts the very same scores.</summary>
+/// <summary>Every family but BERT (its own tests), end to end over HTTP with a worker process: a tiny pretrained-shape
+/// checkpoint of the family (with a tokenizer of the kind it ships: WordPiece, byte-level BPE, XLM-R's SentencePiece
+/// Unigram) is imported, fine-tuned as sequence_classification, predicts, and its downloaded export imported again
+/// predicts the very same scores.</summary>
 public class FamilyFineTuneTests(SeededApiFactory factory) : IClassFixture<SeededApiFactory>
 {
     static readonly string[] Probes = ["the film was really superb", "the plot was really awful"];
@@ -18,9 +19,13 @@ public class FamilyFineTuneTests(SeededApiFactory factory) : IClassFixture<Seede
     {
         var dir = Path.Combine(Path.GetTempPath(), "fts-tests", $"tiny-{modelType}-{Guid.NewGuid():N}");
         var lines = System.Text.Encoding.UTF8.GetString(TestData.SentimentCsv(200, seed: 9)).Split('\n').Skip(1).Select(l => l.Split(',')[0]).ToArray();
-        ITokenizer tokenizer = modelType == "distilbert"
-            ? WordPieceTrainer.Train(lines, vocabSize: 200, lowercase: true, minFrequency: 1)
-            : BpeTrainer.Train(lines, vocabSize: 320, minFrequency: 1, lowercase: false);
+        ITokenizer tokenizer = modelType switch
+        {
+            "distilbert" => WordPieceTrainer.Train(lines, vocabSize: 200, lowercase: true, minFrequency: 1),
+            // XLM-R's own kind: the committed SentencePiece Unigram tokenizer.json.
+            "xlm-roberta" => UnigramTokenizer.FromFolder(Path.Combine(RepoPaths.Root, "tests", "fixtures", "sentencepiece")),
+            _ => BpeTrainer.Train(lines, vocabSize: 320, minFrequency: 1, lowercase: false),
+        };
         int vocab = tokenizer.VocabSize, pad = tokenizer.PadId;
         ModelConfig config = modelType switch
         {

@@ -1,6 +1,7 @@
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using FineTuneService.Platform.Http;
 using FineTuneService.Training.Jobs;
 using FineTuneService.Training.Trainer;
 
@@ -31,6 +32,21 @@ public class OpenApiTests(ApiFactory factory) : IClassFixture<ApiFactory>
             if (method == "post" && !path.EndsWith("/cancel") && !path.EndsWith("/pause") && !path.EndsWith("/resume") && !path.EndsWith("/revoke"))
                 Assert.True(operation.TryGetProperty("requestBody", out _), $"{name} declares no request body");
         }
+    }
+
+    [Fact]
+    public async Task Every_operation_declares_401_and_403_and_the_problem_code_lists_the_vocabulary()
+    {
+        var document = await Document();
+        foreach (var (path, method, operation) in Operations(document))
+        {
+            var responses = operation.GetProperty("responses");
+            Assert.True(responses.TryGetProperty("401", out _) && responses.TryGetProperty("403", out _), $"{method.ToUpperInvariant()} {path} does not declare 401 and 403");
+        }
+        var codes = document.GetProperty("components").GetProperty("schemas").GetProperty("ProblemDetails").GetProperty("properties")
+            .GetProperty("code").GetProperty("enum").EnumerateArray().Select(e => e.GetString());
+        Assert.Equal(ProblemCodes.All.Select(c => c.Code), codes);
+        Assert.Contains("storage_quota_exceeded", codes);
     }
 
     [Fact]

@@ -21,7 +21,7 @@ public static class DatasetEndpoints
 
     public static RouteGroupBuilder MapDatasetEndpoints(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/datasets").WithTags("Datasets").RequireAuthorization(Policies.TenantData);
+        var group = app.MapGroup("/datasets").WithTags("Datasets").RequireKey(Policies.TenantData);
         group.MapPost("/", Upload).WithName("UploadDataset").DisableAntiforgery()
             .WithRequestBody<DatasetUploadForm>("multipart/form-data").WithProblems(400, 413, 415)
             .WithSummary("Upload a dataset (multipart: file, optional name and format: csv, tsv, jsonl, txt; may be gzipped)")

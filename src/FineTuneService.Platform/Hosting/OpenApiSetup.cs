@@ -5,7 +5,6 @@ using FineTuneService.Platform.Http;
 using FineTuneService.Platform.Persistence;
 using FineTuneService.Platform.Scheduling;
 using FineTuneService.Platform.Serving;
-using FineTuneService.Training.Jobs;
 using FineTuneService.Training.Trainer;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
@@ -58,7 +57,6 @@ public static class OpenApiSetup
                 Type = SecuritySchemeType.Http, Scheme = "bearer", BearerFormat = "fts_…", Description = "An API key: Authorization: Bearer fts_…",
             });
             options.AddSecurityRequirement(document => new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference("bearer", document)] = [] });
-            options.OperationFilter<Identity.SecurityResponses>();
             // The event stream's 200 is described as text; the SseItem schema its result type brings is not on the wire.
             options.DocumentFilter<DropSchemas>();
         });
@@ -130,8 +128,7 @@ public static class OpenApiSetup
             }
             else if (context.Type == typeof(ProblemDetails) || context.Type == typeof(HttpValidationProblemDetails))
             {
-                s.Properties["code"] = With(Strings("validation_failed", "bad_request", "unauthorized", "forbidden", "not_found", "method_not_allowed",
-                    "conflict", "payload_too_large", "unsupported_media_type", "internal_error", "error"), "Stable machine-readable code; `type` is urn:finetuneservice:problem:<code>.");
+                s.Properties["code"] = With(Strings(ProblemCodes.All.Select(c => c.Code)), "Stable machine-readable code; `type` is urn:finetuneservice:problem:<code>.");
                 s.Properties["trace_id"] = Of(JsonSchemaType.String);
             }
             else if (context.Type == typeof(PredictResponse))

@@ -124,8 +124,7 @@ public static class PlatformDefaults
         app.UseExceptionHandler(new ExceptionHandlerOptions
         {
             // Handled user mistakes are answered, not logged as errors; unknown exceptions still are.
-            SuppressDiagnosticsCallback = context => context.Exception is RequestValidationException or NotFoundException
-                or ConflictException or PayloadTooLargeException or BadHttpRequestException or ProblemException or TooManyRequestsException,
+            SuppressDiagnosticsCallback = context => context.Exception is ProblemException or BadHttpRequestException,
         });
         app.UseStatusCodePages();
         app.UsePlatformIdentity();

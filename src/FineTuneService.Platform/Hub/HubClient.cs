@@ -124,8 +124,7 @@ public sealed class HubClient(HttpClient http, IOptions<HubOptions> options, ILo
             {
                 if (attempt >= Options.MaxAttemptsPerFile)
                 {
-                    throw new ProblemException(StatusCodes.Status502BadGateway, "hub_unavailable", "The Hub download failed.",
-                        $"{repoId}: '{name}' stopped at byte {target.Length} of {size} on {attempt} connections; the last: {e.Message}");
+                    throw new ProblemException(ProblemCodes.HubUnavailable, $"{repoId}: '{name}' stopped at byte {target.Length} of {size} on {attempt} connections; the last: {e.Message}");
                 }
                 logger.LogWarning("Hub download of {Repo} {File} stopped at byte {Offset} of {Size} ({Error}); resuming", repoId, name, target.Length, size, e.Message);
                 await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt), cancellationToken);
@@ -138,8 +137,7 @@ public sealed class HubClient(HttpClient http, IOptions<HubOptions> options, ILo
         {
             await target.DisposeAsync();
             File.Delete(partial);
-            throw new ProblemException(StatusCodes.Status502BadGateway, "hub_checksum_mismatch", "A file from the Hub does not match its hash.",
-                $"{repoId}: '{name}' hashes to {actual}, its ETag says {etag}; nothing was kept");
+            throw new ProblemException(ProblemCodes.HubChecksumMismatch, $"{repoId}: '{name}' hashes to {actual}, its ETag says {etag}; nothing was kept");
         }
         await target.DisposeAsync();
         File.Move(partial, blob, overwrite: true);
@@ -222,8 +220,7 @@ public sealed class HubClient(HttpClient http, IOptions<HubOptions> options, ILo
             catch (Exception e) when (e is HttpRequestException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
             {
                 if (from is not null || method == HttpMethod.Get && followToOtherHosts) throw; // a download retries
-                throw new ProblemException(StatusCodes.Status502BadGateway, "hub_unavailable", "The Hub cannot be reached.",
-                    $"{Options.EndpointUri.GetLeftPart(UriPartial.Authority)} did not answer for {repoId}: {e.Message}");
+                throw new ProblemException(ProblemCodes.HubUnavailable, $"{Options.EndpointUri.GetLeftPart(UriPartial.Authority)} did not answer for {repoId}: {e.Message}");
             }
             if ((int)response.StatusCode is not (301 or 302 or 303 or 307 or 308) || response.Headers.Location is not { } next) return response;
             var target = new Uri(url, next);
@@ -284,20 +281,15 @@ public sealed class HubClient(HttpClient http, IOptions<HubOptions> options, ILo
         var code = Header(response.Headers, "X-Error-Code");
         return status switch
         {
-            401 or 403 => new ProblemException(StatusCodes.Status403Forbidden, "hub_repo_gated", "The Hub refused access to the repository.",
-                $"{repoId}: the Hub answered {status}{(code is null ? "" : $" ({Shown(code)})")}: the repository is gated or private (or does not exist). " +
+            401 or 403 => new ProblemException(ProblemCodes.HubRepoGated, $"{repoId}: the Hub answered {status}{(code is null ? "" : $" ({Shown(code)})")}: the repository is gated or private (or does not exist). " +
                 "Accept its terms on the Hub with the account whose token Hub:Token (or Hub:TenantTokens:<tenant id>) holds."),
-            404 when code == "RevisionNotFound" => new ProblemException(StatusCodes.Status404NotFound, "hub_revision_not_found",
-                "The Hub has no such revision.", $"{repoId} has no revision '{revision}'."),
-            404 when file is not null => new ProblemException(StatusCodes.Status404NotFound, "hub_file_not_found",
-                "The Hub has no such file.", $"{repoId} has no '{file}' at {revision ?? "that commit"}."),
-            404 => new ProblemException(StatusCodes.Status404NotFound, "hub_repo_not_found", "The Hub has no such model.",
-                $"The Hub has no model '{repoId}'."),
-            _ => new ProblemException(StatusCodes.Status502BadGateway, "hub_unavailable", "The Hub answered with an error.",
-                $"{repoId}: the Hub answered {status}; try again later."),
+            404 when code == "RevisionNotFound" => new ProblemException(ProblemCodes.HubRevisionNotFound, $"{repoId} has no revision '{revision}'."),
+            404 when file is not null => new ProblemException(ProblemCodes.HubFileNotFound, $"{repoId} has no '{file}' at {revision ?? "that commit"}."),
+            404 => new ProblemException(ProblemCodes.HubRepoNotFound, $"The Hub has no model '{repoId}'."),
+            _ => new ProblemException(ProblemCodes.HubUnavailable, $"{repoId}: the Hub answered {status}; try again later."),
         };
     }
 
     static ProblemException Protocol(string repoId, string detail) =>
-        new(StatusCodes.Status502BadGateway, "hub_protocol_error", "The Hub's answer breaks its protocol.", $"{repoId}: {detail}");
+        new(ProblemCodes.HubProtocolError, $"{repoId}: {detail}");
 }

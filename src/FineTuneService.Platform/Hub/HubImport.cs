@@ -55,7 +55,7 @@ public sealed class HubImport(HubClient hub, ArtifactStore store, IStorageBudget
         await Quotas.EnsureStorageAsync(db, caller.TenantId, total, cancellationToken);
         // The cache's copy and the model's: twice what is announced, at most.
         if (disk.Refuse(Guid.Empty, 2 * total) is { } full)
-            throw new ProblemException(StatusCodes.Status507InsufficientStorage, "insufficient_storage", "The service's disk is full.", full);
+            throw new ProblemException(ProblemCodes.InsufficientStorage, full);
 
         // config.json first: an architecture we cannot run is refused now, not after gigabytes.
         var configFile = files.Single(f => f.Name == "config.json");
@@ -110,10 +110,9 @@ public sealed class HubImport(HubClient hub, ArtifactStore store, IStorageBudget
             var commit = model.HubCommit!;
             var token = options.Value.TokenFor(model.TenantId);
             var resolved = await hub.ResolveAsync(repoId, commit, token, gone.Token);
-            if (resolved.Commit != commit) throw new ProblemException(502, "hub_protocol_error", "The Hub's answer breaks its protocol.", $"{repoId}: commit {commit} resolved to {resolved.Commit}");
+            if (resolved.Commit != commit) throw new ProblemException(ProblemCodes.HubProtocolError, $"{repoId}: commit {commit} resolved to {resolved.Commit}");
             // The disk may have filled since the request was accepted.
-            if (disk.Refuse(modelId, 2 * (model.ImportBytesTotal ?? 0)) is { } full)
-                throw new ProblemException(StatusCodes.Status507InsufficientStorage, "insufficient_storage", "The service's disk is full.", full);
+            if (disk.Refuse(modelId, 2 * (model.ImportBytesTotal ?? 0)) is { } full) throw new ProblemException(ProblemCodes.InsufficientStorage, full);
             var folder = Directory.CreateDirectory(Path.Combine(temp, "model")).FullName;
             var limit = storage.Value.MaxModelBytes;
             foreach (var file in Needed(repoId, resolved))
@@ -158,8 +157,7 @@ public sealed class HubImport(HubClient hub, ArtifactStore store, IStorageBudget
         if (!files.Any(f => ModelFiles.IsWeights(f.Name)))
         {
             var pickled = resolved.Files.Where(f => ModelFiles.IsPickled(f.Name)).Select(f => f.Name).Take(3).ToList();
-            throw new ProblemException(StatusCodes.Status400BadRequest, "hub_no_safetensors", "The repository has no safetensors weights.",
-                pickled.Count > 0
+            throw new ProblemException(ProblemCodes.HubNoSafetensors, pickled.Count > 0
                     ? $"{repoId} at {resolved.Commit} has only pickled weights ({string.Join(", ", pickled)}), refused because unpickling runs code; " +
                       "import a revision with model.safetensors (the Hub's conversion bot opens one as a refs/pr/N revision)"
                     : $"{repoId} at {resolved.Commit} has no model.safetensors (or sharded index)");
@@ -176,8 +174,7 @@ public sealed class HubImport(HubClient hub, ArtifactStore store, IStorageBudget
         catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException) { }
         if (ModelCatalogue.Find(modelType) is null)
         {
-            throw new ProblemException(StatusCodes.Status400BadRequest, "unsupported_architecture", "The model's architecture is not supported.",
-                $"{repoId}: config.json model_type '{modelType}' is not one of {string.Join(", ", ModelCatalogue.Families.Select(f => f.ModelType))}");
+            throw new ProblemException(ProblemCodes.UnsupportedArchitecture, $"{repoId}: config.json model_type '{modelType}' is not one of {string.Join(", ", ModelCatalogue.Families.Select(f => f.ModelType))}");
         }
         try
         {
@@ -252,13 +249,12 @@ public sealed class HubImport(HubClient hub, ArtifactStore store, IStorageBudget
     {
         var reason = e switch
         {
-            ProblemException p => $"{p.Code}: {p.Message}",
-            RequestValidationException v => "validation_failed: " + string.Join("; ", v.Errors.SelectMany(kv => kv.Value)),
-            PayloadTooLargeException t => $"payload_too_large: {t.Message}",
+            RequestValidationException v => "validation_failed: " + string.Join("; ", v.Errors!.SelectMany(kv => kv.Value)),
+            ProblemException p => $"{p.Code.Code}: {p.Message}",
             OperationCanceledException => "cancelled: the model was deleted",
             _ => $"internal_error: unexpected ({e.GetType().Name}); see the worker's log",
         };
-        if (e is not (ProblemException or RequestValidationException or PayloadTooLargeException or OperationCanceledException))
+        if (e is not (ProblemException or OperationCanceledException))
             logger.LogError(e, "Model {ModelId}: Hub import failed", modelId);
         else
             logger.LogWarning("Model {ModelId}: Hub import failed: {Reason}", modelId, reason);

@@ -1,8 +1,8 @@
 using System.Text.Encodings.Web;
+using FineTuneService.Platform.Http;
 using FineTuneService.Platform.Persistence;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -24,7 +24,7 @@ sealed class ApiKeyAuthenticationHandler(
         if (string.IsNullOrEmpty(header))
             return keys.IsOpenFor(Context.Connection.RemoteIpAddress) ? Success(Caller.Open) : AuthenticateResult.NoResult();
         if (!header.StartsWith(BearerPrefix, StringComparison.OrdinalIgnoreCase) || header.Length == BearerPrefix.Length)
-            return AuthenticateResult.Fail(new ApiKeyRejectedException("api_key_invalid", "Send the key as 'Authorization: Bearer <key>'."));
+            return AuthenticateResult.Fail(new ApiKeyRejectedException(ProblemCodes.ApiKeyInvalid, "Send the key as 'Authorization: Bearer <key>'."));
         try
         {
             var db = Context.RequestServices.GetRequiredService<AppDbContext>();
@@ -39,21 +39,11 @@ sealed class ApiKeyAuthenticationHandler(
     {
         var rejected = (await HandleAuthenticateOnceSafeAsync()).Failure as ApiKeyRejectedException;
         Response.Headers.WWWAuthenticate = "Bearer";
-        await Write(StatusCodes.Status401Unauthorized, rejected?.Code ?? "api_key_required", "An API key is required.",
-            rejected?.Message ?? "Send 'Authorization: Bearer <key>'.");
+        await ProblemExceptionHandler.WriteAsync(problems, Context,
+            rejected ?? new ProblemException(ProblemCodes.ApiKeyRequired, "Send 'Authorization: Bearer <key>'."));
     }
 
-    protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
-        Write(StatusCodes.Status403Forbidden, "forbidden", "The key's role does not allow this.",
-            $"A {Caller.From(Context.User)?.Role ?? "anonymous"} key cannot {Request.Method} {Request.Path}.");
-
-    Task Write(int status, string code, string title, string detail)
-    {
-        Response.StatusCode = status;
-        return problems.WriteAsync(new ProblemDetailsContext
-        {
-            HttpContext = Context,
-            ProblemDetails = new ProblemDetails { Status = status, Title = title, Detail = detail, Extensions = { ["code"] = code } },
-        }).AsTask();
-    }
+    protected override async Task HandleForbiddenAsync(AuthenticationProperties properties) =>
+        await ProblemExceptionHandler.WriteAsync(problems, Context, new ProblemException(ProblemCodes.Forbidden,
+            $"A {Caller.From(Context.User)?.Role ?? "anonymous"} key cannot {Request.Method} {Request.Path}."));
 }

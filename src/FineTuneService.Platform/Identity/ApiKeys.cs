@@ -2,18 +2,13 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using FineTuneService.Platform.Hosting;
+using FineTuneService.Platform.Http;
 using FineTuneService.Platform.Persistence;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 
 namespace FineTuneService.Platform.Identity;
-
-/// <summary>Why a presented key was refused: <see cref="Code"/> is the problem's stable code.</summary>
-public sealed class ApiKeyRejectedException(string code, string message) : Exception(message)
-{
-    public string Code { get; } = code;
-}
 
 /// <summary>Makes keys (<c>fts_</c> + 48 hex digits), and turns a presented key into its <see cref="Caller"/>.</summary>
 public sealed class ApiKeys(IOptions<AuthOptions> options, IConfiguration configuration, TimeProvider clock)
@@ -46,10 +41,10 @@ public sealed class ApiKeys(IOptions<AuthOptions> options, IConfiguration config
         if (bootstrap is not null && CryptographicOperations.FixedTimeEquals(hash, bootstrap)) return Caller.Bootstrap;
         var hex = Convert.ToHexStringLower(hash);
         var stored = await db.ApiKeys.AsNoTracking().Include(k => k.Tenant).FirstOrDefaultAsync(k => k.Hash == hex, cancellationToken)
-            ?? throw new ApiKeyRejectedException("api_key_invalid", "The API key is not known.");
+            ?? throw new ApiKeyRejectedException(ProblemCodes.ApiKeyInvalid, "The API key is not known.");
         var now = clock.GetUtcNow().UtcDateTime;
-        if (stored.RevokedAt is not null) throw new ApiKeyRejectedException("api_key_revoked", $"The API key '{stored.Name}' was revoked.");
-        if (stored.ExpiresAt <= now) throw new ApiKeyRejectedException("api_key_expired", $"The API key '{stored.Name}' expired at {stored.ExpiresAt:O}.");
+        if (stored.RevokedAt is not null) throw new ApiKeyRejectedException(ProblemCodes.ApiKeyRevoked, $"The API key '{stored.Name}' was revoked.");
+        if (stored.ExpiresAt <= now) throw new ApiKeyRejectedException(ProblemCodes.ApiKeyExpired, $"The API key '{stored.Name}' expired at {stored.ExpiresAt:O}.");
         // Last use to the minute: one write per key per minute, not one per request.
         if (stored.LastUsedAt is null || now - stored.LastUsedAt > LastUseResolution)
             await db.ApiKeys.Where(k => k.Id == stored.Id).ExecuteUpdateAsync(set => set.SetProperty(k => k.LastUsedAt, now), cancellationToken);

@@ -70,14 +70,12 @@ public static class IdentityExtensions
         {
             if (!HostAllowed(context.Request.Host.Host, allowedHosts))
             {
-                throw new ProblemException(StatusCodes.Status400BadRequest, "host_not_allowed", "The Host header is not allowed.",
-                    $"'{context.Request.Host.Host}' is not in AllowedHosts.");
+                throw new ProblemException(ProblemCodes.HostNotAllowed, $"'{context.Request.Host.Host}' is not in AllowedHosts.");
             }
 
             if (IsCrossSite(context.Request))
             {
-                throw new ProblemException(StatusCodes.Status403Forbidden, "cross_site_request", "Cross-site requests cannot change anything.",
-                    "A browser sent this request from another site.");
+                throw new ProblemException(ProblemCodes.CrossSiteRequest, "A browser sent this request from another site.");
             }
 
             return next(context);

@@ -1,6 +1,6 @@
 namespace FineTuneService.Platform.Identity;
 
-/// <summary>The named authorization policies an endpoint (group) picks with <c>RequireAuthorization</c>. An endpoint that
+/// <summary>The named authorization policies an endpoint (group) picks with <c>RequireKey</c>. An endpoint that
 /// names none gets <see cref="TenantData"/>, the fallback, so a new endpoint is never open by accident.</summary>
 public static class Policies
 {

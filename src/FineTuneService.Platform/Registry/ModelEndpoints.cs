@@ -29,7 +29,7 @@ public static class ModelEndpoints
 
     public static RouteGroupBuilder MapModelEndpoints(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/models").WithTags("Models").RequireAuthorization(Policies.TenantData);
+        var group = app.MapGroup("/models").WithTags("Models").RequireKey(Policies.TenantData);
         group.MapPost("/import", Import).WithName("ImportModel").DisableAntiforgery()
             .WithRequestBody<ModelImportForm>("multipart/form-data").WithRequestBody<HubImportBody>("application/json")
             .WithProblems(400, 403, 404, 413, 415, 502, 507)
@@ -49,7 +49,7 @@ public static class ModelEndpoints
             .WithRequestBody<QuantizeBody>("application/json", required: false).WithProblems(400, 404)
             .WithSummary("A new registry model whose ONNX graph has per-column int8 matrix products, optionally measured against this one on a labelled dataset");
         group.MapDelete("/{id:guid}", Delete).WithName("DeleteModel").WithSummary("Delete a model that no active job uses").WithProblems(403, 404, 409);
-        group.MapPatch("/{id:guid}", Update).WithName("UpdateModel").RequireAuthorization(Policies.Admin).WithProblems(404)
+        group.MapPatch("/{id:guid}", Update).WithName("UpdateModel").RequireKey(Policies.Admin).WithProblems(404)
             .WithSummary("Share a model with every tenant, or stop sharing it (admin)");
         return group;
     }
@@ -191,8 +191,7 @@ public static class ModelEndpoints
         var model = await Find(db, id, cancellationToken);
         if (model.Shared && !caller.IsAdmin)
         {
-            throw new ProblemException(StatusCodes.Status403Forbidden, "shared_model_read_only", "A shared model is read-only.",
-                $"Model {id} is shared with every tenant; only an admin can unshare or delete it.");
+            throw new ProblemException(ProblemCodes.SharedModelReadOnly, $"Model {id} is shared with every tenant; only an admin can unshare or delete it.");
         }
 
         var deleted = await Deletion.DeleteAsync(db, async () =>
@@ -212,8 +211,7 @@ public static class ModelEndpoints
 
     /// <summary>A model whose files are all in place; a Hub import still downloading (or failed) is a 409.</summary>
     public static Model Ready(Model model) => model.Status == ModelStatus.Ready ? model
-        : throw new ProblemException(StatusCodes.Status409Conflict, "model_not_ready", "The model is not ready.",
-            model.Status == ModelStatus.Importing
+        : throw new ProblemException(ProblemCodes.ModelNotReady, model.Status == ModelStatus.Importing
                 ? $"Model {model.Id} is still importing from the Hub; GET /models/{model.Id} shows its progress."
                 : $"Model {model.Id}'s import failed: {model.ImportError}");
 }

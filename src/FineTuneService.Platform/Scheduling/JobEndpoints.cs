@@ -26,8 +26,8 @@ public static class JobEndpoints
 
     public static RouteGroupBuilder MapJobEndpoints(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/jobs").WithTags("Jobs").RequireAuthorization(Policies.TenantData);
-        group.MapPost("/", Create).WithName("CreateJob").Accepts<JobSpec>("application/json").WithProblems(400, 409)
+        var group = app.MapGroup("/jobs").WithTags("Jobs").RequireKey(Policies.TenantData);
+        group.MapPost("/", Create).WithName("CreateJob").Accepts<JobSpec>("application/json").WithProblems(400, 409, 429)
             .WithSummary("Create a training job from a spec (Hugging Face TrainingArguments names); honours Idempotency-Key")
             .WithDescription("Checks the whole spec first (datasets, columns, base model, every hyperparameter) and answers every problem at once " +
                 "as a 400 naming its field (`hyperparameters.learning_rate`, `columns.label`, …). A retry with the same `Idempotency-Key` and body " +

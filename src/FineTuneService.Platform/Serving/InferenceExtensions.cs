@@ -38,9 +38,8 @@ public static class InferenceExtensions
             {
                 var retryAfter = rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromSeconds(1);
                 var http = rejected.HttpContext;
-                var problem = ProblemExceptionHandler.TooManyRequests(http, "This client sent more requests than it may (Inference:RequestsPerSecondPerClient); try again shortly.", retryAfter);
-                http.Response.StatusCode = StatusCodes.Status429TooManyRequests;
-                await http.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext { HttpContext = http, ProblemDetails = problem });
+                await ProblemExceptionHandler.WriteAsync(http.RequestServices.GetRequiredService<IProblemDetailsService>(), http, new TooManyRequestsException(
+                    "This client sent more requests than it may (Inference:RequestsPerSecondPerClient); try again shortly.", retryAfter));
             };
         });
         return builder;

@@ -18,8 +18,8 @@ public static class PredictEndpoints
 {
     public static RouteGroupBuilder MapPredictEndpoints(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/models").WithTags("Inference").RequireAuthorization(Policies.Inference)
-            .RequireRateLimiting(InferenceExtensions.RateLimitPolicy);
+        var group = app.MapGroup("/models").WithTags("Inference").RequireKey(Policies.Inference)
+            .RequireRateLimiting(InferenceExtensions.RateLimitPolicy).WithProblems(429);
         group.MapPost("/{id:guid}/predict", Predict).WithName("Predict")
             .WithRequestBody<PredictBody>("application/json").WithProblems(400, 404)
             .WithSummary("Predict with a model: labels and scores, a regression value, entities, [MASK] fillings or generated text")

@@ -46,8 +46,7 @@ public static class Quotas
         var (tenant, _) = await StorageLeftAsync(db, tenantId, cancellationToken);
         if (tenant.MaxQueuedJobs is { } max && (await UsageAsync(db, tenantId, cancellationToken)).QueuedJobs >= max)
         {
-            throw new ProblemException(StatusCodes.Status429TooManyRequests, "queued_jobs_quota_exceeded", "The tenant's job queue is full.",
-                $"Tenant {tenant.Name} may have {max} jobs queued; wait for one to start, or cancel one.");
+            throw new ProblemException(ProblemCodes.QueuedJobsQuotaExceeded, $"Tenant {tenant.Name} may have {max} jobs queued; wait for one to start, or cancel one.");
         }
     }
 
@@ -60,7 +59,6 @@ public static class Quotas
         return left > 0 ? (tenant, left) : throw StorageExceeded(tenant);
     }
 
-    static ProblemException StorageExceeded(Tenant tenant) => new(StatusCodes.Status403Forbidden, "storage_quota_exceeded",
-        "The tenant's storage quota is used up.",
+    static ProblemException StorageExceeded(Tenant tenant) => new(ProblemCodes.StorageQuotaExceeded,
         $"Tenant {tenant.Name} may store {tenant.MaxStorageBytes} bytes of datasets, models and checkpoints; delete something first.");
 }

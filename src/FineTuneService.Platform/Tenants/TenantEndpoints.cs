@@ -17,9 +17,9 @@ public static class TenantEndpoints
 
     public static IEndpointRouteBuilder MapTenantEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/tenants/me", Me).WithTags("Tenants").RequireAuthorization(Policies.Read).WithName("GetCurrentTenant")
+        app.MapGet("/tenants/me", Me).WithTags("Tenants").RequireKey(Policies.Read).WithName("GetCurrentTenant")
             .WithSummary("The caller's tenant: quotas and usage");
-        var group = app.MapGroup("/tenants").WithTags("Tenants").RequireAuthorization(Policies.Admin);
+        var group = app.MapGroup("/tenants").WithTags("Tenants").RequireKey(Policies.Admin);
         group.MapPost("/", Create).WithName("CreateTenant").WithProblems(400, 409).WithSummary("Create a tenant, optionally with quotas (admin)");
         group.MapGet("/", List).WithName("ListTenants").WithProblems(400).WithSummary("List tenants (admin)");
         group.MapGet("/{id:guid}", Get).WithName("GetTenant").WithProblems(404).WithSummary("One tenant (admin)");

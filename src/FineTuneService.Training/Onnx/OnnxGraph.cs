@@ -7,14 +7,6 @@ using DataType = Onnx.TensorProto.Types.DataType;
 
 namespace FineTuneService.Training.Onnx;
 
-/// <summary>Weights of the matrix products: fp32, or int8 with one symmetric scale per output column
-/// (<c>com.microsoft.DynamicQuantizeMatMul</c>: activations are quantized per call, weights once here).</summary>
-public enum OnnxPrecision
-{
-    Fp32,
-    Int8,
-}
-
 /// <summary>A small builder over onnx.proto3's generated classes: graph inputs and outputs with symbolic axes,
 /// initializers from torch tensors, nodes with generated names. A family's graph (<see cref="BertOnnx"/>,
 /// <see cref="Gpt2Onnx"/>) is written with it op by op.</summary>

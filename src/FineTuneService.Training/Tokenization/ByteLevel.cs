@@ -60,25 +60,6 @@ static class ByteLevel
         return System.Text.Encoding.UTF8.GetString(bytes.ToArray());
     }
 
-    /// <summary>text[start..end) lowercased as Hugging Face's Lowercase normalizer does; <paramref name="origin"/>, when given,
-    /// receives the original index of each lowered char and then <paramref name="end"/>.</summary>
-    public static string Lowercase(string text, int start, int end, List<int>? origin)
-    {
-        var lowered = new StringBuilder(end - start);
-        for (int i = start; i < end;)
-        {
-            if (Rune.DecodeFromUtf16(text.AsSpan(i, end - i), out var rune, out int width) != System.Buffers.OperationStatus.Done)
-                (rune, width) = (Rune.ReplacementChar, 1);
-            string lower = BertNormalizer.ToLowerFull(rune);
-            lowered.Append(lower);
-            for (int k = 0; k < lower.Length; k++)
-                origin?.Add(i);
-            i += width;
-        }
-        origin?.Add(end);
-        return lowered.ToString();
-    }
-
     /// <summary>The end of the GPT-2 pre-token that starts at <paramref name="start"/> (end exclusive, within <paramref name="end"/>).</summary>
     public static int NextPreToken(string text, int start, int end)
     {

@@ -4,10 +4,6 @@ using System.Text.Json.Nodes;
 
 namespace FineTuneService.Training.Tokenization;
 
-/// <summary>A tokenizer.json added token: matched in the raw text before anything else runs, so never split;
-/// <see cref="LStrip"/> / <see cref="RStrip"/> swallow the whitespace beside it (RoBERTa's <c>&lt;mask&gt;</c>).</summary>
-public sealed record AddedToken(int Id, string Content, bool Special = true, bool LStrip = false, bool RStrip = false);
-
 /// <summary>How a byte-level BPE tokenizer runs, from tokenizer.json and tokenizer_config.json.</summary>
 public sealed record BpeSettings
 {
@@ -29,11 +25,16 @@ public sealed record BpeSettings
     /// <summary>The files it was read from, written back unchanged by Save (null for a tokenizer trained here).</summary>
     public JsonObject? TokenizerJson { get; init; }
     public JsonObject? TokenizerConfig { get; init; }
+    /// <summary>tokenizer.json's normalizer; null means <see cref="Lowercase"/> decides.</summary>
+    internal TextNormalizer? Normalizer { get; init; }
+    /// <summary>The pre-tokenizer's steps before the byte mapping; null means the GPT-2 regex.</summary>
+    internal IReadOnlyList<PreTokenizerStep>? PreTokenizer { get; init; }
 }
 
 /// <summary>Byte-level BPE (GPT-2, RoBERTa, ModernBERT, Llama 3, Qwen2) as Hugging Face `tokenizers` runs it: added
-/// tokens in the text kept whole, the GPT-2 pre-tokenizer regex (with add_prefix_space when asked), UTF-8 bytes as chars,
-/// merges applied by rank, then the post-processor's template (RobertaProcessing, BertProcessing, TemplateProcessing).</summary>
+/// tokens in the text kept whole, the normalizer (Lowercase, NFC, …), the GPT-2 pre-tokenizer regex (with add_prefix_space
+/// when asked) or Split regexes, UTF-8 bytes as chars, merges applied by rank, then the post-processor's template
+/// (RobertaProcessing, BertProcessing, TemplateProcessing).</summary>
 public sealed class ByteLevelBpeTokenizer : ITokenizer
 {
     public const string EndOfText = "<|endoftext|>";
@@ -45,8 +46,9 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
     readonly Dictionary<long, (int Rank, int Merged)> merges;
     /// <summary>The id of each byte's char.</summary>
     readonly int[] byteIds = new int[256];
-    readonly SpecialTokenMatcher addedMatcher;
-    readonly Dictionary<int, AddedToken> added;
+    readonly AddedVocabulary added;
+    readonly TextNormalizer? normalizer;
+    readonly IReadOnlyList<PreTokenizerStep> preTokenizer;
     readonly HashSet<int> specialIds;
     readonly BpeSettings settings;
     /// <summary>Pre-token text → ids; the greedy merge loop runs once per distinct word.</summary>
@@ -100,8 +102,9 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
         }
         if (Array.IndexOf(idToToken, null) is int hole and >= 0)
             throw new InvalidDataException($"No token has id {hole}: the vocabulary and the added tokens must number 0..{size - 1}.");
-        added = addedTokens.ToDictionary(t => t.Id);
-        addedMatcher = new SpecialTokenMatcher(addedTokens.Select(t => new SpecialToken(t.Id, t.Content)));
+        normalizer = settings.Normalizer ?? (settings.Lowercase ? new LowercaseNormalizer() : null);
+        preTokenizer = settings.PreTokenizer ?? [new ByteLevelRegexStep()];
+        added = new AddedVocabulary(addedTokens, normalizer);
         Specials = addedTokens.Where(t => t.Special).Select(t => new SpecialToken(t.Id, t.Content)).OrderBy(t => t.Id).ToArray();
         specialIds = Specials.Select(t => t.Id).ToHashSet();
         int? Find(string? token) => token is not null && tokenToId.TryGetValue(token, out int id) ? id : null;
@@ -110,7 +113,7 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
             ?? throw new InvalidDataException($"The vocabulary has no '{settings.EosToken}' (the end-of-text token).");
         EndOfTextToken = idToToken[EosId];
         PadId = Find(settings.PadToken) ?? EosId;
-        MaskId = Find(settings.MaskToken) ?? (added.Values.FirstOrDefault(t => t.Content == "<mask>")?.Id);
+        MaskId = Find(settings.MaskToken) ?? (addedTokens.FirstOrDefault(t => t.Content == "<mask>")?.Id);
         wordCacheLookup = wordCache.GetAlternateLookup<ReadOnlySpan<char>>();
     }
 
@@ -143,82 +146,29 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
     }
 
     /// <summary>Added tokens first (Hugging Face's added-vocabulary split), then each piece of text between them.</summary>
-    void EncodeSequence(string text, TokenSequence output)
-    {
-        output.Clear();
-        int wordId = 0;
-        int at = 0;
-        while (at < text.Length)
-        {
-            int found = addedMatcher.FindNext(text, at, out var match);
-            int plainEnd = found < 0 ? text.Length : found;
-            int tokenEnd = found < 0 ? text.Length : found + match!.Content.Length;
-            if (found >= 0)
-            {
-                var token = added[match!.Id];
-                while (token.LStrip && plainEnd > at && char.IsWhiteSpace(text[plainEnd - 1])) plainEnd--;
-                while (token.RStrip && tokenEnd < text.Length && char.IsWhiteSpace(text[tokenEnd])) tokenEnd++;
-            }
-            if (at < plainEnd)
-                EncodePiece(text, at, plainEnd, output, ref wordId);
-            if (found < 0)
-                break;
-            output.Add(match!.Id, plainEnd, tokenEnd, wordId++);
-            at = tokenEnd;
-        }
-    }
+    void EncodeSequence(string text, TokenSequence output) => added.Encode(text, normalizer, output, EncodePiece);
 
-    /// <summary>One piece of text between added tokens: normalized (lowercase), given its prefix space, pre-tokenized and
-    /// merged, with offsets mapped back to the original text (and trimmed of spaces when the post-processor says so).</summary>
-    void EncodePiece(string text, int start, int end, TokenSequence output, ref int wordId)
+    /// <summary>One normalized piece of text between added tokens: given its prefix space, pre-tokenized and merged, with
+    /// offsets mapped back to the original text (and trimmed of spaces when the post-processor says so).</summary>
+    void EncodePiece(NormalizedText piece, bool first, TokenSequence output, ref int wordId)
     {
         int mark = output.Count;
-        bool prefix = settings.AddPrefixSpace && text[start] != ' ';
-        if (!Lowercase && !prefix)
+        if (settings.AddPrefixSpace && !piece.Text.StartsWith(' '))
         {
-            EncodePlain(text, start, end, output, ref wordId);
+            var origin = new (int, int)[piece.Length + 1];
+            origin[0] = piece.OriginalRange(0, 0);
+            piece.Origin.CopyTo(origin, 1);
+            piece = new NormalizedText(" " + piece.Text, origin);
         }
-        else
+        string text = piece.Text;
+        foreach (var (start, end) in PreTokenizerStep.Run(preTokenizer, text, 0, text.Length))
+            AddWord(text, start, end, output, wordId++);
+        for (int t = mark; t < output.Count; t++)
         {
-            var origin = new List<int>(end - start + 2);
-            string piece;
-            if (Lowercase)
-            {
-                piece = ByteLevel.Lowercase(text, start, end, origin);
-            }
-            else
-            {
-                piece = text[start..end];
-                origin.AddRange(Enumerable.Range(start, end - start + 1));
-            }
-            if (prefix && !piece.StartsWith(' '))
-            {
-                piece = " " + piece;
-                origin.Insert(0, start);
-            }
-            EncodePlain(piece, 0, piece.Length, output, ref wordId);
-            for (int t = mark; t < output.Count; t++)
-                output.Offsets[t] = (origin[output.Offsets[t].Start], origin[output.Offsets[t].End]);
-        }
-        if (settings.TrimOffsets)
-        {
-            for (int t = mark; t < output.Count; t++)
-            {
-                var (s, e) = output.Offsets[t];
-                while (s < e && char.IsWhiteSpace(text[s])) s++;
-                while (e > s && char.IsWhiteSpace(text[e - 1])) e--;
-                output.Offsets[t] = (s, e);
-            }
-        }
-    }
-
-    void EncodePlain(string text, int start, int end, TokenSequence output, ref int wordId)
-    {
-        while (start < end)
-        {
-            int next = ByteLevel.NextPreToken(text, start, end);
-            AddWord(text, start, next, output, wordId++);
-            start = next;
+            var (s, e) = output.Offsets[t];
+            while (settings.TrimOffsets && s < e && char.IsWhiteSpace(text[s])) s++;
+            while (settings.TrimOffsets && e > s && char.IsWhiteSpace(text[e - 1])) e--;
+            output.Offsets[t] = piece.OriginalRange(s, e);
         }
     }
 
@@ -270,7 +220,7 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
     {
         // Lone surrogates become U+FFFD, as in a Rust string.
         var bytes = System.Text.Encoding.UTF8.GetBytes(word.ToArray());
-        if (settings.IgnoreMerges && tokenToId.TryGetValue(ByteLevel.ToByteChars(word), out int whole) && !added.ContainsKey(whole))
+        if (settings.IgnoreMerges && tokenToId.TryGetValue(ByteLevel.ToByteChars(word), out int whole) && !added.Contains(whole))
             return [whole];
         var symbols = new List<int>(bytes.Length);
         foreach (byte b in bytes)
@@ -307,7 +257,7 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
         {
             if ((uint)id >= (uint)idToToken.Length || (skipSpecialTokens && specialIds.Contains(id)))
                 continue;
-            if (added.ContainsKey(id))
+            if (added.Contains(id))
             {
                 text.Append(ByteLevel.FromByteChars(chars.ToString())).Append(idToToken[id]);
                 chars.Clear();
@@ -349,41 +299,28 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
         InvalidDataException Unsupported(string what) => new($"{path}: {what} is not supported.");
         var model = root["model"]?.AsObject() ?? throw new InvalidDataException($"{path} has no model.");
         string type = model["type"]?.GetValue<string>() ?? "";
-        var pre = root["pre_tokenizer"] as JsonObject;
-        string preTokenizer = pre?["type"]?.GetValue<string>() ?? "";
-        if (type != "BPE" || preTokenizer != "ByteLevel")
-            throw new InvalidDataException($"{path} holds a '{type}' model with pre_tokenizer '{preTokenizer}', not a byte-level BPE (ByteLevel pre-tokenizer).");
-        if (pre!["use_regex"]?.GetValue<bool>() == false)
-            throw Unsupported("a ByteLevel pre-tokenizer without its regex");
+        var (preTokenizer, addPrefixSpace) = PreTokenizer(root["pre_tokenizer"] as JsonObject, path, type);
         if (model["byte_fallback"]?.GetValue<bool>() == true || model["dropout"] is JsonValue
             || (model["continuing_subword_prefix"]?.GetValue<string>() ?? "") != "" || (model["end_of_word_suffix"]?.GetValue<string>() ?? "") != "")
         {
             throw Unsupported("a BPE model with byte_fallback, dropout, continuing_subword_prefix or end_of_word_suffix");
         }
 
-        string normalizer = root["normalizer"]?["type"]?.GetValue<string>() ?? "none";
-        if (normalizer is not ("none" or "Lowercase"))
-            throw Unsupported($"normalizer '{normalizer}' (none or Lowercase are)");
-
-        var added = new List<AddedToken>();
-        foreach (var node in root["added_tokens"]?.AsArray() ?? [])
-        {
-            if (node?["single_word"]?.GetValue<bool>() == true)
-                throw Unsupported($"the single_word added token '{node["content"]}'");
-            added.Add(new AddedToken(node!["id"]!.GetValue<int>(), node["content"]!.GetValue<string>(),
-                node["special"]?.GetValue<bool>() ?? false, node["lstrip"]?.GetValue<bool>() ?? false, node["rstrip"]?.GetValue<bool>() ?? false));
-        }
+        var normalizer = TextNormalizer.FromJson(root["normalizer"], path);
+        var added = AddedToken.ListFromJson(root["added_tokens"], path);
         var vocab = HfFiles.VocabByIds(model["vocab"]?.AsObject() ?? throw new InvalidDataException($"{path} has no vocab."), path);
         int TokenId(string token) => added.FirstOrDefault(t => t.Content == token)?.Id
             ?? (Array.IndexOf(vocab, token) is int id and >= 0 ? id : throw new InvalidDataException($"{path}: the post-processor names '{token}', which is no token."));
-        var (template, trimOffsets) = PostProcessor(root["post_processor"] as JsonObject, path, TokenId);
+        var (template, trimOffsets) = PostTemplate.FromJson(root["post_processor"] as JsonObject, path, TokenId);
         var mergeList = (model["merges"]?.AsArray() ?? []).Select(m => m is JsonArray pair
             ? (pair[0]!.GetValue<string>(), pair[1]!.GetValue<string>())
             : ParseMerge(m!.GetValue<string>())).ToList();
         return new ByteLevelBpeTokenizer(vocab, mergeList, fromConfig with
         {
-            Lowercase = normalizer == "Lowercase",
-            AddPrefixSpace = pre["add_prefix_space"]?.GetValue<bool>() ?? false,
+            Lowercase = normalizer is LowercaseNormalizer,
+            Normalizer = normalizer,
+            PreTokenizer = preTokenizer,
+            AddPrefixSpace = addPrefixSpace,
             TrimOffsets = trimOffsets,
             IgnoreMerges = model["ignore_merges"]?.GetValue<bool>() ?? false,
             AddedTokens = added,
@@ -392,42 +329,38 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
         });
     }
 
-    /// <summary>tokenizer.json's post_processor as a template: ByteLevel (none), RobertaProcessing, BertProcessing,
-    /// TemplateProcessing, or a Sequence of them; and whether it trims offsets.</summary>
-    static (PostTemplate Template, bool TrimOffsets) PostProcessor(JsonObject? node, string path, Func<string, int> tokenId)
+    /// <summary>tokenizer.json's pre_tokenizer: ByteLevel (the GPT-2 regex, or none with use_regex false), or a Sequence of
+    /// Split steps and a ByteLevel; and whether a space goes before each piece (ByteLevel's add_prefix_space, alone only).</summary>
+    static (IReadOnlyList<PreTokenizerStep> Steps, bool AddPrefixSpace) PreTokenizer(JsonObject? pre, string path, string modelType)
     {
-        if (node is null)
-            return (PostTemplate.None, false);
-        bool trim = node["trim_offsets"]?.GetValue<bool>() ?? false;
-        int Named(string key) => tokenId(node[key]![0]!.GetValue<string>());
-        switch (node["type"]?.GetValue<string>())
+        string type = pre?["type"]?.GetValue<string>() ?? "";
+        if (modelType != "BPE" || type is not ("ByteLevel" or "Sequence"))
+            throw new InvalidDataException($"{path} holds a '{modelType}' model with pre_tokenizer '{type}', not a byte-level BPE (ByteLevel pre-tokenizer).");
+        static PreTokenizerStep[] ByteLevelSteps(JsonObject byteLevel) =>
+            byteLevel["use_regex"]?.GetValue<bool>() == false ? [] : [new ByteLevelRegexStep()];
+        if (type == "ByteLevel")
+            return (ByteLevelSteps(pre!), pre!["add_prefix_space"]?.GetValue<bool>() ?? false);
+        var steps = new List<PreTokenizerStep>();
+        bool byteLevel = false;
+        foreach (var node in pre!["pretokenizers"]?.AsArray() ?? [])
         {
-            case "ByteLevel":
-                return (PostTemplate.None, trim);
-            case "RobertaProcessing":
-                return (PostTemplate.Roberta(Named("cls"), Named("sep")), node["trim_offsets"]?.GetValue<bool>() ?? true);
-            case "BertProcessing":
-                return (PostTemplate.Bert(Named("cls"), Named("sep")), false);
-            case "TemplateProcessing":
-                List<TemplatePiece> Pieces(string key) => (node[key]?.AsArray() ?? []).SelectMany(p =>
-                {
-                    if (p?["Sequence"] is JsonObject sequence)
-                        return [new TemplatePiece(null, sequence["id"]?.GetValue<string>() == "B", sequence["type_id"]?.GetValue<int>() ?? 0)];
-                    var special = p?["SpecialToken"] as JsonObject ?? throw new InvalidDataException($"{path}: a template piece is neither Sequence nor SpecialToken.");
-                    var name = special["id"]!.GetValue<string>();
-                    var ids = node["special_tokens"]?[name]?["ids"]?.AsArray().Select(i => i!.GetValue<int>()).ToArray() ?? [tokenId(name)];
-                    return ids.Select(id => TemplatePiece.Special(id, special["type_id"]?.GetValue<int>() ?? 0));
-                }).ToList();
-                return (new PostTemplate(Pieces("single"), Pieces("pair")), false);
-            case "Sequence":
-                var parts = (node["processors"]?.AsArray() ?? []).Select(p => PostProcessor(p as JsonObject, path, tokenId)).ToList();
-                var templates = parts.Where(p => p.Template != PostTemplate.None).ToList();
-                if (templates.Count > 1)
-                    throw new InvalidDataException($"{path}: a post-processor Sequence with more than one template is not supported.");
-                return (templates.FirstOrDefault().Template ?? PostTemplate.None, parts.Any(p => p.TrimOffsets));
-            case var other:
-                throw new InvalidDataException($"{path}: post_processor '{other}' is not supported (ByteLevel, RobertaProcessing, BertProcessing, TemplateProcessing).");
+            var step = node as JsonObject;
+            switch (step?["type"]?.GetValue<string>())
+            {
+                case "Split":
+                    steps.Add(SplitStep.FromJson(step, path));
+                    break;
+                case "ByteLevel" when step["add_prefix_space"]?.GetValue<bool>() != true:
+                    steps.AddRange(ByteLevelSteps(step));
+                    byteLevel = true;
+                    break;
+                case var other:
+                    throw new InvalidDataException($"{path}: pre-tokenizer '{other}' in a Sequence is not supported (Split, and ByteLevel without add_prefix_space, are).");
+            }
         }
+        if (!byteLevel)
+            throw new InvalidDataException($"{path}: the pre-tokenizer Sequence has no ByteLevel step, so this is not a byte-level BPE.");
+        return (steps, false);
     }
 
     static (string, string) ParseMerge(string line)

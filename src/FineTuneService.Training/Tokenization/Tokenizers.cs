@@ -8,7 +8,7 @@ public static class Tokenizers
         : File.Exists(Path.Combine(dir, HfFiles.VocabTxt)) ? HfFiles.VocabTxt
         : HfFiles.VocabJson;
 
-    /// <summary>Loads the tokenizer of a Hugging Face folder: the model type in tokenizer.json decides (WordPiece or BPE);
+    /// <summary>Loads the tokenizer of a Hugging Face folder: the model type in tokenizer.json decides (WordPiece, BPE or Unigram);
     /// without one, vocab.txt means WordPiece and vocab.json + merges.txt byte-level BPE.</summary>
     public static ITokenizer LoadFromFolder(string dir)
     {
@@ -20,7 +20,8 @@ public static class Tokenizers
             {
                 "WordPiece" => WordPieceTokenizer.FromFolder(dir),
                 "BPE" => ByteLevelBpeTokenizer.FromFolder(dir),
-                _ => throw new InvalidDataException($"{tokenizerJson}: model type '{type}' is not supported (WordPiece or BPE are)."),
+                "Unigram" => UnigramTokenizer.FromFolder(dir),
+                _ => throw new InvalidDataException($"{tokenizerJson}: model type '{type}' is not supported (WordPiece, BPE or Unigram are)."),
             };
         }
         if (File.Exists(Path.Combine(dir, HfFiles.VocabTxt)))

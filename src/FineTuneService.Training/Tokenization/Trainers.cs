@@ -49,9 +49,10 @@ public static class BpeTrainer
     {
         ArgumentNullException.ThrowIfNull(corpus);
         var counts = new Dictionary<string, long>();
+        var lower = new LowercaseNormalizer();
         foreach (var raw in corpus)
         {
-            string text = lowercase ? ByteLevel.Lowercase(raw, 0, raw.Length, origin: null) : raw;
+            string text = lowercase ? lower.Normalize(NormalizedText.Of(raw, 0, raw.Length)).Text : raw;
             for (int at = 0; at < text.Length;)
             {
                 int end = ByteLevel.NextPreToken(text, at, text.Length);

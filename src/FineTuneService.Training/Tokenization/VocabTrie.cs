@@ -63,6 +63,15 @@ sealed class VocabTrie
         return best;
     }
 
+    /// <summary>The node of the empty prefix, where <see cref="Step"/> starts.</summary>
+    public const int Root = 0;
+
+    /// <summary>The node after <paramref name="c"/> from <paramref name="node"/>, or -1: walks every entry that a text starts with.</summary>
+    public int Step(int node, char c) => Child(node, c);
+
+    /// <summary>The id of the entry that ends at <paramref name="node"/>, or -1.</summary>
+    public int IdAt(int node) => TokenIds[node];
+
     static long Key(int node, char c) => ((long)node << 16) | c;
 
     static int Slot(long key, int mask) => (int)((ulong)key * 0x9E3779B97F4A7C15UL >> 32) & mask;

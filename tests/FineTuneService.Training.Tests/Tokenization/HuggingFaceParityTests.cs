@@ -60,8 +60,43 @@ public class HuggingFaceParityTests
         }
         JsonArray Special(string id) => new(new JsonObject { ["SpecialToken"] = new JsonObject { ["id"] = id, ["type_id"] = 0 } });
         static JsonObject Sequence(string id, int type) => new() { ["Sequence"] = new JsonObject { ["id"] = id, ["type_id"] = type } };
+        static JsonObject Split(string regex, string behavior = "Isolated", bool invert = false) => new()
+        {
+            ["type"] = "Split", ["pattern"] = new JsonObject { ["Regex"] = regex }, ["behavior"] = behavior, ["invert"] = invert,
+        };
+        static JsonObject ByteLevelStep(bool trimOffsets) => new()
+        {
+            ["type"] = "ByteLevel", ["add_prefix_space"] = false, ["trim_offsets"] = trimOffsets, ["use_regex"] = false,
+        };
+        if (style.StartsWith("split-", StringComparison.Ordinal))
+        {
+            // split-<behavior>[-invert]: whitespace runs as the delimiter.
+            var parts = style.Split('-');
+            root["pre_tokenizer"] = new JsonObject
+            {
+                ["type"] = "Sequence",
+                ["pretokenizers"] = new JsonArray(Split(@"\s+", parts[1], parts.Length > 2), ByteLevelStep(false)),
+            };
+        }
         switch (style)
         {
+            case "llama3-split" or "qwen2":
+                // Their tokenizer.json files as published: a Split with the model's regex, then ByteLevel without one.
+                root["pre_tokenizer"] = new JsonObject
+                {
+                    ["type"] = "Sequence",
+                    ["pretokenizers"] = new JsonArray(Split(style == "qwen2" ? Qwen2Regex : Llama3Regex), ByteLevelStep(style != "qwen2")),
+                };
+                if (style == "qwen2")
+                {
+                    root["normalizer"] = new JsonObject { ["type"] = "NFC" };
+                    Add("<|im_start|>", false);
+                    Add("<|im_end|>", false);
+                    File.WriteAllText(Path.Combine(dir, "tokenizer_config.json"),
+                        """{"eos_token": "<|im_end|>", "pad_token": "<|endoftext|>", "model_max_length": 32768}""");
+                    break;
+                }
+                goto case "llama3";
             case "roberta":
                 int s = Add("<s>", true), e = Add("</s>", true);
                 Add("<pad>", true); Add("<unk>", true); Add("<mask>", true, lstrip: true);
@@ -118,6 +153,12 @@ public class HuggingFaceParityTests
         return dir;
     }
 
+    /// <summary>Llama 3's pre-tokenizer regex, as its tokenizer.json has it.</summary>
+    internal const string Llama3Regex = @"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+
+    /// <summary>Qwen2's: digits one by one.</summary>
+    internal const string Qwen2Regex = @"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+
     /// <summary>The every-code-point sweep on the richest dress (prefix spaces, a stripping added token, a template).</summary>
     [Fact]
     public void RobertaStyleByteLevelBpeGivesHuggingFaceIdsOnEveryCodePoint()
@@ -126,15 +167,33 @@ public class HuggingFaceParityTests
         AssertEveryCodePointAgrees(FineTuneService.Training.Tokenization.Tokenizers.LoadFromFolder(dir), dir);
     }
 
+    /// <summary>The Split-regex pre-tokenizers (Llama 3's, Qwen2's with NFC) on every code point, astral letters and
+    /// digits included: .NET's regex sees UTF-16 chars, the Rust crate code points.</summary>
+    [Theory]
+    [InlineData("qwen2")]
+    [InlineData("llama3-split")]
+    public void SplitRegexByteLevelBpeGivesHuggingFaceIdsOnEveryCodePoint(string style)
+    {
+        var dir = DressedBpe(style);
+        AssertEveryCodePointAgrees(FineTuneService.Training.Tokenization.Tokenizers.LoadFromFolder(dir), dir);
+    }
+
     [Theory]
     [InlineData("roberta")]
     [InlineData("template")]
     [InlineData("llama3")]
+    [InlineData("llama3-split")]
+    [InlineData("qwen2")]
+    [InlineData("split-Removed")]
+    [InlineData("split-MergedWithPrevious")]
+    [InlineData("split-MergedWithNext")]
+    [InlineData("split-Contiguous")]
+    [InlineData("split-Isolated-invert")]
     public void DressedByteLevelBpeGivesHuggingFaceIdsAroundItsSpecialTokens(string style)
     {
         var dir = DressedBpe(style);
         var ours = FineTuneService.Training.Tokenization.Tokenizers.LoadFromFolder(dir);
-        Assert.NotEqual(PostTemplate.None, ours.Template);
+        Assert.Equal(style is "roberta" or "template" or "llama3" or "llama3-split", ours.Template != PostTemplate.None);
         using var huggingFace = new HuggingFaceTokenizer(vocabPath: Path.Combine(dir, "tokenizer.json"));
         foreach (var line in WordPieceTokenizerTests.ReferenceLines().Take(300))
             Assert.True(ours.Encode(line.Text).Ids.SequenceEqual(huggingFace.Encode(line.Text).Select(id => (int)id)), $"{style} '{line.Text}'");
@@ -143,6 +202,8 @@ public class HuggingFaceParityTests
             "Paris is the <mask> of France.", "The capital is<mask>.", "  two  spaces <mask>  and [MASK] here [CLS]",
             "<s>already framed</s>", "<|begin_of_text|>hello<|end_of_text|> world", "", " ", "\n\ttabs and\nnewlines\r\n",
             "Ünïcödé façade – “quotes” … 東京 😀 🇫🇷", "don't won't it's we're I'll they've", "12345 3.14159 1,000,000",
+            "DON'T I'LL We'Re", "e\u0301 A\u030A \u1100\u1161\u11A8 composed by NFC", "𝐀𝐁𝐂 𝟏𝟐𝟑 𐐀𐐨 𠀀𠀁 astral", "<|im_start|>user\nhi<|im_end|>",
+            "  lead and trail  ", "a\r\n\r\nb\n\n\n  c",
         ];
         foreach (var text in texts)
         {
@@ -153,7 +214,7 @@ public class HuggingFaceParityTests
 
     /// <summary>Code points 0–0x3FFFF and the tag and variation-selector block, 512 to a text, each as
     /// <c>a{c}b {c}A{c}'s 1{c}</c>; a differing text is then narrowed down to its code points.</summary>
-    static void AssertEveryCodePointAgrees(ITokenizer ours, string dir)
+    internal static void AssertEveryCodePointAgrees(ITokenizer ours, string dir)
     {
         using var huggingFace = new HuggingFaceTokenizer(vocabPath: Path.Combine(dir, "tokenizer.json"));
         bool Agree(string text) => ours.Encode(text).Ids.SequenceEqual(huggingFace.Encode(text).Select(id => (int)id));
