@@ -1,5 +1,5 @@
 using FineTuneService.Benchmarks;
-using FineTuneService.Training.Jobs;
+using FineTuneService.Training;
 
 // dotnet run -c Release --project src/FineTuneService.Benchmarks -- all [--quick]
 // Commands: all | tokenize | forward | peer | train | epoch | service; ours-step and ours-epoch are the child processes of train and epoch.
@@ -21,12 +21,12 @@ if (command is "ours-step" or "ours-epoch")
 var quick = args.Contains("--quick");
 var deviceAt = Array.IndexOf(args, "--device");
 var deviceSpec = deviceAt >= 0 && deviceAt + 1 < args.Length ? args[deviceAt + 1] : "cpu";
-if (!TrainingJobRunner.IsDevice(deviceSpec))
+if (!TorchDevices.IsValid(deviceSpec))
 {
     Console.Error.WriteLine($"--device: '{deviceSpec}' is not a device; use auto, cpu, cuda or cuda:<index>.");
     Environment.Exit(2);
 }
-var device = TrainingJobRunner.Device(deviceSpec);
+var device = TorchDevices.Resolve(deviceSpec);
 var fixture = Fixture.Find();
 using var work = new TempDir();
 Console.WriteLine(Fingerprint.Collect().ToJsonString(Comparison.Json));

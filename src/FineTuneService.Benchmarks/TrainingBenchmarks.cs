@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using FineTuneService.Training;
 using FineTuneService.Training.Data;
-using FineTuneService.Training.Jobs;
 using FineTuneService.Training.Models;
 using FineTuneService.Training.Tokenization;
 using FineTuneService.Training.Trainer;
@@ -210,7 +210,7 @@ public static class TrainingBenchmarks
             : args.TryGetValue("--config", out var config)
                 ? new BertForSequenceClassification(WithLabels(JsonSerializer.Deserialize<BertConfig>(config)! with { Architectures = null }, raw["num_labels"]!.GetValue<int>()))
                 : LoadClassifier(args["--model-dir"], numLabels: raw["num_labels"]!.GetValue<int>());
-        var device = TrainingJobRunner.Device(args["--device"]);
+        var device = TorchDevices.Resolve(args["--device"]);
         model.Module.to(device);
         var timer = new StepTimer(warmup, warmup + steps, device);
         var trainArgs = new TrainingArguments

@@ -8,6 +8,8 @@
 // Both fine-tunes run for each learning rate of the grid, so neither start is judged at a rate that suits only the other.
 // Usage: dotnet run -c Release --project tools/pretrain-evidence -- DATA_DIR WORK_DIR [MLM_STEPS] [MLM_NSP_STEPS] [LEARNING_RATES]
 // DATA_DIR holds corpus.jsonl, test.csv and the labelled sets train-N.csv (see prepare_spam_assassin.py).
+using FineTuneService.Training.Data;
+using FineTuneService.Training.Trainer;
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;

@@ -7,6 +7,7 @@
 //   (our default, length-grouped), ours-bf16 (as ours, with bf16), peer (Hugging Face's classifier init),
 //   peer-torch-init (nn.Linear's default init).
 // Threads: OMP_NUM_THREADS for ours, the same number for the peer (default 1).
+using FineTuneService.Training.Trainer;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;

@@ -5,7 +5,6 @@ using FineTuneService.Platform.Http;
 using FineTuneService.Platform.Persistence;
 using FineTuneService.Platform.Scheduling;
 using FineTuneService.Platform.Serving;
-using FineTuneService.Training.Jobs;
 using FineTuneService.Training.Trainer;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;

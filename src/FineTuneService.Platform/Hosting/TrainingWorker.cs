@@ -1,7 +1,7 @@
 using FineTuneService.Platform.Hub;
 using FineTuneService.Platform.Scheduling;
 using FineTuneService.Platform.Webhooks;
-using FineTuneService.Training.Jobs;
+using FineTuneService.Training;
 using Hangfire;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
@@ -19,7 +19,7 @@ public static class TrainingWorker
         var services = builder.Services;
         services.AddOptions<WorkerOptions>().BindConfiguration("Worker").ValidateDataAnnotations()
             .Validate(o => o.DeviceList.Count > 0, "Worker:Devices names no device")
-            .Validate(o => o.DeviceList.All(TrainingJobRunner.IsDevice), "Worker:Devices: each is auto, cpu, cuda or cuda:<index>").ValidateOnStart();
+            .Validate(o => o.DeviceList.All(TorchDevices.IsValid), "Worker:Devices: each is auto, cpu, cuda or cuda:<index>").ValidateOnStart();
         services.AddSingleton<DevicePool>();
         services.AddTransient<TrainingJob>();
         services.AddHostedService<JobRecovery>();

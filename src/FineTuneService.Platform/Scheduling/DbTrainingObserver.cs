@@ -2,6 +2,7 @@ using FineTuneService.Platform.Persistence;
 using FineTuneService.Platform.Storage;
 using FineTuneService.Platform.Webhooks;
 using FineTuneService.Training.Jobs;
+using FineTuneService.Training.Trainer;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 

@@ -1,3 +1,4 @@
+using FineTuneService.Training;
 using FineTuneService.Training.Inference;
 using FineTuneService.Training.Onnx;
 using Microsoft.Extensions.Logging;
@@ -13,7 +14,7 @@ public sealed class ModelCache(IOptions<InferenceOptions> options, ILogger<Model
     readonly object gate = new();
     readonly Dictionary<Guid, Entry> entries = [];
     readonly LinkedList<Guid> recency = new();
-    readonly torch.Device device = ParseDevice(options.Value.Device);
+    readonly torch.Device device = TorchDevices.Resolve(options.Value.Device);
 
     /// <summary>A lease on the cached model of <paramref name="id"/>, if it is loaded and its folder still exists.</summary>
     public ModelLease? TryAcquire(Guid id)
@@ -120,9 +121,6 @@ public sealed class ModelCache(IOptions<InferenceOptions> options, ILogger<Model
             entry.Model.Value.Dispose();
         }
     }
-
-    static torch.Device ParseDevice(string name) =>
-        name == "auto" ? LoadedModel.DefaultDevice() : torch.device(name);
 
     public void Dispose()
     {

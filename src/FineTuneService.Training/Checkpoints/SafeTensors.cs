@@ -6,12 +6,6 @@ using static TorchSharp.torch;
 
 namespace FineTuneService.Training.Checkpoints;
 
-/// <summary>One tensor of a safetensors file: its data lies at <paramref name="Offset"/> in <paramref name="File"/>.</summary>
-public sealed record StoredTensor(string Name, ScalarType DType, long[] Shape, string File, long Offset);
-
-/// <summary>A checkpoint file or folder that cannot be used: wrong format, corrupt, or not matching the model.</summary>
-public sealed class InvalidCheckpointException(string message) : Exception(message);
-
 /// <summary>The safetensors format: 8-byte little-endian header length, a JSON header
 /// (<c>{"name": {"dtype", "shape", "data_offsets": [begin, end]}, "__metadata__": {...}}</c>), then raw bytes.
 /// Tensors are read from the file straight into the memory of CPU tensors.</summary>

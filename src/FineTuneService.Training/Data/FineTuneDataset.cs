@@ -1,16 +1,8 @@
 using FineTuneService.Training.Models;
-using FineTuneService.Training.Trainer;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace FineTuneService.Training.Data;
-
-/// <summary>What the labels of a fine-tune dataset are, and so how a batch carries them.</summary>
-public enum LabelKind { SingleLabel, MultiLabel, Regression, Token }
-
-/// <summary>One tokenized example. ClassId for single-label; Targets: multi-hot (multi-label) or [value] (regression);
-/// TokenLabels: one class id per token, -100 where no label applies.</summary>
-public sealed record FineTuneExample(int[] InputIds, int[] TokenTypeIds, long ClassId = 0, float[]? Targets = null, long[]? TokenLabels = null);
 
 /// <summary>Tokenized fine-tune examples in an <see cref="ExampleFile"/> (as pretraining's are), read by index, and their
 /// batching: a fixed order per (seed, epoch), length-grouped like Hugging Face's LengthGroupedSampler, each batch padded

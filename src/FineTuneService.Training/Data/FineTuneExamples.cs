@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using FineTuneService.Training.Jobs;
 using FineTuneService.Training.Tokenization;
 
 namespace FineTuneService.Training.Data;

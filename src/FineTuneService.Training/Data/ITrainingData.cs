@@ -21,11 +21,3 @@ public interface ITrainingData
     /// classification head (token classification reports entities by them); empty for language models.</summary>
     IEvaluation StartEvaluation(IReadOnlyList<string> labelNames);
 }
-
-/// <summary>Task metrics accumulated over an evaluation pass, batch by batch (without the eval_ prefix).</summary>
-public interface IEvaluation
-{
-    void Add(IReadOnlyList<int> indices, Batch batch, ModelOutput output);
-
-    IReadOnlyDictionary<string, double> Metrics();
-}

@@ -1,21 +1,5 @@
 namespace FineTuneService.Training.Data;
 
-/// <summary>One line of a corpus document as token ids without special tokens. <c>WordStarts[i]</c> is true where
-/// token i begins a word (its word id differs from the previous token's), which whole-word masking groups by.</summary>
-public sealed record TokenizedSentence(int[] Ids, bool[] WordStarts)
-{
-    public int Length => Ids.Length;
-
-    /// <summary>From a tokenizer's per-token word ids (null for special tokens).</summary>
-    public static TokenizedSentence FromWordIds(int[] ids, IReadOnlyList<int?> wordIds)
-    {
-        var starts = new bool[ids.Length];
-        for (var i = 0; i < ids.Length; i++)
-            starts[i] = i == 0 || wordIds[i] is null || wordIds[i] != wordIds[i - 1];
-        return new TokenizedSentence(ids, starts);
-    }
-}
-
 /// <summary>A masked-LM example before masking: <c>[CLS] A [SEP]</c> or <c>[CLS] A [SEP] B [SEP]</c>, with segment ids,
 /// word starts for whole-word masking, and the next-sentence label (0 = B follows A, 1 = B is random, -1 = no pair).</summary>
 public sealed record PretrainingExample(int[] InputIds, int[] TokenTypeIds, bool[] WordStarts, int NextSentenceLabel = -1)
@@ -48,20 +32,5 @@ public sealed record PretrainingExample(int[] InputIds, int[] TokenTypeIds, bool
             at++;
         }
         return new PretrainingExample(ids, types, starts, nextSentenceLabel);
-    }
-}
-
-public static class ShuffleBuffer
-{
-    /// <summary>Shuffles a stream within consecutive buffers of <paramref name="bufferSize"/> items: a streamed,
-    /// deterministic (given <paramref name="rng"/>) stand-in for a full shuffle.</summary>
-    public static IEnumerable<T> ShuffleInBuffers<T>(this IEnumerable<T> source, int bufferSize, Random rng)
-    {
-        foreach (var buffer in source.Chunk(bufferSize))
-        {
-            rng.Shuffle(buffer);
-            foreach (var item in buffer)
-                yield return item;
-        }
     }
 }

@@ -4,13 +4,6 @@ using System.Text.Json;
 
 namespace FineTuneService.Training.Data;
 
-/// <summary>A data file that cannot be used as it is; the message says what is wrong, for the user.</summary>
-public sealed class DataFormatException(string message) : Exception(message);
-
-/// <summary>What inspection found. <see cref="Values"/>: each column's distinct values, for the columns with at most
-/// <see cref="TabularData.MaxRecordedValues"/> short ones (label columns): what a job is checked against without reading the file.</summary>
-public sealed record TabularSummary(IReadOnlyList<string> Columns, long NumRows, IReadOnlyDictionary<string, IReadOnlyList<string>>? Values = null);
-
 /// <summary>Labelled datasets: csv and tsv (RFC 4180 quoting, header row) and jsonl (one object a line).
 /// JSON values that are not strings keep their JSON text (numbers, lists of tags or labels).</summary>
 public static class TabularData

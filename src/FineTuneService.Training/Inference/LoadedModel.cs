@@ -7,19 +7,6 @@ using static TorchSharp.torch;
 
 namespace FineTuneService.Training.Inference;
 
-/// <summary>What a loaded model predicts, from its <c>config.json</c> architecture and problem type.
-/// <see cref="Encoder"/> is a bare encoder (e.g. <c>BertModel</c>): it tokenizes but has no head to predict with.</summary>
-public enum ModelKind
-{
-    Encoder,
-    SequenceClassification,
-    MultiLabelClassification,
-    Regression,
-    TokenClassification,
-    Mlm,
-    Clm,
-}
-
 /// <summary>A Hugging Face model folder loaded for inference: predictions per task kind and tokenization.
 /// Forwards run on one engine (<see cref="InferenceEngine"/>), in length-sorted chunks of at most
 /// <see cref="MaxBatchTokens"/> padded tokens; whichever engine made the logits, they become answers here.</summary>
@@ -67,16 +54,13 @@ public sealed class LoadedModel : IDisposable
     /// a GPU forward is so cheap per token that every row joins.</summary>
     public int PaddingTolerance { get; set; } = 16;
 
-    /// <summary>CUDA when libtorch sees a GPU, else the CPU.</summary>
-    public static Device DefaultDevice() => cuda.is_available() ? CUDA : CPU;
-
     /// <summary>Loads a model folder for <paramref name="engine"/>. ONNX Runtime runs the graph cached at
     /// <see cref="OnnxExport.PathIn"/>, built there from the weights on first load (or again when the exporter's version or the
     /// precision changed); int8 exists only there, so torch serves such a model from its fp32 weights.</summary>
     public static LoadedModel Load(string dir, Device? device = null, InferenceEngine engine = InferenceEngine.OnnxRuntime,
         OnnxPrecision precision = OnnxPrecision.Fp32)
     {
-        device ??= DefaultDevice();
+        device ??= TorchDevices.Auto();
         var config = ModelConfig.Load(Path.Combine(dir, "config.json"));
         var kind = KindOf(config);
         var tokenizer = Tokenizers.LoadFromFolder(dir);

@@ -5,50 +5,23 @@ using static TorchSharp.torch;
 
 namespace FineTuneService.Training.Inference;
 
-/// <summary>How the service opens an ONNX Runtime session (the benchmark's ONNX Runtime peer opens its own the same
-/// way): the CPU execution provider with all graph optimizations, or the CUDA execution provider when the device is
-/// CUDA (the <c>Microsoft.ML.OnnxRuntime.Gpu.Linux</c> build).</summary>
-public static class OnnxSessions
-{
-    /// <summary>As libtorch's OpenMP threads (OMP_WAIT_POLICY=PASSIVE): waiting threads sleep, so a busy neighbour does
-    /// not stall every run; <c>OMP_WAIT_POLICY=ACTIVE</c> lets them spin.</summary>
-    public static bool AllowSpinning =>
-        string.Equals(Environment.GetEnvironmentVariable("OMP_WAIT_POLICY"), "ACTIVE", StringComparison.OrdinalIgnoreCase);
-
-    public static SessionOptions Options(int threads, Device? device = null)
-    {
-        var options = new SessionOptions
-        {
-            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
-            IntraOpNumThreads = threads,
-            InterOpNumThreads = 1,
-            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
-        };
-        if (!AllowSpinning)
-        {
-            options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
-        }
-        if (device?.type == DeviceType.CUDA)
-        {
-            options.AppendExecutionProvider_CUDA(Math.Max(0, (int)device.index));
-        }
-        return options;
-    }
-}
-
 /// <summary>ONNX Runtime on the graph <see cref="OnnxExport"/> built, with torch's thread count.</summary>
 sealed class OnnxForward : IForward
 {
     static readonly string[] EncoderInputs = ["input_ids", "attention_mask", "token_type_ids"];
+    /// <summary>RoBERTa's and DistilBERT's graphs have no token types.</summary>
+    static readonly string[] UntypedEncoderInputs = ["input_ids", "attention_mask"];
     static readonly string[] LogitsOutput = ["logits"];
 
     readonly InferenceSession session;
     readonly RunOptions run = new();
     readonly int layers, heads, headDim;
+    readonly bool tokenTypes;
 
     OnnxForward(InferenceSession session)
     {
         this.session = session;
+        tokenTypes = session.InputMetadata.ContainsKey("token_type_ids");
         var pastKey = session.InputMetadata.GetValueOrDefault(Gpt2Onnx.PastKey(0));
         if (pastKey is not null)
         {
@@ -87,6 +60,11 @@ sealed class OnnxForward : IForward
                     value.Dispose();
                 }
             }
+        }
+        if (!tokenTypes)
+        {
+            using var untyped = session.Run(run, UntypedEncoderInputs, [ids, mask], LogitsOutput);
+            return ToTorch(untyped[0]);
         }
         using var types = OrtValue.CreateTensorValueFromMemory(batch.TokenTypeIds, shape);
         using var outputs = session.Run(run, EncoderInputs, [ids, mask, types], LogitsOutput);

@@ -118,7 +118,7 @@ public static class FineTuneJob
     {
         var args = TrainingArguments.Parse(request.Hyperparameters, out var errors);
         if (errors.Count > 0) throw new ArgumentException(string.Join(" ", errors.Select(e => $"{e.Key}: {string.Join(" ", e.Value)}")));
-        var device = TrainingJobRunner.Device(request.Device);
+        var device = TorchDevices.Resolve(request.Device);
         var kind = FineTuneExamples.KindOf(request.Task, args.MultiLabel);
 
         var tokenizer = Tokenizers.LoadFromFolder(request.BaseModelDir!);
@@ -150,10 +150,10 @@ public static class FineTuneJob
             classifier.ClassWeights = weights.Select(w => (float)w).ToArray();
         model.Module.to(device);
 
-        var result = new Trainer.Trainer(model, args, train, eval, names, TrainingJobRunner.CheckpointsDir(request), observer, device)
+        var result = new Trainer.Trainer(model, args, train, eval, names, request.CheckpointsDir, observer, device)
             .Train(cancellationToken, pause);
 
-        TrainingJobRunner.Publish(request.OutputModelDir, dir => ModelFolder.Export(model, dir, tokenizer, args.ToJson()));
+        FolderPublisher.Publish(request.OutputModelDir, dir => ModelFolder.Export(model, dir, tokenizer, args.ToJson()));
         observer.Event("Exported the model.");
         model.Module.Dispose();
         return new TrainingJobResult(request.OutputModelDir, result.Metrics);

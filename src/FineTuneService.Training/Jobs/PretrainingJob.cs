@@ -1,3 +1,4 @@
+using FineTuneService.Training.Checkpoints;
 using FineTuneService.Training.Data;
 using FineTuneService.Training.Models;
 using FineTuneService.Training.Tokenization;
@@ -59,9 +60,9 @@ public static class PretrainingJob
         observer.Event($"Pretraining {architecture} ({spec.Task}) on {train.Count} examples of up to {maxSeqLength} tokens"
             + (eval is null ? "." : $", evaluating on {eval.Count}."));
 
-        var device = TrainingJobRunner.Device(request.Device);
+        var device = TorchDevices.Resolve(request.Device);
         model.Module.to(device);
-        var trainer = new Trainer.Trainer(model, args, train, eval, [], TrainingJobRunner.CheckpointsDir(request), observer, device);
+        var trainer = new Trainer.Trainer(model, args, train, eval, [], request.CheckpointsDir, observer, device);
         var result = trainer.Train(cancellationToken, pause);
 
         var trainingArgs = args.ToJson();
@@ -73,7 +74,7 @@ public static class PretrainingJob
         }
         if (spec.Task == "mlm_nsp")
             trainingArgs["short_seq_prob"] = spec.ShortSeqProb;
-        TrainingJobRunner.Publish(request.OutputModelDir, dir => ModelFolder.Export(model, dir, tokenizer, trainingArgs));
+        FolderPublisher.Publish(request.OutputModelDir, dir => ModelFolder.Export(model, dir, tokenizer, trainingArgs));
         return new TrainingJobResult(request.OutputModelDir, result.Metrics);
     }
 

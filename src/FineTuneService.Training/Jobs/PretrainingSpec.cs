@@ -8,9 +8,6 @@ using FineTuneService.Training.Models;
 
 namespace FineTuneService.Training.Jobs;
 
-/// <summary>The tokenizer a from-scratch pretraining job trains on its corpus (spec <c>tokenizer</c>).</summary>
-public sealed record TokenizerSettings(int VocabSize, bool Lowercase, int MinFrequency);
-
 /// <summary>The pretraining part of a job spec, checked: the objective (<c>mlm</c>, <c>mlm_nsp</c>, <c>clm</c>) and
 /// its own hyperparameters (<c>mlm_probability</c>, <c>whole_word_mask</c>, <c>short_seq_prob</c>, which Hugging Face
 /// gives its data collators rather than <c>TrainingArguments</c>), the model to start from (a base model folder, or

@@ -1,4 +1,4 @@
-using TorchSharp;
+using FineTuneService.Training.Trainer;
 
 namespace FineTuneService.Training.Jobs;
 
@@ -18,7 +18,7 @@ public static class TrainingJobRunner
             "pretrain" => PretrainingJob.Validate(request),
             _ => new Dictionary<string, string[]> { ["type"] = [$"'{request.Type}' is not a job type; use one of {string.Join(", ", Types)}."] },
         };
-        if (!IsDevice(request.Device))
+        if (!TorchDevices.IsValid(request.Device))
             return new Dictionary<string, string[]>(errors) { ["device"] = [$"'{request.Device}' is not a device; use auto, cpu, cuda or cuda:<index>."] };
         var precision = PrecisionErrors(request).ToArray();
         return precision.Length == 0 ? errors : new Dictionary<string, string[]>(errors.Concat(precision));
@@ -29,7 +29,7 @@ public static class TrainingJobRunner
     static IEnumerable<KeyValuePair<string, string[]>> PrecisionErrors(TrainingJobRequest request)
     {
         bool Requested(string name) => request.Hyperparameters[name] is System.Text.Json.Nodes.JsonValue v && v.TryGetValue<bool>(out var on) && on;
-        var cuda = request.Device.StartsWith("cuda", StringComparison.Ordinal) || (request.Device == "auto" && torch.cuda.is_available());
+        var cuda = TorchDevices.IsCuda(request.Device);
         if (Requested("bf16") && !cuda && !CpuHasBf16.Value)
             yield return new("hyperparameters.bf16", ["needs a CUDA device or a CPU with AVX-512 BF16 or AMX instructions; this host's CPU has neither."]);
         if (Requested("tf32") && !cuda)
@@ -40,12 +40,9 @@ public static class TrainingJobRunner
         && File.ReadLines("/proc/cpuinfo").Any(l => l.StartsWith("flags", StringComparison.Ordinal)
             && l.Split(' ').Any(f => f is "avx512_bf16" or "amx_bf16")));
 
-    /// <summary>What <see cref="Device"/> accepts: auto, cpu, cuda, cuda:&lt;index&gt;.</summary>
-    public static bool IsDevice(string spec) => spec == "auto" || System.Text.RegularExpressions.Regex.IsMatch(spec, @"^(cpu|cuda(:\d+)?)$");
-
     /// <summary>Runs the job to the end, resuming from the newest complete checkpoint under
     /// <c>WorkDir/checkpoints</c>; throws <see cref="OperationCanceledException"/> when cancelled between steps, and
-    /// <see cref="Trainer.TrainingPausedException"/> after checkpointing the step in progress when <paramref name="pause"/> is set.</summary>
+    /// <see cref="TrainingPausedException"/> after checkpointing the step in progress when <paramref name="pause"/> is set.</summary>
     public static TrainingJobResult Run(TrainingJobRequest request, ITrainingObserver observer, CancellationToken cancellationToken,
         CancellationToken pause = default) => request.Type switch
         {
@@ -53,24 +50,4 @@ public static class TrainingJobRunner
             "pretrain" => PretrainingJob.Run(request, observer, cancellationToken, pause),
             _ => throw new ArgumentException($"'{request.Type}' is not a job type.", nameof(request)),
         };
-
-    public static string CheckpointsDir(TrainingJobRequest request) => Path.Combine(request.WorkDir, "checkpoints");
-
-    /// <summary>"auto" picks CUDA when present; otherwise the device the spec names (cpu, cuda, cuda:1).</summary>
-    public static torch.Device Device(string spec) =>
-        spec == "auto" ? (torch.cuda.is_available() ? torch.CUDA : torch.CPU) : torch.device(spec);
-
-    /// <summary>Writes the result folder next to its final place and renames it, so a folder that exists is complete.
-    /// Leftovers of an export that a killed worker left half-written are removed first.</summary>
-    public static void Publish(string dir, Action<string> write)
-    {
-        dir = Path.GetFullPath(dir).TrimEnd(Path.DirectorySeparatorChar);
-        var parent = Path.GetDirectoryName(dir)!;
-        Directory.CreateDirectory(parent);
-        foreach (var stale in Directory.GetDirectories(parent, Path.GetFileName(dir) + ".tmp-*")) Directory.Delete(stale, recursive: true);
-        var temp = dir + ".tmp-" + Guid.NewGuid().ToString("N");
-        write(temp);
-        if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
-        Directory.Move(temp, dir);
-    }
 }

@@ -7,14 +7,6 @@ using DataType = Onnx.TensorProto.Types.DataType;
 
 namespace FineTuneService.Training.Onnx;
 
-/// <summary>Weights of the matrix products: fp32, or int8 with one symmetric scale per output column
-/// (<c>com.microsoft.DynamicQuantizeMatMul</c>: activations are quantized per call, weights once here).</summary>
-public enum OnnxPrecision
-{
-    Fp32,
-    Int8,
-}
-
 /// <summary>A small builder over onnx.proto3's generated classes: graph inputs and outputs with symbolic axes,
 /// initializers from torch tensors, nodes with generated names. A family's graph (<see cref="BertOnnx"/>,
 /// <see cref="Gpt2Onnx"/>) is written with it op by op.</summary>
@@ -153,6 +145,16 @@ sealed class OnnxGraph(OnnxPrecision precision)
         "gelu_new" or "gelu_pytorch_tanh" => MsOp("FastGelu", [x, bias]),
         "relu" => Op("Relu", Op("Add", x, bias)),
         "silu" or "swish" => Silu(Op("Add", x, bias)),
+        _ => throw new NotSupportedException($"activation '{activation}' has no ONNX graph"),
+    };
+
+    /// <summary>act(x), as <see cref="BiasActivation"/> without a bias.</summary>
+    public string Activation(string x, string activation) => activation switch
+    {
+        "gelu" => MsOp("Gelu", [x]),
+        "gelu_new" or "gelu_pytorch_tanh" => MsOp("FastGelu", [x]),
+        "relu" => Op("Relu", x),
+        "silu" or "swish" => Silu(x),
         _ => throw new NotSupportedException($"activation '{activation}' has no ONNX graph"),
     };
 

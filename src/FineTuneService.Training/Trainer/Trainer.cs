@@ -1,23 +1,12 @@
 using System.Diagnostics;
 using System.Text.RegularExpressions;
 using FineTuneService.Training.Data;
-using FineTuneService.Training.Jobs;
 using FineTuneService.Training.Models;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace FineTuneService.Training.Trainer;
-
-/// <summary>What training leaves: the last step, the final metrics (train_* plus the eval_* of the kept model)
-/// and the checkpoint whose weights the model holds when load_best_model_at_end.</summary>
-public sealed record TrainerResult(int GlobalStep, IReadOnlyDictionary<string, double> Metrics, string? BestCheckpoint);
-
-/// <summary>Training stopped at a pause request, right after the checkpoint of <see cref="Step"/>.</summary>
-public sealed class TrainingPausedException(int step) : Exception($"Paused at step {step}.")
-{
-    public int Step { get; } = step;
-}
 
 /// <summary>The fine-tune loop with Hugging Face Trainer semantics, top to bottom: AdamW with the HF decay groups (fused, over flat buffers),
 /// schedule as a pure function of the step, gradient accumulation, clipping, logging, evaluation, checkpoints

@@ -1,6 +1,6 @@
 using FineTuneService.Training.Data;
-using FineTuneService.Training.Jobs;
 using FineTuneService.Training.Models;
+using FineTuneService.Training.Trainer;
 
 namespace FineTuneService.Training.Tests.Trainer;
 

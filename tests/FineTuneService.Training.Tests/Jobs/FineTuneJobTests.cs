@@ -1,0 +1,186 @@
+using System.Text.Json.Nodes;
+using FineTuneService.Training.Checkpoints;
+using FineTuneService.Training.Data;
+using FineTuneService.Training.Jobs;
+using FineTuneService.Training.Models;
+using FineTuneService.Training.Tests.Trainer;
+
+namespace FineTuneService.Training.Tests.Jobs;
+
+/// <summary>Fine-tune jobs end to end through <see cref="TrainingJobRunner"/>: csv/jsonl on disk, a tiny BERT base
+/// folder with its own vocab.txt, the result exported as a Hugging Face folder.</summary>
+public class FineTuneJobTests
+{
+    static readonly string[] Good = ["good", "great", "happy", "nice", "love", "fine"];
+    static readonly string[] Bad = ["bad", "awful", "sad", "poor", "hate", "ugly"];
+    static readonly string[] Neutral = ["the", "movie", "was", "plot", "and", "actor", "it", "very"];
+    static readonly string[] Names = ["alice", "bob", "carol"];
+    static readonly string[] Places = ["paris", "london", "rome"];
+
+    static string BaseModel()
+    {
+        var dir = TinyData.TempDir();
+        string[] vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", .. Good, .. Bad, .. Neutral, .. Names, .. Places, "new", "york"];
+        File.WriteAllLines(Path.Combine(dir, "vocab.txt"), vocab);
+        var config = TinyBert.Config() with { Architectures = ["BertModel"], Id2Label = null, Label2Id = null };
+        config.Save(Path.Combine(dir, ModelFolder.ConfigFile));
+        using var bert = new BertModel(config);
+        SafeTensors.Save(Path.Combine(dir, ModelFolder.WeightsFile), bert.state_dict());
+        return dir;
+    }
+
+    /// <summary>Sentiment-like rows: label pos when the sentence holds "good" words, neg for "bad" words.</summary>
+    static string SentimentCsv(int rows, int seed, Func<int, Random, string>? label = null)
+    {
+        var random = new Random(seed);
+        var path = Path.Combine(TinyData.TempDir(), "data.csv");
+        var lines = new List<string> { "sentence,label" };
+        for (var i = 0; i < rows; i++)
+        {
+            var positive = i % 2 == 0;
+            var words = Enumerable.Range(0, random.Next(3, 9)).Select(_ => random.Next(3) == 0
+                ? (positive ? Good : Bad)[random.Next(6)] : Neutral[random.Next(Neutral.Length)]).ToList();
+            words.Insert(random.Next(words.Count), (positive ? Good : Bad)[random.Next(6)]);
+            lines.Add($"\"{string.Join(' ', words)}\",{label?.Invoke(i, random) ?? (positive ? "pos" : "neg")}");
+        }
+        File.WriteAllLines(path, lines);
+        return path;
+    }
+
+    static TrainingJobRequest Request(string task, string train, string? validation, string hyperparameters, string baseModel,
+        ColumnMap? columns = null, string format = "csv") =>
+        new(JobId: "job", Type: "finetune", Task: task, Train: new DataFile(train, format),
+            Validation: validation is null ? null : new DataFile(validation, format), ValidationSplit: null,
+            Columns: columns ?? new ColumnMap("sentence", null, "label"), Hyperparameters: JsonNode.Parse(hyperparameters)!.AsObject(),
+            BaseModelDir: baseModel, ModelShape: null, TokenizerSpec: null,
+            WorkDir: TinyData.TempDir(), OutputModelDir: Path.Combine(TinyData.TempDir(), "model"), Device: "cpu");
+
+    [Fact]
+    public void SequenceClassificationLearnsAndExportsAHuggingFaceFolder()
+    {
+        var request = Request("sequence_classification", SentimentCsv(160, 1), SentimentCsv(40, 2),
+            """{"num_train_epochs": 4, "learning_rate": 5e-3, "per_device_train_batch_size": 16, "eval_strategy": "epoch", "save_strategy": "epoch", "save_total_limit": 1, "load_best_model_at_end": true, "metric_for_best_model": "accuracy", "logging_steps": 5}""",
+            BaseModel());
+        Assert.Empty(TrainingJobRunner.Validate(request));
+        var observer = new RecordingObserver();
+        var result = TrainingJobRunner.Run(request, observer, CancellationToken.None);
+
+        Assert.True(result.FinalMetrics["eval_accuracy"] >= 0.9, $"eval_accuracy {result.FinalMetrics["eval_accuracy"]}");
+        Assert.Equal(4, observer.Evals.Count());
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(result.ModelDir, "config.json")))!;
+        Assert.Equal("BertForSequenceClassification", (string)config["architectures"]![0]!);
+        Assert.Equal("neg", (string)config["id2label"]!["0"]!);
+        Assert.Equal(1, (int)config["label2id"]!["pos"]!);
+        Assert.Equal("single_label_classification", (string)config["problem_type"]!);
+        var trainingArgs = JsonNode.Parse(File.ReadAllText(Path.Combine(result.ModelDir, "training_args.json")))!;
+        Assert.Equal(5e-3, (double)trainingArgs["learning_rate"]!);
+        Assert.Equal("eval_accuracy", "eval_" + (string)trainingArgs["metric_for_best_model"]!);
+        Assert.True(File.Exists(Path.Combine(result.ModelDir, "vocab.txt")));
+        Assert.IsType<BertForSequenceClassification>(ModelFolder.Load(result.ModelDir));
+    }
+
+    [Fact]
+    public void ACancelledJobResumesFromItsLastCheckpoint()
+    {
+        var request = Request("sequence_classification", SentimentCsv(64, 3), null,
+            """{"num_train_epochs": 2, "learning_rate": 1e-3, "per_device_train_batch_size": 8, "save_steps": 4, "logging_steps": 1}""", BaseModel());
+        using var cancel = new CancellationTokenSource();
+        var first = new RecordingObserver(cancel, cancelAtStep: 6);
+        Assert.ThrowsAny<OperationCanceledException>(() => TrainingJobRunner.Run(request, first, cancel.Token));
+        Assert.False(Directory.Exists(request.OutputModelDir));
+
+        var second = new RecordingObserver();
+        var result = TrainingJobRunner.Run(request, second, CancellationToken.None);
+        Assert.Contains(second.Events, e => e.StartsWith("Resumed from checkpoint-4"));
+        Assert.Equal(Enumerable.Range(5, 12), second.Losses.Select(l => l.Step));
+        Assert.True(File.Exists(Path.Combine(result.ModelDir, "model.safetensors")));
+    }
+
+    [Fact]
+    public void MultiLabelRegressionAndTokenClassificationLearnSeparableData()
+    {
+        var baseModel = BaseModel();
+        // Separable data: each head must learn it, not merely report metrics (a broken head scores near chance).
+        const string hp = """{"num_train_epochs": 8, "learning_rate": 5e-3, "per_device_train_batch_size": 16, "eval_strategy": "epoch", "save_strategy": "no"}""";
+
+        var multi = Request("sequence_classification", SentimentCsv(160, 4, (i, r) => i % 2 == 0 ? "\"[\"\"pos\"\",\"\"movie\"\"]\"" : "neg|movie"),
+            SentimentCsv(16, 5, (i, r) => i % 2 == 0 ? "pos|movie" : "neg|movie"), hp.Replace("{", """{"multi_label": true, """), baseModel);
+        Assert.Empty(TrainingJobRunner.Validate(multi));
+        var m = TrainingJobRunner.Run(multi, new RecordingObserver(), CancellationToken.None).FinalMetrics;
+        Assert.True(m["eval_f1_micro"] >= 0.9 && m["eval_exact_match"] >= 0.8, $"f1_micro {m["eval_f1_micro"]}, exact_match {m["eval_exact_match"]}");
+        var multiConfig = JsonNode.Parse(File.ReadAllText(Path.Combine(multi.OutputModelDir, "config.json")))!;
+        Assert.Equal("multi_label_classification", (string)multiConfig["problem_type"]!);
+        Assert.Equal(["movie", "neg", "pos"], multiConfig["id2label"]!.AsObject().Select(kv => (string)kv.Value!));
+
+        var regression = Request("regression", SentimentCsv(160, 6, (i, r) => (i % 2 == 0 ? 4 + r.NextDouble() : r.NextDouble()).ToString("0.00", System.Globalization.CultureInfo.InvariantCulture)),
+            SentimentCsv(16, 7, (i, r) => i % 2 == 0 ? "4.5" : "0.5"), hp, baseModel);
+        Assert.Empty(TrainingJobRunner.Validate(regression));
+        var r = TrainingJobRunner.Run(regression, new RecordingObserver(), CancellationToken.None).FinalMetrics;
+        foreach (var name in new[] { "eval_mse", "eval_mae", "eval_pearson", "eval_spearman", "eval_r2" }) Assert.Contains(name, r.Keys);
+        // Targets 4.5 and 0.5: a model that learned the sentiment words predicts each side near its value.
+        Assert.True(r["eval_pearson"] >= 0.9 && r["eval_mse"] <= 1.0 && r["eval_r2"] >= 0.6, $"pearson {r["eval_pearson"]}, mse {r["eval_mse"]}, r2 {r["eval_r2"]}");
+
+        var tokens = Path.Combine(TinyData.TempDir(), "ner.jsonl");
+        var random = new Random(8);
+        File.WriteAllLines(tokens, Enumerable.Range(0, 48).Select(_ =>
+        {
+            var words = new List<string>(); var tags = new List<string>();
+            for (var w = 0; w < random.Next(3, 8); w++)
+            {
+                var kind = random.Next(4);
+                if (kind == 0) { words.Add(Names[random.Next(3)]); tags.Add("B-PER"); }
+                else if (kind == 1) { words.AddRange(["new", "york"]); tags.AddRange(["B-LOC", "I-LOC"]); }
+                else { words.Add(Neutral[random.Next(Neutral.Length)]); tags.Add("O"); }
+            }
+            return new JsonObject { ["tokens"] = new JsonArray([.. words.Select(x => JsonValue.Create(x))]), ["ner_tags"] = string.Join(' ', tags) }.ToJsonString();
+        }));
+        var ner = Request("token_classification", tokens, tokens, hp, baseModel, new ColumnMap("tokens", null, "ner_tags"), "jsonl");
+        Assert.Empty(TrainingJobRunner.Validate(ner));
+        var n = TrainingJobRunner.Run(ner, new RecordingObserver(), CancellationToken.None).FinalMetrics;
+        foreach (var name in new[] { "eval_precision", "eval_recall", "eval_f1", "eval_accuracy" }) Assert.Contains(name, n.Keys);
+        Assert.True(n["eval_f1"] >= 0.9, $"entity f1 {n["eval_f1"]}, precision {n["eval_precision"]}, recall {n["eval_recall"]}");
+        var nerConfig = JsonNode.Parse(File.ReadAllText(Path.Combine(ner.OutputModelDir, "config.json")))!;
+        Assert.Equal("BertForTokenClassification", (string)nerConfig["architectures"]![0]!);
+        Assert.Equal(["B-LOC", "B-PER", "I-LOC", "O"], nerConfig["id2label"]!.AsObject().Select(kv => (string)kv.Value!));
+    }
+
+    [Fact]
+    public void ValidateNamesEveryBadField()
+    {
+        var train = SentimentCsv(10, 9);
+        var bad = Request("sequence_classification", train, null,
+            """{"learning_rate": "high", "eval_strategy": "epoch", "freeze_layers": 5}""", BaseModel(), new ColumnMap("text", "other", "label"));
+        var errors = TrainingJobRunner.Validate(bad);
+        Assert.Contains("hyperparameters.learning_rate", errors.Keys);
+
+        var wrongColumns = bad with { Hyperparameters = JsonNode.Parse("""{"freeze_layers": 5, "eval_strategy": "epoch"}""")!.AsObject() };
+        errors = TrainingJobRunner.Validate(wrongColumns);
+        Assert.Contains("hyperparameters.freeze_layers", errors.Keys);
+        Assert.Contains("hyperparameters.eval_strategy", errors.Keys);
+
+        errors = TrainingJobRunner.Validate(wrongColumns with { Hyperparameters = [] });
+        Assert.Equal(["columns.text", "columns.text_pair"], errors.Keys.Order());
+        Assert.Contains("'text' is not a column", errors["columns.text"][0]);
+
+        Assert.Equal(["task"], TrainingJobRunner.Validate(bad with { Task = "translation", Hyperparameters = [], Columns = new ColumnMap("sentence") }).Keys);
+        Assert.Equal(["type"], TrainingJobRunner.Validate(bad with { Type = "distill" }).Keys);
+        Assert.Equal(["hyperparameters.metric_for_best_model"], TrainingJobRunner.Validate(bad with
+        {
+            Columns = new ColumnMap("sentence"),
+            Validation = new DataFile(train, "csv"),
+            Hyperparameters = JsonNode.Parse("""{"eval_strategy": "epoch", "save_strategy": "epoch", "load_best_model_at_end": true, "metric_for_best_model": "pearson"}""")!.AsObject(),
+        }).Keys);
+        Assert.Equal(["columns.label"], TrainingJobRunner.Validate(bad with
+        {
+            Columns = new ColumnMap("sentence"),
+            Hyperparameters = [],
+            Train = new DataFile(SentimentCsv(10, 9, (_, _) => "same"), "csv"),
+        }).Keys);
+        Assert.Equal(["train_dataset_id"], TrainingJobRunner.Validate(bad with
+        {
+            Task = "regression",
+            Columns = new ColumnMap("sentence"),
+            Hyperparameters = [],
+        }).Keys);
+    }
+}
