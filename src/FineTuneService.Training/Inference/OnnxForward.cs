@@ -10,15 +10,19 @@ namespace FineTuneService.Training.Inference;
 sealed class OnnxForward : IForward
 {
     static readonly string[] EncoderInputs = ["input_ids", "attention_mask", "token_type_ids"];
+    /// <summary>RoBERTa's and DistilBERT's graphs have no token types.</summary>
+    static readonly string[] UntypedEncoderInputs = ["input_ids", "attention_mask"];
     static readonly string[] LogitsOutput = ["logits"];
 
     readonly InferenceSession session;
     readonly RunOptions run = new();
     readonly int layers, heads, headDim;
+    readonly bool tokenTypes;
 
     OnnxForward(InferenceSession session)
     {
         this.session = session;
+        tokenTypes = session.InputMetadata.ContainsKey("token_type_ids");
         var pastKey = session.InputMetadata.GetValueOrDefault(Gpt2Onnx.PastKey(0));
         if (pastKey is not null)
         {
@@ -57,6 +61,11 @@ sealed class OnnxForward : IForward
                     value.Dispose();
                 }
             }
+        }
+        if (!tokenTypes)
+        {
+            using var untyped = session.Run(run, UntypedEncoderInputs, [ids, mask], LogitsOutput);
+            return ToTorch(untyped[0]);
         }
         using var types = OrtValue.CreateTensorValueFromMemory(batch.TokenTypeIds, shape);
         using var outputs = session.Run(run, EncoderInputs, [ids, mask, types], LogitsOutput);

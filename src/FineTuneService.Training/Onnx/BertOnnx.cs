@@ -38,13 +38,7 @@ static class BertOnnx
         var embedded = g.Op("Add", g.Op("Add", words, typeEmbeddings), positions);
         var x = LayerNorm(g, embedded, "bert.embeddings.LayerNorm", w, c.LayerNormEps);
 
-        // (B, 1, 1, S): 0 where a key is a token, -10000 where it is padding, added to every head's scores.
-        var keyBias = g.Op("Unsqueeze",
-            g.Op("Mul", g.Op("Sub", g.Float(1), g.Op("Cast", [mask], ("to", (long)DataType.Float))), g.Float(-10000)), g.Int64s(1, 2));
-        for (int i = 0; i < c.NumHiddenLayers; i++)
-        {
-            x = Layer(g, x, keyBias, $"bert.encoder.layer.{i}.", w, c);
-        }
+        x = Encode(g, x, mask, "bert.", w, c);
 
         var logits = model switch
         {
@@ -52,10 +46,34 @@ static class BertOnnx
             BertForTokenClassification => g.Linear(x, "classifier", W("classifier.weight").t(), W("classifier.bias")),
             _ => MaskedLmHead(g, x, ids, w, c),
         };
-        object[] shape = model switch
+        LogitsOutput(g, logits, model);
+    }
+
+    /// <summary>(B, 1, 1, S) from attention_mask: 0 where a key is a token, -10000 where it is padding, added to every
+    /// head's scores.</summary>
+    internal static string KeyBias(OnnxGraph g, string mask) => g.Op("Unsqueeze",
+        g.Op("Mul", g.Op("Sub", g.Float(1), g.Op("Cast", [mask], ("to", (long)DataType.Float))), g.Float(-10000)), g.Int64s(1, 2));
+
+    /// <summary>BERT's encoder layers under <paramref name="prefix"/> (<c>bert.</c>, <c>roberta.</c>) over the embeddings.</summary>
+    internal static string Encode(OnnxGraph g, string x, string mask, string prefix, Dictionary<string, Tensor> w, BertConfig c)
+    {
+        var keyBias = KeyBias(g, mask);
+        for (int i = 0; i < c.NumHiddenLayers; i++)
         {
-            BertForSequenceClassification => ["batch", c.NumLabels],
-            BertForTokenClassification => ["batch", "sequence", c.NumLabels],
+            x = Layer(g, x, keyBias, $"{prefix}encoder.layer.{i}.", w, c);
+        }
+        return x;
+    }
+
+    /// <summary>The graph's <c>logits</c> output, shaped by the head's task: (batch, labels), (batch, sequence, labels)
+    /// or (batch, sequence, vocab).</summary>
+    internal static void LogitsOutput(OnnxGraph g, string logits, ITaskModel model)
+    {
+        var c = model.Config;
+        object[] shape = ModelCatalogue.Head(model.Architecture)!.Task switch
+        {
+            ModelTask.SequenceClassification => ["batch", c.NumLabels],
+            ModelTask.TokenClassification => ["batch", "sequence", c.NumLabels],
             _ => ["batch", "sequence", c.VocabSize],
         };
         g.Output(logits, "logits", DataType.Float, shape);
@@ -64,20 +82,25 @@ static class BertOnnx
     static string Layer(OnnxGraph g, string x, string keyBias, string p, Dictionary<string, Tensor> w, BertConfig c)
     {
         string a = p + "attention.self.";
-        // One (H, 3H) product for query|key|value.
-        var qkvWeight = cat([w[a + "query.weight"].t(), w[a + "key.weight"].t(), w[a + "value.weight"].t()], 1);
-        var qkvBias = cat([w[a + "query.bias"], w[a + "key.bias"], w[a + "value.bias"]], 0);
-        var qkv = g.Linear(x, Name(p, "qkv"), qkvWeight, qkvBias);
-        var attended = ResidualLayerNorm(g, Attention(g, qkv, keyBias, c), x, p + "attention.output.", w, c.LayerNormEps);
+        var qkv = FusedQkv(g, x, Name(p, "qkv"), w, a + "query", a + "key", a + "value");
+        var attended = ResidualLayerNorm(g, Attention(g, qkv, keyBias, c.HiddenSize, c.NumAttentionHeads), x, p + "attention.output.", w, c.LayerNormEps);
         var inner = g.BiasActivation(g.MatMul(attended, Name(p, "intermediate"), w[p + "intermediate.dense.weight"].t()),
             g.Weight(Name(p, "intermediate_bias"), w[p + "intermediate.dense.bias"]), c.HiddenAct);
         return ResidualLayerNorm(g, inner, attended, p + "output.", w, c.LayerNormEps);
     }
 
-    /// <summary>softmax(q·kᵀ/√d + key bias)·v per head, from qkv (B, S, 3H) → (B, S, H).</summary>
-    static string Attention(OnnxGraph g, string qkv, string keyBias, BertConfig c)
+    /// <summary>One (H, 3H) product for query|key|value, from the three Linear modules named.</summary>
+    internal static string FusedQkv(OnnxGraph g, string x, string name, Dictionary<string, Tensor> w, string query, string key, string value)
     {
-        long h = c.HiddenSize, n = c.NumAttentionHeads, d = h / n;
+        var weight = cat([w[query + ".weight"].t(), w[key + ".weight"].t(), w[value + ".weight"].t()], 1);
+        var bias = cat([w[query + ".bias"], w[key + ".bias"], w[value + ".bias"]], 0);
+        return g.Linear(x, name, weight, bias);
+    }
+
+    /// <summary>softmax(q·kᵀ/√d + key bias)·v per head, from qkv (B, S, 3H), width h in n heads → (B, S, H).</summary>
+    internal static string Attention(OnnxGraph g, string qkv, string keyBias, long h, long n)
+    {
+        long d = h / n;
         var parts = g.Node("Split", [qkv, g.Int64s(h, h, h)], outputCount: 3, attributes: ("axis", -1L));
         string Heads(string part, long[] perm) => g.Op("Transpose", [g.Op("Reshape", part, g.Int64s(0, 0, n, d))], ("perm", perm));
         var q = Heads(parts[0], [0, 2, 1, 3]); // (B, heads, S, d)
@@ -113,8 +136,8 @@ static class BertOnnx
         return g.TiedHead(transformed, ids, "word_embeddings", w["cls.predictions.bias"], c.HiddenSize, c.VocabSize);
     }
 
-    static string LayerNorm(OnnxGraph g, string x, string module, Dictionary<string, Tensor> w, double eps) =>
+    internal static string LayerNorm(OnnxGraph g, string x, string module, Dictionary<string, Tensor> w, double eps) =>
         g.LayerNorm(x, Name(module, ""), w[module + ".weight"], w[module + ".bias"], eps);
 
-    static string Name(string module, string what) => OnnxGraph.Name(module, what);
+    internal static string Name(string module, string what) => OnnxGraph.Name(module, what);
 }

@@ -25,7 +25,10 @@ public static class OnnxExport
     static readonly (string[] Architectures, Action<OnnxGraph, ITaskModel> Build)[] Families =
     [
         (BertOnnx.Architectures, BertOnnx.Build),
+        (RobertaOnnx.Architectures, RobertaOnnx.Build),
+        (DistilBertOnnx.Architectures, DistilBertOnnx.Build),
         (Gpt2Onnx.Architectures, Gpt2Onnx.Build),
+        (LlamaOnnx.Architectures, LlamaOnnx.Build),
     ];
 
     /// <summary>Whether the architecture (a config.json <c>architectures</c> name) has a graph.</summary>

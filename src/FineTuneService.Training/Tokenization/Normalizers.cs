@@ -184,17 +184,19 @@ sealed class UnicodeFormNormalizer(NormalizationForm form) : TextNormalizer
     }
 
     /// <summary>.NET refuses to normalize text with unassigned code points (noncharacters among them); they have no
-    /// decomposition and compose with nothing, so the runs between them are normalized and they stay as they are.</summary>
+    /// decomposition and compose with nothing, so the runs between them are normalized and they stay as they are. So do
+    /// the code points that Hugging Face's tables (Unicode 11) leave alone.</summary>
     string Normalize(string text)
     {
         if (Ascii.IsValid(text))
             return text;
+        bool compatibility = form == NormalizationForm.FormKC;
         var result = new StringBuilder(text.Length);
         int runStart = 0;
         for (int i = 0; i < text.Length;)
         {
             var rune = Rune.GetRuneAt(text, i);
-            if (Rune.GetUnicodeCategory(rune) == UnicodeCategory.OtherNotAssigned)
+            if (Rune.GetUnicodeCategory(rune) == UnicodeCategory.OtherNotAssigned || (compatibility && IsNewCompatibility(rune.Value)))
             {
                 result.Append(text.AsSpan(runStart, i - runStart).ToString().Normalize(form)).Append(rune.ToString());
                 runStart = i + rune.Utf16SequenceLength;
@@ -203,6 +205,12 @@ sealed class UnicodeFormNormalizer(NormalizationForm form) : TextNormalizer
         }
         return result.Append(text[runStart..].Normalize(form)).ToString();
     }
+
+    /// <summary>Code points whose compatibility decomposition came after Unicode 11 (in 12.0–15.0: U+1F16C, segmented
+    /// digits, Latin and Cyrillic modifier letters, …): Hugging Face's NFKC keeps them; a test compares every code point.</summary>
+    static bool IsNewCompatibility(int cp) => cp is 0x32FF or >= 0xA7F2 and <= 0xA7F4 or 0xAB69
+        or >= 0x10781 and <= 0x10785 or >= 0x10787 and <= 0x107B0 or >= 0x107B2 and <= 0x107BA
+        or >= 0x1E030 and <= 0x1E06D or 0x1F16C or >= 0x1FBF0 and <= 0x1FBF9;
 }
 
 /// <summary>Replace: every match of a string or regex pattern, left to right, becomes <c>content</c>.</summary>

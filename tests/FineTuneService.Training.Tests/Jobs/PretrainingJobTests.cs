@@ -149,18 +149,32 @@ public sealed class PretrainingJobTests : IDisposable
         Assert.IsType<LlamaForCausalLM>(ModelFolder.Load(result.ModelDir));
     }
 
-    [Fact]
-    public void RobertaMaskedLmContinuesWithItsBpeAndMaskToken()
+    /// <summary>RoBERTa with its byte-level BPE, XLM-R with its SentencePiece Unigram: masked-LM pretraining continues
+    /// with each one's own mask token and framing.</summary>
+    [Theory]
+    [InlineData("roberta")]
+    [InlineData("xlm-roberta")]
+    public void MaskedLmContinuesWithItsTokenizerAndMaskToken(string modelType)
     {
-        var tokenizerDir = Tokenization.HuggingFaceParityTests.DressedBpe("roberta");
+        var tokenizerDir = modelType == "roberta"
+            ? Tokenization.HuggingFaceParityTests.DressedBpe("roberta")
+            : Tokenization.UnigramTokenizerTests.Dressed("xlmr");
         var tokenizer = Training.Tokenization.Tokenizers.LoadFromFolder(tokenizerDir);
-        var baseDir = PathTo("roberta-base");
-        var config = new RobertaConfig
+        var baseDir = PathTo(modelType + "-base");
+        RobertaConfig config = modelType == "roberta" ? new RobertaConfig() : new XlmRobertaConfig();
+        config = config with
         {
-            VocabSize = tokenizer.VocabSize, PadTokenId = tokenizer.PadId, HiddenSize = 32, NumHiddenLayers = 2, NumAttentionHeads = 2,
-            IntermediateSize = 64, MaxPositionEmbeddings = 34 + tokenizer.PadId, TypeVocabSize = 1,
+            VocabSize = tokenizer.VocabSize,
+            PadTokenId = tokenizer.PadId,
+            HiddenSize = 32,
+            NumHiddenLayers = 2,
+            NumAttentionHeads = 2,
+            IntermediateSize = 64,
+            MaxPositionEmbeddings = 34 + tokenizer.PadId,
+            TypeVocabSize = 1,
         };
-        var pretrained = ModelFolder.Create(nameof(RobertaForMaskedLM), config, seed: 1);
+        string architecture = modelType == "roberta" ? nameof(RobertaForMaskedLM) : "XLMRobertaForMaskedLM";
+        var pretrained = ModelFolder.Create(architecture, config, seed: 1);
         ModelFolder.Export(pretrained, baseDir, tokenizer);
         pretrained.Module.Dispose();
         var hyperparameters = Hyperparameters(6, learningRate: 1e-3);
@@ -168,7 +182,7 @@ public sealed class PretrainingJobTests : IDisposable
         var (observer, result) = Run(Request("mlm", Corpus(documents: 40), null, null, hyperparameters, baseModelDir: baseDir));
 
         Assert.Contains("eval_mlm_accuracy", observer.Evals.Last().Keys);
-        Assert.Equal(["RobertaForMaskedLM"], ModelConfig.Load(Path.Combine(result.ModelDir, "config.json")).Architectures);
+        Assert.Equal([architecture], ModelConfig.Load(Path.Combine(result.ModelDir, "config.json")).Architectures);
         Assert.Equal(File.ReadAllText(Path.Combine(baseDir, "tokenizer.json")), File.ReadAllText(Path.Combine(result.ModelDir, "tokenizer.json")));
     }
 

@@ -61,6 +61,27 @@ public sealed class OnnxParityTests(ITestOutputHelper output) : IDisposable
         Assert.True(MaxDiff(task, Padded([9, 3, 6, 1], task.Config.VocabSize, seed: 1)) < Tolerance);
     }
 
+    /// <summary>RoBERTa, XLM-R and DistilBERT under every head (fresh heads seeded over the fixtures' encoders); the
+    /// padded ids are the family's pad id, so RoBERTa's positions skip them as Hugging Face's do.</summary>
+    [Theory]
+    [InlineData("roberta", "RobertaForSequenceClassification")]
+    [InlineData("roberta", "RobertaForTokenClassification")]
+    [InlineData("roberta", "RobertaForMaskedLM")]
+    [InlineData("xlm_roberta", "XLMRobertaForSequenceClassification")]
+    [InlineData("xlm_roberta", "XLMRobertaForMaskedLM")]
+    [InlineData("distilbert", nameof(DistilBertForSequenceClassification))]
+    [InlineData("distilbert", nameof(DistilBertForTokenClassification))]
+    [InlineData("distilbert", nameof(DistilBertForMaskedLM))]
+    public void Roberta_xlm_roberta_and_distilbert_heads_match_torch_on_a_padded_batch(string arch, string architecture)
+    {
+        using var model = ModelFolder.Load(Fixtures.TinyRandom(arch), architecture).Module;
+        var task = (ITaskModel)model;
+        var pad = task.Config is RobertaConfig roberta ? roberta.PadTokenId : 0;
+        var batch = Padded([9, 3, 6, 1], task.Config.VocabSize, seed: 7, tokenTypes: false);
+        batch = batch with { InputIds = batch.InputIds.Select((id, i) => batch.AttentionMask[i] == 1 ? id : pad).ToArray() };
+        Assert.True(MaxDiff(task, batch) < Tolerance);
+    }
+
     [Theory]
     [InlineData(ModelConfig.Regression, 1)]
     [InlineData(ModelConfig.MultiLabel, 4)]
@@ -73,27 +94,36 @@ public sealed class OnnxParityTests(ITestOutputHelper output) : IDisposable
         Assert.True(MaxDiff(task, Padded([5, 8, 2], task.Config.VocabSize, seed: 2)) < Tolerance);
     }
 
-    [Fact]
-    public void Gpt2_logits_match_torch_on_a_padded_batch_with_an_empty_past()
+    [Theory]
+    [InlineData("gpt2")]
+    [InlineData("llama")]
+    [InlineData("qwen2")]
+    public void Decoder_logits_match_torch_on_a_padded_batch_with_an_empty_past(string arch)
     {
-        using var model = ModelFolder.Load(Fixtures.TinyRandom("gpt2")).Module;
+        using var model = ModelFolder.Load(Fixtures.TinyRandom(arch)).Module;
         var task = (ITaskModel)model;
         Assert.True(MaxDiff(task, Padded([12, 4, 7], task.Config.VocabSize, seed: 3, tokenTypes: false)) < Tolerance);
     }
 
-    [Fact]
-    public void Gpt2_decoding_with_the_past_matches_the_whole_context()
+    /// <summary>The cache as the serving decoder feeds it: a prompt, then one token at a time (Llama's GQA keeps 2 key/value heads for 4).</summary>
+    [Theory]
+    [InlineData("gpt2")]
+    [InlineData("llama")]
+    [InlineData("qwen2")]
+    public void Decoding_with_the_past_matches_the_whole_context(string arch)
     {
-        using var module = ModelFolder.Load(Fixtures.TinyRandom("gpt2")).Module;
-        var model = (Gpt2LMHeadModel)module;
-        model.eval();
-        var path = Path.Combine(dir, "gpt2.onnx");
+        using var module = ModelFolder.Load(Fixtures.TinyRandom(arch)).Module;
+        var model = (ICausalLM)module;
+        module.eval();
+        var path = Path.Combine(dir, $"{arch}.onnx");
         OnnxExport.Save(model, path);
         using var onnx = OnnxForward.Open(path, CPU);
         using var decoder = onnx.Decoder();
-        long[] ids = [11, 42, 7, 99, 250, 3, 18, 64, 5];
+        long[] ids = [11, 42, 7, 99, 150, 3, 18, 64, 5]; // within every fixture's vocabulary
         using var inference = inference_mode();
-        using var full = model.forward(tensor(ids, [1, ids.Length]))[0]; // (T, V)
+        using var cache = new KvCache();
+        using var full = model.Step(tensor(ids, [1, ids.Length]), ones(1, ids.Length, dtype: ScalarType.Int64),
+            arange(ids.Length, dtype: ScalarType.Int64).unsqueeze(0), cache)[0]; // (T, V)
         double worst = 0;
         var first = decoder.Next(ids[..4]); // a prompt, then one token at a time
         worst = Math.Max(worst, (first - full[3]).abs().max().item<float>());
@@ -103,7 +133,7 @@ public sealed class OnnxParityTests(ITestOutputHelper output) : IDisposable
             worst = Math.Max(worst, (next - full[t]).abs().max().item<float>());
         }
         Assert.Equal(ids.Length, decoder.Length);
-        output.WriteLine($"cached decoding vs whole context: max |diff| {worst:E2}");
+        output.WriteLine($"{arch} cached decoding vs whole context: max |diff| {worst:E2}");
         Assert.True(worst < Tolerance, $"max |diff| {worst:E2}");
     }
 

@@ -178,6 +178,18 @@ public class HuggingFaceParityTests
         AssertEveryCodePointAgrees(FineTuneService.Training.Tokenization.Tokenizers.LoadFromFolder(dir), dir);
     }
 
+    [Fact]
+    public void Qwen2StyleBpeHonoursItsTokenizerConfig()
+    {
+        var ours = Assert.IsType<ByteLevelBpeTokenizer>(FineTuneService.Training.Tokenization.Tokenizers.LoadFromFolder(DressedBpe("qwen2")));
+        Assert.Equal(("<|im_end|>", "<|endoftext|>", 32768),
+            (ours.Vocab[ours.EosId], ours.Vocab[ours.PadId], ours.ModelMaxLength));
+        var chat = ours.Encode("<|im_start|>user\nhi<|im_end|>");
+        Assert.Equal(("<|im_start|>", "<|im_end|>"), (chat.Tokens[0], chat.Tokens[^1]));
+        Assert.Equal([(0, 12), (19, 29)], [chat.Offsets[0], chat.Offsets[^1]]);
+        Assert.Equal("user\nhi", string.Concat(chat.Offsets[1..^1].Select(o => "<|im_start|>user\nhi<|im_end|>"[o.Start..o.End])));
+    }
+
     [Theory]
     [InlineData("roberta")]
     [InlineData("template")]

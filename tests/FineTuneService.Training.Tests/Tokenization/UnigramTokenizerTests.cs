@@ -88,6 +88,7 @@ public class UnigramTokenizerTests
     [Theory]
     [InlineData("xlmr")]
     [InlineData("bytes")]
+    [InlineData("nfkc")]
     public void UnigramGivesHuggingFaceIdsOnEveryCodePoint(string style)
     {
         var dir = Dressed(style);
