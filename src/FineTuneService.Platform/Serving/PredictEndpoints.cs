@@ -46,7 +46,7 @@ public static class PredictEndpoints
         catch (PredictInputException e)
         {
             // The model names inputs[i]; a request that sent one input not in a list calls it "inputs".
-            var field = body["inputs"] is not JsonArray && e.Field.StartsWith("inputs[0]") ? "inputs" + e.Field["inputs[0]".Length..] : e.Field;
+            var field = body["inputs"] is not JsonArray && e.Field!.StartsWith("inputs[0]") ? "inputs" + e.Field["inputs[0]".Length..] : e.Field!;
             throw new RequestValidationException(field, e.Message);
         }
         PredictRequest.CheckEncoded([.. encoded.Select(e => e.Length)], i => lease.Model.MaskCount(encoded[i]),
