@@ -34,6 +34,10 @@ public sealed class FakeHub : IAsyncDisposable
     public ConcurrentQueue<Seen> Requests { get; } = new();
     /// <summary>Blobs (by sha256) whose first CDN download is cut after half the bytes.</summary>
     public ConcurrentDictionary<string, bool> DropOnce { get; } = new();
+    /// <summary>Blobs (by sha256) whose CDN downloads send half the bytes and then hang until the task completes.</summary>
+    public ConcurrentDictionary<string, TaskCompletionSource> Stall { get; } = new();
+    /// <summary>Blobs (by sha256) the CDN serves with one byte flipped.</summary>
+    public ConcurrentDictionary<string, bool> Corrupt { get; } = new();
     public Uri Endpoint { get; private set; } = null!;
     public Uri CdnEndpoint { get; private set; } = null!;
 
@@ -174,6 +178,15 @@ public sealed class FakeHub : IAsyncDisposable
             context.Abort();
             return;
         }
+        if (Stall.TryGetValue(sha, out var stall) && !stall.Task.IsCompleted)
+        {
+            await context.Response.Body.WriteAsync(content.AsMemory(from, (content.Length - from) / 2));
+            await context.Response.Body.FlushAsync();
+            await Task.WhenAny(stall.Task, Task.Delay(Timeout.Infinite, context.RequestAborted));
+            context.Abort();
+            return;
+        }
+        if (Corrupt.ContainsKey(sha)) content = [.. content[..^1], (byte)(content[^1] ^ 0xff)];
         await context.Response.Body.WriteAsync(content.AsMemory(from));
     }
 

@@ -97,8 +97,8 @@ public class HubImportTests(HubApiFactory factory) : IClassFixture<HubApiFactory
         // Only what a model needs was asked for; the weights came from the CDN, without the token, resumed after the drop.
         var seen = hub.Requests.ToList();
         Assert.DoesNotContain(seen, r => r.Path.Contains("pytorch_model.bin") || r.Path.Contains("README.md") || r.Path.Contains("onnx"));
-        Assert.All(seen.Where(r => r.Origin == "hub"), r => Assert.Equal($"Bearer {HubApiFactory.GlobalToken}", r.Authorization));
-        var cdn = seen.Where(r => r.Origin == "cdn").ToList();
+        Assert.All(seen.Where(r => r.Origin == "hub" && r.Path.Contains(RepoId)), r => Assert.Equal($"Bearer {HubApiFactory.GlobalToken}", r.Authorization));
+        var cdn = seen.Where(r => r.Origin == "cdn" && r.Path.EndsWith(weightsSha, StringComparison.Ordinal)).ToList();
         Assert.All(cdn, r => Assert.Null(r.Authorization));
         Assert.Equal(2, cdn.Count);
         Assert.Null(cdn[0].Range);
@@ -120,12 +120,31 @@ public class HubImportTests(HubApiFactory factory) : IClassFixture<HubApiFactory
         Assert.All(predicted, p => Assert.Equal(1.0, p.GetProperty("scores").EnumerateObject().Sum(s => s.Value.GetDouble()), 4));
 
         // A second pull of the commit comes from the cache (the Hub is still asked, so access is checked every time).
-        var before = hub.Requests.Count(r => r.Origin == "cdn");
+        var before = hub.Requests.Count(r => r.Origin == "cdn" && r.Path.EndsWith(weightsSha, StringComparison.Ordinal));
         var again = await api.PostAsync("/models/import", Pull(new { hub_id = RepoId, revision = commit, name = "again" }));
         Assert.Equal(HttpStatusCode.Accepted, again.StatusCode);
         var second = await Ready(api, (await again.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!, worker);
-        Assert.Equal(before, hub.Requests.Count(r => r.Origin == "cdn"));
+        Assert.Equal(before, hub.Requests.Count(r => r.Origin == "cdn" && r.Path.EndsWith(weightsSha, StringComparison.Ordinal)));
         Assert.Equal(predicted.Select(p => p.ToString()), (await Predict(api, second.GetProperty("id").GetString()!)).Select(p => p.ToString()));
+
+        // Bytes that do not hash to their ETag fail the import, and nothing of them is kept (nor counted against the quota).
+        var other = new Dictionary<string, byte[]>(files) { ["model.safetensors"] = Tagged(files["model.safetensors"], "corrupt") };
+        var otherSha = FakeHub.Sha256(other["model.safetensors"]);
+        hub.Repos["fts-tests/corrupt"] = new FakeHub.Repo(FakeHub.Commit("corrupt"), other);
+        hub.Corrupt[otherSha] = true;
+        var corrupt = await api.PostAsync("/models/import", Pull(new { hub_id = "fts-tests/corrupt" }));
+        Assert.Equal(HttpStatusCode.Accepted, corrupt.StatusCode);
+        var corruptId = (await corrupt.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+        var failed = await Poll.Until(() => api.GetFromJsonAsync<JsonElement>($"/models/{corruptId}"),
+            m => m.GetProperty("status").GetString() != "importing", TimeSpan.FromSeconds(60), m => $"{m}\n{worker.Log}", intervalMs: 200);
+        Assert.Equal("failed", failed.GetProperty("status").GetString());
+        Assert.StartsWith("hub_checksum_mismatch:", failed.GetProperty("error").GetString());
+        Assert.Equal(0, failed.GetProperty("size_bytes").GetInt64());
+        Assert.Empty(failed.GetProperty("files").EnumerateArray());
+        var corruptBlobs = Path.Combine(factory.StorageRoot, "hub", "models--fts-tests--corrupt", "blobs");
+        Assert.DoesNotContain(Directory.GetFiles(corruptBlobs), f => f.Contains(otherSha, StringComparison.Ordinal));
+        var predictFailed = await api.PostAsJsonAsync($"/models/{corruptId}/predict", new { inputs = Probes });
+        Assert.Equal("model_not_ready", (await predictFailed.AssertProblem(HttpStatusCode.Conflict)).GetProperty("code").GetString());
     }
 
     [Fact]
@@ -196,6 +215,68 @@ public class HubImportTests(HubApiFactory factory) : IClassFixture<HubApiFactory
         var predict = await admin.PostAsJsonAsync($"/models/{id}/predict", new { inputs = Probes });
         Assert.Equal("model_not_ready", (await predict.AssertProblem(HttpStatusCode.Conflict)).GetProperty("code").GetString());
         Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync($"/models/{id}")).StatusCode);
+    }
+
+    [Fact]
+    public async Task An_embedded_host_killed_mid_download_resumes_the_pull_with_range_after_its_restart()
+    {
+        var hub = factory.Hub;
+        var files = RobertaFiles();
+        files["model.safetensors"] = Tagged(files["model.safetensors"], "crash"); // a blob of its own
+        hub.Repos["fts-tests/crash"] = new FakeHub.Repo(FakeHub.Commit("crash"), files);
+        var sha = FakeHub.Sha256(files["model.safetensors"]);
+        var stall = hub.Stall[sha] = new TaskCompletionSource();
+        string id;
+        long done;
+        using (var first = factory.StartEmbedded())
+        {
+            using var api = new HttpClient { BaseAddress = await first.UrlAsync(TimeSpan.FromSeconds(120)) };
+            var response = await api.PostAsync("/models/import", Pull(new { hub_id = "fts-tests/crash" }));
+            var body = await response.Content.ReadAsStringAsync();
+            Assert.True(response.StatusCode == HttpStatusCode.Accepted, body);
+            id = JsonDocument.Parse(body).RootElement.GetProperty("id").GetString()!;
+            // Half the weights have landed (progress says so), then the process dies: SIGKILL, nothing cleaned up.
+            var half = files["model.safetensors"].Length / 2;
+            var importing = await Poll.Until(() => api.GetFromJsonAsync<JsonElement>($"/models/{id}"),
+                m => m.GetProperty("progress").GetProperty("bytes_done").GetInt64() >= half, TimeSpan.FromSeconds(60), m => $"{m}\n{first.Log}", intervalMs: 200);
+            done = importing.GetProperty("progress").GetProperty("bytes_done").GetInt64();
+            first.Kill();
+        }
+        stall.SetResult();
+        var partial = Path.Combine(factory.StorageRoot, "embedded", "hub", "models--fts-tests--crash", "blobs", sha + ".incomplete");
+        Assert.True(new FileInfo(partial).Length > 0);
+
+        using var second = factory.StartEmbedded();
+        using var again = new HttpClient { BaseAddress = await second.UrlAsync(TimeSpan.FromSeconds(120)) };
+        var model = await Ready(again, id, second);
+        Assert.True(model.GetProperty("progress").GetProperty("bytes_done").GetInt64() > done);
+        var resumed = hub.Requests.Where(r => r.Origin == "cdn" && r.Path.EndsWith(sha, StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, resumed.Count);
+        Assert.Null(resumed[0].Range);
+        Assert.StartsWith("bytes=", resumed[1].Range);
+        Assert.False(File.Exists(partial));
+        var predicted = await Predict(again, id);
+        Assert.Equal(Probes.Length, predicted.Count);
+    }
+
+    [Fact]
+    public async Task A_host_refuses_to_start_with_a_hub_endpoint_the_token_would_cross_in_clear()
+    {
+        using var host = HostProcess.Start("FineTuneService.Inference",
+            new Dictionary<string, string>(factory.HostSettings) { ["Hub:Endpoint"] = "http://hub.example.com" });
+        var log = await Poll.Until(() => Task.FromResult(host.Log), _ => host.HasExited, TimeSpan.FromSeconds(120), l => l);
+        Assert.Contains("Hub:Endpoint: an absolute https URL", log);
+        Assert.DoesNotContain("Now listening on", log);
+    }
+
+    /// <summary>The same weights under another header (a <c>__metadata__</c> entry), so the blob's hash is its own.</summary>
+    static byte[] Tagged(byte[] safetensors, string tag)
+    {
+        var length = (int)BitConverter.ToUInt64(safetensors, 0);
+        var header = System.Text.Json.Nodes.JsonNode.Parse(safetensors.AsSpan(8, length))!.AsObject();
+        header["__metadata__"] = new System.Text.Json.Nodes.JsonObject { ["format"] = "pt", ["tag"] = tag };
+        var bytes = System.Text.Encoding.UTF8.GetBytes(header.ToJsonString());
+        return [.. BitConverter.GetBytes((ulong)bytes.Length), .. bytes, .. safetensors.AsSpan(8 + length)];
     }
 
     static async Task<JsonElement> Ready(HttpClient api, string id, HostProcess worker)

@@ -30,6 +30,22 @@ public abstract class LongJobTests(LongJobFactory factory)
         return (await SeededApiFactory.Json(response)).GetProperty("id").GetString()!;
     }
 
+    /// <summary>Posts the long job and waits until <paramref name="worker"/> has trained a step of it.</summary>
+    internal async Task<string> PostRunning(HostProcess worker)
+    {
+        var id = await Post();
+        await Poll.Until(() => Job(id), j => j.GetProperty("progress").GetProperty("step").GetInt32() > 0, TimeSpan.FromSeconds(240), j => $"{j}\n{worker.Log}");
+        return id;
+    }
+
+    /// <summary>POST /jobs/{id}/{action}: a 202 with the job in <paramref name="status"/>.</summary>
+    protected async Task Act(string id, string action, string status)
+    {
+        var response = await client.PostAsync($"/jobs/{id}/{action}", null);
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        Assert.Equal(status, Status(await SeededApiFactory.Json(response)));
+    }
+
     protected Task<JsonElement> Job(string id) => client.GetFromJsonAsync<JsonElement>($"/jobs/{id}");
 
     protected static string Status(JsonElement job) => job.GetProperty("status").GetString()!;
@@ -47,12 +63,8 @@ public class CancelTests(LongJobFactory factory) : LongJobTests(factory), IClass
     public async Task Cancel_stops_a_running_job_within_seconds()
     {
         using var worker = Factory.StartWorker();
-        var id = await Post();
-        await Poll.Until(() => Job(id), j => j.GetProperty("progress").GetProperty("step").GetInt32() > 0, TimeSpan.FromSeconds(240), j => $"{j}\n{worker.Log}");
-
-        var cancel = await client.PostAsync($"/jobs/{id}/cancel", null);
-        Assert.Equal(HttpStatusCode.Accepted, cancel.StatusCode);
-        Assert.Equal("cancelling", Status(await SeededApiFactory.Json(cancel)));
+        var id = await PostRunning(worker);
+        await Act(id, "cancel", "cancelling");
 
         var job = await Poll.Until(() => Job(id), j => Status(j) != "cancelling", TimeSpan.FromSeconds(10), j => $"{j}\n{worker.Log}");
         Assert.True(Status(job) == "cancelled", $"{job}\n{string.Join("\n", await Events(id))}\n{worker.Log}");
@@ -111,11 +123,8 @@ public class PauseTests(LongJobFactory factory) : LongJobTests(factory), IClassF
     public async Task Paused_job_frees_the_device_and_resumes_to_the_losses_of_an_uninterrupted_run()
     {
         using var worker = Factory.StartWorker();
-        var paused = await Post();
-        await Poll.Until(() => Job(paused), j => j.GetProperty("progress").GetProperty("step").GetInt32() > 0, TimeSpan.FromSeconds(240), j => $"{j}\n{worker.Log}");
-        var pause = await client.PostAsync($"/jobs/{paused}/pause", null);
-        Assert.Equal(HttpStatusCode.Accepted, pause.StatusCode);
-        Assert.Equal("pausing", Status(await SeededApiFactory.Json(pause)));
+        var paused = await PostRunning(worker);
+        await Act(paused, "pause", "pausing");
         var job = await Poll.Until(() => Job(paused), j => Status(j) != "pausing", TimeSpan.FromSeconds(30), j => $"{j}\n{worker.Log}");
         Assert.Equal("paused", Status(job));
         var step = job.GetProperty("progress").GetProperty("step").GetInt32();
@@ -131,9 +140,7 @@ public class PauseTests(LongJobFactory factory) : LongJobTests(factory), IClassF
         await Poll.Succeeded(client, uninterrupted, () => worker.Log);
         Assert.Equal("paused", Status(await Job(paused)));
 
-        var resume = await client.PostAsync($"/jobs/{paused}/resume", null);
-        Assert.Equal(HttpStatusCode.Accepted, resume.StatusCode);
-        Assert.Equal("queued", Status(await SeededApiFactory.Json(resume)));
+        await Act(paused, "resume", "queued");
         var finished = await Poll.Succeeded(client, paused, () => worker.Log);
         Assert.Equal(2, finished.GetProperty("attempt").GetInt32());
         await (await client.PostAsync($"/jobs/{paused}/resume", null)).AssertProblem(HttpStatusCode.Conflict);

@@ -5,6 +5,7 @@ using FineTuneService.Platform.Persistence;
 using FineTuneService.Platform.Scheduling;
 using FineTuneService.Platform.Storage;
 using FineTuneService.Platform.Webhooks;
+using FineTuneService.Training;
 using FineTuneService.Training.Data;
 using FineTuneService.Training.Models;
 using Hangfire;
@@ -124,7 +125,7 @@ public static class PlatformDefaults
         app.UseExceptionHandler(new ExceptionHandlerOptions
         {
             // Handled user mistakes are answered, not logged as errors; unknown exceptions still are.
-            SuppressDiagnosticsCallback = context => context.Exception is ProblemException or BadHttpRequestException,
+            SuppressDiagnosticsCallback = context => context.Exception is ProblemException or InvalidInputException or BadHttpRequestException,
         });
         app.UseStatusCodePages();
         app.UsePlatformIdentity();

@@ -20,8 +20,10 @@ public sealed class HubCache(string root)
     {
         var link = Path.Combine(Snapshot(repoId, commit), file);
         Directory.CreateDirectory(Path.GetDirectoryName(link)!);
-        if (File.Exists(link) || new FileInfo(link).LinkTarget is not null) File.Delete(link);
-        File.CreateSymbolicLink(link, Path.Combine("..", "..", "blobs", etag));
+        // Made aside and renamed over the old one: two imports of one commit may link the same file at once.
+        var fresh = link + "." + Path.GetRandomFileName();
+        File.CreateSymbolicLink(fresh, Path.Combine("..", "..", "blobs", etag));
+        File.Move(fresh, link, overwrite: true);
     }
 
     /// <summary>Records which commit a branch or tag named when it was resolved (<c>refs/main</c>).</summary>

@@ -135,7 +135,8 @@ public sealed class HubClient(HttpClient http, IOptions<HubOptions> options, ILo
         var actual = etag.Length == 64 ? await Sha256Async(target, cancellationToken) : await GitBlobSha1Async(target, size, cancellationToken);
         if (actual != etag)
         {
-            target.SetLength(0);
+            await target.DisposeAsync();
+            File.Delete(partial);
             throw new ProblemException(ProblemCodes.HubChecksumMismatch, $"{repoId}: '{name}' hashes to {actual}, its ETag says {etag}; nothing was kept");
         }
         await target.DisposeAsync();
@@ -191,7 +192,8 @@ public sealed class HubClient(HttpClient http, IOptions<HubOptions> options, ILo
     {
         while (true)
         {
-            try { return new FileStream(partial, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1 << 16, useAsync: true); }
+            // Unbuffered (the reads come in 64 KiB chunks): what has arrived is in the file when the process dies, to resume from.
+            try { return new FileStream(partial, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, bufferSize: 0, useAsync: true); }
             catch (IOException) when (File.Exists(partial))
             {
                 await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);

@@ -111,6 +111,8 @@ public sealed class HubImport(HubClient hub, ArtifactStore store, IStorageBudget
             var token = options.Value.TokenFor(model.TenantId);
             var resolved = await hub.ResolveAsync(repoId, commit, token, gone.Token);
             if (resolved.Commit != commit) throw new ProblemException(ProblemCodes.HubProtocolError, $"{repoId}: commit {commit} resolved to {resolved.Commit}");
+            // The disk may have filled since the request was accepted.
+            if (disk.Refuse(modelId, 2 * (model.ImportBytesTotal ?? 0)) is { } full) throw new ProblemException(ProblemCodes.InsufficientStorage, full);
             var folder = Directory.CreateDirectory(Path.Combine(temp, "model")).FullName;
             var limit = storage.Value.MaxModelBytes;
             foreach (var file in Needed(repoId, resolved))
@@ -131,7 +133,7 @@ public sealed class HubImport(HubClient hub, ArtifactStore store, IStorageBudget
             var updated = await scope.ServiceProvider.GetRequiredService<AppDbContext>().Models
                 .Where(m => m.Id == modelId && m.Status == ModelStatus.Importing)
                 .ExecuteUpdateAsync(set => set.SetProperty(m => m.Status, ModelStatus.Ready).SetProperty(m => m.SizeBytes, size)
-                    .SetProperty(m => m.ImportBytesDone, size), CancellationToken.None);
+                    .SetProperty(m => m.ImportBytesDone, size).SetProperty(m => m.ImportBytesTotal, size), CancellationToken.None);
             if (updated == 0) store.DeleteFolder(model.Path); // deleted while it was being checked
             logger.LogInformation("Model {ModelId} imported from {HubId} at {Commit}", modelId, repoId, commit);
         }

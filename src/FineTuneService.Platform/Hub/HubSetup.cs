@@ -25,11 +25,14 @@ public static class HubSetup
     }
 
     /// <summary>Workers download on their own Hangfire server, so a long pull never holds a device's worker.</summary>
-    public static IServiceCollection AddHubImportServer(this IServiceCollection services) =>
-        services.AddHangfireServer((provider, server) =>
+    public static IServiceCollection AddHubImportServer(this IServiceCollection services)
+    {
+        services.AddHostedService<HubImportRecovery>();
+        return services.AddHangfireServer((provider, server) =>
         {
             server.Queues = [HubImport.Queue];
             server.WorkerCount = provider.GetRequiredService<IOptions<HubOptions>>().Value.Concurrency;
             server.ServerName = $"{Environment.MachineName}:{Environment.ProcessId}:hub";
         });
+    }
 }

@@ -5,8 +5,9 @@ using Microsoft.Extensions.DependencyInjection;
 namespace FineTuneService.Platform.Scheduling;
 
 /// <summary>The lease on a job row: one atomic UPDATE takes it (only when free or expired), the heartbeat renews it,
-/// and every write the running worker makes is conditioned on still holding it. So a job never runs twice at once,
-/// whatever Hangfire delivers.</summary>
+/// and what the running worker writes while training (status, progress, metrics, checkpoints, events) is conditioned
+/// on still holding it; only the events that say how an attempt ended (or why it waits) come after it lets go. So a job
+/// never runs twice at once, whatever Hangfire delivers.</summary>
 sealed class JobLease(IServiceScopeFactory scopes, Guid jobId, TimeSpan ttl, TimeProvider clock)
 {
     public string Owner { get; } = $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid():N}";

@@ -56,10 +56,7 @@ public sealed class TrainingJob(
             if (job.Deaths >= options.Value.MaxAttempts)
             {
                 // Hangfire delivered again a job whose workers keep dying: it ends here instead of taking this one down too.
-                var reason = JobErrors.Poisoned(job.Deaths, job.Step, options.Value.MaxAttempts);
-                await EndAsync(lease, JobStatus.Failed, reason);
-                Event(jobId, "error", "Failed: " + reason);
-                webhooks.Notify(jobId, "job.failed");
+                await FailAsync(lease, jobId, JobErrors.Poisoned(job.Deaths, job.Step, options.Value.MaxAttempts));
                 logger.LogError("Job {JobId} failed: its worker died {Deaths} times", jobId, job.Deaths);
                 ended = true;
                 return;
@@ -97,10 +94,7 @@ public sealed class TrainingJob(
         }
         catch (OperationCanceledException) when (deadline.IsCancellationRequested)
         {
-            var reason = $"Stopped after running {limit.TotalSeconds:0} s, the limit of a job (Jobs:MaxJobSeconds).";
-            await EndAsync(lease, JobStatus.Failed, reason);
-            Event(jobId, "error", "Failed: " + reason);
-            webhooks.Notify(jobId, "job.failed");
+            await FailAsync(lease, jobId, $"Stopped after running {limit.TotalSeconds:0} s, the limit of a job (Jobs:MaxJobSeconds).");
             logger.LogWarning("Job {JobId} failed: wall-clock limit", jobId);
             ended = true;
         }
@@ -115,11 +109,8 @@ public sealed class TrainingJob(
             // Memory failures (OutOfMemoryException, libtorch's allocator) end up here too: they fail the job, not the process.
             var traceId = Activity.Current?.TraceId.ToString() ?? Guid.NewGuid().ToString("N");
             logger.LogError(e, "Job {JobId} failed; trace id {TraceId}", jobId, traceId);
-            var error = JobErrors.ForUser(e, traceId);
             if (JobErrors.IsOutOfMemory(e)) GC.Collect();
-            await EndAsync(lease, JobStatus.Failed, error);
-            Event(jobId, "error", "Failed: " + error);
-            webhooks.Notify(jobId, "job.failed");
+            await FailAsync(lease, jobId, JobErrors.ForUser(e, traceId));
             ended = true;
         }
         finally
@@ -202,6 +193,14 @@ public sealed class TrainingJob(
         }
         await transaction.CommitAsync();
         return true;
+    }
+
+    /// <summary>Ends the job as failed with <paramref name="reason"/>, and tells its event log and its webhooks.</summary>
+    async Task FailAsync(JobLease lease, Guid jobId, string reason)
+    {
+        await EndAsync(lease, JobStatus.Failed, reason);
+        Event(jobId, "error", "Failed: " + reason);
+        webhooks.Notify(jobId, "job.failed");
     }
 
     Task EndAsync(JobLease lease, JobStatus status, string? error)

@@ -32,11 +32,7 @@ static class LlamaOnnx
         var total = g.Op("Add", past, sequence);
         var positions = g.Op("Range", past, total, g.Int64Scalar(1)); // (S)
 
-        // RoPE: angles position × inverse frequency, each frequency twice (rotate_half's layout) → (1, 1, S, d).
-        var freqs = g.Op("Mul", g.Op("Unsqueeze", g.Op("Cast", [positions], ("to", (long)DataType.Float)), g.Int64s(1)),
-            g.Weight("inv_freq", tensor(c.InverseFrequencies())));
-        var angles = g.Op("Unsqueeze", g.Op("Concat", [freqs, freqs], ("axis", -1L)), g.Int64s(0, 1));
-        var (cos, sin) = (g.Op("Cos", angles), g.Op("Sin", angles));
+        var (cos, sin) = Angles(g, positions, "inv_freq", c.InverseFrequencies());
 
         // (B, 1, S, past + S): a query sees the keys at or before its place that are not padding, and always itself.
         var keyPlace = g.Op("Range", g.Int64Scalar(0), total, g.Int64Scalar(1)); // (T)
@@ -57,14 +53,10 @@ static class LlamaOnnx
             var v = g.Op("Concat", [pasts[i].Value, Heads("v_proj", kv)], ("axis", 2L));
             g.Output(k, Gpt2Onnx.PresentKey(i), DataType.Float, "batch", kv, "total_sequence", d);
             g.Output(v, Gpt2Onnx.PresentValue(i), DataType.Float, "batch", kv, "total_sequence", d);
-            var scores = g.Op("Add", g.Op("Mul", g.Op("MatMul", q, g.Op("Transpose", [Repeat(g, k, h / kv, h, d)], ("perm", new long[] { 0, 1, 3, 2 }))),
-                g.Float(1 / MathF.Sqrt(d))), bias);
-            var context = g.Op("MatMul", g.Op("Softmax", [scores], ("axis", -1L)), Repeat(g, v, h / kv, h, d)); // (B, h, S, d)
-            var merged = g.Op("Reshape", g.Op("Transpose", [context], ("perm", new long[] { 0, 2, 1, 3 })), g.Int64s(0, 0, h * d));
-            x = g.Op("Add", x, Projection(g, merged, a + "o_proj", w));
+            var context = Attention(g, q, Repeat(g, k, h / kv, h, d), Repeat(g, v, h / kv, h, d), bias, d, h * d);
+            x = g.Op("Add", x, Projection(g, context, a + "o_proj", w));
             var normed2 = RmsNorm(g, x, p + "post_attention_layernorm", w, c.RmsNormEps);
-            var gate = Projection(g, normed2, p + "mlp.gate_proj", w);
-            var swiglu = g.Op("Mul", g.Op("Mul", gate, g.Op("Sigmoid", gate)), Projection(g, normed2, p + "mlp.up_proj", w));
+            var swiglu = g.Op("Mul", g.Activation(Projection(g, normed2, p + "mlp.gate_proj", w), c.HiddenAct), Projection(g, normed2, p + "mlp.up_proj", w));
             x = g.Op("Add", x, Projection(g, swiglu, p + "mlp.down_proj", w));
         }
         var final = RmsNorm(g, x, "model.norm", w, c.RmsNormEps);
@@ -74,8 +66,27 @@ static class LlamaOnnx
         g.Output(logits, "logits", DataType.Float, "batch", "sequence", c.VocabSize);
     }
 
+    /// <summary>RoPE's cos and sin (1, 1, S, d) at positions (S): position × inverse frequency, each frequency twice
+    /// (rotate_half's layout).</summary>
+    internal static (string Cos, string Sin) Angles(OnnxGraph g, string positions, string name, float[] inverseFrequencies)
+    {
+        var freqs = g.Op("Mul", g.Op("Unsqueeze", g.Op("Cast", [positions], ("to", (long)DataType.Float)), g.Int64s(1)),
+            g.Weight(name, tensor(inverseFrequencies)));
+        var angles = g.Op("Unsqueeze", g.Op("Concat", [freqs, freqs], ("axis", -1L)), g.Int64s(0, 1));
+        return (g.Op("Cos", angles), g.Op("Sin", angles));
+    }
+
+    /// <summary>softmax(q·kᵀ/√d + bias)·v over (B, heads, S, d) queries and (B, heads, T, d) keys and values → (B, S, width).</summary>
+    internal static string Attention(OnnxGraph g, string q, string k, string v, string bias, long headDim, long width)
+    {
+        var scores = g.Op("Add", g.Op("Mul", g.Op("MatMul", q, g.Op("Transpose", [k], ("perm", new long[] { 0, 1, 3, 2 }))),
+            g.Float(1 / MathF.Sqrt(headDim))), bias);
+        var context = g.Op("MatMul", g.Op("Softmax", [scores], ("axis", -1L)), v); // (B, heads, S, d)
+        return g.Op("Reshape", g.Op("Transpose", [context], ("perm", new long[] { 0, 2, 1, 3 })), g.Int64s(0, 0, width));
+    }
+
     /// <summary>x · Wᵀ (+ b where the checkpoint has one) for the Linear module named.</summary>
-    static string Projection(OnnxGraph g, string x, string module, Dictionary<string, Tensor> w) =>
+    internal static string Projection(OnnxGraph g, string x, string module, Dictionary<string, Tensor> w) =>
         w.TryGetValue(module + ".bias", out var b)
             ? g.Linear(x, OnnxGraph.Name(module, ""), w[module + ".weight"].t(), b)
             : g.MatMul(x, OnnxGraph.Name(module, "weight"), w[module + ".weight"].t());
@@ -89,7 +100,7 @@ static class LlamaOnnx
     }
 
     /// <summary>x · cos + rotate_half(x) · sin, rotate_half(x) = (−x₂, x₁) over the halves of the head dimension.</summary>
-    static string Rotate(OnnxGraph g, string x, string cos, string sin, long d)
+    internal static string Rotate(OnnxGraph g, string x, string cos, string sin, long d)
     {
         var halves = g.Node("Split", [x, g.Int64s(d / 2, d / 2)], outputCount: 2, attributes: ("axis", -1L));
         var rotated = g.Op("Concat", [g.Op("Neg", halves[1]), halves[0]], ("axis", -1L));

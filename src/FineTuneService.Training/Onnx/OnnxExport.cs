@@ -27,6 +27,7 @@ public static class OnnxExport
         (BertOnnx.Architectures, BertOnnx.Build),
         (RobertaOnnx.Architectures, RobertaOnnx.Build),
         (DistilBertOnnx.Architectures, DistilBertOnnx.Build),
+        (ModernBertOnnx.Architectures, ModernBertOnnx.Build),
         (Gpt2Onnx.Architectures, Gpt2Onnx.Build),
         (LlamaOnnx.Architectures, LlamaOnnx.Build),
     ];

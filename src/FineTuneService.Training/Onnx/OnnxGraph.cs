@@ -148,6 +148,16 @@ sealed class OnnxGraph(OnnxPrecision precision)
         _ => throw new NotSupportedException($"activation '{activation}' has no ONNX graph"),
     };
 
+    /// <summary>act(x), as <see cref="BiasActivation"/> without a bias.</summary>
+    public string Activation(string x, string activation) => activation switch
+    {
+        "gelu" => MsOp("Gelu", [x]),
+        "gelu_new" or "gelu_pytorch_tanh" => MsOp("FastGelu", [x]),
+        "relu" => Op("Relu", x),
+        "silu" or "swish" => Silu(x),
+        _ => throw new NotSupportedException($"activation '{activation}' has no ONNX graph"),
+    };
+
     string Silu(string x) => Op("Mul", x, Op("Sigmoid", x));
 
     /// <summary>(B, S, H) · embeddingsᵀ (+ bias) → (B, S, V), through a 2-D Gemm so that the (V, H) embedding initializer

@@ -72,8 +72,9 @@ public sealed class OnnxParityTests(ITestOutputHelper output) : IDisposable
         Assert.True(MaxDiff(task, Padded([9, 3, 6, 1], task.Config.VocabSize, seed: 1)) < Tolerance);
     }
 
-    /// <summary>RoBERTa, XLM-R and DistilBERT under every head (fresh heads seeded over the fixtures' encoders); the
-    /// padded ids are the family's pad id, so RoBERTa's positions skip them as Hugging Face's do.</summary>
+    /// <summary>RoBERTa, XLM-R, DistilBERT and ModernBERT under every head (fresh heads seeded over the fixtures'
+    /// encoders; ModernBERT's window of 4 and alternating layers); the padded ids are the family's pad id, so RoBERTa's
+    /// positions skip them as Hugging Face's do.</summary>
     [Theory]
     [InlineData("roberta", "RobertaForSequenceClassification")]
     [InlineData("roberta", "RobertaForTokenClassification")]
@@ -83,9 +84,14 @@ public sealed class OnnxParityTests(ITestOutputHelper output) : IDisposable
     [InlineData("distilbert", nameof(DistilBertForSequenceClassification))]
     [InlineData("distilbert", nameof(DistilBertForTokenClassification))]
     [InlineData("distilbert", nameof(DistilBertForMaskedLM))]
-    public void Roberta_xlm_roberta_and_distilbert_heads_match_torch_on_a_padded_batch(string arch, string architecture)
+    [InlineData("modernbert", nameof(ModernBertForSequenceClassification))]
+    [InlineData("modernbert", nameof(ModernBertForTokenClassification))]
+    [InlineData("modernbert", nameof(ModernBertForMaskedLM))]
+    [InlineData("modernbert", nameof(ModernBertForSequenceClassification), "mean")]
+    public void Roberta_xlm_roberta_distilbert_and_modernbert_heads_match_torch_on_a_padded_batch(string arch, string architecture, string? pooling = null)
     {
-        using var model = ModelFolder.Load(Fixtures.TinyRandom(arch), architecture).Module;
+        using var model = ModelFolder.Load(Fixtures.TinyRandom(arch), architecture,
+            c => pooling is null ? c : ((ModernBertConfig)c) with { ClassifierPooling = pooling }).Module;
         var task = (ITaskModel)model;
         var pad = task.Config is RobertaConfig roberta ? roberta.PadTokenId : 0;
         var batch = Padded([9, 3, 6, 1], task.Config.VocabSize, seed: 7, tokenTypes: false);
