@@ -59,10 +59,8 @@ public sealed record PretrainingSpec(
             Error("train_dataset_id", $"A pretraining corpus is {string.Join(" or ", CorpusReader.Formats)}, not {request.Train.Format}.");
         if (request.Validation is { } validation && !CorpusReader.Formats.Contains(validation.Format))
             Error("validation_dataset_id", $"A pretraining corpus is {string.Join(" or ", CorpusReader.Formats)}, not {validation.Format}.");
-        if (request.ValidationSplit is { } split && (split <= 0 || split >= 1 || double.IsNaN(split)))
-            Error("validation_split", "Must be between 0 and 1 (exclusive).");
-        if (request.ValidationSplit is not null && request.Validation is not null)
-            Error("validation_split", "Give validation_split or validation_dataset_id, not both.");
+        if (EvaluationDataRules.SplitError(request.ValidationSplit, request.Validation is not null) is { } splitError)
+            Error(EvaluationDataRules.SplitField, splitError);
 
         var hyperparameters = request.Hyperparameters.DeepClone().AsObject();
         var mlmProbability = TakeNumber(hyperparameters, "mlm_probability", 0.15, !causal, p => p is > 0 and < 1, "between 0 and 1 (exclusive)", Error);
