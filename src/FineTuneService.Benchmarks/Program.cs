@@ -34,7 +34,10 @@ void Print(Comparison comparison) => Console.WriteLine(comparison.ToJson());
 
 if (command is "all" or "tokenize")
 {
-    Print(TokenizerBenchmark.Run(fixture, quick ? 2 : 10));
+    foreach (var comparison in TokenizerBenchmark.Run(fixture, work.Path, quick ? 2 : 10))
+    {
+        Print(comparison);
+    }
 }
 if (command is "all" or "forward")
 {

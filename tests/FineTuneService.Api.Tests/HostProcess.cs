@@ -30,6 +30,9 @@ sealed class HostProcess : IDisposable
 
     public bool HasExited => process.HasExited;
 
+    /// <summary>The host's process id (<c>dotnet Host.dll</c> runs the host in the process it starts).</summary>
+    public int Id => process.Id;
+
     /// <summary>The address Kestrel bound (the hosts start on port 0), read from the "Now listening on" log line.</summary>
     public async Task<Uri> UrlAsync(TimeSpan timeout)
     {

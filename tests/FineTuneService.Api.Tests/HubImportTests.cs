@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using FineTuneService.Platform.Persistence;
+using FineTuneService.Training.Checkpoints;
 using FineTuneService.Training.Tokenization;
 
 namespace FineTuneService.Api.Tests;
@@ -126,6 +127,16 @@ public class HubImportTests(HubApiFactory factory) : IClassFixture<HubApiFactory
         var second = await Ready(api, (await again.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!, worker);
         Assert.Equal(before, hub.Requests.Count(r => r.Origin == "cdn" && r.Path.EndsWith(weightsSha, StringComparison.Ordinal)));
         Assert.Equal(predicted.Select(p => p.ToString()), (await Predict(api, second.GetProperty("id").GetString()!)).Select(p => p.ToString()));
+
+        // The same weights in two shards with their index (as large models are published) import and predict the same.
+        var sharded = files.Where(f => f.Key != "model.safetensors").ToDictionary();
+        foreach (var (name, content) in Sharded(files["model.safetensors"])) sharded[name] = content;
+        hub.Repos["fts-tests/sharded"] = new FakeHub.Repo(FakeHub.Commit("sharded"), sharded);
+        var shardedPull = await api.PostAsync("/models/import", Pull(new { hub_id = "fts-tests/sharded" }));
+        Assert.Equal(HttpStatusCode.Accepted, shardedPull.StatusCode);
+        var third = await Ready(api, (await shardedPull.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!, worker);
+        Assert.Contains("model-00002-of-00002.safetensors", third.GetProperty("files").EnumerateArray().Select(f => f.GetString()));
+        Assert.Equal(predicted.Select(p => p.ToString()), (await Predict(api, third.GetProperty("id").GetString()!)).Select(p => p.ToString()));
 
         // Bytes that do not hash to their ETag fail the import, and nothing of them is kept (nor counted against the quota).
         var other = new Dictionary<string, byte[]>(files) { ["model.safetensors"] = Tagged(files["model.safetensors"], "corrupt") };
@@ -267,6 +278,38 @@ public class HubImportTests(HubApiFactory factory) : IClassFixture<HubApiFactory
         var log = await Poll.Until(() => Task.FromResult(host.Log), _ => host.HasExited, TimeSpan.FromSeconds(120), l => l);
         Assert.Contains("Hub:Endpoint: an absolute https URL", log);
         Assert.DoesNotContain("Now listening on", log);
+    }
+
+    /// <summary>The checkpoint split in two shards with a <c>model.safetensors.index.json</c>, as <c>save_pretrained</c>
+    /// writes a large model.</summary>
+    static Dictionary<string, byte[]> Sharded(byte[] safetensors)
+    {
+        var dir = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "fts-tests", $"hub-shards-{Guid.NewGuid():N}")).FullName;
+        try
+        {
+            File.WriteAllBytes(Path.Combine(dir, "whole.safetensors"), safetensors);
+            var tensors = SafeTensors.Load(Path.Combine(dir, "whole.safetensors"));
+            var names = tensors.Keys.Order(StringComparer.Ordinal).ToList();
+            var map = new System.Text.Json.Nodes.JsonObject();
+            var files = new Dictionary<string, byte[]>();
+            for (var shard = 1; shard <= 2; shard++)
+            {
+                var name = $"model-{shard:00000}-of-00002.safetensors";
+                var part = names.Where((_, i) => i % 2 == shard - 1).ToDictionary(n => n, n => tensors[n]);
+                SafeTensors.Save(Path.Combine(dir, name), part);
+                foreach (var tensor in part.Keys) map[tensor] = name;
+                files[name] = File.ReadAllBytes(Path.Combine(dir, name));
+            }
+            foreach (var tensor in tensors.Values) tensor.Dispose();
+            var index = new System.Text.Json.Nodes.JsonObject
+            {
+                ["metadata"] = new System.Text.Json.Nodes.JsonObject { ["total_size"] = files.Values.Sum(f => (long)f.Length) },
+                ["weight_map"] = map,
+            };
+            files[SafeTensors.IndexFileName] = System.Text.Encoding.UTF8.GetBytes(index.ToJsonString());
+            return files;
+        }
+        finally { Directory.Delete(dir, recursive: true); }
     }
 
     /// <summary>The same weights under another header (a <c>__metadata__</c> entry), so the blob's hash is its own.</summary>

@@ -101,6 +101,9 @@ public static class PlatformDefaults
                 new PostgreSqlStorageOptions
                 {
                     UseSlidingInvisibilityTimeout = true,
+                    // A job fetched by a worker that then died is handed on after this, not after the default 30 minutes
+                    // (a running job's fetch is kept alive, and its lease keeps a second delivery from running it twice).
+                    InvisibilityTimeout = TimeSpan.FromMinutes(2),
                     // LISTEN/NOTIFY: a worker takes a new job at once instead of at the next 15 s poll.
                     EnableLongPolling = true,
                     SchemaName = "hangfire",

@@ -2,6 +2,7 @@ using FineTuneService.Platform.Persistence;
 using FineTuneService.Platform.Storage;
 using FineTuneService.Platform.Webhooks;
 using Hangfire;
+using Hangfire.Common;
 using Hangfire.States;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -91,16 +92,20 @@ sealed class JobRecovery(
                 // Back-off: a job that kills its worker does not take the next one down at once.
                 delay = TimeSpan.FromSeconds(options.Value.RetryBackoffSeconds * Math.Pow(2, deaths - 1));
             }
-            var state = job.HangfireJobId is null ? null : connection.GetJobData(job.HangfireJobId)?.State;
+            var state = job.HangfireJobId is null ? null : connection.GetStateData(job.HangfireJobId);
             // Enqueued or scheduled (a back-off, or waiting for its tenant's running jobs): a worker will take it. Processing
-            // a queued job: a worker is taking it right now.
-            if (state == EnqueuedState.StateName || state == ScheduledState.StateName || (state == ProcessingState.StateName && job.Status == JobStatus.Queued)) continue;
+            // a queued job: a worker is taking it right now — unless it began more than a lease ago without taking the lease
+            // (its first act): that worker died in between, and Hangfire would not hand the job on for its invisibility timeout.
+            var taking = state?.Name == ProcessingState.StateName && job.Status == JobStatus.Queued
+                && (!state.Data.TryGetValue("StartedAt", out var started) || JobHelper.DeserializeNullableDateTime(started) is not { } since || since >= posted);
+            if (state?.Name == EnqueuedState.StateName || state?.Name == ScheduledState.StateName || taking) continue;
             // Two workers may both enqueue the same orphan; the lease lets only one of them run it.
             var hangfireId = delay > TimeSpan.Zero
                 ? jobs.Schedule<TrainingJob>(t => t.RunAsync(job.Id, CancellationToken.None), delay)
                 : jobs.Enqueue<TrainingJob>(t => t.RunAsync(job.Id, CancellationToken.None));
             await db.Jobs.Where(j => j.Id == job.Id).ExecuteUpdateAsync(set => set.SetProperty(j => j.HangfireJobId, hangfireId), cancellationToken);
-            var why = job.Status == JobStatus.Running ? "its worker stopped renewing the lease" : "it was not in the queue";
+            var why = job.Status == JobStatus.Running ? "its worker stopped renewing the lease"
+                : state?.Name == ProcessingState.StateName ? "the worker that took it stopped before starting it" : "it was not in the queue";
             var when = delay > TimeSpan.Zero ? $" It runs again in {delay.TotalSeconds:0.#} s." : "";
             db.JobEvents.Add(new JobEvent { JobId = job.Id, CreatedAt = now, Level = "warning", Message = $"Enqueued again: {why}.{when}" });
             logger.LogWarning("Job {JobId} enqueued again: {Reason}; delay {Delay}", job.Id, why, delay);

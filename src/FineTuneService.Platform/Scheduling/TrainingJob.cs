@@ -56,9 +56,8 @@ public sealed class TrainingJob(
             if (job.Deaths >= options.Value.MaxAttempts)
             {
                 // Hangfire delivered again a job whose workers keep dying: it ends here instead of taking this one down too.
-                await FailAsync(lease, jobId, JobErrors.Poisoned(job.Deaths, job.Step, options.Value.MaxAttempts));
+                ended = await FailAsync(lease, jobId, JobErrors.Poisoned(job.Deaths, job.Step, options.Value.MaxAttempts));
                 logger.LogError("Job {JobId} failed: its worker died {Deaths} times", jobId, job.Deaths);
-                ended = true;
                 return;
             }
             // The wall-clock limit counts from the job's first start, across attempts.
@@ -82,11 +81,13 @@ public sealed class TrainingJob(
         }
         catch (OperationCanceledException) when (heartbeat.CancelRequested)
         {
-            await EndAsync(lease, JobStatus.Cancelled, null);
-            Event(jobId, "info", "Cancelled.");
-            webhooks.Notify(jobId, "job.cancelled");
+            ended = await EndAsync(lease, JobStatus.Cancelled, null);
+            if (ended)
+            {
+                Event(jobId, "info", "Cancelled.");
+                webhooks.Notify(jobId, "job.cancelled");
+            }
             logger.LogInformation("Job {JobId} cancelled", jobId);
-            ended = true;
         }
         catch (OperationCanceledException) when (heartbeat.LeaseLost)
         {
@@ -94,9 +95,8 @@ public sealed class TrainingJob(
         }
         catch (OperationCanceledException) when (deadline.IsCancellationRequested)
         {
-            await FailAsync(lease, jobId, $"Stopped after running {limit.TotalSeconds:0} s, the limit of a job (Jobs:MaxJobSeconds).");
+            ended = await FailAsync(lease, jobId, $"Stopped after running {limit.TotalSeconds:0} s, the limit of a job (Jobs:MaxJobSeconds).");
             logger.LogWarning("Job {JobId} failed: wall-clock limit", jobId);
-            ended = true;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -110,8 +110,7 @@ public sealed class TrainingJob(
             var traceId = Activity.Current?.TraceId.ToString() ?? Guid.NewGuid().ToString("N");
             logger.LogError(e, "Job {JobId} failed; trace id {TraceId}", jobId, traceId);
             if (JobErrors.IsOutOfMemory(e)) GC.Collect();
-            await FailAsync(lease, jobId, JobErrors.ForUser(e, traceId));
-            ended = true;
+            ended = await FailAsync(lease, jobId, JobErrors.ForUser(e, traceId));
         }
         finally
         {
@@ -195,20 +194,29 @@ public sealed class TrainingJob(
         return true;
     }
 
-    /// <summary>Ends the job as failed with <paramref name="reason"/>, and tells its event log and its webhooks.</summary>
-    async Task FailAsync(JobLease lease, Guid jobId, string reason)
+    /// <summary>Ends the job as failed with <paramref name="reason"/>, and tells its event log and its webhooks; false when
+    /// this worker no longer holds the job (another runs it: nothing is told, and its work folder stays).</summary>
+    async Task<bool> FailAsync(JobLease lease, Guid jobId, string reason)
     {
-        await EndAsync(lease, JobStatus.Failed, reason);
+        if (!await EndAsync(lease, JobStatus.Failed, reason)) return false;
         Event(jobId, "error", "Failed: " + reason);
         webhooks.Notify(jobId, "job.failed");
+        return true;
     }
 
-    Task EndAsync(JobLease lease, JobStatus status, string? error)
+    /// <summary>Puts the job in a final state while this worker holds it; false when another worker took it meanwhile.</summary>
+    async Task<bool> EndAsync(JobLease lease, JobStatus status, string? error)
     {
         var now = clock.GetUtcNow().UtcDateTime;
-        return Transient.RetryAsync(() => Update(db => lease.Held(db.Jobs).ExecuteUpdateAsync(set => set
-            .SetProperty(j => j.Status, status).SetProperty(j => j.Error, error).SetProperty(j => j.FinishedAt, now)
-            .SetProperty(j => j.LeaseOwner, (string?)null).SetProperty(j => j.LeaseExpiresAt, (DateTime?)null))));
+        var ended = 0;
+        await Transient.RetryAsync(async () =>
+        {
+            await using var scope = scopes.CreateAsyncScope();
+            ended = await lease.Held(scope.ServiceProvider.GetRequiredService<AppDbContext>().Jobs).ExecuteUpdateAsync(set => set
+                .SetProperty(j => j.Status, status).SetProperty(j => j.Error, error).SetProperty(j => j.FinishedAt, now)
+                .SetProperty(j => j.LeaseOwner, (string?)null).SetProperty(j => j.LeaseExpiresAt, (DateTime?)null));
+        });
+        return ended == 1;
     }
 
     async Task Update(Func<AppDbContext, Task<int>> update)

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text.Json.Nodes;
 using System.Threading.Channels;
 using FineTuneService.Platform.Http;
 using FineTuneService.Training.Inference;
@@ -40,7 +39,7 @@ public sealed class DynamicBatcher : IDisposable
     /// <summary>Predictions for <paramref name="inputs"/>, in order, computed in a batch with other requests.
     /// A model with <see cref="InferenceOptions.MaxQueuedRequestsPerModel"/> requests waiting refuses more with
     /// <see cref="TooManyRequestsException"/> (429), so a crowd cannot queue without bound.</summary>
-    public async Task<IReadOnlyList<JsonObject>> PredictAsync(LoadedModel model, EncodedInput[] inputs, PredictOptions predictOptions,
+    public async Task<IReadOnlyList<Prediction>> PredictAsync(LoadedModel model, EncodedInput[] inputs, PredictOptions predictOptions,
         CancellationToken cancellationToken)
     {
         var waiting = pending.AddOrUpdate(model, 1, (_, n) => n + 1);
@@ -203,6 +202,6 @@ public sealed class DynamicBatcher : IDisposable
         public PredictOptions Options { get; } = options;
         public int Tokens { get; } = tokens;
         public CancellationToken Cancellation { get; } = cancellation;
-        public TaskCompletionSource<IReadOnlyList<JsonObject>> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource<IReadOnlyList<Prediction>> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }

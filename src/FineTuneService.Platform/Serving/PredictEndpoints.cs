@@ -52,7 +52,7 @@ public static class PredictEndpoints
         PredictRequest.CheckEncoded([.. encoded.Select(e => e.Length)], i => lease.Model.MaskCount(encoded[i]),
             predictOptions.TopK ?? PredictOptions.DefaultMaskCandidates, single: body["inputs"] is not JsonArray, options.Value);
         var predictions = await batcher.PredictAsync(lease.Model, encoded, predictOptions, cancellationToken);
-        return TypedResults.Ok(new PredictResponse(id, lease.Model.Kind, predictions));
+        return TypedResults.Ok(new PredictResponse(id, lease.Model.Kind, [.. predictions.Select(PredictionJson.ToJson)]));
     }
 
     static async Task<Ok<TokenizeResponse>> Tokenize(Guid id, HttpRequest request, ModelCache cache,
@@ -62,8 +62,8 @@ public static class PredictEndpoints
             PredictRequest.ParseTokenize(await PredictRequest.ReadBodyAsync(request, cancellationToken), options.Value);
         using var lease = await AcquireAsync(id, cache, services, cancellationToken);
         var encodings = lease.Model.Tokenize(inputs, maxLength, strategy, addSpecialTokens);
-        PredictRequest.CheckEncoded([.. encodings.Select(e => e["ids"]!.AsArray().Count)], _ => 0, 0, single: false, options.Value);
-        return TypedResults.Ok(new TokenizeResponse(id, encodings));
+        PredictRequest.CheckEncoded([.. encodings.Select(e => e.Length)], _ => 0, 0, single: false, options.Value);
+        return TypedResults.Ok(new TokenizeResponse(id, [.. encodings.Select(PredictionJson.ToJson)]));
     }
 
     /// <summary>The cached model, or the registry's folder loaded into the cache. The database is asked on a miss, and

@@ -78,35 +78,15 @@ public sealed class FineTuneDataset : ITrainingData, IReadOnlyList<FineTuneExamp
     {
         var examples = indices.Select(i => this[i]).ToArray();
         var b = examples.Length;
-        var t = examples.Max(e => e.InputIds.Length);
-        var ids = new long[b * t];
-        var mask = new long[b * t];
-        var types = new long[b * t];
-        var tokenLabels = Kind == LabelKind.Token ? new long[b * t] : null;
-        Array.Fill(ids, padId);
-        if (tokenLabels is not null) Array.Fill(tokenLabels, IgnoreIndex);
-        for (var row = 0; row < b; row++)
-        {
-            var e = examples[row];
-            for (var j = 0; j < e.InputIds.Length; j++)
-            {
-                ids[row * t + j] = e.InputIds[j];
-                mask[row * t + j] = 1;
-                types[row * t + j] = e.TokenTypeIds[j];
-                if (tokenLabels is not null) tokenLabels[row * t + j] = e.TokenLabels![j];
-            }
-        }
-        Tensor labels = Kind switch
+        var rows = PaddedRows.Pad(b, r => examples[r].InputIds, r => examples[r].TokenTypeIds, padId);
+        var labels = Kind switch
         {
             LabelKind.SingleLabel => tensor(examples.Select(e => e.ClassId).ToArray()),
             LabelKind.MultiLabel => tensor(examples.SelectMany(e => e.Targets!).ToArray(), [b, examples[0].Targets!.Length]),
             LabelKind.Regression => tensor(examples.Select(e => e.Targets![0]).ToArray()),
-            _ => tensor(tokenLabels!, [b, t]),
+            _ => rows.ToTensor(rows.Align(r => examples[r].TokenLabels!, IgnoreIndex)),
         };
-        return new Batch(tensor(ids, [b, t]), tensor(mask, [b, t]), tensor(types, [b, t]), labels)
-        {
-            Tokens = examples.Sum(e => (long)e.InputIds.Length),
-        };
+        return rows.ToBatch(labels);
     }
 
     public void Dispose() => file.Dispose();

@@ -15,34 +15,13 @@ public sealed class MlmCollator(int vocabSize, int maskId, int padId, IReadOnlyS
 
     public Batch Collate(IReadOnlyList<PretrainingExample> examples, Random rng)
     {
-        var size = examples.Count;
-        var length = examples.Max(e => e.Length);
-        var ids = new long[size * length];
-        var types = new long[size * length];
-        var attention = new long[size * length];
-        var labels = new long[size * length];
-        Array.Fill(ids, padId);
-        Array.Fill(labels, IgnoreIndex);
-        for (var b = 0; b < size; b++)
-        {
-            var example = examples[b];
-            var row = b * length;
-            for (var t = 0; t < example.Length; t++)
-            {
-                ids[row + t] = example.InputIds[t];
-                types[row + t] = example.TokenTypeIds[t];
-                attention[row + t] = 1;
-            }
-            Mask(example, ids.AsSpan(row, example.Length), labels.AsSpan(row, example.Length), rng);
-        }
-        long[] shape = [size, length];
+        var rows = PaddedRows.Pad(examples.Count, r => examples[r].InputIds, r => examples[r].TokenTypeIds, padId);
+        var labels = rows.Filled(IgnoreIndex);
+        for (var r = 0; r < examples.Count; r++) Mask(examples[r], rows.Row(rows.InputIds, r), rows.Row(labels, r), rng);
         var nextSentence = examples[0].NextSentenceLabel >= 0
             ? tensor(examples.Select(e => (long)e.NextSentenceLabel).ToArray())
             : null;
-        return new Batch(tensor(ids, shape), tensor(attention, shape), tensor(types, shape), tensor(labels, shape), nextSentence)
-        {
-            Tokens = examples.Sum(e => (long)e.Length),
-        };
+        return rows.ToBatch(rows.ToTensor(labels), nextSentence);
     }
 
     void Mask(PretrainingExample example, Span<long> ids, Span<long> labels, Random rng)

@@ -1,9 +1,7 @@
+using FineTuneService.Training.Models;
 using static TorchSharp.torch;
 
 namespace FineTuneService.Training.Inference;
-
-/// <summary>A right-padded batch on the host, row-major (rows × columns).</summary>
-sealed record HostBatch(long[] InputIds, long[] AttentionMask, long[] TokenTypeIds, int Rows, int Columns);
 
 /// <summary>One engine's forward pass. <see cref="LoadedModel"/> turns its logits into answers the same way whichever
 /// engine made them.</summary>
@@ -12,7 +10,7 @@ interface IForward : IDisposable
     InferenceEngine Engine { get; }
 
     /// <summary>float32 logits: (B, C) per sequence or (B, T, C) per token.</summary>
-    Tensor Logits(HostBatch batch);
+    Tensor Logits(PaddedRows batch);
 
     /// <summary>A causal LM's decoder of one sequence, with an empty key-value cache.</summary>
     IDecoder Decoder();

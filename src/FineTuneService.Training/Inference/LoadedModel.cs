@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using FineTuneService.Training.Models;
 using FineTuneService.Training.Onnx;
 using FineTuneService.Training.Tokenization;
@@ -16,7 +15,7 @@ public sealed class LoadedModel : IDisposable
     readonly string[] labels;
     readonly int maxLength;
     readonly int? maskId;
-    readonly HashSet<int> eosIds;
+    readonly TextGenerator? generator;
 
     LoadedModel(IForward? forward, ITokenizer tokenizer, ModelKind kind, string[] labels, int maxLength, Device device, IEnumerable<int> eosTokenIds)
     {
@@ -27,7 +26,11 @@ public sealed class LoadedModel : IDisposable
         this.maxLength = maxLength;
         Device = device;
         maskId = tokenizer.MaskId;
-        eosIds = [.. eosTokenIds, .. tokenizer is ByteLevelBpeTokenizer bpe ? [bpe.EosId] : Array.Empty<int>()];
+        if (kind == ModelKind.Clm)
+        {
+            generator = new TextGenerator(forward!, tokenizer, maxLength,
+                new HashSet<int>([.. eosTokenIds, .. tokenizer is ByteLevelBpeTokenizer bpe ? [bpe.EosId] : Array.Empty<int>()]));
+        }
     }
 
     public ITokenizer Tokenizer { get; }
@@ -102,41 +105,11 @@ public sealed class LoadedModel : IDisposable
         _ => ModelKind.Encoder,
     };
 
-    /// <summary>Tokenizes inputs for <see cref="Predict(IReadOnlyList{EncodedInput}, PredictOptions)"/>, truncated to the
+    /// <summary>Tokenizes inputs for <see cref="Predict(IReadOnlyList{EncodedInput}, PredictOptions, CancellationToken)"/>, truncated to the
     /// model's positions, and checks that each is one this model can take; errors name <c>inputs[i]</c>.</summary>
-    public EncodedInput[] Encode(IReadOnlyList<PredictInput> inputs)
-    {
-        if (Kind == ModelKind.Encoder)
-        {
-            throw new PredictInputException("model", "this model is a bare encoder with no task head; fine-tune it to predict (tokenize works)");
-        }
-        var encoded = new EncodedInput[inputs.Count];
-        for (int i = 0; i < inputs.Count; i++)
-        {
-            var input = inputs[i];
-            if (Kind == ModelKind.Clm)
-            {
-                if (input.TextPair is not null)
-                {
-                    throw new PredictInputException($"inputs[{i}].text_pair", "a causal language model takes a single prompt");
-                }
-                encoded[i] = new EncodedInput(input, Tokenizer.Encode(input.Text));
-                if (encoded[i].Length == 0)
-                {
-                    throw new PredictInputException($"inputs[{i}]", "the prompt is empty");
-                }
-                continue;
-            }
-            encoded[i] = new EncodedInput(input, Tokenizer.Encode(input.Text, input.TextPair, maxLength));
-            if (Kind == ModelKind.Mlm && (maskId is not { } mask || !encoded[i].Encoding.Ids.Contains(mask)))
-            {
-                throw new PredictInputException($"inputs[{i}]", maskId is null ? "the model's tokenizer has no mask token" : "has no [MASK] token to fill");
-            }
-        }
-        return encoded;
-    }
+    public EncodedInput[] Encode(IReadOnlyList<PredictInput> inputs) => InputChecks.Encode(Kind, Tokenizer, maxLength, inputs);
 
-    public IReadOnlyList<JsonObject> Predict(IReadOnlyList<PredictInput> inputs, PredictOptions options) =>
+    public IReadOnlyList<Prediction> Predict(IReadOnlyList<PredictInput> inputs, PredictOptions options) =>
         Predict(Encode(inputs), options);
 
     /// <summary>The [MASK] tokens of an encoded input (0 for a model without a mask token).</summary>
@@ -144,26 +117,26 @@ public sealed class LoadedModel : IDisposable
 
     /// <summary>Predicts for inputs from <see cref="Encode"/>; results are in input order. Generation checks
     /// <paramref name="cancellationToken"/> before each new token, so a client that went away stops costing.</summary>
-    public IReadOnlyList<JsonObject> Predict(IReadOnlyList<EncodedInput> inputs, PredictOptions options, CancellationToken cancellationToken = default)
+    public IReadOnlyList<Prediction> Predict(IReadOnlyList<EncodedInput> inputs, PredictOptions options, CancellationToken cancellationToken = default)
     {
         if (Kind == ModelKind.Clm)
         {
-            return inputs.Select(e => Generate(e, options, cancellationToken)).ToArray();
+            return inputs.Select(e => generator!.Generate(e, options, KeyValueCache, cancellationToken)).ToArray();
         }
-        var results = new JsonObject[inputs.Count];
+        var results = new Prediction[inputs.Count];
         using var inference = inference_mode();
-        foreach (var chunk in LengthSortedChunks(inputs.Select(e => e.Length).ToArray(), MaxBatchTokens, PaddingTolerance))
+        foreach (var chunk in LengthSortedChunks.Of(inputs.Select(e => e.Length).ToArray(), MaxBatchTokens, PaddingTolerance))
         {
             using var scope = NewDisposeScope();
             var rows = chunk.Select(i => inputs[i]).ToArray();
-            var logits = forward!.Logits(Collate(rows));
+            var logits = forward!.Logits(PaddedRows.Pad(rows.Length, r => rows[r].Encoding.Ids, r => rows[r].Encoding.TypeIds, Tokenizer.PadId));
             var chunkResults = Kind switch
             {
-                ModelKind.SequenceClassification => Classify(logits.softmax(-1), multiLabel: false),
-                ModelKind.MultiLabelClassification => Classify(logits.sigmoid(), multiLabel: true),
-                ModelKind.Regression => Regress(logits),
-                ModelKind.TokenClassification => Entities(logits, rows),
-                ModelKind.Mlm => FillMasks(logits, rows, options.TopK ?? PredictOptions.DefaultMaskCandidates),
+                ModelKind.SequenceClassification => HeadOutputs.Classify(logits.softmax(-1), labels, multiLabel: false),
+                ModelKind.MultiLabelClassification => HeadOutputs.Classify(logits.sigmoid(), labels, multiLabel: true),
+                ModelKind.Regression => HeadOutputs.Regress(logits),
+                ModelKind.TokenClassification => HeadOutputs.Entities(logits, rows, labels),
+                ModelKind.Mlm => HeadOutputs.FillMasks(logits, rows, maskId!.Value, options.TopK ?? PredictOptions.DefaultMaskCandidates, Tokenizer),
                 _ => throw new InvalidOperationException($"no predictions for {Kind}"),
             };
             for (int j = 0; j < chunk.Length; j++)
@@ -175,268 +148,9 @@ public sealed class LoadedModel : IDisposable
     }
 
     /// <summary>Ids, tokens, offsets and type ids per input; truncated only when <paramref name="maxLength"/> is given.</summary>
-    public IReadOnlyList<JsonObject> Tokenize(IReadOnlyList<PredictInput> inputs, int? maxLength = null,
+    public IReadOnlyList<Encoding> Tokenize(IReadOnlyList<PredictInput> inputs, int? maxLength = null,
         TruncationStrategy truncation = TruncationStrategy.LongestFirst, bool addSpecialTokens = true) =>
-        inputs.Select(input =>
-        {
-            var e = Tokenizer.Encode(input.Text, input.TextPair, maxLength, truncation, addSpecialTokens);
-            return new JsonObject
-            {
-                ["ids"] = new JsonArray(e.Ids.Select(id => (JsonNode)id).ToArray()),
-                ["tokens"] = new JsonArray(e.Tokens.Select(t => (JsonNode)t).ToArray()),
-                ["offsets"] = new JsonArray(e.Offsets.Select(o => (JsonNode)new JsonArray(o.Start, o.End)).ToArray()),
-                ["type_ids"] = new JsonArray(e.TypeIds.Select(t => (JsonNode)t).ToArray()),
-            };
-        }).ToArray();
-
-    /// <summary>Indices grouped longest first into chunks whose padded size (rows × longest) stays within the budget
-    /// and whose rows are at most <paramref name="paddingTolerance"/> tokens shorter than the chunk's longest.</summary>
-    internal static IEnumerable<int[]> LengthSortedChunks(IReadOnlyList<int> lengths, int maxBatchTokens, int paddingTolerance)
-    {
-        var order = Enumerable.Range(0, lengths.Count).OrderByDescending(i => lengths[i]).ToArray();
-        var chunk = new List<int>();
-        foreach (var i in order)
-        {
-            if (chunk.Count > 0)
-            {
-                int longest = lengths[chunk[0]];
-                if ((chunk.Count + 1) * longest > maxBatchTokens || longest - lengths[i] > paddingTolerance)
-                {
-                    yield return chunk.ToArray();
-                    chunk.Clear();
-                }
-            }
-            chunk.Add(i);
-        }
-        if (chunk.Count > 0)
-        {
-            yield return chunk.ToArray();
-        }
-    }
-
-    HostBatch Collate(IReadOnlyList<EncodedInput> rows)
-    {
-        int longest = rows.Max(e => e.Length);
-        var ids = new long[rows.Count * longest];
-        var mask = new long[ids.Length];
-        var types = new long[ids.Length];
-        Array.Fill(ids, Tokenizer.PadId);
-        for (int r = 0; r < rows.Count; r++)
-        {
-            var e = rows[r].Encoding;
-            for (int t = 0; t < e.Length; t++)
-            {
-                ids[r * longest + t] = e.Ids[t];
-                mask[r * longest + t] = 1;
-                types[r * longest + t] = e.TypeIds[t];
-            }
-        }
-        return new HostBatch(ids, mask, types, rows.Count, longest);
-    }
-
-    JsonObject[] Classify(Tensor probabilities, bool multiLabel)
-    {
-        int classes = (int)probabilities.shape[1];
-        var values = probabilities.cpu().data<float>().ToArray();
-        return Enumerable.Range(0, (int)probabilities.shape[0]).Select(r =>
-        {
-            var row = values.AsSpan(r * classes, classes);
-            int best = 0;
-            var scores = new JsonObject();
-            for (int c = 0; c < classes; c++)
-            {
-                scores[labels[c]] = row[c];
-                if (row[c] > row[best])
-                {
-                    best = c;
-                }
-            }
-            var result = new JsonObject { ["label"] = labels[best], ["score"] = row[best], ["scores"] = scores };
-            if (multiLabel)
-            {
-                var chosen = new JsonArray();
-                for (int c = 0; c < classes; c++)
-                {
-                    if (row[c] >= 0.5f)
-                    {
-                        chosen.Add(labels[c]);
-                    }
-                }
-                result["labels"] = chosen;
-            }
-            return result;
-        }).ToArray();
-    }
-
-    static JsonObject[] Regress(Tensor logits) =>
-        logits.reshape(-1).cpu().data<float>().ToArray().Select(v => new JsonObject { ["value"] = v }).ToArray();
-
-    JsonObject[] Entities(Tensor logits, IReadOnlyList<EncodedInput> rows)
-    {
-        var (best, index) = logits.softmax(-1).max(-1);
-        int width = (int)best.shape[1];
-        var scores = best.cpu().data<float>().ToArray();
-        var classes = index.cpu().data<long>().ToArray();
-        return rows.Select((row, r) => new JsonObject
-        {
-            ["entities"] = GroupEntities(row,
-                Enumerable.Range(0, row.Length).Select(t => labels[classes[r * width + t]]).ToArray(),
-                scores.AsSpan(r * width, row.Length).ToArray()),
-        }).ToArray();
-    }
-
-    /// <summary>IOB2 entities from each word's first sub-token (the one labelled in training): B-X opens an entity,
-    /// I-X continues one of the same type (and opens one otherwise), anything else closes it. Spans are character
-    /// offsets into the first text, covering whole words; the score is the mean over the entity's words.</summary>
-    internal static JsonArray GroupEntities(EncodedInput row, IReadOnlyList<string> tokenLabels, IReadOnlyList<float> tokenScores)
-    {
-        var e = row.Encoding;
-        var entities = new JsonArray();
-        OpenEntity? open = null;
-        void Close()
-        {
-            if (open is not null)
-            {
-                entities.Add(new JsonObject
-                {
-                    ["entity"] = open.Type,
-                    ["text"] = row.Input.Text[open.Start..open.End],
-                    ["start"] = open.Start,
-                    ["end"] = open.End,
-                    ["score"] = (double)open.Scores.Average(),
-                });
-                open = null;
-            }
-        }
-        for (int t = 0; t < e.Length; t++)
-        {
-            if (e.WordIds[t] is not { } word || e.TypeIds[t] != 0)
-            {
-                continue;
-            }
-            if (t > 0 && e.WordIds[t - 1] == word && e.TypeIds[t - 1] == 0)
-            {
-                if (open?.LastWord == word)
-                {
-                    open.End = e.Offsets[t].End;
-                }
-                continue;
-            }
-            var label = tokenLabels[t];
-            var (prefix, type) = label.Length > 2 && label[1] == '-' ? (label[0], label[2..]) : ('O', label);
-            if (prefix == 'I' && open?.Type == type)
-            {
-                open.Scores.Add(tokenScores[t]);
-                open.End = e.Offsets[t].End;
-                open.LastWord = word;
-                continue;
-            }
-            Close();
-            if (prefix is 'B' or 'I')
-            {
-                open = new OpenEntity(type, e.Offsets[t].Start, e.Offsets[t].End, word, [tokenScores[t]]);
-            }
-        }
-        Close();
-        return entities;
-    }
-
-    sealed class OpenEntity(string type, int start, int end, int lastWord, List<float> scores)
-    {
-        public string Type { get; } = type;
-        public int Start { get; } = start;
-        public int End { get; set; } = end;
-        public int LastWord { get; set; } = lastWord;
-        public List<float> Scores { get; } = scores;
-    }
-
-    JsonObject[] FillMasks(Tensor logits, IReadOnlyList<EncodedInput> rows, int topK)
-    {
-        var positions = rows.SelectMany((e, r) => e.Encoding.Ids.Select((id, t) => (id, r, t)).Where(p => p.id == maskId).Select(p => (p.r, p.t))).ToArray();
-        var rowIndex = tensor(positions.Select(p => (long)p.r).ToArray(), device: logits.device);
-        var colIndex = tensor(positions.Select(p => (long)p.t).ToArray(), device: logits.device);
-        int k = Math.Min(topK, (int)logits.shape[2]);
-        var (values, indices) = logits[rowIndex, colIndex].softmax(-1).topk(k);
-        var probs = values.cpu().data<float>().ToArray();
-        var ids = indices.cpu().data<long>().ToArray();
-        var results = rows.Select(_ => new JsonObject { ["masks"] = new JsonArray() }).ToArray();
-        for (int p = 0; p < positions.Length; p++)
-        {
-            var candidates = new JsonArray();
-            for (int j = 0; j < k; j++)
-            {
-                int id = (int)ids[p * k + j];
-                candidates.Add(new JsonObject
-                {
-                    ["token"] = Tokenizer.Decode([id], skipSpecialTokens: false),
-                    ["token_id"] = id,
-                    ["score"] = probs[p * k + j],
-                });
-            }
-            results[positions[p].r]["masks"]!.AsArray().Add(new JsonObject { ["position"] = positions[p].t, ["candidates"] = candidates });
-        }
-        return results;
-    }
-
-    /// <summary>Greedy or sampled continuation of one prompt, stopping at end-of-text; the context slides to the
-    /// model's last <c>n_positions</c> tokens. With the key-value cache each new token feeds one position; once the
-    /// context slides, positions shift and the window is fed whole, as without it. Sampling draws from a generator
-    /// seeded per input, so a seed reproduces the text whatever else is batched with it.</summary>
-    JsonObject Generate(EncodedInput prompt, PredictOptions options, CancellationToken cancellationToken)
-    {
-        var ids = prompt.Encoding.Ids.Select(id => (long)id).ToList();
-        using var generator = options.Sampling ? new Generator((ulong)(options.Seed ?? Random.Shared.NextInt64())) : null;
-        var generated = new List<int>();
-        using var decoder = forward!.Decoder();
-        using var inference = inference_mode();
-        for (int step = 0; step < options.MaxNewTokens; step++)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            using var scope = NewDisposeScope();
-            long[] feed;
-            if (KeyValueCache && decoder.Length > 0 && ids.Count <= maxLength)
-            {
-                feed = [ids[^1]];
-            }
-            else
-            {
-                decoder.Reset();
-                feed = ids.Skip(Math.Max(0, ids.Count - maxLength)).ToArray();
-            }
-            var last = decoder.Next(feed);
-            long next = generator is null ? last.argmax().item<long>() : Sample(last, options, generator);
-            if (eosIds.Contains((int)next))
-            {
-                break;
-            }
-            ids.Add(next);
-            generated.Add((int)next);
-        }
-        return new JsonObject
-        {
-            ["generated_text"] = prompt.Input.Text + Tokenizer.Decode(generated),
-            ["new_tokens"] = generated.Count,
-        };
-    }
-
-    /// <summary>Hugging Face's sampling order: temperature, then top-k, then top-p (keeping at least one token).</summary>
-    static long Sample(Tensor logits, PredictOptions options, Generator generator)
-    {
-        var scaled = logits / (options.Temperature ?? 1.0);
-        if (options.TopK is { } k && k < scaled.shape[0])
-        {
-            var kth = scaled.topk(k).values[-1];
-            scaled = scaled.masked_fill(scaled < kth, double.NegativeInfinity);
-        }
-        if (options.TopP is { } p && p < 1.0)
-        {
-            var (sorted, order) = scaled.sort(descending: true);
-            var probabilities = sorted.softmax(-1);
-            var dropSorted = probabilities.cumsum(-1) - probabilities >= p;
-            scaled = scaled.masked_fill(dropSorted.scatter(0, order, dropSorted), double.NegativeInfinity);
-        }
-        return multinomial(scaled.softmax(-1), 1, generator: generator).item<long>();
-    }
+        inputs.Select(input => Tokenizer.Encode(input.Text, input.TextPair, maxLength, truncation, addSpecialTokens)).ToArray();
 
     public void Dispose() => forward?.Dispose();
 }

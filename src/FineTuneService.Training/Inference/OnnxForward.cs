@@ -1,3 +1,4 @@
+using FineTuneService.Training.Models;
 using FineTuneService.Training.Onnx;
 using Microsoft.ML.OnnxRuntime;
 using TorchSharp;
@@ -40,7 +41,7 @@ sealed class OnnxForward : IForward
     }
 
     /// <summary>Logits of a padded batch; a decoder's graph runs it with an empty past.</summary>
-    public Tensor Logits(HostBatch batch)
+    public Tensor Logits(PaddedRows batch)
     {
         long[] shape = [batch.Rows, batch.Columns];
         using var ids = OrtValue.CreateTensorValueFromMemory(batch.InputIds, shape);

@@ -34,7 +34,7 @@ public sealed record QuantizationReport(int Examples, double Agreement, double F
             var b = int8.Predict(inputs, PredictOptions.Default);
             for (int i = 0; i < chunk.Length; i++)
             {
-                string la = a[i]["label"]!.GetValue<string>(), lb = b[i]["label"]!.GetValue<string>();
+                string la = ((Prediction.Classification)a[i]).Label, lb = ((Prediction.Classification)b[i]).Label;
                 agree += la == lb ? 1 : 0;
                 fp32Right += la == chunk[i].Label ? 1 : 0;
                 int8Right += lb == chunk[i].Label ? 1 : 0;

@@ -9,7 +9,7 @@ sealed class TorchForward(ITaskModel model, Device device) : IForward
 {
     public InferenceEngine Engine => InferenceEngine.Torch;
 
-    public Tensor Logits(HostBatch batch)
+    public Tensor Logits(PaddedRows batch)
     {
         long[] shape = [batch.Rows, batch.Columns];
         using var ids = tensor(batch.InputIds, shape, device: device);

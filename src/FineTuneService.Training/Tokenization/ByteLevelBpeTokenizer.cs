@@ -270,6 +270,42 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
         return text.Append(ByteLevel.FromByteChars(chars.ToString())).ToString();
     }
 
+    /// <summary>A byte-level BPE from tiktoken-style ranks (OpenAI's encodings: each token's bytes, by rank = id), with
+    /// <paramref name="endOfText"/> after them: a token of rank r is the merge of the two parts that BPE with the ranks
+    /// below r leaves of its bytes, which is how GPT-2's merges.txt relates to its ranks.</summary>
+    public static ByteLevelBpeTokenizer FromRanks(IReadOnlyList<byte[]> tokens, string endOfText = EndOfText)
+    {
+        ArgumentNullException.ThrowIfNull(tokens);
+        var vocab = tokens.Select(t => new string(t.Select(b => ByteLevel.ByteToChar[b]).ToArray())).ToList();
+        var rank = new Dictionary<string, int>(vocab.Count);
+        for (int r = 0; r < vocab.Count; r++)
+            rank[vocab[r]] = r;
+        var merges = new List<(string, string)>(vocab.Count);
+        for (int r = 0; r < vocab.Count; r++)
+        {
+            if (vocab[r].Length < 2)
+                continue;
+            var parts = vocab[r].Select(c => c.ToString()).ToList();
+            while (parts.Count > 2)
+            {
+                int best = -1, bestRank = r;
+                for (int i = 0; i + 1 < parts.Count; i++)
+                {
+                    if (rank.TryGetValue(parts[i] + parts[i + 1], out int pairRank) && pairRank < bestRank)
+                        (best, bestRank) = (i, pairRank);
+                }
+                if (best < 0)
+                    break;
+                parts[best] += parts[best + 1];
+                parts.RemoveAt(best + 1);
+            }
+            if (parts.Count != 2)
+                throw new InvalidDataException($"Rank {r} ('{vocab[r]}') is not the merge of two lower-ranked tokens.");
+            merges.Add((parts[0], parts[1]));
+        }
+        return new ByteLevelBpeTokenizer([.. vocab, endOfText], merges, endOfText: endOfText);
+    }
+
     /// <summary>Loads tokenizer.json when present, otherwise vocab.json + merges.txt; tokenizer_config.json's eos, pad
     /// and mask tokens and model_max_length are honoured.</summary>
     public static ByteLevelBpeTokenizer FromFolder(string dir)

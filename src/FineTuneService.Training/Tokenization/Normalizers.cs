@@ -256,6 +256,8 @@ sealed class PrecompiledNormalizer : TextNormalizer
     readonly uint[] units;
     readonly byte[] strings;
     readonly ConcurrentDictionary<int, string> replacements = new();
+    /// <summary>What each ASCII char becomes (null: itself), looked up once.</summary>
+    readonly string?[] asciiReplacements = new string?[128];
 
     public PrecompiledNormalizer(byte[] charsmap)
     {
@@ -271,6 +273,8 @@ sealed class PrecompiledNormalizer : TextNormalizer
         strings = charsmap[(int)(4 + unitCount * 4)..];
         try { _ = new UTF8Encoding(false, true).GetString(strings); }
         catch (DecoderFallbackException) { throw new InvalidDataException("The precompiled charsmap's strings are not UTF-8."); }
+        for (int c = 0; c < asciiReplacements.Length; c++)
+            asciiReplacements[c] = Transform([(char)c]);
     }
 
     public static PrecompiledNormalizer FromBase64(string? base64, string path)
@@ -333,6 +337,15 @@ sealed class PrecompiledNormalizer : TextNormalizer
 
         for (int at = 0; at < text.Length;)
         {
+            // An ASCII char before an ASCII char other than CR LF is a grapheme of its own.
+            char c = text[at];
+            if (c < 0x80 && (at + 1 == text.Length || text[at + 1] < 0x80) && !(c == '\r' && at + 1 < text.Length && text[at + 1] == '\n'))
+            {
+                if (asciiReplacements[c] is { } ascii)
+                    Replace(at, at + 1, ascii);
+                at++;
+                continue;
+            }
             var grapheme = text.AsSpan(at, StringInfo.GetNextTextElementLength(text.AsSpan(at)));
             if (System.Text.Encoding.UTF8.GetByteCount(grapheme) < MaxGraphemeBytes && Transform(grapheme) is { } whole)
             {

@@ -255,20 +255,19 @@ sealed record Metaspace(char Replacement, PrependScheme Prepend, bool Split)
         return new NormalizedText(Replacement + text, origin);
     }
 
-    /// <summary>The words of a piece that <see cref="Apply"/> made: with split, each starts at a replacement char
-    /// (Hugging Face's split on it, MergedWithNext).</summary>
+    /// <summary>The words of a piece that <see cref="Apply"/> made: with split, a word starts at each replacement char
+    /// (Hugging Face's split on it with MergedWithNext comes to this).</summary>
     public List<(int Start, int End)> Words(string text)
     {
         var words = new List<(int, int)>();
-        if (!Split)
+        int start = 0;
+        for (int i = Split && text.Length > 1 ? text.IndexOf(Replacement, 1) : -1; i > 0; i = text.IndexOf(Replacement, i + 1))
         {
-            words.Add((0, text.Length));
-            return words;
+            words.Add((start, i));
+            start = i;
         }
-        var matches = new List<(int, int)>();
-        for (int i = text.IndexOf(Replacement); i >= 0; i = text.IndexOf(Replacement, i + 1))
-            matches.Add((i, i + 1));
-        PreTokenizerStep.ApplyBehavior(matches, 0, text.Length, SplitBehavior.MergedWithNext, false, words);
+        if (start < text.Length)
+            words.Add((start, text.Length));
         return words;
     }
 

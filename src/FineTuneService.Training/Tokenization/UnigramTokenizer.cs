@@ -1,4 +1,4 @@
-using System.Text;
+using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
 
 namespace FineTuneService.Training.Tokenization;
@@ -11,6 +11,7 @@ public sealed class UnigramTokenizer : ITokenizer
 {
     /// <summary>Unknown chars score this much below the vocabulary's lowest piece (the Rust crate's K_UNK_PENALTY).</summary>
     const double UnkPenalty = 10.0;
+    const int WordCacheCapacity = 100_000;
 
     readonly string[] idToToken;
     readonly double[] scores;
@@ -26,6 +27,10 @@ public sealed class UnigramTokenizer : ITokenizer
     readonly HashSet<int> specialIds;
     readonly JsonObject tokenizerJson;
     readonly JsonObject? tokenizerConfig;
+    /// <summary>Word → its pieces; Viterbi runs once per distinct word.</summary>
+    readonly ConcurrentDictionary<string, (int Start, int End, int Id)[]> wordCache = new();
+    readonly ConcurrentDictionary<string, (int Start, int End, int Id)[]>.AlternateLookup<ReadOnlySpan<char>> wordCacheLookup;
+    int cachedWords;
 
     [ThreadStatic] static TokenSequence? firstScratch, secondScratch;
 
@@ -67,6 +72,7 @@ public sealed class UnigramTokenizer : ITokenizer
         PadId = Find(HfFiles.TokenContent(tokenizerConfig?["pad_token"])) ?? Find("<pad>") ?? unkId ?? 0;
         MaskId = Find(HfFiles.TokenContent(tokenizerConfig?["mask_token"])) ?? addedTokens.FirstOrDefault(t => t.Content == "<mask>")?.Id;
         ModelMaxLength = HfFiles.ModelMaxLength(tokenizerConfig);
+        wordCacheLookup = wordCache.GetAlternateLookup<ReadOnlySpan<char>>();
     }
 
     public int VocabSize => idToToken.Length;
@@ -102,7 +108,7 @@ public sealed class UnigramTokenizer : ITokenizer
         foreach (var (start, end) in words)
         {
             int wid = wordId++;
-            foreach (var (s, e, id) in Segment(piece.Text.AsSpan(start, end - start)))
+            foreach (var (s, e, id) in Pieces(piece.Text.AsSpan(start, end - start)))
             {
                 var (os, oe) = piece.OriginalRange(start + s, start + e);
                 output.Add(id, os, oe, wid);
@@ -110,10 +116,21 @@ public sealed class UnigramTokenizer : ITokenizer
         }
     }
 
+    (int Start, int End, int Id)[] Pieces(ReadOnlySpan<char> word)
+    {
+        if (wordCacheLookup.TryGetValue(word, out var pieces))
+            return pieces;
+        pieces = Segment(word);
+        // ConcurrentDictionary.Count takes every lock: count the entries here instead.
+        if (cachedWords < WordCacheCapacity && wordCacheLookup.TryAdd(word, pieces))
+            Interlocked.Increment(ref cachedWords);
+        return pieces;
+    }
+
     /// <summary>The Rust crate's encode_optimized: for each end position the best-scoring path (ties keep the first found,
     /// scanning starts left to right and pieces shortest first); a char no single piece covers is unk, runs of unk fuse,
     /// and a fused unk that is no piece becomes its UTF-8 byte pieces when byte_fallback has them all.</summary>
-    List<(int Start, int End, int Id)> Segment(ReadOnlySpan<char> word)
+    (int Start, int End, int Id)[] Segment(ReadOnlySpan<char> word)
     {
         int n = word.Length;
         var best = new double[n + 1];
@@ -182,7 +199,7 @@ public sealed class UnigramTokenizer : ITokenizer
                 result.Add((start, end, id));
             }
         }
-        return result;
+        return result.ToArray();
     }
 
     /// <summary>The tokens' pieces through the Metaspace decoder (joined by spaces without one), as Hugging Face decodes.</summary>

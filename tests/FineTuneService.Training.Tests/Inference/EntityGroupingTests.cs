@@ -22,9 +22,8 @@ public class EntityGroupingTests
             labels[t] = first ? wordLabels[encoding.WordIds[t]!.Value] : "B-NOISE";
             scores[t] = first ? 0.5f + 0.1f * encoding.WordIds[t]!.Value : 0f;
         }
-        return LoadedModel.GroupEntities(new EncodedInput(new PredictInput(text), encoding), labels, scores)
-            .Select(e => (e!["entity"]!.GetValue<string>(), e["text"]!.GetValue<string>(), e["start"]!.GetValue<int>(),
-                e["end"]!.GetValue<int>(), e["score"]!.GetValue<double>()))
+        return EntityGrouping.Group(new EncodedInput(new PredictInput(text), encoding), labels, scores)
+            .Select(e => (e.Type, e.Text, e.Start, e.End, e.Score))
             .ToArray();
     }
 

@@ -9,7 +9,7 @@ public class LengthSortedChunksTests
     {
         int[] lengths = [5, 40, 12, 38, 6, 30, 39, 7];
 
-        var chunks = LoadedModel.LengthSortedChunks(lengths, maxBatchTokens: 100, paddingTolerance: 10).ToArray();
+        var chunks = LengthSortedChunks.Of(lengths, maxBatchTokens: 100, paddingTolerance: 10).ToArray();
 
         // 40, 39 fit (2 × 40 = 80); 38 would make 120 > 100. 38, 30 pad by 8; 12 would pad by 26.
         Assert.Equal([[1, 6], [3, 5], [2, 7, 4, 0]], chunks);

@@ -34,7 +34,7 @@ public sealed class GenerationTests : IDisposable
     public void Dispose() => Directory.Delete(dir, recursive: true);
 
     static string Generate(LoadedModel model, PredictOptions options) =>
-        model.Predict([new PredictInput("the cat sat")], options)[0]["generated_text"]!.GetValue<string>();
+        ((Prediction.Generation)model.Predict([new PredictInput("the cat sat")], options)[0]).GeneratedText;
 
     [Fact]
     public void Cached_and_uncached_generation_give_the_same_tokens_on_both_engines()
@@ -68,6 +68,6 @@ public sealed class GenerationTests : IDisposable
         cancelled.Cancel();
 
         Assert.ThrowsAny<OperationCanceledException>(() => model.Predict(prompt, new PredictOptions(MaxNewTokens: 40, DoSample: false), cancelled.Token));
-        Assert.InRange(model.Predict(prompt, new PredictOptions(MaxNewTokens: 40, DoSample: false), CancellationToken.None)[0]["new_tokens"]!.GetValue<int>(), 1, 40);
+        Assert.InRange(((Prediction.Generation)model.Predict(prompt, new PredictOptions(MaxNewTokens: 40, DoSample: false), CancellationToken.None)[0]).NewTokens, 1, 40);
     }
 }

@@ -472,9 +472,21 @@ async function datasetsPage() {
 
 function lineage(m, byId) {
   return [
-    m.source_job_id ? h('div', {}, 'trained by ', h('a', { href: `#/jobs/${m.source_job_id}` }, `job ${shortId(m.source_job_id)}`)) : h('div', { class: 'muted' }, 'imported'),
+    m.source_job_id ? h('div', {}, 'trained by ', h('a', { href: `#/jobs/${m.source_job_id}` }, `job ${shortId(m.source_job_id)}`))
+      : m.hub ? h('div', { class: 'muted', title: `revision ${m.hub.revision}` }, `pulled from ${m.hub.id} @ ${m.hub.commit_sha.slice(0, 7)}`)
+      : h('div', { class: 'muted' }, 'imported'),
     m.base_model_id ? h('div', {}, 'from ', h('a', { href: `#/models/${m.base_model_id}` }, byId?.get(m.base_model_id)?.name || shortId(m.base_model_id))) : null,
   ];
+}
+
+/** A Hub pull shows its progress until it is ready, or why it failed. */
+function modelSize(m) {
+  if (m.status === 'importing') {
+    const p = m.progress;
+    return h('span', { class: 'muted' }, p && p.bytes_total ? `importing ${Math.floor(100 * p.bytes_done / p.bytes_total)}%` : 'importing');
+  }
+  if (m.status === 'failed') return h('span', { class: 'danger', title: m.error || '' }, 'import failed');
+  return fmtBytes(m.size_bytes);
 }
 
 async function modelsPage() {
@@ -485,7 +497,7 @@ async function modelsPage() {
     const byId = new Map(list.items.map((m) => [m.id, m]));
     body.replaceChildren(...list.items.map((m) => h('tr', { dataset: { model: m.id } },
       h('td', {}, h('a', { href: `#/models/${m.id}` }, m.name), h('div', { class: 'muted' }, shortId(m.id))),
-      h('td', {}, m.architecture || '–'), h('td', {}, lineage(m, byId)), h('td', {}, fmtBytes(m.size_bytes)), h('td', { class: 'muted' }, fmtTime(m.created_at)),
+      h('td', {}, m.architecture || '–'), h('td', {}, lineage(m, byId)), h('td', {}, modelSize(m)), h('td', { class: 'muted' }, fmtTime(m.created_at)),
       h('td', { class: 'actions' },
         h('a', { class: 'button', href: `#/models/${m.id}` }, 'Playground'),
         h('button', { onclick: () => download(`/models/${m.id}/download`, `model-${m.id}.zip`).catch((e) => error.replaceChildren(problemBox(e))) }, 'Download'),
