@@ -16,8 +16,9 @@ public sealed class FakeHub : IAsyncDisposable
     /// <param name="Token">When set, the repo is gated: only this Bearer token gets in (401 otherwise).</param>
     /// <param name="ListedSizes">Sizes the listing claims instead of the real ones.</param>
     /// <param name="Etags">ETags served instead of the real ones (hostile values).</param>
+    /// <param name="Unsized">The listing names the files without sizes (a mirror that ignores <c>blobs=true</c>).</param>
     public sealed record Repo(string Commit, IReadOnlyDictionary<string, byte[]> Files, string? Token = null,
-        IReadOnlyDictionary<string, long>? ListedSizes = null, IReadOnlyDictionary<string, string>? Etags = null);
+        IReadOnlyDictionary<string, long>? ListedSizes = null, IReadOnlyDictionary<string, string>? Etags = null, bool Unsized = false);
 
     public sealed record Seen(string Origin, string Method, string Path, string? Authorization, string? Range);
 
@@ -97,7 +98,7 @@ public sealed class FakeHub : IAsyncDisposable
         var siblings = repo.Files.Select(f =>
         {
             var size = repo.ListedSizes?.GetValueOrDefault(f.Key) ?? f.Value.Length;
-            return IsLfs(f.Key)
+            return repo.Unsized ? new { rfilename = f.Key } : IsLfs(f.Key)
                 ? (object)new { rfilename = f.Key, size, blobId = GitSha1(f.Value), lfs = new { sha256 = Sha256(f.Value), size, pointerSize = 134 } }
                 : new { rfilename = f.Key, size, blobId = GitSha1(f.Value) };
         });
