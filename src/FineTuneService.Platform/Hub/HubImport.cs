@@ -124,9 +124,15 @@ public sealed class HubImport(HubClient hub, ArtifactStore store, IStorageBudget
                 if (ArtifactStore.FolderSize(folder) > limit) throw new PayloadTooLargeException(Field, limit);
             }
             ModelFiles.Check(folder, budget.Value, Field);
+            var size = ArtifactStore.FolderSize(folder);
+            // A listing without sizes reserved less than arrived: the rest must still fit the tenant's quota.
+            if (size > model.SizeBytes)
+            {
+                await using var quota = scopes.CreateAsyncScope();
+                await Quotas.EnsureStorageAsync(quota.ServiceProvider.GetRequiredService<AppDbContext>(), model.TenantId, size - model.SizeBytes, gone.Token);
+            }
             Cache.Ref(repoId, model.HubRevision!, commit);
             store.Promote(folder, model.Path);
-            var size = ArtifactStore.FolderSize(store.FullPath(model.Path));
             await gone.CancelAsync();
             await reporting;
             await using var scope = scopes.CreateAsyncScope();

@@ -10,10 +10,11 @@ namespace FineTuneService.Training.Onnx;
 /// standard ops: RMSNorm (fp32) → q/k/v products (Qwen2's biases) → RoPE from the config's inverse frequencies
 /// (rope_theta, rope_scaling) → past + new keys and values → each key/value head repeated for its query heads →
 /// softmax(q·kᵀ/√d + causal and padding bias)·v → o_proj + residual; RMSNorm → down(silu(gate) · up) + residual;
-/// then the final norm and lm_head (or the tied embeddings).</summary>
+/// then the final norm and lm_head (or the tied embeddings). The sequence classifiers' graph has no cache (inputs
+/// <c>input_ids</c>, <c>attention_mask</c>) and reads <c>score</c> at each row's last real token: (batch, labels).</summary>
 static class LlamaOnnx
 {
-    public static readonly string[] Architectures = ["LlamaForCausalLM", "Qwen2ForCausalLM"];
+    public static readonly string[] Architectures = ["LlamaForCausalLM", "Qwen2ForCausalLM", "LlamaForSequenceClassification", "Qwen2ForSequenceClassification"];
 
     public static void Build(OnnxGraph g, ITaskModel model)
     {
@@ -22,12 +23,13 @@ static class LlamaOnnx
         long h = c.NumAttentionHeads, kv = c.KeyValueHeads, d = c.HeadDim;
 
         var ids = g.Input("input_ids", DataType.Int64, "batch", "sequence");
-        var mask = g.Input("attention_mask", DataType.Int64, "batch", "total_sequence");
-        var pasts = Enumerable.Range(0, c.NumHiddenLayers).Select(i => (
+        var cached = model is ICausalLM;
+        var mask = g.Input("attention_mask", DataType.Int64, "batch", cached ? "total_sequence" : "sequence");
+        var pasts = cached ? Enumerable.Range(0, c.NumHiddenLayers).Select(i => (
             Key: g.Input(Gpt2Onnx.PastKey(i), DataType.Float, "batch", kv, "past_sequence", d),
-            Value: g.Input(Gpt2Onnx.PastValue(i), DataType.Float, "batch", kv, "past_sequence", d))).ToArray();
+            Value: g.Input(Gpt2Onnx.PastValue(i), DataType.Float, "batch", kv, "past_sequence", d))).ToArray() : null;
 
-        var past = g.Op("Squeeze", g.Op("Shape", [pasts[0].Key], ("start", 2L), ("end", 3L)), g.Int64s(0));
+        var past = pasts is null ? g.Int64Scalar(0) : g.Op("Squeeze", g.Op("Shape", [pasts[0].Key], ("start", 2L), ("end", 3L)), g.Int64s(0));
         var sequence = g.Op("Squeeze", g.Op("Shape", [ids], ("start", 1L), ("end", 2L)), g.Int64s(0));
         var total = g.Op("Add", past, sequence);
         var positions = g.Op("Range", past, total, g.Int64Scalar(1)); // (S)
@@ -49,10 +51,14 @@ static class LlamaOnnx
             string Heads(string proj, long n) => g.Op("Transpose",
                 [g.Op("Reshape", Projection(g, normed, a + proj, w), g.Int64s(0, 0, n, d))], ("perm", new long[] { 0, 2, 1, 3 })); // (B, n, S, d)
             var q = Rotate(g, Heads("q_proj", h), cos, sin, d);
-            var k = g.Op("Concat", [pasts[i].Key, Rotate(g, Heads("k_proj", kv), cos, sin, d)], ("axis", 2L));
-            var v = g.Op("Concat", [pasts[i].Value, Heads("v_proj", kv)], ("axis", 2L));
-            g.Output(k, Gpt2Onnx.PresentKey(i), DataType.Float, "batch", kv, "total_sequence", d);
-            g.Output(v, Gpt2Onnx.PresentValue(i), DataType.Float, "batch", kv, "total_sequence", d);
+            var (k, v) = (Rotate(g, Heads("k_proj", kv), cos, sin, d), Heads("v_proj", kv));
+            if (pasts is not null)
+            {
+                k = g.Op("Concat", [pasts[i].Key, k], ("axis", 2L));
+                v = g.Op("Concat", [pasts[i].Value, v], ("axis", 2L));
+                g.Output(k, Gpt2Onnx.PresentKey(i), DataType.Float, "batch", kv, "total_sequence", d);
+                g.Output(v, Gpt2Onnx.PresentValue(i), DataType.Float, "batch", kv, "total_sequence", d);
+            }
             var context = Attention(g, q, Repeat(g, k, h / kv, h, d), Repeat(g, v, h / kv, h, d), bias, d, h * d);
             x = g.Op("Add", x, Projection(g, context, a + "o_proj", w));
             var normed2 = RmsNorm(g, x, p + "post_attention_layernorm", w, c.RmsNormEps);
@@ -60,6 +66,11 @@ static class LlamaOnnx
             x = g.Op("Add", x, Projection(g, swiglu, p + "mlp.down_proj", w));
         }
         var final = RmsNorm(g, x, "model.norm", w, c.RmsNormEps);
+        if (!cached)
+        {
+            BertOnnx.LogitsOutput(g, g.LastRealToken(g.MatMul(final, "score", w["score.weight"].t()), mask), model);
+            return;
+        }
         var logits = w.TryGetValue("lm_head.weight", out var head)
             ? g.MatMul(final, "lm_head", head.t())
             : g.TiedHead(final, ids, "embed_tokens", null, c.HiddenSize, c.VocabSize);

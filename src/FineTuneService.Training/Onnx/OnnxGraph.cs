@@ -171,6 +171,17 @@ sealed class OnnxGraph(OnnxPrecision precision)
         return Op("Reshape", logits, shape);
     }
 
+    /// <summary>Each row's values (B, S, C) at its last position whose attention_mask (B, S) is 1 → (B, C): a decoder
+    /// classifier's, right- or left-padded.</summary>
+    public string LastRealToken(string values, string mask)
+    {
+        var sequence = Op("Squeeze", Op("Shape", [mask], ("start", 1L), ("end", 2L)), Int64s(0));
+        var place = Op("Range", Int64Scalar(0), sequence, Int64Scalar(1)); // (S)
+        var last = Op("ArgMax", [Op("Mul", place, mask)], ("axis", 1L), ("keepdims", 1L)); // (B, 1)
+        var pick = Op("Unsqueeze", Op("Cast", [Op("Equal", Op("Unsqueeze", place, Int64s(0)), last)], ("to", (long)DataType.Float)), Int64s(-1));
+        return Op("ReduceSum", [Op("Mul", values, pick), Int64s(1)], ("keepdims", 0L));
+    }
+
     /// <summary>An initializer name from a Hugging Face module name: <c>bert.encoder.layer.0.</c> + qkv → bert_encoder_layer_0_qkv.</summary>
     public static string Name(string module, string what) =>
         (what.Length == 0 ? module.TrimEnd('.') : module.TrimEnd('.') + "." + what).Replace('.', '_');

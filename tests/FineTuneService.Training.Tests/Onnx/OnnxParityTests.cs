@@ -110,6 +110,19 @@ public sealed class OnnxParityTests(ITestOutputHelper output) : IDisposable
         Assert.True(MaxDiff(task, Padded([12, 4, 7], task.Config.VocabSize, seed: 3, tokenTypes: false)) < Tolerance);
     }
 
+    /// <summary>The decoders' sequence classifiers: <c>score</c> at each row's last real token (GPT-2's trained by the
+    /// fixture, Llama's and Qwen2's fresh over the checkpoints).</summary>
+    [Theory]
+    [InlineData("gpt2_seqcls", null)]
+    [InlineData("llama", "LlamaForSequenceClassification")]
+    [InlineData("qwen2", "Qwen2ForSequenceClassification")]
+    public void Decoder_sequence_classifiers_match_torch_on_a_padded_batch(string arch, string? architecture)
+    {
+        using var model = ModelFolder.Load(Fixtures.TinyRandom(arch), architecture).Module;
+        var task = (ITaskModel)model;
+        Assert.True(MaxDiff(task, Padded([12, 4, 7, 1], task.Config.VocabSize, seed: 8, tokenTypes: false)) < Tolerance);
+    }
+
     /// <summary>The cache as the serving decoder feeds it: a prompt, then one token at a time (Llama's GQA keeps 2 key/value heads for 4).</summary>
     [Theory]
     [InlineData("gpt2")]
