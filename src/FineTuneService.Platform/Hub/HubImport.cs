@@ -31,7 +31,6 @@ public sealed class HubImport(HubClient hub, ArtifactStore store, IStorageBudget
     public const string Queue = "hub";
     const string Field = "hub_id";
     const int MaxBodyBytes = 16 << 10;
-    const int MaxNameLength = 200;
     static readonly TimeSpan ProgressInterval = TimeSpan.FromSeconds(0.5);
 
     HubCache Cache => new(Path.Combine(store.Root, "hub"));
@@ -209,7 +208,7 @@ public sealed class HubImport(HubClient hub, ArtifactStore store, IStorageBudget
         if (repoId is null) errors.TryAdd("hub_id", ["required: the Hub's model id, e.g. FacebookAI/roberta-base"]);
         else if (HubNames.RepoIdProblem(repoId) is { } problem) errors.TryAdd("hub_id", [problem]);
         if (HubNames.RevisionProblem(revision) is { } bad) errors.TryAdd("revision", [bad]);
-        if (name is { Length: > MaxNameLength }) errors.TryAdd("name", [$"at most {MaxNameLength} characters"]);
+        if (name is { Length: > DisplayName.MaxLength }) errors.TryAdd("name", [$"at most {DisplayName.MaxLength} characters"]);
         if (errors.Count > 0) throw new RequestValidationException(errors);
         return (repoId!, revision, name is { Length: > 0 } ? name : null);
     }
