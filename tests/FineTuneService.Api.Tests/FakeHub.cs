@@ -3,12 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace FineTuneService.Api.Tests;
 
@@ -21,8 +16,9 @@ public sealed class FakeHub : IAsyncDisposable
     /// <param name="Token">When set, the repo is gated: only this Bearer token gets in (401 otherwise).</param>
     /// <param name="ListedSizes">Sizes the listing claims instead of the real ones.</param>
     /// <param name="Etags">ETags served instead of the real ones (hostile values).</param>
+    /// <param name="Unsized">The listing names the files without sizes (a mirror that ignores <c>blobs=true</c>).</param>
     public sealed record Repo(string Commit, IReadOnlyDictionary<string, byte[]> Files, string? Token = null,
-        IReadOnlyDictionary<string, long>? ListedSizes = null, IReadOnlyDictionary<string, string>? Etags = null);
+        IReadOnlyDictionary<string, long>? ListedSizes = null, IReadOnlyDictionary<string, string>? Etags = null, bool Unsized = false);
 
     public sealed record Seen(string Origin, string Method, string Path, string? Authorization, string? Range);
 
@@ -43,8 +39,8 @@ public sealed class FakeHub : IAsyncDisposable
 
     FakeHub()
     {
-        hub = Build();
-        cdn = Build();
+        hub = Loopback.Build();
+        cdn = Loopback.Build();
         hub.MapGet("/api/models/{org}/{name}/revision/{revision}", Revision);
         hub.MapMethods("/{org}/{name}/resolve/{revision}/{file}", ["HEAD", "GET"], Resolve);
         cdn.MapGet("/blobs/{sha}", Blob);
@@ -53,8 +49,8 @@ public sealed class FakeHub : IAsyncDisposable
     public static async Task<FakeHub> StartAsync()
     {
         var fake = new FakeHub();
-        fake.Endpoint = await Start(fake.hub);
-        fake.CdnEndpoint = await Start(fake.cdn);
+        fake.Endpoint = await Loopback.StartAsync(fake.hub);
+        fake.CdnEndpoint = await Loopback.StartAsync(fake.cdn);
         return fake;
     }
 
@@ -67,20 +63,6 @@ public sealed class FakeHub : IAsyncDisposable
         Convert.ToHexStringLower(SHA1.HashData([.. Encoding.ASCII.GetBytes($"blob {content.Length}\0"), .. content]));
 
     static bool IsLfs(string name) => name.EndsWith(".safetensors", StringComparison.Ordinal) || name.EndsWith(".bin", StringComparison.Ordinal);
-
-    static WebApplication Build()
-    {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        return builder.Build();
-    }
-
-    static async Task<Uri> Start(WebApplication app)
-    {
-        await app.StartAsync();
-        return new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
-    }
 
     void Record(string origin, HttpContext context) => Requests.Enqueue(new Seen(origin, context.Request.Method, context.Request.Path,
         context.Request.Headers.Authorization.FirstOrDefault(), context.Request.Headers.Range.FirstOrDefault()));
@@ -116,7 +98,7 @@ public sealed class FakeHub : IAsyncDisposable
         var siblings = repo.Files.Select(f =>
         {
             var size = repo.ListedSizes?.GetValueOrDefault(f.Key) ?? f.Value.Length;
-            return IsLfs(f.Key)
+            return repo.Unsized ? new { rfilename = f.Key } : IsLfs(f.Key)
                 ? (object)new { rfilename = f.Key, size, blobId = GitSha1(f.Value), lfs = new { sha256 = Sha256(f.Value), size, pointerSize = 134 } }
                 : new { rfilename = f.Key, size, blobId = GitSha1(f.Value) };
         });

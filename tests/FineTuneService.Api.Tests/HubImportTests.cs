@@ -138,6 +138,20 @@ public class HubImportTests(HubApiFactory factory) : IClassFixture<HubApiFactory
         Assert.Contains("model-00002-of-00002.safetensors", third.GetProperty("files").EnumerateArray().Select(f => f.GetString()));
         Assert.Equal(predicted.Select(p => p.ToString()), (await Predict(api, third.GetProperty("id").GetString()!)).Select(p => p.ToString()));
 
+        // A listing without sizes reserves nothing up front: what arrives must still fit the tenant's quota, or nothing is kept.
+        hub.Repos["fts-tests/unsized"] = new FakeHub.Repo(FakeHub.Commit("unsized"), files, Unsized: true);
+        using var admin = factory.Client(ApiFactory.AdminKey);
+        var small = await ApiFactory.CreateTenant(admin, "hub-small", new { max_storage_bytes = 50_000 });
+        using var smallClient = factory.Client(await ApiFactory.CreateKey(admin, small, "hub-small-member", "member"));
+        var unsized = await smallClient.PostAsync("/models/import", Pull(new { hub_id = "fts-tests/unsized" }));
+        Assert.Equal(HttpStatusCode.Accepted, unsized.StatusCode);
+        var unsizedId = (await unsized.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString();
+        var overQuota = await Poll.Until(() => smallClient.GetFromJsonAsync<JsonElement>($"/models/{unsizedId}"),
+            m => m.GetProperty("status").GetString() != "importing", TimeSpan.FromSeconds(60), m => $"{m}\n{worker.Log}", intervalMs: 200);
+        Assert.StartsWith("storage_quota_exceeded:", overQuota.GetProperty("error").GetString());
+        Assert.Equal(0, overQuota.GetProperty("size_bytes").GetInt64());
+        Assert.Empty(overQuota.GetProperty("files").EnumerateArray());
+
         // Bytes that do not hash to their ETag fail the import, and nothing of them is kept (nor counted against the quota).
         var other = new Dictionary<string, byte[]>(files) { ["model.safetensors"] = Tagged(files["model.safetensors"], "corrupt") };
         var otherSha = FakeHub.Sha256(other["model.safetensors"]);

@@ -5,9 +5,6 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -28,18 +25,17 @@ public class WebhookFactory : SeededApiFactory
 public sealed class Receiver : IAsyncDisposable
 {
     readonly WebApplication app;
+    Uri? address;
     public ConcurrentQueue<(string Event, string Delivery, string Signature, string Body, int Answer)> Requests { get; } = new();
     readonly ConcurrentDictionary<string, int> attempts = new();
 
     Receiver(WebApplication app) => this.app = app;
 
-    public Uri Url => new(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First() + "/hooks/fts?token=abc");
+    public Uri Url => new(address!, "/hooks/fts?token=abc");
 
     public static async Task<Receiver> StartAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        var app = builder.Build();
+        var app = Loopback.Build();
         var receiver = new Receiver(app);
         app.MapPost("/hooks/fts", async (HttpRequest request) =>
         {
@@ -49,7 +45,7 @@ public sealed class Receiver : IAsyncDisposable
             receiver.Requests.Enqueue((request.Headers["X-FineTune-Event"].ToString(), delivery, request.Headers["X-FineTune-Signature"].ToString(), body, answer));
             return Results.StatusCode(answer);
         });
-        await app.StartAsync();
+        receiver.address = await Loopback.StartAsync(app);
         return receiver;
     }
 

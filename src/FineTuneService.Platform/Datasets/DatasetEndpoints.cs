@@ -17,8 +17,6 @@ namespace FineTuneService.Platform.Datasets;
 
 public static class DatasetEndpoints
 {
-    const int MaxNameLength = 200;
-
     public static RouteGroupBuilder MapDatasetEndpoints(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/datasets").WithTags("Datasets").RequireKey(Policies.TenantData);
@@ -52,7 +50,7 @@ public static class DatasetEndpoints
             if (format is not null && !DatasetFile.Formats.Contains(format))
                 throw new RequestValidationException("format", $"'{format}' is not supported; use one of {string.Join(", ", DatasetFile.Formats)}");
             var name = form.Fields.GetValueOrDefault("name")?.Trim() is { Length: > 0 } n ? n : file.ClientFileName;
-            if (name.Length > MaxNameLength) throw new RequestValidationException("name", $"at most {MaxNameLength} characters");
+            if (name.Length > DisplayName.MaxLength) throw new RequestValidationException("name", $"at most {DisplayName.MaxLength} characters");
 
             DatasetFile.Inspection inspection;
             // Bounded as it streams, and stopped when the client goes away (the request's token).

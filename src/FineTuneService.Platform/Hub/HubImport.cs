@@ -31,7 +31,6 @@ public sealed class HubImport(HubClient hub, ArtifactStore store, IStorageBudget
     public const string Queue = "hub";
     const string Field = "hub_id";
     const int MaxBodyBytes = 16 << 10;
-    const int MaxNameLength = 200;
     static readonly TimeSpan ProgressInterval = TimeSpan.FromSeconds(0.5);
 
     HubCache Cache => new(Path.Combine(store.Root, "hub"));
@@ -124,9 +123,15 @@ public sealed class HubImport(HubClient hub, ArtifactStore store, IStorageBudget
                 if (ArtifactStore.FolderSize(folder) > limit) throw new PayloadTooLargeException(Field, limit);
             }
             ModelFiles.Check(folder, budget.Value, Field);
+            var size = ArtifactStore.FolderSize(folder);
+            // A listing without sizes reserved less than arrived: the rest must still fit the tenant's quota.
+            if (size > model.SizeBytes)
+            {
+                await using var quota = scopes.CreateAsyncScope();
+                await Quotas.EnsureStorageAsync(quota.ServiceProvider.GetRequiredService<AppDbContext>(), model.TenantId, size - model.SizeBytes, gone.Token);
+            }
             Cache.Ref(repoId, model.HubRevision!, commit);
             store.Promote(folder, model.Path);
-            var size = ArtifactStore.FolderSize(store.FullPath(model.Path));
             await gone.CancelAsync();
             await reporting;
             await using var scope = scopes.CreateAsyncScope();
@@ -203,7 +208,7 @@ public sealed class HubImport(HubClient hub, ArtifactStore store, IStorageBudget
         if (repoId is null) errors.TryAdd("hub_id", ["required: the Hub's model id, e.g. FacebookAI/roberta-base"]);
         else if (HubNames.RepoIdProblem(repoId) is { } problem) errors.TryAdd("hub_id", [problem]);
         if (HubNames.RevisionProblem(revision) is { } bad) errors.TryAdd("revision", [bad]);
-        if (name is { Length: > MaxNameLength }) errors.TryAdd("name", [$"at most {MaxNameLength} characters"]);
+        if (name is { Length: > DisplayName.MaxLength }) errors.TryAdd("name", [$"at most {DisplayName.MaxLength} characters"]);
         if (errors.Count > 0) throw new RequestValidationException(errors);
         return (repoId!, revision, name is { Length: > 0 } ? name : null);
     }

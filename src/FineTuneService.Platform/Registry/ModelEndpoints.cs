@@ -25,8 +25,6 @@ namespace FineTuneService.Platform.Registry;
 
 public static class ModelEndpoints
 {
-    const int MaxNameLength = 200;
-
     public static RouteGroupBuilder MapModelEndpoints(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/models").WithTags("Models").RequireKey(Policies.TenantData);
@@ -71,7 +69,7 @@ public static class ModelEndpoints
             var form = await Quotas.ReadUploadAsync(request, db, caller.TenantId, temp, "files", options.Value.MaxModelBytes, cancellationToken);
             ModelFiles.Assemble(form.Files, temp, options.Value.MaxModelBytes, budget.Value);
             var name = form.Fields.GetValueOrDefault("name")?.Trim() is { Length: > 0 } n ? n : "imported model";
-            if (name.Length > MaxNameLength) throw new RequestValidationException("name", $"at most {MaxNameLength} characters");
+            if (name.Length > DisplayName.MaxLength) throw new RequestValidationException("name", $"at most {DisplayName.MaxLength} characters");
 
             var id = Guid.NewGuid();
             folder = ArtifactStore.ModelFolder(id);

@@ -28,9 +28,9 @@ public static class ModelQuantization
             errors[name] = [$"unknown field; known fields are {string.Join(", ", Fields)}"];
         }
         string? modelName = null;
-        if (body["name"] is { } n && (n is not JsonValue v || !v.TryGetValue(out modelName) || modelName.Trim().Length is 0 or > 200))
+        if (body["name"] is { } n && (n is not JsonValue v || !v.TryGetValue(out modelName) || modelName.Trim().Length is 0 or > DisplayName.MaxLength))
         {
-            errors["name"] = ["a string of 1 to 200 characters"];
+            errors["name"] = [$"a string of 1 to {DisplayName.MaxLength} characters"];
         }
         QuantizeEvaluation? evaluation = null;
         switch (body["evaluation"])

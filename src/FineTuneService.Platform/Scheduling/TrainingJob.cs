@@ -64,7 +64,7 @@ public sealed class TrainingJob(
             deadline.CancelAfter(TimeSpan.FromTicks(Math.Max(1, (limit - (clock.GetUtcNow().UtcDateTime - (job.StartedAt ?? clock.GetUtcNow().UtcDateTime))).Ticks)));
             logger.LogInformation("Job {JobId} attempt {Attempt} starts on {Device} as {Owner}", jobId, job.Attempt, request.Device, lease.Owner);
             Event(jobId, "info", job.Attempt == 1 ? $"Started on {request.Device}." : $"Attempt {job.Attempt} started on {request.Device}; resuming from the newest checkpoint.");
-            var observer = new DbTrainingObserver(scopes, store, storage, lease, jobId, job.Attempt, webhooks, clock);
+            var observer = new DbTrainingObserver(scopes, store, storage, lease, jobId, job.Attempt, webhooks, clock, heartbeat.Lose);
             // A dedicated thread: training blocks for minutes to hours, the thread pool is for the heartbeat.
             var result = await Task.Factory.StartNew(() => TrainingJobRunner.Run(request, observer, stop.Token, heartbeat.Pause.Token),
                 stop.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default);
@@ -233,6 +233,8 @@ public sealed class TrainingJob(
     {
         public bool CancelRequested { get; private set; }
         public bool LeaseLost { get; private set; }
+        /// <summary>A write found the lease taken before the next beat did: the observer stops the training itself.</summary>
+        public void Lose() => LeaseLost = true;
         /// <summary>Set on a pause request: the trainer checkpoints after the step it is in and stops.</summary>
         public CancellationTokenSource Pause { get; } = new();
 

@@ -13,8 +13,6 @@ namespace FineTuneService.Platform.Tenants;
 
 public static class TenantEndpoints
 {
-    const int MaxNameLength = 200;
-
     public static IEndpointRouteBuilder MapTenantEndpoints(this IEndpointRouteBuilder app)
     {
         app.MapGet("/tenants/me", Me).WithTags("Tenants").RequireKey(Policies.Read).WithName("GetCurrentTenant")
@@ -124,8 +122,8 @@ public static class TenantEndpoints
     static async Task<Tenant> Find(AppDbContext db, Guid id, CancellationToken cancellationToken) =>
         await db.Tenants.AsNoTracking().FirstOrDefaultAsync(t => t.Id == id, cancellationToken) ?? throw new NotFoundException("tenant", id);
 
-    static string ValidName(string? name) => name?.Trim() is { Length: > 0 and <= MaxNameLength } n ? n
-        : throw new RequestValidationException("name", $"required, at most {MaxNameLength} characters");
+    static string ValidName(string? name) => name?.Trim() is { Length: > 0 and <= DisplayName.MaxLength } n ? n
+        : throw new RequestValidationException("name", $"required, at most {DisplayName.MaxLength} characters");
 
     static async Task EnsureNameFree(AppDbContext db, string name, Guid? self, CancellationToken cancellationToken)
     {

@@ -6,7 +6,8 @@ using static TorchSharp.torch;
 
 namespace FineTuneService.Training.Tests.Onnx;
 
-/// <summary>Generation through <see cref="LoadedModel"/> on a tiny GPT-2 with a trained byte-level BPE tokenizer:
+/// <summary>Generation through <see cref="LoadedModel"/> on a tiny GPT-2 (and a tiny Llama with grouped-query
+/// attention) with a trained byte-level BPE tokenizer:
 /// with the key-value cache and without it, on ONNX Runtime and on torch, greedy and seeded sampling, long enough
 /// (40 new tokens, 32 positions) for the context to slide.</summary>
 public sealed class GenerationTests : IDisposable
@@ -18,6 +19,7 @@ public sealed class GenerationTests : IDisposable
     ];
 
     readonly string dir = Directory.CreateTempSubdirectory("fts-gen-").FullName;
+    readonly string llamaDir = Directory.CreateTempSubdirectory("fts-gen-llama-").FullName;
 
     public GenerationTests()
     {
@@ -29,23 +31,37 @@ public sealed class GenerationTests : IDisposable
         };
         using var model = ModelFolder.Create("GPT2LMHeadModel", config, seed: 7).Module;
         ModelFolder.Export((ITaskModel)model, dir, tokenizer);
+        var llama = new LlamaConfig
+        {
+            Architectures = ["LlamaForCausalLM"], HiddenSize = 32, IntermediateSize = 64, NumHiddenLayers = 2, NumAttentionHeads = 4,
+            NumKeyValueHeads = 2, MaxPositionEmbeddings = 32, InitializerRange = 0.3,
+        }.SizedFor(tokenizer.VocabSize, tokenizer.PadId, tokenizer.EosId);
+        using var llamaModel = ModelFolder.Create("LlamaForCausalLM", llama, seed: 7).Module;
+        ModelFolder.Export((ITaskModel)llamaModel, llamaDir, tokenizer);
     }
 
-    public void Dispose() => Directory.Delete(dir, recursive: true);
+    public void Dispose()
+    {
+        Directory.Delete(dir, recursive: true);
+        Directory.Delete(llamaDir, recursive: true);
+    }
 
     static string Generate(LoadedModel model, PredictOptions options) =>
         ((Prediction.Generation)model.Predict([new PredictInput("the cat sat")], options)[0]).GeneratedText;
 
-    [Fact]
-    public void Cached_and_uncached_generation_give_the_same_tokens_on_both_engines()
+    [Theory]
+    [InlineData("gpt2")]
+    [InlineData("llama")]
+    public void Cached_and_uncached_generation_give_the_same_tokens_on_both_engines(string family)
     {
+        var folder = family == "gpt2" ? dir : llamaDir;
         var greedy = new PredictOptions(MaxNewTokens: 40, DoSample: false);
         var sampled = new PredictOptions(MaxNewTokens: 40, Temperature: 1.3, TopK: 50, TopP: 0.95, Seed: 11);
-        using var onnx = LoadedModel.Load(dir, CPU, InferenceEngine.OnnxRuntime);
-        using var torchModel = LoadedModel.Load(dir, CPU, InferenceEngine.Torch);
+        using var onnx = LoadedModel.Load(folder, CPU, InferenceEngine.OnnxRuntime);
+        using var torchModel = LoadedModel.Load(folder, CPU, InferenceEngine.Torch);
         Assert.Equal(InferenceEngine.OnnxRuntime, onnx.Engine);
         Assert.Equal(InferenceEngine.Torch, torchModel.Engine);
-        Assert.True(File.Exists(OnnxExport.PathIn(dir)), "the graph is cached beside the model");
+        Assert.True(File.Exists(OnnxExport.PathIn(folder)), "the graph is cached beside the model");
 
         var cachedGreedy = Generate(onnx, greedy);
         var cachedSample = Generate(onnx, sampled);

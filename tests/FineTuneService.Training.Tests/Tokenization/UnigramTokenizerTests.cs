@@ -12,7 +12,8 @@ public class UnigramTokenizerTests
 {
     static string Fixture => Path.Combine(TestData.Repository.FixturesDir, "sentencepiece");
 
-    /// <summary><c>xlmr</c>: the fixture with XLM-R's tokenizer_config.json. <c>nfkc</c>: NFKC + Replace(String) + Strip,
+    /// <summary><c>xlmr</c>: the fixture with XLM-R's tokenizer_config.json; <c>xlmr-legacy</c>: written as older
+    /// conversions wrote it. <c>nfkc</c>: NFKC + Replace(String) + Strip,
     /// prepend_scheme first, no split, a normalized lstrip <c>&lt;mask&gt;</c>. <c>bytes</c>: byte_fallback with the 256
     /// byte pieces, Lowercase after the charsmap, prepend_scheme never, an rstrip <c>&lt;/s&gt;</c>.</summary>
     internal static string Dressed(string style)
@@ -27,6 +28,17 @@ public class UnigramTokenizerTests
                     {"bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>", "sep_token": "</s>", "cls_token": "<s>",
                      "pad_token": "<pad>", "mask_token": "<mask>", "model_max_length": 512, "tokenizer_class": "XLMRobertaTokenizer"}
                     """);
+                break;
+            case "xlmr-legacy":
+                // As older conversions wrote XLM-R's file: the charsmap alone, Metaspace with add_prefix_space, RobertaProcessing.
+                root["normalizer"] = normalizers[0]!.DeepClone();
+                root["pre_tokenizer"] = new JsonObject { ["type"] = "Metaspace", ["replacement"] = "▁", ["str_rep"] = "▁", ["add_prefix_space"] = true };
+                root["decoder"] = root["pre_tokenizer"]!.DeepClone();
+                root["post_processor"] = new JsonObject
+                {
+                    ["type"] = "RobertaProcessing", ["sep"] = new JsonArray("</s>", 2), ["cls"] = new JsonArray("<s>", 0),
+                    ["trim_offsets"] = true, ["add_prefix_space"] = true,
+                };
                 break;
             case "nfkc":
                 root["normalizer"] = new JsonObject
@@ -67,6 +79,7 @@ public class UnigramTokenizerTests
 
     [Theory]
     [InlineData("xlmr")]
+    [InlineData("xlmr-legacy")]
     [InlineData("nfkc")]
     [InlineData("bytes")]
     public void DressedUnigramGivesHuggingFaceIdsOnRealTextAndEdgeCases(string style)
