@@ -24,7 +24,7 @@ public static class DatasetFile
     public static Inspection Inspect(string uploadPath, string clientFileName, string? requestedFormat, DataLimits limits)
     {
         if (new FileInfo(uploadPath).Length == 0) throw new DataFormatException("the file is empty");
-        var suffix = IsGzip(uploadPath) ? ".gz" : ""; // TabularData decompresses by file name
+        var suffix = Compression.IsGzip(uploadPath) ? ".gz" : "";
         var folder = System.IO.Path.GetDirectoryName(uploadPath)!;
         var path = System.IO.Path.Combine(folder, "upload" + suffix);
         File.Move(uploadPath, path);
@@ -87,12 +87,5 @@ public static class DatasetFile
         string? line;
         while ((line = reader.ReadLine()) is not null)
             if (!string.IsNullOrWhiteSpace(line)) yield return line;
-    }
-
-    static bool IsGzip(string path)
-    {
-        Span<byte> magic = stackalloc byte[2];
-        using var stream = File.OpenRead(path);
-        return stream.Read(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
     }
 }

@@ -87,7 +87,7 @@ public sealed record JobSpec(
         else if (train is null) Error("train_dataset_id", $"no dataset with id {TrainDatasetId}");
         var validation = ValidationDatasetId is { } validationId ? await db.Datasets.FindAsync([validationId], cancellationToken) : null;
         if (ValidationDatasetId is not null && validation is null) Error("validation_dataset_id", $"no dataset with id {ValidationDatasetId}");
-        if (ValidationSplit is <= 0 or >= 1) Error("validation_split", "between 0 and 1 (exclusive)");
+        if (EvaluationDataRules.SplitError(ValidationSplit, ValidationDatasetId is not null) is { } splitError) Error(EvaluationDataRules.SplitField, splitError);
         Webhook.Validate(Webhooks, webhooks, Error);
         // A split never leaves a side empty: each needs a row (fine-tune) or a document (pretrain) of the upload.
         var splitUnits = Type == "pretrain" ? train?.NumDocuments : train?.NumRows;

@@ -1,4 +1,3 @@
-using System.IO.Compression;
 using System.Text;
 using System.Text.Json;
 
@@ -7,7 +6,7 @@ namespace FineTuneService.Training.Data;
 /// <summary>Streams corpus datasets document by document; nothing holds more than one document in memory.
 /// Formats: <c>txt</c> (documents separated by blank lines, one sentence or paragraph per line) and <c>jsonl</c>
 /// (one document per line, its text in a string field, split into lines at newlines). Either may be gzip-compressed:
-/// the gzip magic bytes are recognised whatever the file name. Malformed input throws <see cref="InvalidDataException"/>
+/// <see cref="Compression"/> recognises it whatever the file name. Malformed input throws <see cref="InvalidDataException"/>
 /// naming the line.</summary>
 public static class CorpusReader
 {
@@ -24,7 +23,7 @@ public static class CorpusReader
 
     static IEnumerable<CorpusDocument> Read(string path, string format, string textField)
     {
-        using var reader = new StreamReader(OpenDecompressed(path), Encoding.UTF8);
+        using var reader = new StreamReader(Compression.OpenDecompressed(path), Encoding.UTF8);
         foreach (var document in Parse(reader, format, textField))
             yield return document;
     }
@@ -37,7 +36,7 @@ public static class CorpusReader
     {
         RequireFormat(format);
         limits ??= DataLimits.None;
-        using var reader = TabularData.StrictText(OpenDecompressed(path), limits);
+        using var reader = TabularData.StrictText(Compression.OpenDecompressed(path), limits);
         long documents = 0, lines = 0;
         foreach (var document in Parse(reader, format, textField, limits.MaxLinesPerDocument))
         {
@@ -56,15 +55,6 @@ public static class CorpusReader
 
     static IEnumerable<CorpusDocument> Parse(TextReader reader, string format, string textField, int maxLines = int.MaxValue) =>
         format == "txt" ? ReadText(reader, maxLines) : ReadJsonLines(reader, textField);
-
-    static Stream OpenDecompressed(string path)
-    {
-        var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
-        Span<byte> magic = stackalloc byte[2];
-        var isGzip = file.Read(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
-        file.Position = 0;
-        return isGzip ? new GZipStream(file, CompressionMode.Decompress) : file;
-    }
 
     static IEnumerable<CorpusDocument> ReadText(TextReader reader, int maxLines)
     {

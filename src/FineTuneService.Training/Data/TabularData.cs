@@ -1,4 +1,3 @@
-using System.IO.Compression;
 using System.Text;
 using System.Text.Json;
 
@@ -42,13 +41,8 @@ public static class TabularData
         Read(path, format).Select(row => row.Values);
 
     /// <summary>The file's text, decoded strictly: invalid UTF-8 or NUL characters are errors, not replacement characters.
-    /// A path ending in .gz is decompressed on the fly.</summary>
-    public static TextReader OpenText(string path, DataLimits? limits = null)
-    {
-        Stream stream = File.OpenRead(path);
-        if (path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase)) stream = new GZipStream(stream, CompressionMode.Decompress);
-        return StrictText(stream, limits);
-    }
+    /// A gzip file is decompressed on the fly.</summary>
+    public static TextReader OpenText(string path, DataLimits? limits = null) => StrictText(Compression.OpenDecompressed(path), limits);
 
     /// <summary>A stream's text, decoded as strictly as <see cref="OpenText"/> does, within <paramref name="limits"/>
     /// (uncompressed bytes, line length, cancellation); disposing the reader disposes the stream.</summary>

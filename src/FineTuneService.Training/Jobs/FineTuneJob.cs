@@ -25,10 +25,10 @@ public static class FineTuneJob
         if (args.MultiLabel && request.Task != "sequence_classification") Error("hyperparameters.multi_label", "applies to sequence_classification only.");
         if (args.ClassWeights is not null && (request.Task != "sequence_classification" || args.MultiLabel))
             Error("hyperparameters.class_weights", "applies to single-label sequence_classification only.");
-        if (request.ValidationSplit is { } split && (split <= 0 || split >= 1 || request.Validation is not null))
-            Error("validation_split", request.Validation is null ? "must be between 0 and 1 (exclusive)." : "give a validation dataset or a split, not both.");
-        if (args.EvalStrategy != "no" && request.Validation is null && request.ValidationSplit is null)
-            Error("hyperparameters.eval_strategy", "needs a validation dataset or validation_split.");
+        if (EvaluationDataRules.SplitError(request.ValidationSplit, request.Validation is not null) is { } splitError)
+            Error(EvaluationDataRules.SplitField, splitError);
+        if (EvaluationDataRules.EvalStrategyError(args.EvalStrategy, request.Validation is not null, request.ValidationSplit) is { } evalError)
+            Error("hyperparameters.eval_strategy", evalError);
         if (args.MetricForBestModel is { } metric && !MetricNames(request.Task, args.MultiLabel).Contains(args.BestMetricKey))
             Error("hyperparameters.metric_for_best_model", $"'{metric}' is not a metric of this task; use one of {string.Join(", ", MetricNames(request.Task, args.MultiLabel).Select(m => m[5..]))}.");
 

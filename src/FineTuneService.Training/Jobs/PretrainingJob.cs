@@ -24,8 +24,8 @@ public static class PretrainingJob
         args = TrainingArguments.Parse(spec?.TrainerHyperparameters ?? request.Hyperparameters, out var argErrors);
         foreach (var (key, messages) in argErrors)
             errors[key] = errors.TryGetValue(key, out var m) ? [.. m, .. messages] : messages;
-        if (args.EvalStrategy != "no" && request.Validation is null && request.ValidationSplit is null)
-            errors["hyperparameters.eval_strategy"] = ["Needs a validation dataset or validation_split."];
+        if (EvaluationDataRules.EvalStrategyError(args.EvalStrategy, request.Validation is not null, request.ValidationSplit) is { } evalError)
+            errors["hyperparameters.eval_strategy"] = [evalError];
         return errors;
     }
 

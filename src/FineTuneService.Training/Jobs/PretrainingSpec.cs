@@ -1,7 +1,5 @@
-using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using System.Text.Json.Serialization;
 using FineTuneService.Training.Checkpoints;
 using FineTuneService.Training.Data;
 using FineTuneService.Training.Models;
@@ -38,10 +36,6 @@ public sealed record PretrainingSpec(
     public static IReadOnlyList<string> Architectures(string task) =>
         ModelCatalogue.Families.Where(f => f.ArchitectureFor(HeadTask(task)) is not null).Select(f => f.ModelType).ToArray();
 
-    // config.json fields a shape may not set: the tokenizer decides them, or they describe heads, not the shape.
-    static readonly HashSet<string> DerivedFields =
-        ["vocab_size", "architectures", "model_type", "id2label", "label2id", "problem_type", "pad_token_id", "bos_token_id", "eos_token_id"];
-
     public bool IsCausal => Task == "clm";
 
     /// <summary>Parses and checks the pretraining parts of <paramref name="request"/>; problems go to
@@ -59,10 +53,8 @@ public sealed record PretrainingSpec(
             Error("train_dataset_id", $"A pretraining corpus is {string.Join(" or ", CorpusReader.Formats)}, not {request.Train.Format}.");
         if (request.Validation is { } validation && !CorpusReader.Formats.Contains(validation.Format))
             Error("validation_dataset_id", $"A pretraining corpus is {string.Join(" or ", CorpusReader.Formats)}, not {validation.Format}.");
-        if (request.ValidationSplit is { } split && (split <= 0 || split >= 1 || double.IsNaN(split)))
-            Error("validation_split", "Must be between 0 and 1 (exclusive).");
-        if (request.ValidationSplit is not null && request.Validation is not null)
-            Error("validation_split", "Give validation_split or validation_dataset_id, not both.");
+        if (EvaluationDataRules.SplitError(request.ValidationSplit, request.Validation is not null) is { } splitError)
+            Error(EvaluationDataRules.SplitField, splitError);
 
         var hyperparameters = request.Hyperparameters.DeepClone().AsObject();
         var mlmProbability = TakeNumber(hyperparameters, "mlm_probability", 0.15, !causal, p => p is > 0 and < 1, "between 0 and 1 (exclusive)", Error);
@@ -106,8 +98,8 @@ public sealed record PretrainingSpec(
         }
         else
         {
-            tokenizer = ParseTokenizer(request.TokenizerSpec, causal, Error);
-            shape = ParseShape(request.ModelShape, architectures, tokenizer?.VocabSize ?? 30522, Error);
+            tokenizer = TokenizerSettings.Parse(request.TokenizerSpec, causal, Error);
+            shape = ModelShapeSpec.Parse(request.ModelShape, architectures, tokenizer?.VocabSize ?? 30522, Error);
             foreach (var (field, message) in shape is null ? new Dictionary<string, string>() : request.ModelBudget.Check(shape))
                 Error(field switch { "vocab_size" => "tokenizer.vocab_size", "parameters" => "model", _ => $"model.{field}" }, message + ".");
             var positions = shape?.MaxPositions ?? int.MaxValue;
@@ -131,107 +123,5 @@ public sealed record PretrainingSpec(
         else
             return node.GetValue<double>();
         return fallback;
-    }
-
-    static TokenizerSettings? ParseTokenizer(JsonObject? spec, bool causal, Action<string, string> error)
-    {
-        if (spec is null)
-        {
-            error("tokenizer", "Pretraining from scratch trains a tokenizer on the corpus: give tokenizer.vocab_size.");
-            return null;
-        }
-        int? vocabSize = null, minFrequency = 2;
-        var lowercase = !causal;
-        foreach (var (name, value) in spec)
-        {
-            var kind = value?.GetValueKind();
-            switch (name)
-            {
-                case "vocab_size" when kind == JsonValueKind.Number && value!.AsValue().TryGetValue(out int v) && v is >= 300 and <= 1_000_000:
-                    vocabSize = v;
-                    break;
-                case "vocab_size":
-                    error("tokenizer.vocab_size", "Must be a whole number from 300 to 1000000.");
-                    break;
-                case "min_frequency" when kind == JsonValueKind.Number && value!.AsValue().TryGetValue(out int f) && f >= 1:
-                    minFrequency = f;
-                    break;
-                case "min_frequency":
-                    error("tokenizer.min_frequency", "Must be a whole number of at least 1.");
-                    break;
-                case "lowercase" when kind is JsonValueKind.True or JsonValueKind.False:
-                    lowercase = value!.GetValue<bool>();
-                    break;
-                case "lowercase":
-                    error("tokenizer.lowercase", "Must be true or false.");
-                    break;
-                default:
-                    error($"tokenizer.{name}", "Unknown field: the tokenizer takes vocab_size, lowercase and min_frequency.");
-                    break;
-            }
-        }
-        if (vocabSize is null && !spec.ContainsKey("vocab_size"))
-            error("tokenizer.vocab_size", "Required.");
-        return vocabSize is { } size ? new TokenizerSettings(size, lowercase, minFrequency.Value) : null;
-    }
-
-    static ModelConfig? ParseShape(JsonObject spec, IReadOnlyList<string> architectures, int vocabSize, Action<string, string> error)
-    {
-        var all = ModelCatalogue.Families.Select(f => f.ModelType).ToArray();
-        if (spec["architecture"] is not JsonValue given || given.GetValueKind() != JsonValueKind.String
-            || !all.Contains(given.GetValue<string>()))
-        {
-            error("model.architecture", $"Required: one of {string.Join(", ", all)}.");
-            return null;
-        }
-        var architecture = given.GetValue<string>();
-        if (!architectures.Contains(architecture))
-        {
-            error("model.architecture", $"This task pretrains a {string.Join(", ", architectures)} model.");
-            return null;
-        }
-        var type = ModelCatalogue.Find(architecture)!.ConfigType;
-        var fields = type.GetProperties()
-            .Select(p => (Property: p, Name: p.GetCustomAttribute<JsonPropertyNameAttribute>()?.Name))
-            .Where(p => p.Name is not null && !DerivedFields.Contains(p.Name))
-            .ToDictionary(p => p.Name!, p => p.Property);
-        var config = new JsonObject { ["vocab_size"] = vocabSize };
-        var ok = true;
-        foreach (var (name, value) in spec)
-        {
-            if (name == "architecture")
-                continue;
-            if (!fields.TryGetValue(name, out var property))
-            {
-                error($"model.{name}", DerivedFields.Contains(name)
-                    ? "Set by the tokenizer trained on the corpus; leave it out."
-                    : $"Not a {architecture} config.json field.");
-                ok = false;
-                continue;
-            }
-            try
-            {
-                value.Deserialize(property.PropertyType);
-                config[name] = value?.DeepClone();
-            }
-            catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
-            {
-                error($"model.{name}", $"Must be {(property.PropertyType == typeof(string) ? "a string" : "a number")}.");
-                ok = false;
-            }
-        }
-        if (!ok)
-            return null;
-        var shape = (ModelConfig)config.Deserialize(type)!;
-        try
-        {
-            shape.Validate();
-            return shape;
-        }
-        catch (InvalidCheckpointException e)
-        {
-            error("model", e.Message.Replace("config.json: ", "", StringComparison.Ordinal));
-            return null;
-        }
     }
 }

@@ -67,10 +67,6 @@ static class CausalMask
         var keys = attentionMask.to(ScalarType.Bool).unsqueeze(1).unsqueeze(1); // (B, 1, 1, S)
         return (causal & keys) | keyPlace.eq(queryPlace);
     }
-
-    /// <summary>Hugging Face's position ids for a left-padded batch: count the real tokens from 0; padding gets 1.</summary>
-    public static Tensor PositionsFromMask(Tensor attentionMask) =>
-        (attentionMask.cumsum(1) - 1).masked_fill(attentionMask.eq(0), 1);
 }
 
 /// <summary>A decoder's language-model head: next-token logits from <see cref="forward"/>, which generation steps

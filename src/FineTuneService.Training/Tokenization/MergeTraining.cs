@@ -14,96 +14,137 @@ static class MergeTraining
     public static Result Train(IReadOnlyDictionary<string, long> wordCounts, int vocabSize, int minFrequency,
         IEnumerable<string> specialTokens, IEnumerable<string> initialAlphabet, string continuingPrefix, int? limitAlphabet)
     {
-        var vocab = new List<string>();
-        var ids = new Dictionary<string, int>();
-        int Add(string token)
-        {
-            if (!ids.TryGetValue(token, out int id))
-            {
-                id = vocab.Count;
-                ids[token] = id;
-                vocab.Add(token);
-            }
-            return id;
-        }
+        var vocab = new Vocabulary();
         foreach (var token in specialTokens)
-            Add(token);
+            vocab.Add(token);
+        foreach (var c in Alphabet(wordCounts, initialAlphabet, limitAlphabet))
+            vocab.Add(c);
+        var corpus = new SymbolCorpus(wordCounts, vocab, continuingPrefix);
 
-        // The alphabet: every char of the corpus (the rarest dropped beyond limitAlphabet) plus the initial one.
+        var merges = new List<(string, string)>();
+        while (vocab.Count < vocabSize && corpus.MostFrequentPair() is { } next && next.Count >= Math.Max(1, minFrequency))
+        {
+            var top = next.Pair;
+            string left = vocab[top.Item1], right = vocab[top.Item2];
+            string rightPart = continuingPrefix.Length > 0 && right.StartsWith(continuingPrefix, StringComparison.Ordinal)
+                ? right[continuingPrefix.Length..]
+                : right;
+            corpus.Merge(top, vocab.Add(left + rightPart));
+            merges.Add((left, right));
+        }
+        return new Result(vocab.Tokens, merges);
+    }
+
+    /// <summary>Every char of the corpus (the rarest dropped beyond <paramref name="limitAlphabet"/>) plus the initial
+    /// alphabet, by code point.</summary>
+    static IEnumerable<string> Alphabet(IReadOnlyDictionary<string, long> wordCounts, IEnumerable<string> initialAlphabet, int? limitAlphabet)
+    {
         var charCounts = new Dictionary<string, long>();
         foreach (var (word, count) in wordCounts)
         {
             foreach (var rune in word.EnumerateRunes())
                 charCounts[rune.ToString()] = charCounts.GetValueOrDefault(rune.ToString()) + count;
         }
-        var alphabet = charCounts.OrderByDescending(e => e.Value).ThenBy(e => e.Key, StringComparer.Ordinal)
+        return charCounts.OrderByDescending(e => e.Value).ThenBy(e => e.Key, StringComparer.Ordinal)
             .Take(limitAlphabet ?? int.MaxValue).Select(e => e.Key)
             .Union(initialAlphabet)
             .OrderBy(c => Rune.GetRuneAt(c, 0).Value);
-        foreach (var c in alphabet)
-            Add(c);
+    }
 
-        // Words as symbol ids, in a fixed order so that the ids of the prefixed chars are deterministic.
-        var words = new List<List<int>>();
-        var counts = new List<long>();
-        foreach (var (word, count) in wordCounts.OrderBy(e => e.Key, StringComparer.Ordinal))
-        {
-            var symbols = new List<int>();
-            bool first = true;
-            foreach (var rune in word.EnumerateRunes())
-            {
-                string c = rune.ToString();
-                if (!ids.ContainsKey(c))
-                    continue;
-                symbols.Add(Add(first ? c : continuingPrefix + c));
-                first = false;
-            }
-            words.Add(symbols);
-            counts.Add(count);
-        }
+    /// <summary>Tokens by id, and ids by token.</summary>
+    sealed class Vocabulary
+    {
+        readonly Dictionary<string, int> ids = [];
 
-        var pairCounts = new Dictionary<(int, int), long>();
-        var where = new Dictionary<(int, int), HashSet<int>>();
-        for (int w = 0; w < words.Count; w++)
+        public List<string> Tokens { get; } = [];
+
+        public int Count => Tokens.Count;
+
+        public string this[int id] => Tokens[id];
+
+        public bool Contains(string token) => ids.ContainsKey(token);
+
+        /// <summary>The token's id, added at the end when new.</summary>
+        public int Add(string token)
         {
-            var symbols = words[w];
-            for (int i = 0; i + 1 < symbols.Count; i++)
+            if (!ids.TryGetValue(token, out int id))
             {
-                var pair = (symbols[i], symbols[i + 1]);
-                pairCounts[pair] = pairCounts.GetValueOrDefault(pair) + counts[w];
-                (where.TryGetValue(pair, out var set) ? set : where[pair] = []).Add(w);
+                id = Tokens.Count;
+                ids[token] = id;
+                Tokens.Add(token);
             }
+            return id;
         }
+    }
+
+    /// <summary>The corpus' words as symbol ids with their counts, the count of every adjacent pair, the words each pair
+    /// occurs in, and a queue of pairs by count.</summary>
+    sealed class SymbolCorpus
+    {
+        readonly List<List<int>> words = [];
+        readonly List<long> counts = [];
+        readonly Dictionary<(int, int), long> pairCounts = [];
+        readonly Dictionary<(int, int), HashSet<int>> where = [];
 
         // Max count first; among equal counts the smaller pair. Stale entries are skipped when popped.
-        var queue = new PriorityQueue<(int, int), (long Count, int Left, int Right)>(
+        readonly PriorityQueue<(int, int), (long Count, int Left, int Right)> queue = new(
             Comparer<(long Count, int Left, int Right)>.Create((a, b) =>
                 a.Count != b.Count ? b.Count.CompareTo(a.Count) : a.Left != b.Left ? a.Left.CompareTo(b.Left) : a.Right.CompareTo(b.Right)));
-        foreach (var (pair, count) in pairCounts)
+
+        /// <summary>Words in a fixed order, so that the ids of the prefixed chars are deterministic; chars outside the
+        /// alphabet are dropped.</summary>
+        public SymbolCorpus(IReadOnlyDictionary<string, long> wordCounts, Vocabulary vocab, string continuingPrefix)
         {
-            if (count > 0)
-                queue.Enqueue(pair, (count, pair.Item1, pair.Item2));
+            foreach (var (word, count) in wordCounts.OrderBy(e => e.Key, StringComparer.Ordinal))
+            {
+                var symbols = new List<int>();
+                bool first = true;
+                foreach (var rune in word.EnumerateRunes())
+                {
+                    string c = rune.ToString();
+                    if (!vocab.Contains(c))
+                        continue;
+                    symbols.Add(vocab.Add(first ? c : continuingPrefix + c));
+                    first = false;
+                }
+                words.Add(symbols);
+                counts.Add(count);
+            }
+            for (int w = 0; w < words.Count; w++)
+            {
+                var symbols = words[w];
+                for (int i = 0; i + 1 < symbols.Count; i++)
+                {
+                    var pair = (symbols[i], symbols[i + 1]);
+                    pairCounts[pair] = pairCounts.GetValueOrDefault(pair) + counts[w];
+                    (where.TryGetValue(pair, out var set) ? set : where[pair] = []).Add(w);
+                }
+            }
+            foreach (var (pair, count) in pairCounts)
+            {
+                if (count > 0)
+                    queue.Enqueue(pair, (count, pair.Item1, pair.Item2));
+            }
         }
 
-        var merges = new List<(string, string)>();
-        while (vocab.Count < vocabSize && queue.TryDequeue(out var top, out var priority))
+        /// <summary>The pair of the highest count (ties: the smaller ids) and its count; null when no pair is left.</summary>
+        public ((int, int) Pair, long Count)? MostFrequentPair()
         {
-            long current = pairCounts.GetValueOrDefault(top);
-            if (current != priority.Count)
+            while (queue.TryDequeue(out var top, out var priority))
             {
+                long current = pairCounts.GetValueOrDefault(top);
+                if (current == priority.Count)
+                    return (top, current);
                 if (current > 0)
                     queue.Enqueue(top, (current, top.Item1, top.Item2));
-                continue;
             }
-            if (current < Math.Max(1, minFrequency))
-                break;
-            string left = vocab[top.Item1], right = vocab[top.Item2];
-            string rightPart = continuingPrefix.Length > 0 && right.StartsWith(continuingPrefix, StringComparison.Ordinal)
-                ? right[continuingPrefix.Length..]
-                : right;
-            int merged = Add(left + rightPart);
-            merges.Add((left, right));
+            return null;
+        }
 
+        /// <summary>Replaces every occurrence of <paramref name="top"/> by <paramref name="merged"/>, updating the
+        /// counts of the neighbouring pairs.</summary>
+        public void Merge((int, int) top, int merged)
+        {
             var changed = new HashSet<(int, int)>();
             foreach (int w in where[top])
             {
@@ -142,6 +183,5 @@ static class MergeTraining
                     queue.Enqueue(pair, (count, pair.Item1, pair.Item2));
             }
         }
-        return new Result(vocab, merges);
     }
 }

@@ -58,41 +58,13 @@ public sealed partial class Trainer
         Freeze(module);
         var (decay, noDecay) = ParameterGroups(module);
         using var optimizer = new FlatAdamW(decay, noDecay, args.WeightDecay, args.AdamBeta1, args.AdamBeta2, args.AdamEpsilon, args.Bf16 ? module : null);
-        if (args.Tf32 is { } tf32 && device.type == DeviceType.CUDA)
-        {
-            // Process-wide in libtorch: a worker's jobs on other devices see it too.
-            torch.backends.cuda.matmul.allow_tf32 = tf32;
-            torch.backends.cudnn.allow_tf32 = tf32;
-        }
-        var totalSteps = TotalSteps;
-        var warmup = LearningRateSchedule.WarmupSteps(args, totalSteps);
-
-        var state = new TrainerState();
-        if (TrainerCheckpoint.Latest(checkpointsDir) is { } latest)
-        {
-            state = TrainerCheckpoint.Load(latest, module, optimizer);
-            observer.Event($"Resumed from {Path.GetFileName(latest)} (step {state.GlobalStep}).");
-        }
-        else
-        {
-            SetSeed(args.Seed);
-        }
-
-        // The losses and the gradient norm stay on the device and are read only to log, checkpoint or report: each read
-        // waits for the device (on a GPU a stall of the launch queue). float64 sums of the float32 losses are bit for bit
-        // the host doubles they replace, so a checkpoint's loss accumulators and a resumed run stay exact.
-        using var stepLoss = zeros(Array.Empty<long>(), float64, device);
-        using var lossSum = tensor(state.LossSum, float64, device);
-        using var totalLoss = tensor(state.TotalLoss, float64, device);
-        Tensor? gradNorm = null;
-        void ReadLosses() => (state.LossSum, state.TotalLoss) = (DeviceRead.Value<double>(lossSum), DeviceRead.Value<double>(totalLoss));
+        ApplyTf32();
+        var state = ResumeOrSeed(module, optimizer);
+        var schedule = new Schedule(args, TotalSteps);
+        using var totals = new RunningTotals(state, device);
 
         module.train();
-        var clock = Stopwatch.StartNew();
-        var window = Stopwatch.StartNew();
-        long windowSamples = 0, windowTokens = 0, runSamples = 0;
-        var startStep = state.GlobalStep;
-        var stop = state.GlobalStep >= totalSteps;
+        var stop = state.GlobalStep >= schedule.TotalSteps;
         for (var epoch = state.Epoch; !stop; epoch++)
         {
             var batches = train.TrainBatches(args.PerDeviceTrainBatchSize, args.Seed, epoch, args.GroupByLength);
@@ -102,103 +74,159 @@ public sealed partial class Trainer
                 cancellationToken.ThrowIfCancellationRequested();
                 var groupStart = b - b % args.GradientAccumulationSteps;
                 var groupSize = Math.Min(args.GradientAccumulationSteps, batches.Length - groupStart);
-                using (var scope = NewDisposeScope())
-                {
-                    // forward → loss (mean over the accumulation group) → backward
-                    var batch = train.Collate(batches[b]);
-                    if (device.type != DeviceType.CPU) batch = batch.To(device);
-                    var loss = model.Forward(batch).Loss! / groupSize;
-                    loss.backward();
-                    stepLoss.add_(loss.detach());
-                    windowSamples += batch.Size;
-                    windowTokens += batch.Tokens; // counted by the collator on the host
-                }
+                ForwardBackward(batches[b], groupSize, totals);
                 if (b - groupStart + 1 < groupSize) continue;
 
-                using (var scope = NewDisposeScope())
-                {
-                    // clip (max_grad_norm 0: not at all), update, zero the gradients
-                    var norm = optimizer.Step(args.LearningRate * LearningRateSchedule.Factor(args.LrSchedulerType, state.GlobalStep, warmup, totalSteps), args.MaxGradNorm);
-                    if (norm is not null)
-                    {
-                        gradNorm?.Dispose();
-                        gradNorm = norm.MoveToOuterDisposeScope();
-                    }
-                    optimizer.ZeroGrad();
-                }
-                state.GlobalStep++;
-                // A full collection keeps memory flat (dispose scopes alone leak ~29 MB a step on CPU) but costs the host ~2 ms
-                // or more, while on a GPU the host only queues kernels. H200, 16×128 steps, every step → every 10: MiniLM
-                // fine-tune 615 → 543 samples/s, small-BERT MLM 497 → 838; peak GPU memory the same (2.3 GB).
-                if (device.type == DeviceType.CPU || state.GlobalStep % 10 == 0)
-                {
-                    GC.Collect();
-                    GC.WaitForPendingFinalizers();
-                }
-                lossSum.add_(stepLoss);
-                totalLoss.add_(stepLoss);
-                stepLoss.zero_();
-                state.LossSteps++;
+                Step(optimizer, schedule.LearningRate(state.GlobalStep), totals);
                 var epochEnd = b == batches.Length - 1;
-                (state.Epoch, state.BatchInEpoch) = epochEnd ? (epoch + 1, 0) : (epoch, b + 1);
-                stop = state.GlobalStep >= totalSteps;
+                EndStep(state, totals, epochEnd ? (epoch + 1, 0) : (epoch, b + 1));
+                stop = state.GlobalStep >= schedule.TotalSteps;
                 var epochValue = (double)state.GlobalStep / StepsPerEpoch;
-                observer.Progress(state.GlobalStep, totalSteps, epochValue);
+                observer.Progress(state.GlobalStep, schedule.TotalSteps, epochValue);
 
-                if (state.GlobalStep % args.LoggingSteps == 0 || stop)
-                {
-                    ReadLosses();
-                    var seconds = Math.Max(window.Elapsed.TotalSeconds, 1e-9);
-                    var logs = new Dictionary<string, double>
-                    {
-                        ["loss"] = state.LossSum / state.LossSteps,
-                        ["learning_rate"] = args.LearningRate * LearningRateSchedule.Factor(args.LrSchedulerType, state.GlobalStep, warmup, totalSteps),
-                        ["epoch"] = epochValue,
-                        ["train_samples_per_second"] = windowSamples / seconds,
-                        ["train_tokens_per_second"] = windowTokens / seconds,
-                    };
-                    if (gradNorm is not null) logs["grad_norm"] = DeviceRead.Value<float>(gradNorm);
-                    observer.Metrics(state.GlobalStep, epochValue, "train", logs);
-                    state.LogHistory.Add(new(logs) { ["step"] = state.GlobalStep });
-                    runSamples += windowSamples;
-                    (state.LossSum, state.LossSteps, windowSamples, windowTokens) = (0, 0, 0, 0);
-                    lossSum.zero_();
-                    window.Restart();
-                }
-
-                var evaluated = false;
-                if (Due(args.EvalStrategy, args.EvalSteps ?? args.LoggingSteps, state.GlobalStep, epochEnd, stop))
-                {
-                    var metrics = Evaluate();
-                    observer.Metrics(state.GlobalStep, epochValue, "eval", metrics);
-                    state.LogHistory.Add(new(metrics) { ["step"] = state.GlobalStep, ["epoch"] = epochValue });
-                    state.LastEval = metrics;
-                    evaluated = true;
-                    stop |= TrackBest(state, metrics);
-                }
+                if (state.GlobalStep % args.LoggingSteps == 0 || stop) Log(state, totals, epochValue, schedule.LearningRate(state.GlobalStep));
+                var evaluated = Due(args.EvalStrategy, args.EvalSteps ?? args.LoggingSteps, state.GlobalStep, epochEnd, stop);
+                if (evaluated) stop |= EvaluateAndTrack(state, epochValue);
                 var pausing = pause.IsCancellationRequested && !stop;
-                if (Due(args.SaveStrategy, args.SaveSteps, state.GlobalStep, epochEnd, stop) || pausing)
-                {
-                    if (evaluated && state.BestStep == state.GlobalStep) state.BestCheckpoint = TrainerCheckpoint.Name(state.GlobalStep);
-                    ReadLosses();
-                    observer.BeforeCheckpoint(state.GlobalStep, TrainerCheckpoint.EstimatedBytes(module));
-                    var path = TrainerCheckpoint.Save(checkpointsDir, module, optimizer, state);
-                    TrainerCheckpoint.Rotate(checkpointsDir, args.SaveTotalLimit, args.LoadBestModelAtEnd ? state.BestCheckpoint : null);
-                    observer.Checkpoint(state.GlobalStep, path, evaluated ? state.LastEval! : new Dictionary<string, double>());
-                }
+                if (Due(args.SaveStrategy, args.SaveSteps, state.GlobalStep, epochEnd, stop) || pausing) SaveCheckpoint(module, optimizer, state, totals, evaluated);
                 if (pausing) throw new TrainingPausedException(state.GlobalStep);
             }
         }
-        gradNorm?.Dispose();
-        ReadLosses();
+        totals.ReadLosses(state);
         optimizer.Dispose(); // the model's float32 weights again (bf16 trained a working copy)
+        return Finish(module, state, totals);
+    }
 
+    /// <summary>The warm-up and decay of the learning rate: a pure function of the step.</summary>
+    sealed class Schedule(TrainingArguments args, int totalSteps)
+    {
+        readonly int warmup = LearningRateSchedule.WarmupSteps(args, totalSteps);
+
+        public int TotalSteps => totalSteps;
+
+        public double LearningRate(int step) => args.LearningRate * LearningRateSchedule.Factor(args.LrSchedulerType, step, warmup, totalSteps);
+    }
+
+    void ApplyTf32()
+    {
+        if (args.Tf32 is { } tf32 && device.type == DeviceType.CUDA)
+        {
+            // Process-wide in libtorch: a worker's jobs on other devices see it too.
+            torch.backends.cuda.matmul.allow_tf32 = tf32;
+            torch.backends.cudnn.allow_tf32 = tf32;
+        }
+    }
+
+    /// <summary>The state of the newest checkpoint, loaded into the model and optimizer; or a fresh run, seeded.</summary>
+    TrainerState ResumeOrSeed(nn.Module module, FlatAdamW optimizer)
+    {
+        if (TrainerCheckpoint.Latest(checkpointsDir) is { } latest)
+        {
+            var state = TrainerCheckpoint.Load(latest, module, optimizer);
+            observer.Event($"Resumed from {Path.GetFileName(latest)} (step {state.GlobalStep}).");
+            return state;
+        }
+        SetSeed(args.Seed);
+        return new TrainerState();
+    }
+
+    /// <summary>forward → loss (mean over the accumulation group) → backward; the loss is summed on the device.</summary>
+    void ForwardBackward(int[] indices, int groupSize, RunningTotals totals)
+    {
+        using var scope = NewDisposeScope();
+        var batch = train.Collate(indices);
+        if (device.type != DeviceType.CPU) batch = batch.To(device);
+        var loss = model.Forward(batch).Loss! / groupSize;
+        loss.backward();
+        totals.StepLoss.add_(loss.detach());
+        totals.WindowSamples += batch.Size;
+        totals.WindowTokens += batch.Tokens; // a host count the collator made: no read of the device
+    }
+
+    /// <summary>clip (max_grad_norm 0: not at all), update, zero the gradients.</summary>
+    void Step(FlatAdamW optimizer, double learningRate, RunningTotals totals)
+    {
+        using var scope = NewDisposeScope();
+        var norm = optimizer.Step(learningRate, args.MaxGradNorm);
+        if (norm is not null)
+        {
+            totals.GradNorm?.Dispose();
+            totals.GradNorm = norm.MoveToOuterDisposeScope();
+        }
+        optimizer.ZeroGrad();
+    }
+
+    /// <summary>Counts the step, adds its loss to the sums and moves the data position to <paramref name="next"/>.</summary>
+    void EndStep(TrainerState state, RunningTotals totals, (int Epoch, int BatchInEpoch) next)
+    {
+        state.GlobalStep++;
+        // A full collection keeps memory flat (dispose scopes alone leak ~29 MB a step on CPU) but costs the host ~2 ms
+        // or more, while on a GPU the host only queues kernels. H200, 16×128 steps, every step → every 10: MiniLM
+        // fine-tune 615 → 543 samples/s, small-BERT MLM 497 → 838; peak GPU memory the same (2.3 GB).
+        if (device.type == DeviceType.CPU || state.GlobalStep % 10 == 0)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+        }
+        totals.LossSum.add_(totals.StepLoss);
+        totals.TotalLoss.add_(totals.StepLoss);
+        totals.StepLoss.zero_();
+        state.LossSteps++;
+        (state.Epoch, state.BatchInEpoch) = next;
+    }
+
+    /// <summary>The train metrics of the steps since the last log: mean loss, learning rate, throughput, gradient norm.</summary>
+    void Log(TrainerState state, RunningTotals totals, double epochValue, double learningRate)
+    {
+        totals.ReadLosses(state);
+        var seconds = Math.Max(totals.Window.Elapsed.TotalSeconds, 1e-9);
+        var logs = new Dictionary<string, double>
+        {
+            ["loss"] = state.LossSum / state.LossSteps,
+            ["learning_rate"] = learningRate,
+            ["epoch"] = epochValue,
+            ["train_samples_per_second"] = totals.WindowSamples / seconds,
+            ["train_tokens_per_second"] = totals.WindowTokens / seconds,
+        };
+        if (totals.GradNorm is not null) logs["grad_norm"] = DeviceRead.Value<float>(totals.GradNorm);
+        observer.Metrics(state.GlobalStep, epochValue, "train", logs);
+        state.LogHistory.Add(new(logs) { ["step"] = state.GlobalStep });
+        totals.RunSamples += totals.WindowSamples;
+        (state.LossSum, state.LossSteps, totals.WindowSamples, totals.WindowTokens) = (0, 0, 0, 0);
+        totals.LossSum.zero_();
+        totals.Window.Restart();
+    }
+
+    /// <summary>Evaluates, reports and tracks the best metric; returns true when early stopping says stop.</summary>
+    bool EvaluateAndTrack(TrainerState state, double epochValue)
+    {
+        var metrics = Evaluate();
+        observer.Metrics(state.GlobalStep, epochValue, "eval", metrics);
+        state.LogHistory.Add(new(metrics) { ["step"] = state.GlobalStep, ["epoch"] = epochValue });
+        state.LastEval = metrics;
+        return TrackBest(state, metrics);
+    }
+
+    void SaveCheckpoint(nn.Module module, FlatAdamW optimizer, TrainerState state, RunningTotals totals, bool evaluated)
+    {
+        if (evaluated && state.BestStep == state.GlobalStep) state.BestCheckpoint = TrainerCheckpoint.Name(state.GlobalStep);
+        totals.ReadLosses(state);
+        observer.BeforeCheckpoint(state.GlobalStep, TrainerCheckpoint.EstimatedBytes(module));
+        var path = TrainerCheckpoint.Save(checkpointsDir, module, optimizer, state);
+        TrainerCheckpoint.Rotate(checkpointsDir, args.SaveTotalLimit, args.LoadBestModelAtEnd ? state.BestCheckpoint : null);
+        observer.Checkpoint(state.GlobalStep, path, evaluated ? state.LastEval! : new Dictionary<string, double>());
+    }
+
+    /// <summary>The run's train_* figures and the eval_* of the model it keeps (the best checkpoint's, when loaded).</summary>
+    TrainerResult Finish(nn.Module module, TrainerState state, RunningTotals totals)
+    {
+        var seconds = totals.Clock.Elapsed.TotalSeconds;
         var final = new Dictionary<string, double>
         {
             ["train_loss"] = state.TotalLoss / Math.Max(1, state.GlobalStep),
-            ["train_runtime"] = clock.Elapsed.TotalSeconds,
-            ["train_samples_per_second"] = (runSamples + windowSamples) / Math.Max(clock.Elapsed.TotalSeconds, 1e-9),
-            ["train_steps_per_second"] = (state.GlobalStep - startStep) / Math.Max(clock.Elapsed.TotalSeconds, 1e-9),
+            ["train_runtime"] = seconds,
+            ["train_samples_per_second"] = (totals.RunSamples + totals.WindowSamples) / Math.Max(seconds, 1e-9),
+            ["train_steps_per_second"] = (state.GlobalStep - totals.StartStep) / Math.Max(seconds, 1e-9),
             ["epoch"] = (double)state.GlobalStep / StepsPerEpoch,
         };
         if (args.LoadBestModelAtEnd && state.BestCheckpoint is { } best)
@@ -210,6 +238,34 @@ public sealed partial class Trainer
             : state.LastEval ?? (eval is null ? null : Evaluate());
         foreach (var (k, v) in evalMetrics ?? []) final[k] = v;
         return new TrainerResult(state.GlobalStep, final, state.BestCheckpoint);
+    }
+
+    /// <summary>What one run sums as it goes. The losses and the gradient norm stay on the device and are read only to
+    /// log, checkpoint or report: each read waits for the device (on a GPU a stall of the launch queue). float64 sums of
+    /// the float32 losses are bit for bit the host doubles they replace, so a checkpoint's loss accumulators and a
+    /// resumed run stay exact. Samples and tokens are host counts.</summary>
+    sealed class RunningTotals(TrainerState state, Device device) : IDisposable
+    {
+        public Tensor StepLoss { get; } = zeros(Array.Empty<long>(), float64, device);
+        public Tensor LossSum { get; } = tensor(state.LossSum, float64, device);
+        public Tensor TotalLoss { get; } = tensor(state.TotalLoss, float64, device);
+        public Tensor? GradNorm { get; set; }
+        public Stopwatch Clock { get; } = Stopwatch.StartNew();
+        public Stopwatch Window { get; } = Stopwatch.StartNew();
+        public int StartStep { get; } = state.GlobalStep;
+        public long WindowSamples { get; set; }
+        public long WindowTokens { get; set; }
+        public long RunSamples { get; set; }
+
+        public void ReadLosses(TrainerState into) => (into.LossSum, into.TotalLoss) = (DeviceRead.Value<double>(LossSum), DeviceRead.Value<double>(TotalLoss));
+
+        public void Dispose()
+        {
+            GradNorm?.Dispose();
+            StepLoss.Dispose();
+            LossSum.Dispose();
+            TotalLoss.Dispose();
+        }
     }
 
     static bool Due(string strategy, int every, int step, bool epochEnd, bool last) => strategy switch

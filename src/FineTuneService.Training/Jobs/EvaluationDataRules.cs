@@ -1,0 +1,20 @@
+namespace FineTuneService.Training.Jobs;
+
+/// <summary>The rules on a job's evaluation data, worded once for every job type and for the Platform's spec check.</summary>
+public static class EvaluationDataRules
+{
+    public const string SplitField = "validation_split";
+
+    /// <summary>What is wrong with <paramref name="split"/>, given whether a validation dataset is named too; null when nothing.</summary>
+    public static string? SplitError(double? split, bool hasValidationDataset) => split switch
+    {
+        null => null,
+        <= 0 or >= 1 or double.NaN => "must be between 0 and 1 (exclusive)",
+        _ when hasValidationDataset => "give validation_split or validation_dataset_id, not both",
+        _ => null,
+    };
+
+    /// <summary>Evaluating needs data to evaluate on.</summary>
+    public static string? EvalStrategyError(string evalStrategy, bool hasValidationDataset, double? split) =>
+        evalStrategy != "no" && !hasValidationDataset && split is null ? "needs a validation dataset or validation_split" : null;
+}
