@@ -34,8 +34,8 @@ public sealed record JobSpec(
 {
     public static readonly IReadOnlyDictionary<string, string[]> Tasks = new Dictionary<string, string[]>
     {
-        ["finetune"] = ["sequence_classification", "regression", "token_classification"],
-        ["pretrain"] = ["mlm", "mlm_nsp", "clm"],
+        ["finetune"] = [.. FineTuneJob.Tasks],
+        ["pretrain"] = [.. PretrainingSpec.Tasks],
     };
 
     /// <summary>Reads a body: a syntax error is the body's, a type error or unknown name is its field's.</summary>
