@@ -3,12 +3,6 @@ using FineTuneService.Training.Checkpoints;
 
 namespace FineTuneService.Training.Models;
 
-/// <summary>What a dimension of a model's shape bounds, so one limit covers the same kind of size in every family.</summary>
-public enum ShapeLimit { Layers, Width, Heads, Vocabulary, Positions, Labels }
-
-/// <summary>One dimension of a <c>config.json</c>, under its Hugging Face name.</summary>
-public sealed record ShapeDimension(string Field, long Value, ShapeLimit Limit);
-
 /// <summary>The largest model the service agrees to build (configuration section <c>Models</c>): every dimension of a
 /// shape and the bytes its parameters take in float32 (what training holds, before gradients and optimizer state).
 /// Checked from the config alone, before any tensor exists, wherever a model comes in: import, <c>POST /jobs</c>

@@ -26,19 +26,3 @@ public interface ITokenizer
     /// <summary>Writes the Hugging Face tokenizer files of this tokenizer into <paramref name="dir"/>.</summary>
     void Save(string dir);
 }
-
-/// <summary>One encoded input. Offsets are UTF-16 (C# string) index ranges into the original text (into the
-/// pair's text for tokens of the second sequence); special tokens added by the template get (0, 0) and a null word id.
-/// Word ids count the pre-tokenized words of each sequence from 0.</summary>
-public sealed record Encoding(int[] Ids, int[] TypeIds, string[] Tokens, (int Start, int End)[] Offsets, int?[] WordIds)
-{
-    public int Length => Ids.Length;
-}
-
-/// <summary>Hugging Face truncation strategies: `longest_first`, `only_first`, `only_second`.</summary>
-public enum TruncationStrategy
-{
-    LongestFirst,
-    OnlyFirst,
-    OnlySecond,
-}
