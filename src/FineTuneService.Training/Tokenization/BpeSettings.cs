@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-using System.Text;
 using System.Text.Json.Nodes;
 
 namespace FineTuneService.Training.Tokenization;

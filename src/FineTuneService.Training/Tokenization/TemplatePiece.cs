@@ -1,5 +1,3 @@
-using System.Text.Json.Nodes;
-
 namespace FineTuneService.Training.Tokenization;
 
 /// <summary>One piece of a post-processor's template: a special token (its id) or a sequence (A, or B when

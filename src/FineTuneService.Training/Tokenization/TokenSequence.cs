@@ -1,5 +1,3 @@
-using System.Text.Json.Nodes;
-
 namespace FineTuneService.Training.Tokenization;
 
 /// <summary>The tokens of one sequence while it is encoded: growable arrays, reused between calls.</summary>
