@@ -33,21 +33,3 @@ public static class Child
     public static Dictionary<string, string> Options(string[] args) =>
         Enumerable.Range(0, (args.Length - 1) / 2).ToDictionary(i => args[1 + 2 * i], i => args[2 + 2 * i]);
 }
-
-/// <summary>A temporary folder, deleted on dispose.</summary>
-public sealed class TempDir : IDisposable
-{
-    public string Path { get; } = Directory.CreateTempSubdirectory("fts-bench-").FullName;
-
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(Path, recursive: true);
-        }
-        catch (IOException)
-        {
-            // a process that is still exiting may hold a file; the temp folder is cleaned by the system
-        }
-    }
-}

@@ -2,12 +2,6 @@ using System.Diagnostics;
 
 namespace FineTuneService.Benchmarks;
 
-/// <summary>Throughput and latency percentiles of a closed loop of concurrent clients.</summary>
-public sealed record LoadResult(int Clients, int Requests, double Seconds, double P50Ms, double P99Ms)
-{
-    public double PerSecond => Requests / Seconds;
-}
-
 /// <summary>Closed-loop clients: each sends its next request as soon as the previous one is answered.
 /// Requests finished during the warm-up are not counted.</summary>
 public static class LoadGenerator

@@ -2,9 +2,6 @@ using System.Buffers;
 
 namespace FineTuneService.Training.Tokenization;
 
-/// <summary>A Hugging Face added token: <c>[CLS]</c>, <c>&lt;|endoftext|&gt;</c>, … with its id.</summary>
-public sealed record SpecialToken(int Id, string Content);
-
 /// <summary>Finds special tokens written literally in a text, leftmost-longest, before normalization
 /// (Hugging Face's added-vocabulary split for tokens with normalized=false).</summary>
 sealed class SpecialTokenMatcher
