@@ -54,6 +54,8 @@ public class JobRequestTests(SeededApiFactory factory) : IClassFixture<SeededApi
         { "more steps than a job may run", "hyperparameters.max_steps" },
         { "a checkpoint every step", "hyperparameters.save_steps" },
         { "tf32 on a CPU", "hyperparameters.tf32" },
+        { "another task's hyperparameter", "hyperparameters.mlm_probability" },
+        { "a metric the task does not report", "hyperparameters.metric_for_best_model" },
     };
 
     string BadSpec(string why)
@@ -78,6 +80,8 @@ public class JobRequestTests(SeededApiFactory factory) : IClassFixture<SeededApi
             case "more steps than a job may run": hyperparameters["max_steps"] = 2_000_000; break;
             case "a checkpoint every step": hyperparameters["save_strategy"] = "steps"; hyperparameters["save_steps"] = 1; break;
             case "tf32 on a CPU": (spec["device"], hyperparameters["tf32"]) = ("cpu", true); break;
+            case "another task's hyperparameter": hyperparameters["mlm_probability"] = 0.2; break;
+            case "a metric the task does not report": hyperparameters["metric_for_best_model"] = "perplexity"; break;
         }
         return spec.ToJsonString();
     }

@@ -5,6 +5,7 @@ using FineTuneService.Platform.Http;
 using FineTuneService.Platform.Persistence;
 using FineTuneService.Platform.Storage;
 using FineTuneService.Platform.Webhooks;
+using FineTuneService.Training;
 using FineTuneService.Training.Data;
 using FineTuneService.Training.Jobs;
 using FineTuneService.Training.Models;
@@ -75,7 +76,7 @@ public sealed record JobSpec(
         var errors = new Dictionary<string, List<string>>();
         void Error(string field, string message) => (errors.TryGetValue(field, out var list) ? list : errors[field] = []).Add(message);
 
-        if (TaskCatalogue.Refusal(Type, Task) is { } refusal) Error(refusal.Field, refusal.Message);
+        if (TaskCatalogue.Refusal(Type, Task) is { } refusal) Error(JobSpecFields.Name(refusal.Field), refusal.Message);
         var task = TaskCatalogue.Find(Type, Task);
 
         var train = TrainDatasetId is { } trainId ? await db.Datasets.FindAsync([trainId], cancellationToken) : null;
@@ -83,7 +84,7 @@ public sealed record JobSpec(
         else if (train is null) Error("train_dataset_id", $"no dataset with id {TrainDatasetId}");
         var validation = ValidationDatasetId is { } validationId ? await db.Datasets.FindAsync([validationId], cancellationToken) : null;
         if (ValidationDatasetId is not null && validation is null) Error("validation_dataset_id", $"no dataset with id {ValidationDatasetId}");
-        if (EvaluationDataRules.SplitError(ValidationSplit, ValidationDatasetId is not null) is { } splitError) Error(EvaluationDataRules.SplitField, splitError);
+        if (EvaluationDataRules.SplitError(ValidationSplit, ValidationDatasetId is not null) is { } splitError) Error(JobSpecFields.Name(JobField.ValidationSplit), splitError);
         Webhook.Validate(Webhooks, webhooks, Error);
         // A split never leaves a side empty: each needs a row (fine-tune) or a document (pretrain) of the upload.
         var splitUnits = task?.Job == TaskCatalogue.Pretrain ? train?.NumDocuments : train?.NumRows;
@@ -108,12 +109,12 @@ public sealed record JobSpec(
 
         // A task's objective hyperparameters (mlm_probability, …) are not TrainingArguments; the core checks them.
         var arguments = TrainingArguments.Parse(TaskRules.TrainerHyperparameters(Hyperparameters ?? []), out var hyperparameterErrors);
-        foreach (var (field, messages) in hyperparameterErrors) foreach (var message in messages) Error(field, message);
+        foreach (var (field, messages) in hyperparameterErrors) foreach (var message in messages) Error(JobSpecFields.Name(field), message);
         if (hyperparameterErrors.Count == 0) CheckLimits(arguments, train, limits, Error);
         if (errors.Count == 0 && train is not null)
         {
             var request = ToRequest(Guid.Empty, train, validation, baseModel, store, workerDevice: "cpu", budget);
-            foreach (var (field, messages) in TrainingJobRunner.Validate(request)) foreach (var message in messages) Error(field, message);
+            foreach (var (field, messages) in TrainingJobRunner.Validate(request)) foreach (var message in messages) Error(JobSpecFields.Name(field), message);
         }
         if (errors.Count > 0) throw new RequestValidationException(errors.ToDictionary(e => e.Key, e => e.Value.ToArray()));
 

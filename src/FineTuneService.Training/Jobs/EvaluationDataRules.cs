@@ -3,8 +3,6 @@ namespace FineTuneService.Training.Jobs;
 /// <summary>The rules on a job's evaluation data, worded once for every job type and for the Platform's spec check.</summary>
 public static class EvaluationDataRules
 {
-    public const string SplitField = "validation_split";
-
     /// <summary>What is wrong with <paramref name="split"/>, given whether a validation dataset is named too; null when nothing.</summary>
     public static string? SplitError(double? split, bool hasValidationDataset) => split switch
     {

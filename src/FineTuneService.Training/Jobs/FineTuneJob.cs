@@ -13,41 +13,41 @@ namespace FineTuneService.Training.Jobs;
 /// sorted, and become id2label. The result is a Hugging Face folder in OutputModelDir.</summary>
 public static class FineTuneJob
 {
-    public static IReadOnlyDictionary<string, string[]> Validate(TrainingJobRequest request)
+    public static IReadOnlyDictionary<JobField, string[]> Validate(TrainingJobRequest request)
     {
         if (TaskCatalogue.Refusal(TaskCatalogue.FineTune.Name, request.Task) is { } refusal)
-            return new Dictionary<string, string[]> { [refusal.Field] = [refusal.Message + "."] };
+            return new Dictionary<JobField, string[]> { [refusal.Field] = [refusal.Message + "."] };
         var args = TrainingArguments.Parse(TaskRules.TrainerHyperparameters(request.Hyperparameters), out var found);
         var errors = found.ToDictionary(kv => kv.Key, kv => kv.Value.ToList());
-        void Error(string key, string message) => (errors.TryGetValue(key, out var l) ? l : errors[key] = []).Add(message);
+        void Error(JobField key, string message) => (errors.TryGetValue(key, out var l) ? l : errors[key] = []).Add(message);
 
         var task = TaskOf(request, args);
         TaskRules.CheckHyperparameters(task, request.Hyperparameters, Error);
         if (EvaluationDataRules.SplitError(request.ValidationSplit, request.Validation is not null) is { } splitError)
-            Error(EvaluationDataRules.SplitField, splitError);
+            Error(JobField.ValidationSplit, splitError);
         TaskRules.CheckEvaluation(task, request, args, Error);
 
         if (request.BaseModelDir is null)
         {
-            Error("base_model_id", "fine-tuning needs a base model.");
+            Error(JobField.BaseModel, "fine-tuning needs a base model.");
         }
         else
         {
             try
             {
                 var config = ModelConfig.Load(Path.Combine(request.BaseModelDir, ModelFolder.ConfigFile));
-                foreach (var (field, message) in request.ModelBudget.Check(config)) Error("base_model_id", $"config.json {field}: {message}.");
+                foreach (var (field, message) in request.ModelBudget.Check(config)) Error(JobField.BaseModel, $"config.json {field}: {message}.");
                 if (ModelCatalogue.Of(config).ArchitectureFor(task.Head) is null)
                 {
-                    Error("base_model_id", $"a {config.ModelType} model has no {task.Name} head; fine-tune one of the families that have one ("
+                    Error(JobField.BaseModel, $"a {config.ModelType} model has no {task.Name} head; fine-tune one of the families that have one ("
                         + string.Join(", ", TaskCatalogue.Families(task)) + ").");
                 }
                 else if (args.FreezeLayers > config.NumLayers)
                 {
-                    Error("hyperparameters.freeze_layers", $"the base model has {config.NumLayers} layers.");
+                    Error(JobField.Hyperparameter("freeze_layers"), $"the base model has {config.NumLayers} layers.");
                 }
             }
-            catch (InvalidCheckpointException e) { Error("base_model_id", e.Message); }
+            catch (InvalidCheckpointException e) { Error(JobField.BaseModel, e.Message); }
         }
 
         if (errors.Count == 0) CheckData(request, task, args, Error);
@@ -59,13 +59,13 @@ public static class FineTuneJob
         TaskCatalogue.Find(TaskCatalogue.FineTune.Name, request.Task)!.For(args.MultiLabel);
 
     /// <summary>Columns exist, labels parse, there are at least two classes, validation labels were seen in training.</summary>
-    static void CheckData(TrainingJobRequest request, TrainingTask task, TrainingArguments args, Action<string, string> error)
+    static void CheckData(TrainingJobRequest request, TrainingTask task, TrainingArguments args, Action<JobField, string> error)
     {
         var c = request.Columns;
-        if (c.Label is null) { error("columns.label", "fine-tuning needs a label column."); return; }
+        if (c.Label is null) { error(JobField.Column(TrainingTask.LabelColumn), "fine-tuning needs a label column."); return; }
         var kind = task.Labels!.Value;
         string[]? trainLabels = null;
-        foreach (var (file, field) in new[] { (request.Train, "train_dataset_id"), (request.Validation, "validation_dataset_id") })
+        foreach (var (file, field) in new[] { (request.Train, JobField.Train), (request.Validation, JobField.Validation) })
         {
             if (file is null) continue;
             try
@@ -73,7 +73,7 @@ public static class FineTuneJob
                 // What the upload recorded, when the platform passes it: the file is not read again inside the request.
                 IEnumerable<IReadOnlyDictionary<string, string>>? rows = file.Summary is null ? TabularData.ReadRows(file.Path, file.Format) : null;
                 var columns = file.Summary?.Columns.ToHashSet() ?? rows!.FirstOrDefault()?.Keys.ToHashSet() ?? [];
-                var missing = c.Named(task).Where(x => !columns.Contains(x.Column)).Select(x => ($"columns.{x.Role}", x.Column)).ToArray();
+                var missing = c.Named(task).Where(x => !columns.Contains(x.Column)).Select(x => (JobField.Column(x.Role), x.Column)).ToArray();
                 foreach (var (key, name) in missing) error(key, $"'{name}' is not a column of the dataset ({string.Join(", ", columns)}).");
                 if (missing.Length > 0) return;
                 if (rows is null)
@@ -86,13 +86,13 @@ public static class FineTuneJob
                 if (trainLabels is null)
                 {
                     trainLabels = labels;
-                    if (labels.Length < task.MinLabels) error("columns.label", $"needs at least {task.MinLabels} distinct labels; found {labels.Length}.");
+                    if (labels.Length < task.MinLabels) error(JobField.Column(TrainingTask.LabelColumn), $"needs at least {task.MinLabels} distinct labels; found {labels.Length}.");
                     if (args.ClassWeights is { } w && w.Length != labels.Length)
-                        error("hyperparameters.class_weights", $"has {w.Length} weights for {labels.Length} labels ({string.Join(", ", labels)}).");
+                        error(JobField.Hyperparameter("class_weights"), $"has {w.Length} weights for {labels.Length} labels ({string.Join(", ", labels)}).");
                 }
                 else if (labels.Except(trainLabels).ToArray() is { Length: > 0 } unseen)
                 {
-                    error("validation_dataset_id", $"labels not in the training data: {string.Join(", ", unseen.Take(10))}.");
+                    error(JobField.Validation, $"labels not in the training data: {string.Join(", ", unseen.Take(10))}.");
                 }
             }
             catch (DataFormatException e) { error(field, e.Message); return; }

@@ -16,19 +16,19 @@ static class ModelShapeSpec
 
     /// <summary>A <c>config.json</c>-style shape of one of <paramref name="architectures"/>, each field checked against
     /// the family's config record (its JSON names, by reflection); problems go to <paramref name="error"/> under <c>model.*</c>.</summary>
-    public static ModelConfig? Parse(JsonObject spec, IReadOnlyList<string> architectures, int vocabSize, Action<string, string> error)
+    public static ModelConfig? Parse(JsonObject spec, IReadOnlyList<string> architectures, int vocabSize, Action<JobField, string> error)
     {
         var all = ModelCatalogue.Families.Select(f => f.ModelType).ToArray();
         if (spec["architecture"] is not JsonValue given || given.GetValueKind() != JsonValueKind.String
             || !all.Contains(given.GetValue<string>()))
         {
-            error("model.architecture", $"Required: one of {string.Join(", ", all)}.");
+            error(JobField.Shape("architecture"), $"required: one of {string.Join(", ", all)}.");
             return null;
         }
         var architecture = given.GetValue<string>();
         if (!architectures.Contains(architecture))
         {
-            error("model.architecture", $"This task pretrains a {string.Join(", ", architectures)} model.");
+            error(JobField.Shape("architecture"), $"this task pretrains a {string.Join(", ", architectures)} model.");
             return null;
         }
         var type = ModelCatalogue.Find(architecture)!.ConfigType;
@@ -44,7 +44,7 @@ static class ModelShapeSpec
                 continue;
             if (!fields.TryGetValue(name, out var property))
             {
-                error($"model.{name}", DerivedFields.Contains(name)
+                error(JobField.Shape(name), DerivedFields.Contains(name)
                     ? "Set by the tokenizer trained on the corpus; leave it out."
                     : $"Not a {architecture} config.json field.");
                 ok = false;
@@ -57,7 +57,7 @@ static class ModelShapeSpec
             }
             catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
             {
-                error($"model.{name}", $"Must be {(property.PropertyType == typeof(string) ? "a string" : "a number")}.");
+                error(JobField.Shape(name), $"must be {(property.PropertyType == typeof(string) ? "a string" : "a number")}.");
                 ok = false;
             }
         }
@@ -71,7 +71,7 @@ static class ModelShapeSpec
         }
         catch (InvalidCheckpointException e)
         {
-            error("model", e.Message.Replace("config.json: ", "", StringComparison.Ordinal));
+            error(JobField.ModelShape, e.Message.Replace("config.json: ", "", StringComparison.Ordinal));
             return null;
         }
     }

@@ -15,11 +15,11 @@ namespace FineTuneService.Training.Jobs;
 public static class PretrainingJob
 {
     /// <summary>Every problem of a pretraining spec, keyed by field; empty when the job can run.</summary>
-    public static IReadOnlyDictionary<string, string[]> Validate(TrainingJobRequest request) => Parse(request, out _, out _);
+    public static IReadOnlyDictionary<JobField, string[]> Validate(TrainingJobRequest request) => Parse(request, out _, out _);
 
-    static Dictionary<string, string[]> Parse(TrainingJobRequest request, out PretrainingSpec? spec, out TrainingArguments args)
+    static Dictionary<JobField, string[]> Parse(TrainingJobRequest request, out PretrainingSpec? spec, out TrainingArguments args)
     {
-        var errors = new Dictionary<string, string[]>();
+        var errors = new Dictionary<JobField, string[]>();
         spec = PretrainingSpec.Parse(request, errors);
         args = TrainingArguments.Parse(spec?.TrainerHyperparameters ?? request.Hyperparameters, out var argErrors);
         foreach (var (key, messages) in argErrors)

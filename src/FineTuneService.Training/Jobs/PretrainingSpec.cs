@@ -30,11 +30,11 @@ public sealed record PretrainingSpec(
             .Where(x => Entry.Hyperparameters.Contains(x.Name));
 
     /// <summary>Parses and checks the pretraining parts of <paramref name="request"/>; problems go to
-    /// <paramref name="errors"/> under the spec's field names (<c>model.hidden_size</c>, <c>tokenizer.vocab_size</c>,
-    /// <c>hyperparameters.mlm_probability</c>, …). Returns null when there are any.</summary>
-    public static PretrainingSpec? Parse(TrainingJobRequest request, Dictionary<string, string[]> errors)
+    /// <paramref name="errors"/> under the part of the job they concern (a model-shape or tokenizer setting, an objective
+    /// hyperparameter, …). Returns null when there are any.</summary>
+    public static PretrainingSpec? Parse(TrainingJobRequest request, Dictionary<JobField, string[]> errors)
     {
-        void Error(string key, string message) => errors[key] = errors.TryGetValue(key, out var m) ? [.. m, message] : [message];
+        void Error(JobField key, string message) => errors[key] = errors.TryGetValue(key, out var m) ? [.. m, message] : [message];
         var before = errors.Count;
 
         var refusal = TaskCatalogue.Refusal(TaskCatalogue.Pretrain.Name, request.Task);
@@ -44,11 +44,11 @@ public sealed record PretrainingSpec(
         if (task is not null)
             TaskRules.CheckHyperparameters(task, request.Hyperparameters, Error);
         if (!CorpusReader.Formats.Contains(request.Train.Format))
-            Error("train_dataset_id", $"A pretraining corpus is {string.Join(" or ", CorpusReader.Formats)}, not {request.Train.Format}.");
+            Error(JobField.Train, $"a pretraining corpus is {string.Join(" or ", CorpusReader.Formats)}, not {request.Train.Format}.");
         if (request.Validation is { } validation && !CorpusReader.Formats.Contains(validation.Format))
-            Error("validation_dataset_id", $"A pretraining corpus is {string.Join(" or ", CorpusReader.Formats)}, not {validation.Format}.");
+            Error(JobField.Validation, $"a pretraining corpus is {string.Join(" or ", CorpusReader.Formats)}, not {validation.Format}.");
         if (EvaluationDataRules.SplitError(request.ValidationSplit, request.Validation is not null) is { } splitError)
-            Error(EvaluationDataRules.SplitField, splitError);
+            Error(JobField.ValidationSplit, splitError);
 
         var hyperparameters = request.Hyperparameters.DeepClone().AsObject();
         var mlmProbability = TakeNumber(hyperparameters, "mlm_probability", 0.15, p => p is > 0 and < 1, "between 0 and 1 (exclusive)", Error);
@@ -59,7 +59,7 @@ public sealed record PretrainingSpec(
             if (wwm.GetValueKind() is JsonValueKind.True or JsonValueKind.False)
                 wholeWordMask = wwm.GetValue<bool>();
             else
-                Error("hyperparameters.whole_word_mask", "Must be true or false.");
+                Error(JobField.Hyperparameter("whole_word_mask"), "must be true or false.");
         }
 
         ModelConfig? shape = null;
@@ -68,35 +68,35 @@ public sealed record PretrainingSpec(
         if (request.BaseModelDir is { } baseDir)
         {
             if (request.ModelShape is not null)
-                Error("model", "Give base_model_id (continued pretraining) or model (a shape to pretrain from scratch), not both.");
+                Error(JobField.ModelShape, "give a base model (continued pretraining) or a model shape (pretraining from scratch), not both.");
             if (request.TokenizerSpec is not null)
-                Error("tokenizer", "Continued pretraining keeps the base model's tokenizer.");
+                Error(JobField.Tokenizer, "continued pretraining keeps the base model's tokenizer.");
             try
             {
                 var config = ModelConfig.Load(Path.Combine(baseDir, "config.json"));
                 if (!architectures.Contains(config.ModelType) && task is not null)
-                    Error("base_model_id", $"Task {request.Task} pretrains a {string.Join(", ", architectures)} model; this one is {config.ModelType}.");
+                    Error(JobField.BaseModel, $"task {request.Task} pretrains a {string.Join(", ", architectures)} model; this one is {config.ModelType}.");
                 foreach (var (field, message) in request.ModelBudget.Check(config))
-                    Error("base_model_id", $"config.json {field}: {message}.");
+                    Error(JobField.BaseModel, $"config.json {field}: {message}.");
             }
             catch (InvalidCheckpointException e)
             {
-                Error("base_model_id", e.Message);
+                Error(JobField.BaseModel, e.Message);
             }
         }
         else if (request.ModelShape is null)
         {
-            Error("model", "Give base_model_id (continued pretraining) or model (a shape to pretrain from scratch).");
+            Error(JobField.ModelShape, "give a base model (continued pretraining) or a model shape (pretraining from scratch).");
         }
         else
         {
             tokenizer = TokenizerSettings.Parse(request.TokenizerSpec, task?.Head == ModelTask.CausalLM, Error);
             shape = ModelShapeSpec.Parse(request.ModelShape, architectures, tokenizer?.VocabSize ?? 30522, Error);
             foreach (var (field, message) in shape is null ? new Dictionary<string, string>() : request.ModelBudget.Check(shape))
-                Error(field switch { "vocab_size" => "tokenizer.vocab_size", "parameters" => "model", _ => $"model.{field}" }, message + ".");
+                Error(field switch { "vocab_size" => JobField.TokenizerSetting("vocab_size"), "parameters" => JobField.ModelShape, _ => JobField.Shape(field) }, message + ".");
             var positions = shape?.MaxPositions ?? int.MaxValue;
             if (hyperparameters["max_seq_length"] is JsonValue length && length.TryGetValue(out int maxSeqLength) && maxSeqLength > positions)
-                Error("hyperparameters.max_seq_length", $"The model has {positions} positions; max_seq_length may not exceed them.");
+                Error(JobField.Hyperparameter("max_seq_length"), $"the model has {positions} positions; max_seq_length may not exceed them.");
         }
 
         return errors.Count > before ? null
@@ -104,12 +104,12 @@ public sealed record PretrainingSpec(
     }
 
     static double TakeNumber(JsonObject hyperparameters, string name, double fallback, Func<double, bool> valid, string range,
-        Action<string, string> error)
+        Action<JobField, string> error)
     {
         if (!hyperparameters.Remove(name, out var node) || node is null)
             return fallback;
         if (node.GetValueKind() != JsonValueKind.Number || !valid(node.GetValue<double>()))
-            error($"hyperparameters.{name}", $"Must be a number {range}.");
+            error(JobField.Hyperparameter(name), $"must be a number {range}.");
         else
             return node.GetValue<double>();
         return fallback;

@@ -20,23 +20,23 @@ public static class TaskRules
 
     /// <summary>Reports under <c>hyperparameters.&lt;name&gt;</c> each of another task's own hyperparameters that
     /// <paramref name="task"/> was given switched on (a null or false one means the same as none).</summary>
-    public static void CheckHyperparameters(TrainingTask task, JsonObject hyperparameters, Action<string, string> error)
+    public static void CheckHyperparameters(TrainingTask task, JsonObject hyperparameters, Action<JobField, string> error)
     {
         foreach (var (name, value) in hyperparameters)
         {
             if (value is not null && value.GetValueKind() != JsonValueKind.False && TaskCatalogue.HyperparameterRefusal(task, name) is { } refusal)
-                error($"hyperparameters.{name}", refusal + ".");
+                error(JobField.Hyperparameter(name), refusal + ".");
         }
     }
 
     /// <summary>Evaluating needs evaluation data, and the best model is picked by a metric the task reports.</summary>
-    public static void CheckEvaluation(TrainingTask task, TrainingJobRequest request, TrainingArguments args, Action<string, string> error)
+    public static void CheckEvaluation(TrainingTask task, TrainingJobRequest request, TrainingArguments args, Action<JobField, string> error)
     {
         if (EvaluationDataRules.EvalStrategyError(args.EvalStrategy, request.Validation is not null, request.ValidationSplit) is { } evalError)
-            error("hyperparameters.eval_strategy", evalError);
+            error(JobField.Hyperparameter("eval_strategy"), evalError);
         if (args.MetricForBestModel is { } metric && !task.Metrics.Contains(args.BestMetricKey))
         {
-            error("hyperparameters.metric_for_best_model",
+            error(JobField.Hyperparameter("metric_for_best_model"),
                 $"'{metric}' is not a metric of this task; use one of {string.Join(", ", task.Metrics.Select(m => m["eval_".Length..]))}.");
         }
     }

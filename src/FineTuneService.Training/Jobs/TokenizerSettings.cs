@@ -7,11 +7,11 @@ namespace FineTuneService.Training.Jobs;
 public sealed record TokenizerSettings(int VocabSize, bool Lowercase, int MinFrequency)
 {
     /// <summary>The spec's <c>tokenizer</c> object, checked; problems go to <paramref name="error"/> under <c>tokenizer.*</c>.</summary>
-    public static TokenizerSettings? Parse(JsonObject? spec, bool causal, Action<string, string> error)
+    public static TokenizerSettings? Parse(JsonObject? spec, bool causal, Action<JobField, string> error)
     {
         if (spec is null)
         {
-            error("tokenizer", "Pretraining from scratch trains a tokenizer on the corpus: give tokenizer.vocab_size.");
+            error(JobField.Tokenizer, "pretraining from scratch trains a tokenizer on the corpus: give tokenizer.vocab_size.");
             return null;
         }
         int? vocabSize = null, minFrequency = 2;
@@ -25,27 +25,27 @@ public sealed record TokenizerSettings(int VocabSize, bool Lowercase, int MinFre
                     vocabSize = v;
                     break;
                 case "vocab_size":
-                    error("tokenizer.vocab_size", "Must be a whole number from 300 to 1000000.");
+                    error(JobField.TokenizerSetting("vocab_size"), "must be a whole number from 300 to 1000000.");
                     break;
                 case "min_frequency" when kind == JsonValueKind.Number && value!.AsValue().TryGetValue(out int f) && f >= 1:
                     minFrequency = f;
                     break;
                 case "min_frequency":
-                    error("tokenizer.min_frequency", "Must be a whole number of at least 1.");
+                    error(JobField.TokenizerSetting("min_frequency"), "must be a whole number of at least 1.");
                     break;
                 case "lowercase" when kind is JsonValueKind.True or JsonValueKind.False:
                     lowercase = value!.GetValue<bool>();
                     break;
                 case "lowercase":
-                    error("tokenizer.lowercase", "Must be true or false.");
+                    error(JobField.TokenizerSetting("lowercase"), "must be true or false.");
                     break;
                 default:
-                    error($"tokenizer.{name}", "Unknown field: the tokenizer takes vocab_size, lowercase and min_frequency.");
+                    error(JobField.TokenizerSetting(name), "unknown field: the tokenizer takes vocab_size, lowercase and min_frequency.");
                     break;
             }
         }
         if (vocabSize is null && !spec.ContainsKey("vocab_size"))
-            error("tokenizer.vocab_size", "Required.");
+            error(JobField.TokenizerSetting("vocab_size"), "required.");
         return vocabSize is { } size ? new TokenizerSettings(size, lowercase, minFrequency.Value) : null;
     }
 }

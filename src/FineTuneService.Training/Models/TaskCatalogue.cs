@@ -66,11 +66,11 @@ public static class TaskCatalogue
     public static TrainingTask? Find(string? jobType, string? task) => All.FirstOrDefault(t => t.Job.Name == jobType && t.Name == task);
 
     /// <summary>What is wrong with a spec's type and task, worded once; null when the catalogue has the task.</summary>
-    public static (string Field, string Message)? Refusal(string? jobType, string? task) => FindJobType(jobType) switch
+    public static (JobField Field, string Message)? Refusal(string? jobType, string? task) => FindJobType(jobType) switch
     {
-        null when jobType is null => ("type", $"required: {Names(JobTypes.Select(j => j.Name), "or")}"),
-        null => ("type", $"'{jobType}' is not a job type; use {Names(JobTypes.Select(j => j.Name), "or")}"),
-        { } job when Find(jobType, task) is null => ("task", $"'{task}' is not a {job.Name} task; use one of {string.Join(", ", Of(job).Select(t => t.Name))}"),
+        null when jobType is null => (JobField.Type, $"required: {Names(JobTypes.Select(j => j.Name), "or")}"),
+        null => (JobField.Type, $"'{jobType}' is not a job type; use {Names(JobTypes.Select(j => j.Name), "or")}"),
+        { } job when Find(jobType, task) is null => (JobField.Task, $"'{task}' is not a {job.Name} task; use one of {string.Join(", ", Of(job).Select(t => t.Name))}"),
         _ => null,
     };
 

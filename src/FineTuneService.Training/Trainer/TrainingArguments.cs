@@ -72,13 +72,13 @@ public sealed record TrainingArguments
 
     public JsonObject ToJson() => JsonSerializer.SerializeToNode(this, JsonOptions)!.AsObject();
 
-    /// <summary>Reads user hyperparameters; errors are keyed <c>hyperparameters.&lt;name&gt;</c>. The result has HF's
+    /// <summary>Reads user hyperparameters; errors are keyed by the hyperparameter (<see cref="JobField.Hyperparameter"/>). The result has HF's
     /// derived defaults resolved (eval_steps, metric_for_best_model, greater_is_better, scheduler aliases).</summary>
-    public static TrainingArguments Parse(JsonObject? hyperparameters, out Dictionary<string, string[]> errors)
+    public static TrainingArguments Parse(JsonObject? hyperparameters, out Dictionary<JobField, string[]> errors)
     {
-        var found = new Dictionary<string, List<string>>();
+        var found = new Dictionary<JobField, List<string>>();
         void Error(string name, string message) =>
-            (found.TryGetValue("hyperparameters." + name, out var l) ? l : found["hyperparameters." + name] = []).Add(message);
+            (found.TryGetValue(JobField.Hyperparameter(name), out var l) ? l : found[JobField.Hyperparameter(name)] = []).Add(message);
 
         var accepted = new JsonObject();
         foreach (var (name, node) in hyperparameters ?? new JsonObject())

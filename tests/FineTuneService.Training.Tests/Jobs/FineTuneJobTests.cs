@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using FineTuneService.Training;
 using FineTuneService.Training.Checkpoints;
 using FineTuneService.Training.Data;
 using FineTuneService.Training.Jobs;
@@ -152,10 +153,10 @@ public class FineTuneJobTests
         var classification = Request("sequence_classification", train, null, """{"label_all_tokens": true}""", BaseModel());
 
         var errors = TrainingJobRunner.Validate(classification);
-        Assert.Equal(["hyperparameters.label_all_tokens"], errors.Keys);
-        Assert.Equal("applies to token_classification only.", errors["hyperparameters.label_all_tokens"][0]);
+        Assert.Equal([JobField.Hyperparameter("label_all_tokens")], errors.Keys);
+        Assert.Equal("applies to token_classification only.", errors[JobField.Hyperparameter("label_all_tokens")][0]);
         Assert.Empty(TrainingJobRunner.Validate(classification with { Hyperparameters = Hyperparameters("""{"label_all_tokens": false, "class_weights": null}""") }));
-        Assert.Equal(["hyperparameters.mlm_probability"],
+        Assert.Equal([JobField.Hyperparameter("mlm_probability")],
             TrainingJobRunner.Validate(classification with { Hyperparameters = Hyperparameters("""{"mlm_probability": 0.2}""") }).Keys);
     }
 
@@ -166,32 +167,32 @@ public class FineTuneJobTests
         var bad = Request("sequence_classification", train, null,
             """{"learning_rate": "high", "eval_strategy": "epoch", "freeze_layers": 5}""", BaseModel(), new ColumnMap("text", "other", "label"));
         var errors = TrainingJobRunner.Validate(bad);
-        Assert.Contains("hyperparameters.learning_rate", errors.Keys);
+        Assert.Contains(JobField.Hyperparameter("learning_rate"), errors.Keys);
 
         var wrongColumns = bad with { Hyperparameters = JsonNode.Parse("""{"freeze_layers": 5, "eval_strategy": "epoch"}""")!.AsObject() };
         errors = TrainingJobRunner.Validate(wrongColumns);
-        Assert.Contains("hyperparameters.freeze_layers", errors.Keys);
-        Assert.Contains("hyperparameters.eval_strategy", errors.Keys);
+        Assert.Contains(JobField.Hyperparameter("freeze_layers"), errors.Keys);
+        Assert.Contains(JobField.Hyperparameter("eval_strategy"), errors.Keys);
 
         errors = TrainingJobRunner.Validate(wrongColumns with { Hyperparameters = [] });
-        Assert.Equal(["columns.text", "columns.text_pair"], errors.Keys.Order());
-        Assert.Contains("'text' is not a column", errors["columns.text"][0]);
+        Assert.Equal([JobField.Column("text"), JobField.Column("text_pair")], errors.Keys.Order());
+        Assert.Contains("'text' is not a column", errors[JobField.Column("text")][0]);
 
-        Assert.Equal(["task"], TrainingJobRunner.Validate(bad with { Task = "translation", Hyperparameters = [], Columns = new ColumnMap("sentence") }).Keys);
-        Assert.Equal(["type"], TrainingJobRunner.Validate(bad with { Type = "distill" }).Keys);
-        Assert.Equal(["hyperparameters.metric_for_best_model"], TrainingJobRunner.Validate(bad with
+        Assert.Equal([JobField.Task], TrainingJobRunner.Validate(bad with { Task = "translation", Hyperparameters = [], Columns = new ColumnMap("sentence") }).Keys);
+        Assert.Equal([JobField.Type], TrainingJobRunner.Validate(bad with { Type = "distill" }).Keys);
+        Assert.Equal([JobField.Hyperparameter("metric_for_best_model")], TrainingJobRunner.Validate(bad with
         {
             Columns = new ColumnMap("sentence"),
             Validation = new DataFile(train, "csv"),
             Hyperparameters = JsonNode.Parse("""{"eval_strategy": "epoch", "save_strategy": "epoch", "load_best_model_at_end": true, "metric_for_best_model": "pearson"}""")!.AsObject(),
         }).Keys);
-        Assert.Equal(["columns.label"], TrainingJobRunner.Validate(bad with
+        Assert.Equal([JobField.Column("label")], TrainingJobRunner.Validate(bad with
         {
             Columns = new ColumnMap("sentence"),
             Hyperparameters = [],
             Train = new DataFile(SentimentCsv(10, 9, (_, _) => "same"), "csv"),
         }).Keys);
-        Assert.Equal(["train_dataset_id"], TrainingJobRunner.Validate(bad with
+        Assert.Equal([JobField.Train], TrainingJobRunner.Validate(bad with
         {
             Task = "regression",
             Columns = new ColumnMap("sentence"),

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using FineTuneService.Training;
 using FineTuneService.Training.Data;
 using FineTuneService.Training.Jobs;
 using FineTuneService.Training.Models;
@@ -14,9 +15,9 @@ public sealed class PretrainingSpecTests
             model is null ? null : JsonNode.Parse(model)!.AsObject(), tokenizer is null ? null : JsonNode.Parse(tokenizer)!.AsObject(),
             "/work", "/out");
 
-    static (PretrainingSpec? Spec, Dictionary<string, string[]> Errors) Parse(TrainingJobRequest request)
+    static (PretrainingSpec? Spec, Dictionary<JobField, string[]> Errors) Parse(TrainingJobRequest request)
     {
-        var errors = new Dictionary<string, string[]>();
+        var errors = new Dictionary<JobField, string[]>();
         return (PretrainingSpec.Parse(request, errors), errors);
     }
 
@@ -50,37 +51,37 @@ public sealed class PretrainingSpecTests
     }
 
     [Theory]
-    [InlineData("mlm", """{"architecture": "bert", "hidden_size": 60, "num_attention_heads": 7}""", """{"vocab_size": 1000}""", "{}", "model")]
-    [InlineData("mlm", """{"architecture": "bert", "hidden_size": "big"}""", """{"vocab_size": 1000}""", "{}", "model.hidden_size")]
-    [InlineData("mlm", """{"architecture": "bert", "hidden_sise": 64}""", """{"vocab_size": 1000}""", "{}", "model.hidden_sise")]
-    [InlineData("mlm", """{"architecture": "bert", "vocab_size": 64}""", """{"vocab_size": 1000}""", "{}", "model.vocab_size")]
-    [InlineData("mlm", """{"architecture": "gpt2"}""", """{"vocab_size": 1000}""", "{}", "model.architecture")]
-    [InlineData("mlm", """{"hidden_size": 64}""", """{"vocab_size": 1000}""", "{}", "model.architecture")]
-    [InlineData("mlm", """{"architecture": "bert"}""", """{"vocab_size": 10}""", "{}", "tokenizer.vocab_size")]
-    [InlineData("mlm", """{"architecture": "bert"}""", """{"min_frequency": 2}""", "{}", "tokenizer.vocab_size")]
-    [InlineData("mlm", """{"architecture": "bert"}""", """{"vocab_size": 1000, "min_frequency": 0}""", "{}", "tokenizer.min_frequency")]
-    [InlineData("mlm", """{"architecture": "bert"}""", """{"vocab_size": 1000, "casing": "upper"}""", "{}", "tokenizer.casing")]
-    [InlineData("mlm", """{"architecture": "bert"}""", null, "{}", "tokenizer")]
-    [InlineData("mlm", """{"architecture": "bert"}""", """{"vocab_size": 1000}""", """{"mlm_probability": 1.5}""", "hyperparameters.mlm_probability")]
-    [InlineData("mlm", """{"architecture": "bert"}""", """{"vocab_size": 1000}""", """{"short_seq_prob": 0.1}""", "hyperparameters.short_seq_prob")]
-    [InlineData("mlm", """{"architecture": "bert"}""", """{"vocab_size": 1000}""", """{"whole_word_mask": "yes"}""", "hyperparameters.whole_word_mask")]
-    [InlineData("clm", """{"architecture": "gpt2"}""", """{"vocab_size": 1000}""", """{"mlm_probability": 0.1}""", "hyperparameters.mlm_probability")]
-    [InlineData("mlm", """{"architecture": "bert", "max_position_embeddings": 64}""", """{"vocab_size": 1000}""", """{"max_seq_length": 128}""", "hyperparameters.max_seq_length")]
-    [InlineData("sop", """{"architecture": "bert"}""", """{"vocab_size": 1000}""", "{}", "task")]
-    [InlineData("mlm", null, null, "{}", "model")]
+    [InlineData("mlm", """{"architecture": "bert", "hidden_size": 60, "num_attention_heads": 7}""", """{"vocab_size": 1000}""", "{}", "ModelShape")]
+    [InlineData("mlm", """{"architecture": "bert", "hidden_size": "big"}""", """{"vocab_size": 1000}""", "{}", "ModelShape.hidden_size")]
+    [InlineData("mlm", """{"architecture": "bert", "hidden_sise": 64}""", """{"vocab_size": 1000}""", "{}", "ModelShape.hidden_sise")]
+    [InlineData("mlm", """{"architecture": "bert", "vocab_size": 64}""", """{"vocab_size": 1000}""", "{}", "ModelShape.vocab_size")]
+    [InlineData("mlm", """{"architecture": "gpt2"}""", """{"vocab_size": 1000}""", "{}", "ModelShape.architecture")]
+    [InlineData("mlm", """{"hidden_size": 64}""", """{"vocab_size": 1000}""", "{}", "ModelShape.architecture")]
+    [InlineData("mlm", """{"architecture": "bert"}""", """{"vocab_size": 10}""", "{}", "Tokenizer.vocab_size")]
+    [InlineData("mlm", """{"architecture": "bert"}""", """{"min_frequency": 2}""", "{}", "Tokenizer.vocab_size")]
+    [InlineData("mlm", """{"architecture": "bert"}""", """{"vocab_size": 1000, "min_frequency": 0}""", "{}", "Tokenizer.min_frequency")]
+    [InlineData("mlm", """{"architecture": "bert"}""", """{"vocab_size": 1000, "casing": "upper"}""", "{}", "Tokenizer.casing")]
+    [InlineData("mlm", """{"architecture": "bert"}""", null, "{}", "Tokenizer")]
+    [InlineData("mlm", """{"architecture": "bert"}""", """{"vocab_size": 1000}""", """{"mlm_probability": 1.5}""", "Hyperparameters.mlm_probability")]
+    [InlineData("mlm", """{"architecture": "bert"}""", """{"vocab_size": 1000}""", """{"short_seq_prob": 0.1}""", "Hyperparameters.short_seq_prob")]
+    [InlineData("mlm", """{"architecture": "bert"}""", """{"vocab_size": 1000}""", """{"whole_word_mask": "yes"}""", "Hyperparameters.whole_word_mask")]
+    [InlineData("clm", """{"architecture": "gpt2"}""", """{"vocab_size": 1000}""", """{"mlm_probability": 0.1}""", "Hyperparameters.mlm_probability")]
+    [InlineData("mlm", """{"architecture": "bert", "max_position_embeddings": 64}""", """{"vocab_size": 1000}""", """{"max_seq_length": 128}""", "Hyperparameters.max_seq_length")]
+    [InlineData("sop", """{"architecture": "bert"}""", """{"vocab_size": 1000}""", "{}", "Task")]
+    [InlineData("mlm", null, null, "{}", "ModelShape")]
     public void ProblemsAreNamedByField(string task, string? model, string? tokenizer, string hyperparameters, string field)
     {
         var (spec, errors) = Parse(Request(task, model, tokenizer, hyperparameters));
 
         Assert.Null(spec);
-        Assert.Contains(field, errors.Keys);
+        Assert.Contains(field, errors.Keys.Select(k => k.ToString()));
     }
 
     [Fact]
     public void CorpusAndSplitAreChecked()
     {
-        Assert.Contains("train_dataset_id", Parse(Request("mlm", """{"architecture": "bert"}""", """{"vocab_size": 1000}""", format: "csv")).Errors.Keys);
-        Assert.Contains("validation_split", Parse(Request("mlm", """{"architecture": "bert"}""", """{"vocab_size": 1000}""", validationSplit: 1.0)).Errors.Keys);
+        Assert.Contains(JobField.Train, Parse(Request("mlm", """{"architecture": "bert"}""", """{"vocab_size": 1000}""", format: "csv")).Errors.Keys);
+        Assert.Contains(JobField.ValidationSplit, Parse(Request("mlm", """{"architecture": "bert"}""", """{"vocab_size": 1000}""", validationSplit: 1.0)).Errors.Keys);
     }
 
     [Fact]
@@ -89,9 +90,9 @@ public sealed class PretrainingSpecTests
         var fixture = Fixtures.MiniLm;
 
         Assert.Empty(Parse(Request("mlm", baseModelDir: fixture)).Errors);
-        Assert.Contains("base_model_id", Parse(Request("clm", baseModelDir: fixture)).Errors.Keys);
-        Assert.Contains("tokenizer", Parse(Request("mlm", tokenizer: """{"vocab_size": 1000}""", baseModelDir: fixture)).Errors.Keys);
-        Assert.Contains("base_model_id", Parse(Request("mlm", baseModelDir: "/nonexistent")).Errors.Keys);
+        Assert.Contains(JobField.BaseModel, Parse(Request("clm", baseModelDir: fixture)).Errors.Keys);
+        Assert.Contains(JobField.Tokenizer, Parse(Request("mlm", tokenizer: """{"vocab_size": 1000}""", baseModelDir: fixture)).Errors.Keys);
+        Assert.Contains(JobField.BaseModel, Parse(Request("mlm", baseModelDir: "/nonexistent")).Errors.Keys);
     }
 
     [Fact]
@@ -104,7 +105,7 @@ public sealed class PretrainingSpecTests
         Assert.Empty(TrainingJobRunner.Validate(Spec("mlm_nsp", "nsp_accuracy")));
         Assert.Empty(TrainingJobRunner.Validate(Spec("clm", "eval_perplexity")));
         var errors = TrainingJobRunner.Validate(Spec("clm", "mlm_accuracy"));
-        Assert.Equal(["hyperparameters.metric_for_best_model"], errors.Keys);
-        Assert.Contains("use one of loss, perplexity", errors["hyperparameters.metric_for_best_model"][0]);
+        Assert.Equal([JobField.Hyperparameter("metric_for_best_model")], errors.Keys);
+        Assert.Contains("use one of loss, perplexity", errors[JobField.Hyperparameter("metric_for_best_model")][0]);
     }
 }

@@ -1,3 +1,4 @@
+using FineTuneService.Training;
 using FineTuneService.Training.Data;
 using FineTuneService.Training.Models;
 using static TorchSharp.torch;
@@ -115,9 +116,9 @@ public sealed class TaskCatalogueTests
     [Fact]
     public void RefusalsNameWhatIsAllowed()
     {
-        Assert.Equal(("type", "required: finetune or pretrain"), TaskCatalogue.Refusal(null, null));
-        Assert.Equal(("type", "'distill' is not a job type; use finetune or pretrain"), TaskCatalogue.Refusal("distill", "mlm"));
-        Assert.Equal(("task", "'mlm' is not a finetune task; use one of sequence_classification, regression, token_classification"),
+        Assert.Equal((JobField.Type, "required: finetune or pretrain"), TaskCatalogue.Refusal(null, null));
+        Assert.Equal((JobField.Type, "'distill' is not a job type; use finetune or pretrain"), TaskCatalogue.Refusal("distill", "mlm"));
+        Assert.Equal((JobField.Task, "'mlm' is not a finetune task; use one of sequence_classification, regression, token_classification"),
             TaskCatalogue.Refusal("finetune", "mlm"));
         Assert.Null(TaskCatalogue.Refusal("pretrain", "mlm"));
 

@@ -1,11 +1,12 @@
 using System.Text.Json.Nodes;
+using FineTuneService.Training;
 using FineTuneService.Training.Trainer;
 
 namespace FineTuneService.Training.Tests.Trainer;
 
 public class TrainingArgumentsTests
 {
-    static TrainingArguments Parse(string json, out Dictionary<string, string[]> errors) =>
+    static TrainingArguments Parse(string json, out Dictionary<JobField, string[]> errors) =>
         TrainingArguments.Parse(JsonNode.Parse(json)!.AsObject(), out errors);
 
     [Fact]
@@ -67,7 +68,7 @@ public class TrainingArgumentsTests
     public void RejectsBadValuesNamingTheField(string json, string name, string message)
     {
         Parse(json, out var errors);
-        var key = "hyperparameters." + name;
+        var key = JobField.Hyperparameter(name);
         Assert.Contains(key, errors.Keys);
         Assert.Contains(errors[key], m => m.Contains(message, StringComparison.Ordinal));
     }
@@ -76,7 +77,7 @@ public class TrainingArgumentsTests
     public void ReportsEveryBadFieldAtOnce()
     {
         Parse("""{"foo": 1, "learning_rate": "x", "seed": true}""", out var errors);
-        Assert.Equal(["hyperparameters.foo", "hyperparameters.learning_rate", "hyperparameters.seed"], errors.Keys.Order());
+        Assert.Equal([JobField.Hyperparameter("foo"), JobField.Hyperparameter("learning_rate"), JobField.Hyperparameter("seed")], errors.Keys.Order());
     }
 }
 
