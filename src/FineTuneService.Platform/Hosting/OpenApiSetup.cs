@@ -21,6 +21,7 @@ namespace FineTuneService.Platform.Hosting;
 public static class OpenApiSetup
 {
     public const string HyperparametersSchema = "Hyperparameters";
+    public const string JobTasksSchema = "JobTasks";
 
     public static IServiceCollection AddOpenApiDocument(this IServiceCollection services)
     {
@@ -81,6 +82,13 @@ public static class OpenApiSetup
             if (schema is not OpenApiSchema s || s.Properties is null) return;
             if (context.Type == typeof(JobSpec))
             {
+                // Which tasks each job type runs (the dashboard's new-job form reads it), from the core's task catalogue.
+                if (!context.SchemaRepository.Schemas.ContainsKey(JobTasksSchema))
+                {
+                    context.SchemaRepository.AddDefinition(JobTasksSchema, Object(
+                        TaskCatalogue.JobTypes.ToDictionary(j => j.Name, j => (IOpenApiSchema)Strings(TaskCatalogue.Of(j).Select(t => t.Name))),
+                        "The tasks of each job type: a job spec's task is one of its type's."));
+                }
                 s.Properties["type"] = Strings(TaskCatalogue.JobTypes.Select(j => j.Name));
                 s.Properties["task"] = With(Strings(TaskCatalogue.All.Select(t => t.Name)),
                     string.Join(" ", TaskCatalogue.JobTypes.Select(j => $"{j.Name}: " + string.Join("; ", TaskCatalogue.Of(j).Select(t => $"{t.Name} ({t.Summary})")) + ".")));

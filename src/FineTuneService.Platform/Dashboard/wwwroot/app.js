@@ -299,20 +299,22 @@ async function jobPage(id) {
 
 // ---- new job -------------------------------------------------------------------------------------------------
 
-const tasks = { finetune: ['sequence_classification', 'regression', 'token_classification'], pretrain: ['mlm', 'mlm_nsp', 'clm'] };
 let catalogue = null;
 
-/** The hyperparameters' names, types, defaults, ranges and descriptions, from the OpenAPI document. */
-async function hyperparameterCatalogue() {
+/** The hyperparameters' names, types, defaults, ranges and descriptions, and each job type's tasks, from the OpenAPI document. */
+async function specCatalogue() {
   if (!catalogue) {
-    const doc = await (await fetch('swagger/v1/swagger.json')).json();
-    catalogue = doc.components.schemas.Hyperparameters.properties;
+    const schemas = (await (await fetch('swagger/v1/swagger.json')).json()).components.schemas;
+    catalogue = {
+      hyperparameters: schemas.Hyperparameters.properties,
+      tasks: Object.fromEntries(Object.entries(schemas.JobTasks.properties).map(([type, s]) => [type, s.enum])),
+    };
   }
   return catalogue;
 }
 
 async function newJobPage() {
-  const [datasets, models, hp] = await Promise.all([api('/datasets?page_size=100'), api('/models?page_size=100'), hyperparameterCatalogue()]);
+  const [datasets, models, { hyperparameters: hp, tasks }] = await Promise.all([api('/datasets?page_size=100'), api('/models?page_size=100'), specCatalogue()]);
   const fields = new Map();
   const field = (name, control) => {
     const error = h('div', { class: 'error', dataset: { errorFor: name } });
