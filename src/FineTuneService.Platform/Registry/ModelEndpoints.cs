@@ -42,12 +42,12 @@ public static class ModelEndpoints
         group.MapGet("/{id:guid}", Get).WithName("GetModel").WithSummary("One model, with its lineage (source job, base model)").WithProblems(404);
         group.MapGet("/{id:guid}/download", Download).WithName("DownloadModel")
             .WithSummary("The Hugging Face folder as a zip; format=onnx: the ONNX graph (model.onnx) with config.json and the tokenizer files")
-            .Produces<Stream>(StatusCodes.Status200OK, "application/zip").WithProblems(400, 404);
+            .Produces<Stream>(StatusCodes.Status200OK, "application/zip").WithProblems(400, 404, 409);
         group.MapPost("/{id:guid}/quantize", Quantize).WithName("QuantizeModel")
-            .WithRequestBody<QuantizeBody>("application/json", required: false).WithProblems(400, 404)
+            .WithRequestBody<QuantizeBody>("application/json", required: false).WithProblems(400, 404, 409)
             .WithSummary("A new registry model whose ONNX graph has per-column int8 matrix products, optionally measured against this one on a labelled dataset");
         group.MapDelete("/{id:guid}", Delete).WithName("DeleteModel").WithSummary("Delete a model that no active job uses").WithProblems(403, 404, 409);
-        group.MapPatch("/{id:guid}", Update).WithName("UpdateModel").RequireKey(Policies.Admin).WithProblems(404)
+        group.MapPatch("/{id:guid}", Update).WithName("UpdateModel").RequireKey(Policies.Admin).WithProblems(400, 404)
             .WithSummary("Share a model with every tenant, or stop sharing it (admin)");
         return group;
     }

@@ -21,13 +21,13 @@ public static class PredictEndpoints
         var group = app.MapGroup("/models").WithTags("Inference").RequireKey(Policies.Inference)
             .RequireRateLimiting(InferenceExtensions.RateLimitPolicy).WithProblems(429);
         group.MapPost("/{id:guid}/predict", Predict).WithName("Predict")
-            .WithRequestBody<PredictBody>("application/json").WithProblems(400, 404)
+            .WithRequestBody<PredictBody>("application/json").WithProblems(400, 404, 409)
             .WithSummary("Predict with a model: labels and scores, a regression value, entities, [MASK] fillings or generated text")
             .WithDescription("What comes back per input depends on the model's head (`kind`): `label`, `score`, `scores` (classification; " +
                 "multi-label adds `labels`), `value` (regression), `entities` (token classification), `masks` (masked LM), " +
                 "`generated_text` and `new_tokens` (causal LM). Concurrent requests are batched.");
         group.MapPost("/{id:guid}/tokenize", Tokenize).WithName("Tokenize")
-            .WithRequestBody<TokenizeBody>("application/json").WithProblems(400, 404)
+            .WithRequestBody<TokenizeBody>("application/json").WithProblems(400, 404, 409)
             .WithSummary("Token ids, tokens, offsets and type ids per input, as the model's tokenizer makes them");
         return group;
     }

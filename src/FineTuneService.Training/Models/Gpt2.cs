@@ -228,18 +228,10 @@ public sealed class Gpt2Model : nn.Module
         using var scope = NewDisposeScope();
         positionIds ??= arange(past, past + t, dtype: ScalarType.Int64, device: inputIds.device).unsqueeze(0);
         var x = drop.forward(wte.forward(inputIds) + wpe.forward(positionIds));
-        hiddenStates?.Add(x.MoveToOuterDisposeScope());
         var mask = attentionMask is null && past == 0 ? null
             : CausalMask.Build(attentionMask ?? ones(inputIds.shape[0], past + t, dtype: ScalarType.Int64, device: inputIds.device), t);
         var blocks = h.ToArray();
-        for (int i = 0; i < blocks.Length; i++)
-        {
-            x = blocks[i].forward(x, mask, cache);
-            if (i < blocks.Length - 1) hiddenStates?.Add(x.MoveToOuterDisposeScope());
-        }
-        var result = ln_f.forward(x);
-        hiddenStates?.Add(result.MoveToOuterDisposeScope());
-        return result.MoveToOuterDisposeScope();
+        return ModelParts.Decode(x, blocks.Length, (i, y) => blocks[i].forward(y, mask, cache), ln_f.forward, hiddenStates).MoveToOuterDisposeScope();
     }
 }
 

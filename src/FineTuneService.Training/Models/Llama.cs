@@ -341,16 +341,8 @@ public sealed class LlamaModel : nn.Module
         attentionMask ??= ones(inputIds.shape[0], past + t, dtype: ScalarType.Int64, device: device);
         var mask = CausalMask.Build(attentionMask, t);
         var (cos, sin) = rotary.Angles(positionIds);
-        var x = embed_tokens.forward(inputIds);
-        hiddenStates?.Add(x.MoveToOuterDisposeScope());
-        for (int i = 0; i < layers.Count; i++)
-        {
-            x = layers[i].forward(x, cos, sin, mask, cache);
-            if (i < layers.Count - 1) hiddenStates?.Add(x.MoveToOuterDisposeScope());
-        }
-        var result = norm.forward(x);
-        hiddenStates?.Add(result.MoveToOuterDisposeScope());
-        return result.MoveToOuterDisposeScope();
+        return ModelParts.Decode(embed_tokens.forward(inputIds), layers.Count, (i, x) => layers[i].forward(x, cos, sin, mask, cache), norm.forward,
+            hiddenStates).MoveToOuterDisposeScope();
     }
 }
 

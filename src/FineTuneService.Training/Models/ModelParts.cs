@@ -106,6 +106,23 @@ static class ModelParts
         return hidden.MoveToOuterDisposeScope();
     }
 
+    /// <summary>Runs <paramref name="count"/> pre-norm decoder layers (<paramref name="layer"/>: index, input → output), then
+    /// <paramref name="finalNorm"/>. <paramref name="hiddenStates"/>, when given, receives what Hugging Face reports: the
+    /// embeddings' output, each layer's but the last, and the normed result. Tensors move to the caller's outer scope.</summary>
+    public static Tensor Decode(Tensor embedded, int count, Func<int, Tensor, Tensor> layer, Func<Tensor, Tensor> finalNorm, List<Tensor>? hiddenStates)
+    {
+        var x = embedded;
+        hiddenStates?.Add(x.MoveToOuterDisposeScope());
+        for (int i = 0; i < count; i++)
+        {
+            x = layer(i, x);
+            if (i < count - 1) hiddenStates?.Add(x.MoveToOuterDisposeScope());
+        }
+        var result = finalNorm(x);
+        hiddenStates?.Add(result.MoveToOuterDisposeScope());
+        return result;
+    }
+
     /// <summary>Causal-LM loss: logits at t predict labels at t + 1 (-100 = ignore).</summary>
     public static Tensor NextTokenLoss(Tensor logits, Tensor labels)
     {

@@ -188,6 +188,21 @@ public class FineTuneJobTests
     }
 
     [Fact]
+    public void AnotherTasksHyperparameterIsRefusedUnlessItIsOff()
+    {
+        var train = SentimentCsv(10, 9);
+        JsonObject Hyperparameters(string json) => JsonNode.Parse(json)!.AsObject();
+        var classification = Request("sequence_classification", train, null, """{"label_all_tokens": true}""", BaseModel());
+
+        var errors = TrainingJobRunner.Validate(classification);
+        Assert.Equal(["hyperparameters.label_all_tokens"], errors.Keys);
+        Assert.Equal("applies to token_classification only.", errors["hyperparameters.label_all_tokens"][0]);
+        Assert.Empty(TrainingJobRunner.Validate(classification with { Hyperparameters = Hyperparameters("""{"label_all_tokens": false, "class_weights": null}""") }));
+        Assert.Equal(["hyperparameters.mlm_probability"],
+            TrainingJobRunner.Validate(classification with { Hyperparameters = Hyperparameters("""{"mlm_probability": 0.2}""") }).Keys);
+    }
+
+    [Fact]
     public void ValidateNamesEveryBadField()
     {
         var train = SentimentCsv(10, 9);
