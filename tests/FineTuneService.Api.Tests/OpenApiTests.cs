@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using FineTuneService.Platform.Http;
 using FineTuneService.Platform.Persistence;
 using FineTuneService.Training.Jobs;
+using FineTuneService.Training.Models;
 using FineTuneService.Training.Trainer;
 
 namespace FineTuneService.Api.Tests;
@@ -124,7 +125,7 @@ public class OpenApiTests(ApiFactory factory) : IClassFixture<ApiFactory>
     public async Task Hyperparameters_schema_lists_every_accepted_name_with_type_description_and_hugging_face_default()
     {
         var schema = (await Document()).GetProperty("components").GetProperty("schemas").GetProperty("Hyperparameters").GetProperty("properties");
-        Assert.Equal(TrainingArguments.Names.Concat(PretrainingSpec.ObjectiveHyperparameters).Order(), schema.EnumerateObject().Select(p => p.Name).Order());
+        Assert.Equal(TrainingArguments.Names.Union(TaskCatalogue.TaskHyperparameters).Order(), schema.EnumerateObject().Select(p => p.Name).Order());
         var defaults = new TrainingArguments().ToJson();
         foreach (var property in schema.EnumerateObject())
         {

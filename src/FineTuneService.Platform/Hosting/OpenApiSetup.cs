@@ -5,6 +5,7 @@ using FineTuneService.Platform.Http;
 using FineTuneService.Platform.Persistence;
 using FineTuneService.Platform.Scheduling;
 using FineTuneService.Platform.Serving;
+using FineTuneService.Training.Models;
 using FineTuneService.Training.Trainer;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
@@ -80,9 +81,9 @@ public static class OpenApiSetup
             if (schema is not OpenApiSchema s || s.Properties is null) return;
             if (context.Type == typeof(JobSpec))
             {
-                s.Properties["type"] = Strings(JobSpec.Tasks.Keys);
-                s.Properties["task"] = With(Strings(JobSpec.Tasks.Values.SelectMany(t => t)),
-                    "finetune: sequence_classification, regression, token_classification; pretrain: mlm, mlm_nsp, clm.");
+                s.Properties["type"] = Strings(TaskCatalogue.JobTypes.Select(j => j.Name));
+                s.Properties["task"] = With(Strings(TaskCatalogue.All.Select(t => t.Name)),
+                    string.Join(" ", TaskCatalogue.JobTypes.Select(j => $"{j.Name}: " + string.Join("; ", TaskCatalogue.Of(j).Select(t => $"{t.Name} ({t.Summary})")) + ".")));
                 s.Properties["device"] = new OpenApiSchema
                 {
                     Type = JsonSchemaType.String | JsonSchemaType.Null, Pattern = "^(auto|cpu|cuda(:[0-9]+)?)$",

@@ -32,12 +32,6 @@ public sealed record JobSpec(
     IReadOnlyList<Webhook>? Webhooks = null,
     bool? KeepCheckpoints = null)
 {
-    public static readonly IReadOnlyDictionary<string, string[]> Tasks = new Dictionary<string, string[]>
-    {
-        ["finetune"] = [.. FineTuneJob.Tasks],
-        ["pretrain"] = [.. PretrainingSpec.Tasks],
-    };
-
     /// <summary>Reads a body: a syntax error is the body's, a type error or unknown name is its field's.</summary>
     public static JobSpec Parse(string body)
     {
@@ -66,6 +60,9 @@ public sealed record JobSpec(
         return this with { Hyperparameters = hyperparameters };
     }
 
+    /// <summary>The spec's <c>columns</c>, with the core's defaults where it names none (<c>text</c>; <c>label</c>).</summary>
+    ColumnMap ColumnMap => Columns is { } c ? new ColumnMap(c.Text ?? "text", c.TextPair, c.Label) : new ColumnMap();
+
     public string ToJson() => JsonSerializer.Serialize(this, PlatformJson.Options);
 
     public static JobSpec FromJson(string json) => JsonSerializer.Deserialize<JobSpec>(json, PlatformJson.Options)!;
@@ -78,9 +75,8 @@ public sealed record JobSpec(
         var errors = new Dictionary<string, List<string>>();
         void Error(string field, string message) => (errors.TryGetValue(field, out var list) ? list : errors[field] = []).Add(message);
 
-        if (Type is null) Error("type", "required: finetune or pretrain");
-        else if (!Tasks.TryGetValue(Type, out var tasks)) Error("type", $"'{Type}' is not a job type; use finetune or pretrain");
-        else if (Task is null || !tasks.Contains(Task)) Error("task", $"'{Task}' is not a {Type} task; use one of {string.Join(", ", tasks)}");
+        if (TaskCatalogue.Refusal(Type, Task) is { } refusal) Error(refusal.Field, refusal.Message);
+        var task = TaskCatalogue.Find(Type, Task);
 
         var train = TrainDatasetId is { } trainId ? await db.Datasets.FindAsync([trainId], cancellationToken) : null;
         if (TrainDatasetId is null) Error("train_dataset_id", "required");
@@ -90,31 +86,28 @@ public sealed record JobSpec(
         if (EvaluationDataRules.SplitError(ValidationSplit, ValidationDatasetId is not null) is { } splitError) Error(EvaluationDataRules.SplitField, splitError);
         Webhook.Validate(Webhooks, webhooks, Error);
         // A split never leaves a side empty: each needs a row (fine-tune) or a document (pretrain) of the upload.
-        var splitUnits = Type == "pretrain" ? train?.NumDocuments : train?.NumRows;
-        if (ValidationSplit is not null && splitUnits < 2)
-            Error("validation_split", $"needs at least 2 {(Type == "pretrain" ? "documents" : "rows")} in the training dataset to hold some out; it has {splitUnits}");
+        var splitUnits = task?.Job == TaskCatalogue.Pretrain ? train?.NumDocuments : train?.NumRows;
+        if (ValidationSplit is not null && task is not null && splitUnits < 2)
+            Error("validation_split", $"needs at least 2 {task.Job.SplitUnit} in the training dataset to hold some out; it has {splitUnits}");
 
         var baseModel = BaseModelId is { } modelId ? await db.Models.FindAsync([modelId], cancellationToken) : null;
         if (BaseModelId is not null && baseModel is null) Error("base_model_id", $"no model with id {BaseModelId}");
         if (baseModel is { Status: not ModelStatus.Ready }) Error("base_model_id", $"model {BaseModelId} is {baseModel.Status.ToString().ToLowerInvariant()}, not ready");
-        if (Type == "finetune" && BaseModelId is null) Error("base_model_id", "required for finetune");
-        if (Type == "pretrain" && BaseModelId is null && Model is null) Error("model", "required for pretrain without base_model_id");
+        if (task?.Job == TaskCatalogue.FineTune && BaseModelId is null) Error("base_model_id", "required for finetune");
+        if (task?.Job == TaskCatalogue.Pretrain && BaseModelId is null && Model is null) Error("model", "required for pretrain without base_model_id");
 
-        var columns = Columns ?? new ColumnSpec();
         foreach (var (dataset, field) in new[] { (train, "train_dataset_id"), (validation, "validation_dataset_id") })
         {
-            if (dataset is null) continue;
-            foreach (var (name, column) in new[] { ("text", columns.Text), ("text_pair", columns.TextPair), ("label", Type == "pretrain" ? null : columns.Label) })
+            if (dataset is null || task is null) continue;
+            foreach (var (role, column) in ColumnMap.Named(task))
             {
-                if (column is not null && !dataset.Columns.Contains(column))
-                    Error($"columns.{name}", $"'{column}' is not a column of dataset {dataset.Id} ({field}); it has {string.Join(", ", dataset.Columns)}");
+                if (!dataset.Columns.Contains(column))
+                    Error($"columns.{role}", $"'{column}' is not a column of dataset {dataset.Id} ({field}); it has {string.Join(", ", dataset.Columns)}");
             }
         }
 
-        // A pretrain job's objective hyperparameters (mlm_probability, …) are not TrainingArguments; the core checks them.
-        var trainerHyperparameters = Hyperparameters?.DeepClone().AsObject() ?? [];
-        if (Type == "pretrain") foreach (var name in PretrainingSpec.ObjectiveHyperparameters) trainerHyperparameters.Remove(name);
-        var arguments = TrainingArguments.Parse(trainerHyperparameters, out var hyperparameterErrors);
+        // A task's objective hyperparameters (mlm_probability, …) are not TrainingArguments; the core checks them.
+        var arguments = TrainingArguments.Parse(TaskRules.TrainerHyperparameters(Hyperparameters ?? []), out var hyperparameterErrors);
         foreach (var (field, messages) in hyperparameterErrors) foreach (var message in messages) Error(field, message);
         if (hyperparameterErrors.Count == 0) CheckLimits(arguments, train, limits, Error);
         if (errors.Count == 0 && train is not null)
@@ -143,7 +136,7 @@ public sealed record JobSpec(
         {
             error("hyperparameters.num_train_epochs", $"at most {limits.MaxEpochs} (Jobs:MaxEpochs)");
         }
-        else if (arguments.MaxSteps <= 0 && train is not null && Type == "finetune")
+        else if (arguments.MaxSteps <= 0 && train is not null && Type == TaskCatalogue.FineTune.Name)
         {
             var rows = train.NumRows * (1 - (ValidationSplit ?? 0));
             var steps = Math.Ceiling(Math.Ceiling(rows / arguments.PerDeviceTrainBatchSize) / arguments.GradientAccumulationSteps) * arguments.NumTrainEpochs;
@@ -160,12 +153,11 @@ public sealed record JobSpec(
         ModelBudget budget)
     {
         var work = store.FullPath(ArtifactStore.JobFolder(jobId));
-        var columns = Columns ?? new ColumnSpec();
         return new TrainingJobRequest(
             jobId.ToString(), Type!, Task!,
             DataFileOf(train, store), validation is null ? null : DataFileOf(validation, store),
             ValidationSplit,
-            new ColumnMap(columns.Text ?? "text", columns.TextPair, Type == "pretrain" ? null : columns.Label),
+            ColumnMap.For(TaskCatalogue.Find(Type, Task)!),
             Hyperparameters ?? [],
             baseModel is null ? null : store.FullPath(baseModel.Path),
             Model, Tokenizer,

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Threading.Channels;
 using FineTuneService.Platform.Http;
 using FineTuneService.Training.Inference;
+using FineTuneService.Training.Models;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Prometheus;

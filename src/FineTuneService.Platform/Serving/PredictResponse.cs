@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using FineTuneService.Training.Inference;
+using FineTuneService.Training.Models;
 
 namespace FineTuneService.Platform.Serving;
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using FineTuneService.Training.Models;
 using FineTuneService.Training.Tokenization;
 
 namespace FineTuneService.Training.Data;
@@ -13,13 +14,6 @@ namespace FineTuneService.Training.Data;
 /// -100 elsewhere (or an I- tag on every sub-token with label_all_tokens).</summary>
 public static class FineTuneExamples
 {
-    public static LabelKind KindOf(string task, bool multiLabel) => task switch
-    {
-        "regression" => LabelKind.Regression,
-        "token_classification" => LabelKind.Token,
-        _ => multiLabel ? LabelKind.MultiLabel : LabelKind.SingleLabel,
-    };
-
     /// <summary>The sorted label set; for regression, empty once every label has parsed as a number.</summary>
     public static string[] Labels(IEnumerable<IReadOnlyDictionary<string, string>> rows, ColumnMap columns, LabelKind kind)
     {

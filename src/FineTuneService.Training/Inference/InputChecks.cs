@@ -1,3 +1,4 @@
+using FineTuneService.Training.Models;
 using FineTuneService.Training.Tokenization;
 
 namespace FineTuneService.Training.Inference;

@@ -65,7 +65,7 @@ public sealed class LoadedModel : IDisposable
     {
         device ??= TorchDevices.Auto();
         var config = ModelConfig.Load(Path.Combine(dir, "config.json"));
-        var kind = KindOf(config);
+        var kind = TaskCatalogue.OfModel(config)?.Predicts ?? ModelKind.Encoder;
         var tokenizer = Tokenizers.LoadFromFolder(dir);
         var forward = kind == ModelKind.Encoder ? null : Forward(dir, device, engine, precision);
         var labels = Enumerable.Range(0, config.NumLabels)
@@ -92,18 +92,6 @@ public sealed class LoadedModel : IDisposable
         }
         return new TorchForward(model, device);
     }
-
-    static ModelKind KindOf(ModelConfig config) => ModelCatalogue.Head(config.Architectures?.FirstOrDefault())?.Task switch
-    {
-        ModelTask.SequenceClassification when config.ProblemType == ModelConfig.Regression
-            || (config.ProblemType is null && config.NumLabels == 1) => ModelKind.Regression,
-        ModelTask.SequenceClassification when config.ProblemType == ModelConfig.MultiLabel => ModelKind.MultiLabelClassification,
-        ModelTask.SequenceClassification => ModelKind.SequenceClassification,
-        ModelTask.TokenClassification => ModelKind.TokenClassification,
-        ModelTask.MaskedLM or ModelTask.PreTraining => ModelKind.Mlm,
-        ModelTask.CausalLM => ModelKind.Clm,
-        _ => ModelKind.Encoder,
-    };
 
     /// <summary>Tokenizes inputs for <see cref="Predict(IReadOnlyList{EncodedInput}, PredictOptions, CancellationToken)"/>, truncated to the
     /// model's positions, and checks that each is one this model can take; errors name <c>inputs[i]</c>.</summary>

@@ -1,3 +1,4 @@
+using FineTuneService.Training.Models;
 namespace FineTuneService.Training.Inference;
 
 /// <summary>What a loaded model predicts for one input; one case per <see cref="ModelKind"/> with a head. The host

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using FineTuneService.Training.Models;
 
 namespace FineTuneService.Training.Inference;
 

@@ -13,24 +13,19 @@ namespace FineTuneService.Training.Jobs;
 /// sorted, and become id2label. The result is a Hugging Face folder in OutputModelDir.</summary>
 public static class FineTuneJob
 {
-    public static readonly IReadOnlyList<string> Tasks = ["sequence_classification", "regression", "token_classification"];
-
     public static IReadOnlyDictionary<string, string[]> Validate(TrainingJobRequest request)
     {
-        var args = TrainingArguments.Parse(request.Hyperparameters, out var found);
+        if (TaskCatalogue.Refusal(TaskCatalogue.FineTune.Name, request.Task) is { } refusal)
+            return new Dictionary<string, string[]> { [refusal.Field] = [refusal.Message + "."] };
+        var args = TrainingArguments.Parse(TaskRules.TrainerHyperparameters(request.Hyperparameters), out var found);
         var errors = found.ToDictionary(kv => kv.Key, kv => kv.Value.ToList());
         void Error(string key, string message) => (errors.TryGetValue(key, out var l) ? l : errors[key] = []).Add(message);
 
-        if (!Tasks.Contains(request.Task)) Error("task", $"'{request.Task}' is not a fine-tune task; use one of {string.Join(", ", Tasks)}.");
-        if (args.MultiLabel && request.Task != "sequence_classification") Error("hyperparameters.multi_label", "applies to sequence_classification only.");
-        if (args.ClassWeights is not null && (request.Task != "sequence_classification" || args.MultiLabel))
-            Error("hyperparameters.class_weights", "applies to single-label sequence_classification only.");
+        var task = TaskOf(request, args);
+        TaskRules.CheckHyperparameters(task, request.Hyperparameters, Error);
         if (EvaluationDataRules.SplitError(request.ValidationSplit, request.Validation is not null) is { } splitError)
             Error(EvaluationDataRules.SplitField, splitError);
-        if (EvaluationDataRules.EvalStrategyError(args.EvalStrategy, request.Validation is not null, request.ValidationSplit) is { } evalError)
-            Error("hyperparameters.eval_strategy", evalError);
-        if (args.MetricForBestModel is { } metric && !MetricNames(request.Task, args.MultiLabel).Contains(args.BestMetricKey))
-            Error("hyperparameters.metric_for_best_model", $"'{metric}' is not a metric of this task; use one of {string.Join(", ", MetricNames(request.Task, args.MultiLabel).Select(m => m[5..]))}.");
+        TaskRules.CheckEvaluation(task, request, args, Error);
 
         if (request.BaseModelDir is null)
         {
@@ -42,10 +37,10 @@ public static class FineTuneJob
             {
                 var config = ModelConfig.Load(Path.Combine(request.BaseModelDir, ModelFolder.ConfigFile));
                 foreach (var (field, message) in request.ModelBudget.Check(config)) Error("base_model_id", $"config.json {field}: {message}.");
-                if (Tasks.Contains(request.Task) && ModelCatalogue.Of(config).ArchitectureFor(HeadTask(request.Task)) is null)
+                if (ModelCatalogue.Of(config).ArchitectureFor(task.Head) is null)
                 {
-                    Error("base_model_id", $"a {config.ModelType} model has no {request.Task} head; fine-tune one of the families that have one ("
-                        + string.Join(", ", ModelCatalogue.Families.Where(f => f.ArchitectureFor(HeadTask(request.Task)) is not null).Select(f => f.ModelType)) + ").");
+                    Error("base_model_id", $"a {config.ModelType} model has no {task.Name} head; fine-tune one of the families that have one ("
+                        + string.Join(", ", TaskCatalogue.Families(task)) + ").");
                 }
                 else if (args.FreezeLayers > config.NumLayers)
                 {
@@ -55,19 +50,20 @@ public static class FineTuneJob
             catch (InvalidCheckpointException e) { Error("base_model_id", e.Message); }
         }
 
-        if (errors.Count == 0 && Tasks.Contains(request.Task)) CheckData(request, args, Error);
+        if (errors.Count == 0) CheckData(request, task, args, Error);
         return errors.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray());
     }
 
-    /// <summary>The head a fine-tune task trains: regression is a sequence classifier with one output.</summary>
-    static ModelTask HeadTask(string task) => task == "token_classification" ? ModelTask.TokenClassification : ModelTask.SequenceClassification;
+    /// <summary>The catalogue's entry for the request's task (its multi-label variant when multi_label is set).</summary>
+    static TrainingTask TaskOf(TrainingJobRequest request, TrainingArguments args) =>
+        TaskCatalogue.Find(TaskCatalogue.FineTune.Name, request.Task)!.For(args.MultiLabel);
 
     /// <summary>Columns exist, labels parse, there are at least two classes, validation labels were seen in training.</summary>
-    static void CheckData(TrainingJobRequest request, TrainingArguments args, Action<string, string> error)
+    static void CheckData(TrainingJobRequest request, TrainingTask task, TrainingArguments args, Action<string, string> error)
     {
         var c = request.Columns;
         if (c.Label is null) { error("columns.label", "fine-tuning needs a label column."); return; }
-        var kind = FineTuneExamples.KindOf(request.Task, args.MultiLabel);
+        var kind = task.Labels!.Value;
         string[]? trainLabels = null;
         foreach (var (file, field) in new[] { (request.Train, "train_dataset_id"), (request.Validation, "validation_dataset_id") })
         {
@@ -77,8 +73,7 @@ public static class FineTuneJob
                 // What the upload recorded, when the platform passes it: the file is not read again inside the request.
                 IEnumerable<IReadOnlyDictionary<string, string>>? rows = file.Summary is null ? TabularData.ReadRows(file.Path, file.Format) : null;
                 var columns = file.Summary?.Columns.ToHashSet() ?? rows!.FirstOrDefault()?.Keys.ToHashSet() ?? [];
-                var missing = new[] { ("columns.text", c.Text), ("columns.text_pair", c.TextPair), ("columns.label", c.Label) }
-                    .Where(x => x.Item2 is not null && !columns.Contains(x.Item2)).ToArray();
+                var missing = c.Named(task).Where(x => !columns.Contains(x.Column)).Select(x => ($"columns.{x.Role}", x.Column)).ToArray();
                 foreach (var (key, name) in missing) error(key, $"'{name}' is not a column of the dataset ({string.Join(", ", columns)}).");
                 if (missing.Length > 0) return;
                 if (rows is null)
@@ -91,7 +86,7 @@ public static class FineTuneJob
                 if (trainLabels is null)
                 {
                     trainLabels = labels;
-                    if (kind != LabelKind.Regression && labels.Length < 2) error("columns.label", $"needs at least 2 distinct labels; found {labels.Length}.");
+                    if (labels.Length < task.MinLabels) error("columns.label", $"needs at least {task.MinLabels} distinct labels; found {labels.Length}.");
                     if (args.ClassWeights is { } w && w.Length != labels.Length)
                         error("hyperparameters.class_weights", $"has {w.Length} weights for {labels.Length} labels ({string.Join(", ", labels)}).");
                 }
@@ -104,22 +99,13 @@ public static class FineTuneJob
         }
     }
 
-    /// <summary>eval_* names the Trainer reports for a task (metric_for_best_model must be one of them).</summary>
-    public static IReadOnlyList<string> MetricNames(string task, bool multiLabel) => (task, multiLabel) switch
-    {
-        ("regression", _) => ["eval_loss", "eval_mse", "eval_mae", "eval_pearson", "eval_spearman", "eval_r2"],
-        ("token_classification", _) => ["eval_loss", "eval_precision", "eval_recall", "eval_f1", "eval_accuracy"],
-        (_, true) => ["eval_loss", "eval_f1_micro", "eval_f1_macro", "eval_exact_match"],
-        _ => ["eval_loss", "eval_accuracy", "eval_f1", "eval_precision", "eval_recall", "eval_mcc"],
-    };
-
     public static TrainingJobResult Run(TrainingJobRequest request, ITrainingObserver observer, CancellationToken cancellationToken,
         CancellationToken pause = default)
     {
-        var args = TrainingArguments.Parse(request.Hyperparameters, out var errors);
+        var args = TrainingArguments.Parse(TaskRules.TrainerHyperparameters(request.Hyperparameters), out var errors);
         if (errors.Count > 0) throw new ArgumentException(string.Join(" ", errors.Select(e => $"{e.Key}: {string.Join(" ", e.Value)}")));
         var device = TorchDevices.Resolve(request.Device);
-        var kind = FineTuneExamples.KindOf(request.Task, args.MultiLabel);
+        var task = TaskOf(request, args);
 
         var tokenizer = Tokenizers.LoadFromFolder(request.BaseModelDir!);
         var baseConfig = ModelConfig.Load(Path.Combine(request.BaseModelDir!, ModelFolder.ConfigFile));
@@ -132,18 +118,12 @@ public static class FineTuneJob
         Trainer.Trainer.SetSeed(args.Seed);
         var names = labels.Length == 0 ? ["LABEL_0"] : labels;
         var model = ModelFolder.Load(request.BaseModelDir!,
-            ModelCatalogue.Of(baseConfig).ArchitectureFor(HeadTask(request.Task))!,
+            ModelCatalogue.Of(baseConfig).ArchitectureFor(task.Head)!,
             config => config.ForClassifier(tokenizer.PadId) with
             {
                 Id2Label = names.Select((l, i) => (l, i)).ToDictionary(x => x.i, x => x.l),
                 Label2Id = names.Select((l, i) => (l, i)).ToDictionary(x => x.l, x => x.i),
-                ProblemType = kind switch
-                {
-                    LabelKind.SingleLabel => ModelConfig.SingleLabel,
-                    LabelKind.MultiLabel => ModelConfig.MultiLabel,
-                    LabelKind.Regression => ModelConfig.Regression,
-                    _ => null,
-                },
+                ProblemType = task.ProblemType,
             },
             args.Seed, request.ModelBudget);
         if (model is ISequenceClassifier classifier && args.ClassWeights is { } weights)
@@ -164,7 +144,7 @@ public static class FineTuneJob
     /// reuses the files), so the job's memory does not grow with its data.</summary>
     public static FineTuneData OpenData(TrainingJobRequest request, TrainingArguments args, ITokenizer tokenizer, int maxLength)
     {
-        var kind = FineTuneExamples.KindOf(request.Task, args.MultiLabel);
+        var kind = TaskOf(request, args).Labels!.Value;
         static IEnumerable<IReadOnlyDictionary<string, string>> Rows(DataFile file) => TabularData.ReadRows(file.Path, file.Format);
         var heldOut = request.ValidationSplit is { } split ? HeldOut(Rows(request.Train).Count(), split, args.Seed) : null;
         IEnumerable<IReadOnlyDictionary<string, string>> TrainRows() =>

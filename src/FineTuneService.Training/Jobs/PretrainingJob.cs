@@ -24,8 +24,8 @@ public static class PretrainingJob
         args = TrainingArguments.Parse(spec?.TrainerHyperparameters ?? request.Hyperparameters, out var argErrors);
         foreach (var (key, messages) in argErrors)
             errors[key] = errors.TryGetValue(key, out var m) ? [.. m, .. messages] : messages;
-        if (EvaluationDataRules.EvalStrategyError(args.EvalStrategy, request.Validation is not null, request.ValidationSplit) is { } evalError)
-            errors["hyperparameters.eval_strategy"] = [evalError];
+        if (spec is not null)
+            TaskRules.CheckEvaluation(spec.Entry, request, args, (key, message) => errors[key] = errors.TryGetValue(key, out var m) ? [.. m, message] : [message]);
         return errors;
     }
 
@@ -45,7 +45,7 @@ public static class PretrainingJob
 
         var tokenizer = LoadOrTrainTokenizer(request, spec, TrainDocuments, observer);
         var shape = request.BaseModelDir is { } baseDir ? ModelConfig.Load(Path.Combine(baseDir, ModelFolder.ConfigFile)) : spec.Shape!;
-        var architecture = ModelCatalogue.Of(shape).ArchitectureFor(PretrainingSpec.HeadTask(spec.Task))!;
+        var architecture = ModelCatalogue.Of(shape).ArchitectureFor(spec.Entry.Head)!;
         var model = request.BaseModelDir is { } dir
             ? ModelFolder.Load(dir, architecture, seed: args.Seed)
             : ModelFolder.Create(architecture, shape.SizedFor(tokenizer.VocabSize, tokenizer.PadId, (tokenizer as ByteLevelBpeTokenizer)?.EosId ?? tokenizer.PadId), args.Seed);
@@ -67,13 +67,7 @@ public static class PretrainingJob
 
         var trainingArgs = args.ToJson();
         trainingArgs["task"] = spec.Task;
-        if (!spec.IsCausal)
-        {
-            trainingArgs["mlm_probability"] = spec.MlmProbability;
-            trainingArgs["whole_word_mask"] = spec.WholeWordMask;
-        }
-        if (spec.Task == "mlm_nsp")
-            trainingArgs["short_seq_prob"] = spec.ShortSeqProb;
+        foreach (var (name, value) in spec.Objective()) trainingArgs[name] = value;
         FolderPublisher.Publish(request.OutputModelDir, dir => ModelFolder.Export(model, dir, tokenizer, trainingArgs));
         return new TrainingJobResult(request.OutputModelDir, result.Metrics);
     }
@@ -93,8 +87,7 @@ public static class PretrainingJob
         ITokenizer tokenizer = spec.IsCausal
             ? BpeTrainer.Train(lines, settings.VocabSize, settings.MinFrequency, settings.Lowercase)
             : WordPieceTrainer.Train(lines, settings.VocabSize, settings.Lowercase, settings.MinFrequency);
-        tokenizer.Save(dir + ".tmp");
-        Directory.Move(dir + ".tmp", dir);
+        FolderPublisher.Publish(dir, tokenizer.Save);
         observer.Event($"Trained a {(spec.IsCausal ? "byte-level BPE" : "WordPiece")} tokenizer of {tokenizer.VocabSize} tokens on the corpus.");
         return tokenizer;
     }

@@ -19,24 +19,15 @@ public sealed record PretrainingSpec(
     TokenizerSettings? Tokenizer,
     JsonObject TrainerHyperparameters)
 {
-    public static readonly IReadOnlyList<string> Tasks = ["mlm", "mlm_nsp", "clm"];
+    /// <summary>The catalogue's entry for the task.</summary>
+    public TrainingTask Entry => TaskCatalogue.Find(TaskCatalogue.Pretrain.Name, Task)!;
 
-    /// <summary>The objective's hyperparameters, which are not <c>TrainingArguments</c> names.</summary>
-    public static readonly IReadOnlyList<string> ObjectiveHyperparameters = ["mlm_probability", "whole_word_mask", "short_seq_prob"];
+    public bool IsCausal => Entry.Head == ModelTask.CausalLM;
 
-    /// <summary>The head a pretraining task trains.</summary>
-    public static ModelTask HeadTask(string task) => task switch
-    {
-        "mlm" => ModelTask.MaskedLM,
-        "mlm_nsp" => ModelTask.PreTraining,
-        _ => ModelTask.CausalLM,
-    };
-
-    /// <summary>The model_types a task can pretrain (from scratch, masked LMs with a WordPiece tokenizer trained on the corpus).</summary>
-    public static IReadOnlyList<string> Architectures(string task) =>
-        ModelCatalogue.Families.Where(f => f.ArchitectureFor(HeadTask(task)) is not null).Select(f => f.ModelType).ToArray();
-
-    public bool IsCausal => Task == "clm";
+    /// <summary>The objective's hyperparameters this task takes, with their values (they go into training_args.json).</summary>
+    public IEnumerable<(string Name, JsonNode Value)> Objective() =>
+        new (string Name, JsonNode Value)[] { ("mlm_probability", MlmProbability), ("whole_word_mask", WholeWordMask), ("short_seq_prob", ShortSeqProb) }
+            .Where(x => Entry.Hyperparameters.Contains(x.Name));
 
     /// <summary>Parses and checks the pretraining parts of <paramref name="request"/>; problems go to
     /// <paramref name="errors"/> under the spec's field names (<c>model.hidden_size</c>, <c>tokenizer.vocab_size</c>,
@@ -46,9 +37,12 @@ public sealed record PretrainingSpec(
         void Error(string key, string message) => errors[key] = errors.TryGetValue(key, out var m) ? [.. m, message] : [message];
         var before = errors.Count;
 
-        if (!Tasks.Contains(request.Task))
-            Error("task", $"A pretraining task is one of {string.Join(", ", Tasks)}.");
-        var causal = request.Task == "clm";
+        var refusal = TaskCatalogue.Refusal(TaskCatalogue.Pretrain.Name, request.Task);
+        if (refusal is { } r)
+            Error(r.Field, r.Message + ".");
+        var task = TaskCatalogue.Find(TaskCatalogue.Pretrain.Name, request.Task);
+        if (task is not null)
+            TaskRules.CheckHyperparameters(task, request.Hyperparameters, Error);
         if (!CorpusReader.Formats.Contains(request.Train.Format))
             Error("train_dataset_id", $"A pretraining corpus is {string.Join(" or ", CorpusReader.Formats)}, not {request.Train.Format}.");
         if (request.Validation is { } validation && !CorpusReader.Formats.Contains(validation.Format))
@@ -57,14 +51,12 @@ public sealed record PretrainingSpec(
             Error(EvaluationDataRules.SplitField, splitError);
 
         var hyperparameters = request.Hyperparameters.DeepClone().AsObject();
-        var mlmProbability = TakeNumber(hyperparameters, "mlm_probability", 0.15, !causal, p => p is > 0 and < 1, "between 0 and 1 (exclusive)", Error);
-        var shortSeqProb = TakeNumber(hyperparameters, "short_seq_prob", 0.1, request.Task == "mlm_nsp", p => p is >= 0 and <= 1, "between 0 and 1", Error);
+        var mlmProbability = TakeNumber(hyperparameters, "mlm_probability", 0.15, p => p is > 0 and < 1, "between 0 and 1 (exclusive)", Error);
+        var shortSeqProb = TakeNumber(hyperparameters, "short_seq_prob", 0.1, p => p is >= 0 and <= 1, "between 0 and 1", Error);
         var wholeWordMask = false;
         if (hyperparameters.Remove("whole_word_mask", out var wwm) && wwm is not null)
         {
-            if (causal)
-                Error("hyperparameters.whole_word_mask", "Applies to mlm and mlm_nsp only.");
-            else if (wwm.GetValueKind() is JsonValueKind.True or JsonValueKind.False)
+            if (wwm.GetValueKind() is JsonValueKind.True or JsonValueKind.False)
                 wholeWordMask = wwm.GetValue<bool>();
             else
                 Error("hyperparameters.whole_word_mask", "Must be true or false.");
@@ -72,7 +64,7 @@ public sealed record PretrainingSpec(
 
         ModelConfig? shape = null;
         TokenizerSettings? tokenizer = null;
-        var architectures = Tasks.Contains(request.Task) ? Architectures(request.Task) : [];
+        var architectures = task is null ? [] : TaskCatalogue.Families(task);
         if (request.BaseModelDir is { } baseDir)
         {
             if (request.ModelShape is not null)
@@ -82,7 +74,7 @@ public sealed record PretrainingSpec(
             try
             {
                 var config = ModelConfig.Load(Path.Combine(baseDir, "config.json"));
-                if (!architectures.Contains(config.ModelType) && Tasks.Contains(request.Task))
+                if (!architectures.Contains(config.ModelType) && task is not null)
                     Error("base_model_id", $"Task {request.Task} pretrains a {string.Join(", ", architectures)} model; this one is {config.ModelType}.");
                 foreach (var (field, message) in request.ModelBudget.Check(config))
                     Error("base_model_id", $"config.json {field}: {message}.");
@@ -98,7 +90,7 @@ public sealed record PretrainingSpec(
         }
         else
         {
-            tokenizer = TokenizerSettings.Parse(request.TokenizerSpec, causal, Error);
+            tokenizer = TokenizerSettings.Parse(request.TokenizerSpec, task?.Head == ModelTask.CausalLM, Error);
             shape = ModelShapeSpec.Parse(request.ModelShape, architectures, tokenizer?.VocabSize ?? 30522, Error);
             foreach (var (field, message) in shape is null ? new Dictionary<string, string>() : request.ModelBudget.Check(shape))
                 Error(field switch { "vocab_size" => "tokenizer.vocab_size", "parameters" => "model", _ => $"model.{field}" }, message + ".");
@@ -111,14 +103,12 @@ public sealed record PretrainingSpec(
             : new PretrainingSpec(request.Task, mlmProbability, wholeWordMask, shortSeqProb, shape, tokenizer, hyperparameters);
     }
 
-    static double TakeNumber(JsonObject hyperparameters, string name, double fallback, bool applies, Func<double, bool> valid,
-        string range, Action<string, string> error)
+    static double TakeNumber(JsonObject hyperparameters, string name, double fallback, Func<double, bool> valid, string range,
+        Action<string, string> error)
     {
         if (!hyperparameters.Remove(name, out var node) || node is null)
             return fallback;
-        if (!applies)
-            error($"hyperparameters.{name}", name == "short_seq_prob" ? "Applies to mlm_nsp only." : "Applies to mlm and mlm_nsp only.");
-        else if (node.GetValueKind() != JsonValueKind.Number || !valid(node.GetValue<double>()))
+        if (node.GetValueKind() != JsonValueKind.Number || !valid(node.GetValue<double>()))
             error($"hyperparameters.{name}", $"Must be a number {range}.");
         else
             return node.GetValue<double>();

@@ -5,7 +5,7 @@ using FineTuneService.Training.Models;
 namespace FineTuneService.Training.Jobs;
 
 /// <summary>Everything the core needs to run one job. Paths are absolute; the platform builds it from the job row.
-/// Type: finetune | pretrain. Task: sequence_classification | regression | token_classification | mlm | mlm_nsp | clm.
+/// Type and Task are a job type and one of its tasks in <see cref="TaskCatalogue"/>.
 /// <see cref="Budget"/> bounds the model it may build.</summary>
 public sealed record TrainingJobRequest(
     string JobId,

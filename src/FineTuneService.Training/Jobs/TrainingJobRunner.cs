@@ -1,3 +1,4 @@
+using FineTuneService.Training.Models;
 using FineTuneService.Training.Trainer;
 
 namespace FineTuneService.Training.Jobs;
@@ -6,18 +7,14 @@ namespace FineTuneService.Training.Jobs;
 /// <see cref="TrainingJobRequest.Type"/>. Each job type lives in its own class with the same two methods.</summary>
 public static class TrainingJobRunner
 {
-    public static readonly IReadOnlyList<string> Types = ["finetune", "pretrain"];
-
     /// <summary>Every problem a spec has that shows without training, keyed by the job field it concerns
     /// (<c>task</c>, <c>device</c>, <c>columns.label</c>, <c>hyperparameters.learning_rate</c>, …). Empty when the job can run.</summary>
     public static IReadOnlyDictionary<string, string[]> Validate(TrainingJobRequest request)
     {
-        var errors = request.Type switch
-        {
-            "finetune" => FineTuneJob.Validate(request),
-            "pretrain" => PretrainingJob.Validate(request),
-            _ => new Dictionary<string, string[]> { ["type"] = [$"'{request.Type}' is not a job type; use one of {string.Join(", ", Types)}."] },
-        };
+        var job = TaskCatalogue.FindJobType(request.Type);
+        var errors = job == TaskCatalogue.FineTune ? FineTuneJob.Validate(request)
+            : job == TaskCatalogue.Pretrain ? PretrainingJob.Validate(request)
+            : new Dictionary<string, string[]> { ["type"] = [TaskCatalogue.Refusal(request.Type, request.Task)!.Value.Message + "."] };
         if (!TorchDevices.IsValid(request.Device))
             return new Dictionary<string, string[]>(errors) { ["device"] = [$"'{request.Device}' is not a device; use auto, cpu, cuda or cuda:<index>."] };
         var precision = PrecisionErrors(request).ToArray();
@@ -44,10 +41,11 @@ public static class TrainingJobRunner
     /// <c>WorkDir/checkpoints</c>; throws <see cref="OperationCanceledException"/> when cancelled between steps, and
     /// <see cref="TrainingPausedException"/> after checkpointing the step in progress when <paramref name="pause"/> is set.</summary>
     public static TrainingJobResult Run(TrainingJobRequest request, ITrainingObserver observer, CancellationToken cancellationToken,
-        CancellationToken pause = default) => request.Type switch
-        {
-            "finetune" => FineTuneJob.Run(request, observer, cancellationToken, pause),
-            "pretrain" => PretrainingJob.Run(request, observer, cancellationToken, pause),
-            _ => throw new ArgumentException($"'{request.Type}' is not a job type.", nameof(request)),
-        };
+        CancellationToken pause = default)
+    {
+        var job = TaskCatalogue.FindJobType(request.Type);
+        return job == TaskCatalogue.FineTune ? FineTuneJob.Run(request, observer, cancellationToken, pause)
+            : job == TaskCatalogue.Pretrain ? PretrainingJob.Run(request, observer, cancellationToken, pause)
+            : throw new ArgumentException($"'{request.Type}' is not a job type.", nameof(request));
+    }
 }

@@ -1,6 +1,7 @@
 namespace FineTuneService.Training.Models;
 
-/// <summary>What a task model does: the heads a family offers, by the job task that trains them.</summary>
+/// <summary>What a task model does: the heads a family offers (<see cref="ModelFamily.Heads"/>), each trained by the
+/// tasks of <see cref="TaskCatalogue"/> that name it.</summary>
 public enum ModelTask
 {
     SequenceClassification,

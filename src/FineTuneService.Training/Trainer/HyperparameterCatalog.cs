@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using FineTuneService.Training.Models;
 
 namespace FineTuneService.Training.Trainer;
 
@@ -12,6 +13,15 @@ public static class HyperparameterCatalog
     static HyperparameterInfo Arg(string name, string type, string description, double? min = null, double? max = null,
         bool exclusiveMin = false, bool exclusiveMax = false, IReadOnlyList<string>? values = null, bool nullable = false) =>
         new(name, type, Defaults[name]?.DeepClone(), description, min, max, exclusiveMin, exclusiveMax, values, nullable);
+
+    /// <summary>A pretraining objective's own setting (not a <see cref="TrainingArguments"/> name), for the tasks whose
+    /// <see cref="TaskCatalogue"/> entry takes it.</summary>
+    static HyperparameterInfo Objective(string name, string type, JsonNode @default, string description, double? min = null, double? max = null,
+        bool exclusive = false)
+    {
+        var tasks = string.Join(", ", TaskCatalogue.All.Where(t => t.Hyperparameters.Contains(name)).Select(t => t.Name));
+        return new(name, type, @default, $"Pretraining ({tasks}): {description}", min, max, exclusive, exclusive, AppliesTo: tasks);
+    }
 
     static readonly string[] Strategies = ["no", "steps", "epoch"];
 
@@ -52,9 +62,9 @@ public static class HyperparameterCatalog
         Arg("label_all_tokens", "boolean", "Token classification: tag every sub-token, not only a word's first."),
         Arg("bf16", "boolean", "bfloat16 forward and backward with float32 master weights and optimizer state (CUDA, or a CPU with AVX-512 BF16 / AMX)."),
         Arg("tf32", "boolean", "TensorFloat-32 matrix products on CUDA; null keeps libtorch's default.", nullable: true),
-        new("mlm_probability", "number", 0.15, "Pretraining (mlm, mlm_nsp): fraction of tokens masked.", 0, 1, true, true, AppliesTo: "mlm, mlm_nsp"),
-        new("whole_word_mask", "boolean", false, "Pretraining (mlm, mlm_nsp): mask all pieces of a word together.", AppliesTo: "mlm, mlm_nsp"),
-        new("short_seq_prob", "number", 0.1, "Pretraining (mlm_nsp): probability of a shorter target length per pair.", 0, 1, AppliesTo: "mlm_nsp"),
+        Objective("mlm_probability", "number", 0.15, "fraction of tokens masked.", 0, 1, exclusive: true),
+        Objective("whole_word_mask", "boolean", false, "mask all pieces of a word together."),
+        Objective("short_seq_prob", "number", 0.1, "probability of a shorter target length per pair.", 0, 1),
     ];
 
 }

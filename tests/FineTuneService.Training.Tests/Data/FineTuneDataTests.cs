@@ -1,4 +1,5 @@
 using FineTuneService.Training.Data;
+using FineTuneService.Training.Models;
 using FineTuneService.Training.Tests.Trainer;
 using FineTuneService.Training.Tokenization;
 

@@ -2,6 +2,7 @@ using System.IO.Compression;
 using System.Text.Json.Nodes;
 using FineTuneService.Training.Data;
 using FineTuneService.Training.Jobs;
+using FineTuneService.Training.Models;
 using FineTuneService.Training.Tests.Data;
 using FineTuneService.Training.Tokenization;
 using FineTuneService.Training.Trainer;

@@ -93,4 +93,18 @@ public sealed class PretrainingSpecTests
         Assert.Contains("tokenizer", Parse(Request("mlm", tokenizer: """{"vocab_size": 1000}""", baseModelDir: fixture)).Errors.Keys);
         Assert.Contains("base_model_id", Parse(Request("mlm", baseModelDir: "/nonexistent")).Errors.Keys);
     }
+
+    [Fact]
+    public void TheBestModelIsPickedByAMetricTheTaskReports()
+    {
+        const string best = """{"eval_strategy": "steps", "eval_steps": 10, "save_strategy": "steps", "save_steps": 10, "load_best_model_at_end": true, "metric_for_best_model": "%"}""";
+        TrainingJobRequest Spec(string task, string metric) => Request(task, task == "clm" ? """{"architecture": "gpt2"}""" : """{"architecture": "bert"}""",
+            """{"vocab_size": 1000}""", best.Replace("%", metric), validationSplit: 0.1);
+
+        Assert.Empty(TrainingJobRunner.Validate(Spec("mlm_nsp", "nsp_accuracy")));
+        Assert.Empty(TrainingJobRunner.Validate(Spec("clm", "eval_perplexity")));
+        var errors = TrainingJobRunner.Validate(Spec("clm", "mlm_accuracy"));
+        Assert.Equal(["hyperparameters.metric_for_best_model"], errors.Keys);
+        Assert.Contains("use one of loss, perplexity", errors["hyperparameters.metric_for_best_model"][0]);
+    }
 }

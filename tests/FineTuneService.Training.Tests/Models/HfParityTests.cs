@@ -215,6 +215,37 @@ public class HfParityTests(ITestOutputHelper output)
         output.WriteLine($"GPT2ForSequenceClassification: max |diff| logits {worst:E2}");
     }
 
+    /// <summary>GPT2ForTokenClassification as transformers saves and runs it: the logits at every real position, unpadded,
+    /// right- and left-padded, and the cross-entropy over the labelled positions (-100 at padding and at one real token).</summary>
+    [Fact]
+    public void Gpt2TokenClassifierMatchesTransformersOnPaddedBatches()
+    {
+        var reference = HfTinyRandom.Reference("gpt2_tokcls");
+        using var module = ModelFolder.Load(HfTinyRandom.Dir("gpt2_tokcls")).Module;
+        var task = (ITaskModel)module;
+        Assert.Equal("GPT2ForTokenClassification", task.Architecture);
+        module.eval();
+        using var noGrad = no_grad();
+        double worst = 0, lossDiff = double.NaN;
+        foreach (var input in reference.GetProperty("inputs").EnumerateArray())
+        {
+            using var scope = NewDisposeScope();
+            var mask = HfTinyRandom.Tensor(input.GetProperty("attention_mask"), integers: true);
+            var labels = input.TryGetProperty("labels", out var l) ? HfTinyRandom.Tensor(l, integers: true) : null;
+            var result = task.Forward(new Batch(HfTinyRandom.Tensor(input.GetProperty("input_ids"), integers: true), mask, Labels: labels));
+            var d = HfTinyRandom.MaxDiffWhereMasked(result.Logits, HfTinyRandom.Tensor(input.GetProperty("logits")), mask);
+            Assert.True(d < Tolerance, $"{input.GetProperty("name").GetString()}: logits differ by {d:E2}");
+            worst = Math.Max(worst, d);
+            if (labels is not null)
+            {
+                lossDiff = Math.Abs(result.Loss!.item<float>() - input.GetProperty("loss").GetDouble());
+                Assert.True(lossDiff < Tolerance, $"loss differs by {lossDiff:E2}");
+            }
+        }
+        Assert.False(double.IsNaN(lossDiff), "the reference has a labelled batch");
+        output.WriteLine($"GPT2ForTokenClassification: max |diff| logits {worst:E2}, loss {lossDiff:E2}");
+    }
+
     /// <summary>Llama's rope_scaling as transformers 4.48 computes it (modeling_rope_utils): the inverse frequencies, and
     /// the logits at every real position, unpadded and left-padded with position_ids; without the scaling they differ.</summary>
     [Theory]
@@ -264,6 +295,7 @@ public class HfParityTests(ITestOutputHelper output)
     [InlineData("llama")]
     [InlineData("qwen2")]
     [InlineData("gpt2_seqcls")]
+    [InlineData("gpt2_tokcls")]
     public void StateDictKeysAreTheCheckpointsOwn(string arch)
     {
         using var model = ModelFolder.Load(HfTinyRandom.Dir(arch)).Module;
