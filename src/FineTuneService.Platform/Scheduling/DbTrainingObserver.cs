@@ -9,9 +9,10 @@ using Microsoft.Extensions.DependencyInjection;
 namespace FineTuneService.Platform.Scheduling;
 
 /// <summary>Writes what the training core reports to the job's rows, only while this worker holds the lease: each
-/// write checks it first, and a write that finds the lease taken stops the training at once (<paramref name="leaseLost"/>),
-/// so a worker taken for dead neither adds rows nor writes a checkpoint that the attempt replacing it would resume
-/// from past the metrics it has. Called on the training thread; each call is one short unit of work on its own context.</summary>
+/// write checks it first. A progress, metric or checkpoint write that finds the lease taken stops the training at once
+/// (<paramref name="leaseLost"/>); an event is dropped. So a worker taken for dead neither adds rows nor writes a
+/// checkpoint that the attempt replacing it would resume from past the metrics it has. Called on the training thread;
+/// each call is one short unit of work on its own context.</summary>
 sealed class DbTrainingObserver(IServiceScopeFactory scopes, ArtifactStore store, IStorageBudget storage, JobLease lease, Guid jobId, int attempt,
     WebhookNotifier webhooks, TimeProvider clock, Action leaseLost) : ITrainingObserver
 {

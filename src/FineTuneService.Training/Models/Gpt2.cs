@@ -16,6 +16,7 @@ public sealed record Gpt2Config : ModelConfig
     [
         ModelFamily.Head<Gpt2Config>("GPT2LMHeadModel", ModelTask.CausalLM, (c, seed) => new Gpt2LMHeadModel(c, seed)),
         ModelFamily.Head<Gpt2Config>("GPT2ForSequenceClassification", ModelTask.SequenceClassification, (c, seed) => new Gpt2ForSequenceClassification(c, seed)),
+        ModelFamily.Head<Gpt2Config>("GPT2ForTokenClassification", ModelTask.TokenClassification, (c, seed) => new Gpt2ForTokenClassification(c, seed)),
     ], "byte-level BPE");
 
     public Gpt2Config() => VocabSize = 50257;
@@ -39,6 +40,10 @@ public sealed record Gpt2Config : ModelConfig
     [JsonPropertyName("eos_token_id")] public int EosTokenId { get; init; } = 50256;
     /// <summary>GPT-2 has none; a sequence classifier's export names one, which is how Hugging Face finds the last real token.</summary>
     [JsonPropertyName("pad_token_id")] public int? PadTokenId { get; init; }
+    /// <summary>Not GPT2Config fields: the token classifier's dropout is classifier_dropout, else hidden_dropout, else 0.1,
+    /// as Hugging Face's GPT2ForTokenClassification reads them from whatever config.json holds.</summary>
+    [JsonPropertyName("classifier_dropout")] public double? ClassifierDropout { get; init; }
+    [JsonPropertyName("hidden_dropout")] public double? HiddenDropout { get; init; }
 
     public static new Gpt2Config Load(string path) => ModelConfig.Load(path) as Gpt2Config
         ?? throw new Checkpoints.InvalidCheckpointException($"'{Path.GetFileName(path)}' is not a GPT-2 config");
@@ -53,7 +58,8 @@ public sealed record Gpt2Config : ModelConfig
             "vocab_size, n_embd, n_layer, n_positions and n_inner must be positive");
         Require(NHead > 0 && NEmbd % NHead == 0, "n_embd must be a multiple of n_head");
         Require(PadTokenId is null || PadTokenId >= 0 && PadTokenId < VocabSize, "pad_token_id must be a token id");
-        Require(ResidPdrop is >= 0 and < 1 && EmbdPdrop is >= 0 and < 1 && AttnPdrop is >= 0 and < 1, "dropout probabilities must be in [0, 1)");
+        Require(ResidPdrop is >= 0 and < 1 && EmbdPdrop is >= 0 and < 1 && AttnPdrop is >= 0 and < 1
+            && ClassifierDropout is null or (>= 0 and < 1) && HiddenDropout is null or (>= 0 and < 1), "dropout probabilities must be in [0, 1)");
         ModelParts.Activation(ActivationFunction);
     }
 
@@ -70,8 +76,8 @@ public sealed record Gpt2Config : ModelConfig
         {
             long e = NEmbd, inner = NInner ?? 4L * NEmbd;
             var block = 2 * e + (3 * e * e + 3 * e) + (e * e + e) + 2 * e + (e * inner + inner) + (inner * e + e);
-            // lm_head is tied to wte, so the largest head is the classifier's score.
-            return ((long)VocabSize + NPositions) * e + NLayer * block + 2 * e + NumLabels * e;
+            // lm_head is tied to wte, so the largest head is the token classifier (score has no bias).
+            return ((long)VocabSize + NPositions) * e + NLayer * block + 2 * e + NumLabels * (e + 1);
         }
     }
 }
@@ -257,6 +263,23 @@ public sealed class Gpt2ForSequenceClassification : DecoderClassifierHead<Gpt2Co
     readonly Gpt2Model transformer;
 
     public Gpt2ForSequenceClassification(Gpt2Config config, long? seed = 42) : base("GPT2ForSequenceClassification", config, config.NEmbd)
+    {
+        config.Validate();
+        transformer = new Gpt2Model(config);
+        RegisterComponents();
+        transformer.Initialize(this, config, seed);
+    }
+
+    protected override Tensor Hidden(Batch batch) => transformer.forward(batch.InputIds, batch.AttentionMask);
+}
+
+/// <summary><c>transformer.*</c> + <c>classifier.*</c> (with bias) on every position, -100 = ignored.</summary>
+public sealed class Gpt2ForTokenClassification : TokenClassifierHead<Gpt2Config>
+{
+    readonly Gpt2Model transformer;
+
+    public Gpt2ForTokenClassification(Gpt2Config config, long? seed = 42)
+        : base("GPT2ForTokenClassification", config, config.NEmbd, config.ClassifierDropout ?? config.HiddenDropout ?? 0.1)
     {
         config.Validate();
         transformer = new Gpt2Model(config);

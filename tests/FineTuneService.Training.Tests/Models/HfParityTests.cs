@@ -196,23 +196,54 @@ public class HfParityTests(ITestOutputHelper output)
     [Fact]
     public void Gpt2SequenceClassifierMatchesTransformersOnPaddedBatches()
     {
-        var reference = HfTinyRandom.Reference("gpt2_seqcls");
-        using var module = ModelFolder.Load(HfTinyRandom.Dir("gpt2_seqcls")).Module;
+        double worst = 0;
+        OnEachReferenceInput("gpt2_seqcls", "GPT2ForSequenceClassification", (input, _, result) =>
+        {
+            var d = (result.Logits - HfTinyRandom.Tensor(input.GetProperty("logits"))).abs().max().item<float>();
+            Assert.True(d < Tolerance, $"{input.GetProperty("name").GetString()}: logits differ by {d:E2}");
+            worst = Math.Max(worst, d);
+        });
+        output.WriteLine($"GPT2ForSequenceClassification: max |diff| logits {worst:E2}");
+    }
+
+    /// <summary>GPT2ForTokenClassification as transformers saves and runs it: the logits at every real position, unpadded,
+    /// right- and left-padded, and the cross-entropy over the labelled positions (-100 at padding and at one real token).</summary>
+    [Fact]
+    public void Gpt2TokenClassifierMatchesTransformersOnPaddedBatches()
+    {
+        double worst = 0, lossDiff = double.NaN;
+        OnEachReferenceInput("gpt2_tokcls", "GPT2ForTokenClassification", (input, mask, result) =>
+        {
+            var d = HfTinyRandom.MaxDiffWhereMasked(result.Logits, HfTinyRandom.Tensor(input.GetProperty("logits")), mask);
+            Assert.True(d < Tolerance, $"{input.GetProperty("name").GetString()}: logits differ by {d:E2}");
+            worst = Math.Max(worst, d);
+            if (result.Loss is { } loss)
+            {
+                lossDiff = Math.Abs(loss.item<float>() - input.GetProperty("loss").GetDouble());
+                Assert.True(lossDiff < Tolerance, $"loss differs by {lossDiff:E2}");
+            }
+        });
+        Assert.False(double.IsNaN(lossDiff), "the reference has a labelled batch");
+        output.WriteLine($"GPT2ForTokenClassification: max |diff| logits {worst:E2}, loss {lossDiff:E2}");
+    }
+
+    /// <summary>A task-model fixture as transformers saved it, in eval mode without gradients, run on each of its reference
+    /// inputs (with labels where the input has them): the input, its attention_mask and the model's output.</summary>
+    static void OnEachReferenceInput(string fixture, string architecture, Action<JsonElement, Tensor, ModelOutput> check)
+    {
+        var reference = HfTinyRandom.Reference(fixture);
+        using var module = ModelFolder.Load(HfTinyRandom.Dir(fixture)).Module;
         var task = (ITaskModel)module;
-        Assert.Equal("GPT2ForSequenceClassification", task.Architecture);
+        Assert.Equal(architecture, task.Architecture);
         module.eval();
         using var noGrad = no_grad();
-        double worst = 0;
         foreach (var input in reference.GetProperty("inputs").EnumerateArray())
         {
             using var scope = NewDisposeScope();
-            var logits = task.Forward(new Batch(HfTinyRandom.Tensor(input.GetProperty("input_ids"), integers: true),
-                HfTinyRandom.Tensor(input.GetProperty("attention_mask"), integers: true))).Logits;
-            var d = (logits - HfTinyRandom.Tensor(input.GetProperty("logits"))).abs().max().item<float>();
-            Assert.True(d < Tolerance, $"{input.GetProperty("name").GetString()}: logits differ by {d:E2}");
-            worst = Math.Max(worst, d);
+            var mask = HfTinyRandom.Tensor(input.GetProperty("attention_mask"), integers: true);
+            var labels = input.TryGetProperty("labels", out var l) ? HfTinyRandom.Tensor(l, integers: true) : null;
+            check(input, mask, task.Forward(new Batch(HfTinyRandom.Tensor(input.GetProperty("input_ids"), integers: true), mask, Labels: labels)));
         }
-        output.WriteLine($"GPT2ForSequenceClassification: max |diff| logits {worst:E2}");
     }
 
     /// <summary>Llama's rope_scaling as transformers 4.48 computes it (modeling_rope_utils): the inverse frequencies, and
@@ -264,6 +295,7 @@ public class HfParityTests(ITestOutputHelper output)
     [InlineData("llama")]
     [InlineData("qwen2")]
     [InlineData("gpt2_seqcls")]
+    [InlineData("gpt2_tokcls")]
     public void StateDictKeysAreTheCheckpointsOwn(string arch)
     {
         using var model = ModelFolder.Load(HfTinyRandom.Dir(arch)).Module;

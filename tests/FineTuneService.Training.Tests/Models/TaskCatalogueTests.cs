@@ -108,6 +108,8 @@ public sealed class TaskCatalogueTests
     {
         Assert.Equal(["bert", "roberta", "xlm-roberta", "distilbert", "modernbert", "gpt2", "llama", "qwen2"],
             TaskCatalogue.Families(Entry("sequence_classification", false)));
+        // GPT-2 takes token_classification by its head line in Gpt2.cs alone.
+        Assert.Equal(["bert", "roberta", "xlm-roberta", "distilbert", "modernbert", "gpt2"], TaskCatalogue.Families(Entry("token_classification", false)));
         Assert.Equal(["bert"], TaskCatalogue.Families(Entry("mlm_nsp", false)));
         Assert.Equal(["gpt2", "llama", "qwen2"], TaskCatalogue.Families(Entry("clm", false)));
         Assert.All(Variants, t => Assert.NotEmpty(TaskCatalogue.Families(t)));
