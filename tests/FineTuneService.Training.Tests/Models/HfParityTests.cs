@@ -196,22 +196,13 @@ public class HfParityTests(ITestOutputHelper output)
     [Fact]
     public void Gpt2SequenceClassifierMatchesTransformersOnPaddedBatches()
     {
-        var reference = HfTinyRandom.Reference("gpt2_seqcls");
-        using var module = ModelFolder.Load(HfTinyRandom.Dir("gpt2_seqcls")).Module;
-        var task = (ITaskModel)module;
-        Assert.Equal("GPT2ForSequenceClassification", task.Architecture);
-        module.eval();
-        using var noGrad = no_grad();
         double worst = 0;
-        foreach (var input in reference.GetProperty("inputs").EnumerateArray())
+        OnEachReferenceInput("gpt2_seqcls", "GPT2ForSequenceClassification", (input, _, result) =>
         {
-            using var scope = NewDisposeScope();
-            var logits = task.Forward(new Batch(HfTinyRandom.Tensor(input.GetProperty("input_ids"), integers: true),
-                HfTinyRandom.Tensor(input.GetProperty("attention_mask"), integers: true))).Logits;
-            var d = (logits - HfTinyRandom.Tensor(input.GetProperty("logits"))).abs().max().item<float>();
+            var d = (result.Logits - HfTinyRandom.Tensor(input.GetProperty("logits"))).abs().max().item<float>();
             Assert.True(d < Tolerance, $"{input.GetProperty("name").GetString()}: logits differ by {d:E2}");
             worst = Math.Max(worst, d);
-        }
+        });
         output.WriteLine($"GPT2ForSequenceClassification: max |diff| logits {worst:E2}");
     }
 
@@ -220,30 +211,39 @@ public class HfParityTests(ITestOutputHelper output)
     [Fact]
     public void Gpt2TokenClassifierMatchesTransformersOnPaddedBatches()
     {
-        var reference = HfTinyRandom.Reference("gpt2_tokcls");
-        using var module = ModelFolder.Load(HfTinyRandom.Dir("gpt2_tokcls")).Module;
+        double worst = 0, lossDiff = double.NaN;
+        OnEachReferenceInput("gpt2_tokcls", "GPT2ForTokenClassification", (input, mask, result) =>
+        {
+            var d = HfTinyRandom.MaxDiffWhereMasked(result.Logits, HfTinyRandom.Tensor(input.GetProperty("logits")), mask);
+            Assert.True(d < Tolerance, $"{input.GetProperty("name").GetString()}: logits differ by {d:E2}");
+            worst = Math.Max(worst, d);
+            if (result.Loss is { } loss)
+            {
+                lossDiff = Math.Abs(loss.item<float>() - input.GetProperty("loss").GetDouble());
+                Assert.True(lossDiff < Tolerance, $"loss differs by {lossDiff:E2}");
+            }
+        });
+        Assert.False(double.IsNaN(lossDiff), "the reference has a labelled batch");
+        output.WriteLine($"GPT2ForTokenClassification: max |diff| logits {worst:E2}, loss {lossDiff:E2}");
+    }
+
+    /// <summary>A task-model fixture as transformers saved it, in eval mode without gradients, run on each of its reference
+    /// inputs (with labels where the input has them): the input, its attention_mask and the model's output.</summary>
+    static void OnEachReferenceInput(string fixture, string architecture, Action<JsonElement, Tensor, ModelOutput> check)
+    {
+        var reference = HfTinyRandom.Reference(fixture);
+        using var module = ModelFolder.Load(HfTinyRandom.Dir(fixture)).Module;
         var task = (ITaskModel)module;
-        Assert.Equal("GPT2ForTokenClassification", task.Architecture);
+        Assert.Equal(architecture, task.Architecture);
         module.eval();
         using var noGrad = no_grad();
-        double worst = 0, lossDiff = double.NaN;
         foreach (var input in reference.GetProperty("inputs").EnumerateArray())
         {
             using var scope = NewDisposeScope();
             var mask = HfTinyRandom.Tensor(input.GetProperty("attention_mask"), integers: true);
             var labels = input.TryGetProperty("labels", out var l) ? HfTinyRandom.Tensor(l, integers: true) : null;
-            var result = task.Forward(new Batch(HfTinyRandom.Tensor(input.GetProperty("input_ids"), integers: true), mask, Labels: labels));
-            var d = HfTinyRandom.MaxDiffWhereMasked(result.Logits, HfTinyRandom.Tensor(input.GetProperty("logits")), mask);
-            Assert.True(d < Tolerance, $"{input.GetProperty("name").GetString()}: logits differ by {d:E2}");
-            worst = Math.Max(worst, d);
-            if (labels is not null)
-            {
-                lossDiff = Math.Abs(result.Loss!.item<float>() - input.GetProperty("loss").GetDouble());
-                Assert.True(lossDiff < Tolerance, $"loss differs by {lossDiff:E2}");
-            }
+            check(input, mask, task.Forward(new Batch(HfTinyRandom.Tensor(input.GetProperty("input_ids"), integers: true), mask, Labels: labels)));
         }
-        Assert.False(double.IsNaN(lossDiff), "the reference has a labelled batch");
-        output.WriteLine($"GPT2ForTokenClassification: max |diff| logits {worst:E2}, loss {lossDiff:E2}");
     }
 
     /// <summary>Llama's rope_scaling as transformers 4.48 computes it (modeling_rope_utils): the inverse frequencies, and
