@@ -23,7 +23,7 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problemDetail
             ProblemException e => Problem(httpContext, e.Code, e.Message, e.Errors, e.RetryAfter),
             // The core's refusals: an endpoint that knows which part of the request the core read names it instead.
             InvalidInputException e => Problem(httpContext, ProblemCodes.ValidationFailed, e.Message,
-                new Dictionary<string, string[]> { [e.Field ?? "body"] = [e.Message] }, null),
+                new Dictionary<string, string[]> { ["body"] = [e.Message] }, null),
             // The database is down or restarting: the request may succeed in a moment, so 503 and not 500.
             _ when Transient.Is(exception) => Problem(httpContext, ProblemCodes.ServiceUnavailable, null, null, TimeSpan.FromSeconds(5)),
             // Kestrel's body size limit (413), malformed multipart, failed parameter binding: the code follows the status.

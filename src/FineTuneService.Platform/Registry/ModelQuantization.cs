@@ -144,7 +144,13 @@ public static class ModelQuantization
             }
             return (new PredictInput(row.GetValueOrDefault(spec.Text) ?? "", spec.TextPair is null ? null : row.GetValueOrDefault(spec.TextPair)), label);
         }).ToList();
-        // An input the model refuses is a PredictInputException: ProblemExceptionHandler answers it, naming its field.
-        return QuantizationReport.Measure(fp32, int8, examples);
+        try
+        {
+            return QuantizationReport.Measure(fp32, int8, examples);
+        }
+        catch (PredictInputException e)
+        {
+            throw new RequestValidationException("evaluation", e.Message);
+        }
     }
 }

@@ -45,8 +45,8 @@ public static class PredictEndpoints
         }
         catch (PredictInputException e)
         {
-            // The model names inputs[i]; a request that sent one input not in a list calls it "inputs".
-            var field = body["inputs"] is not JsonArray && e.Field!.StartsWith("inputs[0]") ? "inputs" + e.Field["inputs[0]".Length..] : e.Field!;
+            // The model names the input by its index; a request that sent one input, not a list, calls it "inputs".
+            var field = e.Input is not { } i ? "model" : (body["inputs"] is JsonArray ? $"inputs[{i}]" : "inputs") + (e.Part is null ? "" : $".{e.Part}");
             throw new RequestValidationException(field, e.Message);
         }
         PredictRequest.CheckEncoded([.. encoded.Select(e => e.Length)], i => lease.Model.MaskCount(encoded[i]),

@@ -94,7 +94,7 @@ public sealed class LoadedModel : IDisposable
     }
 
     /// <summary>Tokenizes inputs for <see cref="Predict(IReadOnlyList{EncodedInput}, PredictOptions, CancellationToken)"/>, truncated to the
-    /// model's positions, and checks that each is one this model can take; errors name <c>inputs[i]</c>.</summary>
+    /// model's positions, and checks that each is one this model can take (<see cref="PredictInputException"/> names the one that is not).</summary>
     public EncodedInput[] Encode(IReadOnlyList<PredictInput> inputs) => InputChecks.Encode(Kind, Tokenizer, maxLength, inputs);
 
     public IReadOnlyList<Prediction> Predict(IReadOnlyList<PredictInput> inputs, PredictOptions options) =>

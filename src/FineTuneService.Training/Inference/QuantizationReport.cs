@@ -25,7 +25,7 @@ public sealed record QuantizationReport(int Examples, double Agreement, double F
     {
         if (fp32.Kind != ModelKind.SequenceClassification || int8.Kind != ModelKind.SequenceClassification)
         {
-            throw new PredictInputException("evaluation", "agreement and accuracy are measured for single-label sequence classification models");
+            throw new PredictInputException("agreement and accuracy are measured for single-label sequence classification models");
         }
         int agree = 0, fp32Right = 0, int8Right = 0;
         foreach (var chunk in examples.Chunk(64))

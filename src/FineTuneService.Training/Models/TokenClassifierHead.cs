@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace FineTuneService.Training.Models;
 
 /// <summary>dropout → <c>classifier</c> over every token's state, -100 = ignored: the token-classification head of
-/// BERT, RoBERTa and DistilBERT. The family's class holds its base model under its Hugging Face name.</summary>
+/// BERT, RoBERTa, XLM-R, DistilBERT and GPT-2. The family's class holds its base model under its Hugging Face name.</summary>
 public abstract class TokenClassifierHead<TConfig> : TaskHead<TConfig> where TConfig : ModelConfig
 {
     readonly Dropout dropout;
