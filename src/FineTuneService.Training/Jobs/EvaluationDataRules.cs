@@ -8,11 +8,11 @@ public static class EvaluationDataRules
     {
         null => null,
         <= 0 or >= 1 or double.NaN => "must be between 0 and 1 (exclusive)",
-        _ when hasValidationDataset => "give validation_split or validation_dataset_id, not both",
+        _ when hasValidationDataset => "give a validation split or a validation dataset, not both",
         _ => null,
     };
 
     /// <summary>Evaluating needs data to evaluate on.</summary>
     public static string? EvalStrategyError(string evalStrategy, bool hasValidationDataset, double? split) =>
-        evalStrategy != "no" && !hasValidationDataset && split is null ? "needs a validation dataset or validation_split" : null;
+        evalStrategy != "no" && !hasValidationDataset && split is null ? "needs a validation dataset or a validation split" : null;
 }

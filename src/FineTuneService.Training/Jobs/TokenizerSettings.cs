@@ -11,7 +11,7 @@ public sealed record TokenizerSettings(int VocabSize, bool Lowercase, int MinFre
     {
         if (spec is null)
         {
-            error(JobField.Tokenizer, "pretraining from scratch trains a tokenizer on the corpus: give tokenizer.vocab_size.");
+            error(JobField.Tokenizer, "pretraining from scratch trains a tokenizer on the corpus: give its vocab_size.");
             return null;
         }
         int? vocabSize = null, minFrequency = 2;
