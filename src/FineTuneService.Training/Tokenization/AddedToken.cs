@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using FineTuneService.Training.Checkpoints;
 
 namespace FineTuneService.Training.Tokenization;
 
@@ -14,7 +15,7 @@ public sealed record AddedToken(int Id, string Content, bool Special = true, boo
         foreach (var node in addedTokens?.AsArray() ?? [])
         {
             if (node?["single_word"]?.GetValue<bool>() == true)
-                throw new InvalidDataException($"{path}: the single_word added token '{node["content"]}' is not supported.");
+                throw new InvalidCheckpointException($"{path}: the single_word added token '{node["content"]}' is not supported.");
             added.Add(new AddedToken(node!["id"]!.GetValue<int>(), node["content"]!.GetValue<string>(),
                 node["special"]?.GetValue<bool>() ?? false, node["lstrip"]?.GetValue<bool>() ?? false,
                 node["rstrip"]?.GetValue<bool>() ?? false, node["normalized"]?.GetValue<bool>() ?? false));

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text;
 using System.Text.Json.Nodes;
+using FineTuneService.Training.Checkpoints;
 
 namespace FineTuneService.Training.Tokenization;
 
@@ -51,7 +52,7 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
             var (left, right) = Merges[rank];
             int Id(string token) => tokenToId.TryGetValue(token, out int id)
                 ? id
-                : throw new InvalidDataException($"Merge {rank} ('{left} {right}') uses '{token}', which is not in the vocabulary.");
+                : throw new InvalidCheckpointException($"Merge {rank} ('{left} {right}') uses '{token}', which is not in the vocabulary.");
             merges.TryAdd(Pair(Id(left), Id(right)), (rank, Id(left + right)));
         }
         for (int b = 0; b < 256; b++)
@@ -59,7 +60,7 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
             string c = ByteLevel.ByteToChar[b].ToString();
             byteIds[b] = tokenToId.TryGetValue(c, out int id)
                 ? id
-                : throw new InvalidDataException($"The vocabulary lacks the byte char '{c}' (byte {b}).");
+                : throw new InvalidCheckpointException($"The vocabulary lacks the byte char '{c}' (byte {b}).");
         }
         var addedTokens = settings.AddedTokens ?? (tokenToId.TryGetValue(settings.EosToken, out int eot) ? [new AddedToken(eot, settings.EosToken)] : []);
         // Added tokens may extend the model's vocabulary (Llama 3's specials follow its 128,000 BPE tokens).
@@ -69,12 +70,12 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
         foreach (var token in addedTokens)
         {
             if (token.Id < 0)
-                throw new InvalidDataException($"The added token '{token.Content}' has id {token.Id}.");
+                throw new InvalidCheckpointException($"The added token '{token.Content}' has id {token.Id}.");
             idToToken[token.Id] = token.Content;
             tokenToId[token.Content] = token.Id;
         }
         if (Array.IndexOf(idToToken, null) is int hole and >= 0)
-            throw new InvalidDataException($"No token has id {hole}: the vocabulary and the added tokens must number 0..{size - 1}.");
+            throw new InvalidCheckpointException($"No token has id {hole}: the vocabulary and the added tokens must number 0..{size - 1}.");
         normalizer = settings.Normalizer ?? (settings.Lowercase ? new LowercaseNormalizer() : null);
         preTokenizer = settings.PreTokenizer ?? [new ByteLevelRegexStep()];
         added = new AddedVocabulary(addedTokens, normalizer);
@@ -83,7 +84,7 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
         int? Find(string? token) => token is not null && tokenToId.TryGetValue(token, out int id) ? id : null;
         // A tokenizer.json without tokenizer_config.json still ends its texts with the template's closing token.
         EosId = Find(settings.EosToken) ?? Template.Frame().After
-            ?? throw new InvalidDataException($"The vocabulary has no '{settings.EosToken}' (the end-of-text token).");
+            ?? throw new InvalidCheckpointException($"The vocabulary has no '{settings.EosToken}' (the end-of-text token).");
         EndOfTextToken = idToToken[EosId];
         PadId = Find(settings.PadToken) ?? EosId;
         MaskId = Find(settings.MaskToken) ?? (addedTokens.FirstOrDefault(t => t.Content == "<mask>")?.Id);
@@ -273,7 +274,7 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
                 parts.RemoveAt(best + 1);
             }
             if (parts.Count != 2)
-                throw new InvalidDataException($"Rank {r} ('{vocab[r]}') is not the merge of two lower-ranked tokens.");
+                throw new InvalidCheckpointException($"Rank {r} ('{vocab[r]}') is not the merge of two lower-ranked tokens.");
             merges.Add((parts[0], parts[1]));
         }
         return new ByteLevelBpeTokenizer([.. vocab, endOfText], merges, endOfText: endOfText);
@@ -294,10 +295,10 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
         };
         string tokenizerJson = Path.Combine(dir, HfFiles.TokenizerJson);
         if (File.Exists(tokenizerJson))
-            return FromTokenizerJson(HfFiles.ReadJsonObject(tokenizerJson) ?? throw new InvalidDataException($"{tokenizerJson} is empty."), tokenizerJson, fromConfig);
+            return FromTokenizerJson(HfFiles.ReadJsonObject(tokenizerJson) ?? throw new InvalidCheckpointException($"{tokenizerJson} is empty."), tokenizerJson, fromConfig);
         string vocabJson = Path.Combine(dir, HfFiles.VocabJson), mergesTxt = Path.Combine(dir, HfFiles.MergesTxt);
         if (!File.Exists(vocabJson) || !File.Exists(mergesTxt))
-            throw new FileNotFoundException($"A byte-level BPE tokenizer needs {HfFiles.TokenizerJson} or {HfFiles.VocabJson} + {HfFiles.MergesTxt} in {dir}.");
+            throw new InvalidCheckpointException($"A byte-level BPE tokenizer needs {HfFiles.TokenizerJson} or {HfFiles.VocabJson} + {HfFiles.MergesTxt} in {dir}.");
         var vocabFromJson = HfFiles.VocabByIds(HfFiles.ReadJsonObject(vocabJson)!, vocabJson);
         var merges = File.ReadAllLines(mergesTxt).Where(l => l.Length > 0 && !l.StartsWith("#version", StringComparison.Ordinal)).Select(ParseMerge).ToList();
         return new ByteLevelBpeTokenizer(vocabFromJson, merges, fromConfig with { TokenizerConfig = null });
@@ -305,8 +306,8 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
 
     static ByteLevelBpeTokenizer FromTokenizerJson(JsonObject root, string path, BpeSettings fromConfig)
     {
-        InvalidDataException Unsupported(string what) => new($"{path}: {what} is not supported.");
-        var model = root["model"]?.AsObject() ?? throw new InvalidDataException($"{path} has no model.");
+        InvalidCheckpointException Unsupported(string what) => new($"{path}: {what} is not supported.");
+        var model = root["model"]?.AsObject() ?? throw new InvalidCheckpointException($"{path} has no model.");
         string type = model["type"]?.GetValue<string>() ?? "";
         var (preTokenizer, addPrefixSpace) = PreTokenizer(root["pre_tokenizer"] as JsonObject, path, type);
         if (model["byte_fallback"]?.GetValue<bool>() == true || model["dropout"] is JsonValue
@@ -317,9 +318,9 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
 
         var normalizer = TextNormalizer.FromJson(root["normalizer"], path);
         var added = AddedToken.ListFromJson(root["added_tokens"], path);
-        var vocab = HfFiles.VocabByIds(model["vocab"]?.AsObject() ?? throw new InvalidDataException($"{path} has no vocab."), path);
+        var vocab = HfFiles.VocabByIds(model["vocab"]?.AsObject() ?? throw new InvalidCheckpointException($"{path} has no vocab."), path);
         int TokenId(string token) => added.FirstOrDefault(t => t.Content == token)?.Id
-            ?? (Array.IndexOf(vocab, token) is int id and >= 0 ? id : throw new InvalidDataException($"{path}: the post-processor names '{token}', which is no token."));
+            ?? (Array.IndexOf(vocab, token) is int id and >= 0 ? id : throw new InvalidCheckpointException($"{path}: the post-processor names '{token}', which is no token."));
         var (template, trimOffsets) = PostTemplate.FromJson(root["post_processor"] as JsonObject, path, TokenId);
         var mergeList = (model["merges"]?.AsArray() ?? []).Select(m => m is JsonArray pair
             ? (pair[0]!.GetValue<string>(), pair[1]!.GetValue<string>())
@@ -344,7 +345,7 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
     {
         string type = pre?["type"]?.GetValue<string>() ?? "";
         if (modelType != "BPE" || type is not ("ByteLevel" or "Sequence"))
-            throw new InvalidDataException($"{path} holds a '{modelType}' model with pre_tokenizer '{type}', not a byte-level BPE (ByteLevel pre-tokenizer).");
+            throw new InvalidCheckpointException($"{path} holds a '{modelType}' model with pre_tokenizer '{type}', not a byte-level BPE (ByteLevel pre-tokenizer).");
         static PreTokenizerStep[] ByteLevelSteps(JsonObject byteLevel) =>
             byteLevel["use_regex"]?.GetValue<bool>() == false ? [] : [new ByteLevelRegexStep()];
         if (type == "ByteLevel")
@@ -364,11 +365,11 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
                     byteLevel = true;
                     break;
                 case var other:
-                    throw new InvalidDataException($"{path}: pre-tokenizer '{other}' in a Sequence is not supported (Split, and ByteLevel without add_prefix_space, are).");
+                    throw new InvalidCheckpointException($"{path}: pre-tokenizer '{other}' in a Sequence is not supported (Split, and ByteLevel without add_prefix_space, are).");
             }
         }
         if (!byteLevel)
-            throw new InvalidDataException($"{path}: the pre-tokenizer Sequence has no ByteLevel step, so this is not a byte-level BPE.");
+            throw new InvalidCheckpointException($"{path}: the pre-tokenizer Sequence has no ByteLevel step, so this is not a byte-level BPE.");
         return (steps, false);
     }
 
@@ -376,7 +377,7 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
     {
         int space = line.IndexOf(' ', StringComparison.Ordinal);
         if (space <= 0)
-            throw new InvalidDataException($"A merge must be two tokens separated by a space: '{line}'.");
+            throw new InvalidCheckpointException($"A merge must be two tokens separated by a space: '{line}'.");
         return (line[..space], line[(space + 1)..]);
     }
 

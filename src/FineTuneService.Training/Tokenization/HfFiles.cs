@@ -1,6 +1,7 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using FineTuneService.Training.Checkpoints;
 
 namespace FineTuneService.Training.Tokenization;
 
@@ -47,7 +48,7 @@ static class HfFiles
         {
             int id = idNode?.GetValue<int>() ?? -1;
             if ((uint)id >= (uint)tokens.Length || tokens[id] is not null)
-                throw new InvalidDataException($"{path}: vocabulary ids must be 0..{tokens.Length - 1}, each once ('{token}' has {id}).");
+                throw new InvalidCheckpointException($"{path}: vocabulary ids must be 0..{tokens.Length - 1}, each once ('{token}' has {id}).");
             tokens[id] = token;
         }
         return tokens!;

@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using FineTuneService.Training.Checkpoints;
 
 namespace FineTuneService.Training.Tokenization;
 
@@ -104,7 +105,7 @@ abstract class TextNormalizer
             "Replace" => ReplaceNormalizer.FromJson(obj, path),
             "Strip" => new StripNormalizer(obj["strip_left"]?.GetValue<bool>() ?? true, obj["strip_right"]?.GetValue<bool>() ?? true),
             "Lowercase" => new LowercaseNormalizer(),
-            _ => throw new InvalidDataException(
+            _ => throw new InvalidCheckpointException(
                 $"{path}: normalizer '{type}' is not supported (Sequence, Precompiled, NFC, NFKC, Replace, Strip or Lowercase are)."),
         };
     }
@@ -218,13 +219,13 @@ sealed class ReplaceNormalizer(Regex pattern, string content) : TextNormalizer
 {
     public static ReplaceNormalizer FromJson(JsonObject obj, string path)
     {
-        var pattern = obj["pattern"] as JsonObject ?? throw new InvalidDataException($"{path}: a Replace normalizer has no pattern.");
+        var pattern = obj["pattern"] as JsonObject ?? throw new InvalidCheckpointException($"{path}: a Replace normalizer has no pattern.");
         string content = obj["content"]?.GetValue<string>() ?? "";
         if (pattern["String"]?.GetValue<string>() is { } literal)
             return new ReplaceNormalizer(new Regex(Regex.Escape(literal), RegexOptions.CultureInvariant), content);
         if (pattern["Regex"]?.GetValue<string>() is { } regex)
             return new ReplaceNormalizer(CodePointRegex.Compile(regex, path), content);
-        throw new InvalidDataException($"{path}: a Replace normalizer's pattern must be a String or a Regex.");
+        throw new InvalidCheckpointException($"{path}: a Replace normalizer's pattern must be a String or a Regex.");
     }
 
     public override NormalizedText Normalize(NormalizedText input)
@@ -262,17 +263,17 @@ sealed class PrecompiledNormalizer : TextNormalizer
     public PrecompiledNormalizer(byte[] charsmap)
     {
         if (charsmap.Length < 4)
-            throw new InvalidDataException("The precompiled charsmap is shorter than its header.");
+            throw new InvalidCheckpointException("The precompiled charsmap is shorter than its header.");
         uint trieBytes = BinaryPrimitives.ReadUInt32LittleEndian(charsmap);
         long unitCount = trieBytes / 4;
         if (4 + unitCount * 4 > charsmap.Length || unitCount == 0)
-            throw new InvalidDataException("The precompiled charsmap's trie is longer than the charsmap.");
+            throw new InvalidCheckpointException("The precompiled charsmap's trie is longer than the charsmap.");
         units = new uint[unitCount];
         for (int i = 0; i < units.Length; i++)
             units[i] = BinaryPrimitives.ReadUInt32LittleEndian(charsmap.AsSpan(4 + i * 4));
         strings = charsmap[(int)(4 + unitCount * 4)..];
         try { _ = new UTF8Encoding(false, true).GetString(strings); }
-        catch (DecoderFallbackException) { throw new InvalidDataException("The precompiled charsmap's strings are not UTF-8."); }
+        catch (DecoderFallbackException) { throw new InvalidCheckpointException("The precompiled charsmap's strings are not UTF-8."); }
         for (int c = 0; c < asciiReplacements.Length; c++)
             asciiReplacements[c] = Transform([(char)c]);
     }
@@ -280,9 +281,9 @@ sealed class PrecompiledNormalizer : TextNormalizer
     public static PrecompiledNormalizer FromBase64(string? base64, string path)
     {
         try { return new PrecompiledNormalizer(Convert.FromBase64String(base64 ?? "")); }
-        catch (Exception e) when (e is FormatException or InvalidDataException)
+        catch (Exception e) when (e is FormatException or InvalidCheckpointException)
         {
-            throw new InvalidDataException($"{path}: the Precompiled normalizer's precompiled_charsmap is not usable: {e.Message}");
+            throw new InvalidCheckpointException($"{path}: the Precompiled normalizer's precompiled_charsmap is not usable: {e.Message}");
         }
     }
 

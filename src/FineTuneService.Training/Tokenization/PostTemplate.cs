@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using FineTuneService.Training.Checkpoints;
 
 namespace FineTuneService.Training.Tokenization;
 
@@ -40,7 +41,7 @@ public sealed record PostTemplate(IReadOnlyList<TemplatePiece> Single, IReadOnly
                 {
                     if (p?["Sequence"] is JsonObject sequence)
                         return [new TemplatePiece(null, sequence["id"]?.GetValue<string>() == "B", sequence["type_id"]?.GetValue<int>() ?? 0)];
-                    var special = p?["SpecialToken"] as JsonObject ?? throw new InvalidDataException($"{path}: a template piece is neither Sequence nor SpecialToken.");
+                    var special = p?["SpecialToken"] as JsonObject ?? throw new InvalidCheckpointException($"{path}: a template piece is neither Sequence nor SpecialToken.");
                     var name = special["id"]!.GetValue<string>();
                     var ids = node["special_tokens"]?[name]?["ids"]?.AsArray().Select(i => i!.GetValue<int>()).ToArray() ?? [tokenId(name)];
                     return ids.Select(id => TemplatePiece.Special(id, special["type_id"]?.GetValue<int>() ?? 0));
@@ -50,10 +51,10 @@ public sealed record PostTemplate(IReadOnlyList<TemplatePiece> Single, IReadOnly
                 var parts = (node["processors"]?.AsArray() ?? []).Select(p => FromJson(p as JsonObject, path, tokenId)).ToList();
                 var templates = parts.Where(p => p.Template != None).ToList();
                 if (templates.Count > 1)
-                    throw new InvalidDataException($"{path}: a post-processor Sequence with more than one template is not supported.");
+                    throw new InvalidCheckpointException($"{path}: a post-processor Sequence with more than one template is not supported.");
                 return (templates.FirstOrDefault().Template ?? None, parts.Any(p => p.TrimOffsets));
             case var other:
-                throw new InvalidDataException($"{path}: post_processor '{other}' is not supported (ByteLevel, RobertaProcessing, BertProcessing, TemplateProcessing).");
+                throw new InvalidCheckpointException($"{path}: post_processor '{other}' is not supported (ByteLevel, RobertaProcessing, BertProcessing, TemplateProcessing).");
         }
     }
 

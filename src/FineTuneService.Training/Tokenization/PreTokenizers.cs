@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using FineTuneService.Training.Checkpoints;
 
 namespace FineTuneService.Training.Tokenization;
 
@@ -13,7 +14,7 @@ static class CodePointRegex
     public static Regex Compile(string pattern, string path)
     {
         try { return new Regex(pattern, RegexOptions.CultureInvariant, TimeSpan.FromSeconds(10)); }
-        catch (ArgumentException e) { throw new InvalidDataException($"{path}: the regex '{pattern}' is not supported: {e.Message}"); }
+        catch (ArgumentException e) { throw new InvalidCheckpointException($"{path}: the regex '{pattern}' is not supported: {e.Message}"); }
     }
 
     /// <summary>The matches of <paramref name="regex"/> in <paramref name="text"/>, left to right, as UTF-16 ranges.</summary>
@@ -172,7 +173,7 @@ abstract class PreTokenizerStep
         "MergedWithPrevious" => SplitBehavior.MergedWithPrevious,
         "MergedWithNext" => SplitBehavior.MergedWithNext,
         "Contiguous" => SplitBehavior.Contiguous,
-        _ => throw new InvalidDataException($"{path}: split behavior '{behavior}' is not one of Removed, Isolated, MergedWithPrevious, MergedWithNext, Contiguous."),
+        _ => throw new InvalidCheckpointException($"{path}: split behavior '{behavior}' is not one of Removed, Isolated, MergedWithPrevious, MergedWithNext, Contiguous."),
     };
 }
 
@@ -181,11 +182,11 @@ sealed class SplitStep(Regex pattern, SplitBehavior behavior, bool invert) : Pre
 {
     public static SplitStep FromJson(JsonObject obj, string path)
     {
-        var pattern = obj["pattern"] as JsonObject ?? throw new InvalidDataException($"{path}: a Split pre-tokenizer has no pattern.");
+        var pattern = obj["pattern"] as JsonObject ?? throw new InvalidCheckpointException($"{path}: a Split pre-tokenizer has no pattern.");
         var regex = pattern["String"]?.GetValue<string>() is { } literal
             ? new Regex(Regex.Escape(literal), RegexOptions.CultureInvariant)
             : CodePointRegex.Compile(pattern["Regex"]?.GetValue<string>()
-                ?? throw new InvalidDataException($"{path}: a Split pattern must be a String or a Regex."), path);
+                ?? throw new InvalidCheckpointException($"{path}: a Split pattern must be a String or a Regex."), path);
         return new SplitStep(regex, ParseBehavior(obj["behavior"]?.GetValue<string>(), path), obj["invert"]?.GetValue<bool>() ?? false);
     }
 
@@ -228,13 +229,13 @@ sealed record Metaspace(char Replacement, PrependScheme Prepend, bool Split)
     {
         string replacement = obj["replacement"]?.GetValue<string>() ?? "\u2581";
         if (replacement.Length != 1)
-            throw new InvalidDataException($"{path}: Metaspace's replacement must be one char, not '{replacement}'.");
+            throw new InvalidCheckpointException($"{path}: Metaspace's replacement must be one char, not '{replacement}'.");
         var scheme = obj["prepend_scheme"]?.GetValue<string>() switch
         {
             null or "always" => PrependScheme.Always,
             "first" => PrependScheme.First,
             "never" => PrependScheme.Never,
-            var other => throw new InvalidDataException($"{path}: Metaspace's prepend_scheme '{other}' is not always, first or never."),
+            var other => throw new InvalidCheckpointException($"{path}: Metaspace's prepend_scheme '{other}' is not always, first or never."),
         };
         if (obj["add_prefix_space"]?.GetValue<bool>() == false)
             scheme = PrependScheme.Never;

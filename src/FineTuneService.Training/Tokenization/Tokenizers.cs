@@ -1,3 +1,4 @@
+using FineTuneService.Training.Checkpoints;
 namespace FineTuneService.Training.Tokenization;
 
 public static class Tokenizers
@@ -21,14 +22,14 @@ public static class Tokenizers
                 "WordPiece" => WordPieceTokenizer.FromFolder(dir),
                 "BPE" => ByteLevelBpeTokenizer.FromFolder(dir),
                 "Unigram" => UnigramTokenizer.FromFolder(dir),
-                _ => throw new InvalidDataException($"{tokenizerJson}: model type '{type}' is not supported (WordPiece, BPE or Unigram are)."),
+                _ => throw new InvalidCheckpointException($"{tokenizerJson}: model type '{type}' is not supported (WordPiece, BPE or Unigram are)."),
             };
         }
         if (File.Exists(Path.Combine(dir, HfFiles.VocabTxt)))
             return WordPieceTokenizer.FromFolder(dir);
         if (File.Exists(Path.Combine(dir, HfFiles.VocabJson)) && File.Exists(Path.Combine(dir, HfFiles.MergesTxt)))
             return ByteLevelBpeTokenizer.FromFolder(dir);
-        throw new FileNotFoundException(
+        throw new InvalidCheckpointException(
             $"No tokenizer in {dir}: expected {HfFiles.TokenizerJson}, {HfFiles.VocabTxt}, or {HfFiles.VocabJson} with {HfFiles.MergesTxt}.");
     }
 }

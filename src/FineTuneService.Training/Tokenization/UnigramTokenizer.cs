@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
+using FineTuneService.Training.Checkpoints;
 
 namespace FineTuneService.Training.Tokenization;
 
@@ -38,9 +39,9 @@ public sealed class UnigramTokenizer : ITokenizer
         IReadOnlyList<AddedToken> addedTokens, PostTemplate template, JsonObject tokenizerJson, JsonObject? tokenizerConfig, string path)
     {
         if (vocab.Count == 0)
-            throw new InvalidDataException($"{path}: the Unigram vocabulary is empty.");
+            throw new InvalidCheckpointException($"{path}: the Unigram vocabulary is empty.");
         if (unkId is int unk && (uint)unk >= (uint)vocab.Count)
-            throw new InvalidDataException($"{path}: unk_id {unk} is not in the vocabulary of {vocab.Count}.");
+            throw new InvalidCheckpointException($"{path}: unk_id {unk} is not in the vocabulary of {vocab.Count}.");
         idToToken = vocab.Select(v => v.Piece).ToArray();
         scores = vocab.Select(v => v.Score).ToArray();
         tokenToId = new Dictionary<string, int>(idToToken.Length);
@@ -60,7 +61,7 @@ public sealed class UnigramTokenizer : ITokenizer
         foreach (var token in addedTokens)
         {
             if ((uint)token.Id >= (uint)idToToken.Length || idToToken[token.Id] != token.Content)
-                throw new InvalidDataException($"{path}: the added token '{token.Content}' (id {token.Id}) is not that piece of the vocabulary.");
+                throw new InvalidCheckpointException($"{path}: the added token '{token.Content}' (id {token.Id}) is not that piece of the vocabulary.");
         }
         added = new AddedVocabulary(addedTokens, normalizer);
         Specials = addedTokens.Where(t => t.Special).Select(t => new SpecialToken(t.Id, t.Content)).OrderBy(t => t.Id).ToArray();
@@ -152,7 +153,7 @@ public sealed class UnigramTokenizer : ITokenizer
                 single |= k + 1 - start == width;
             }
             if (!single)
-                Offer(start + width, unkScore + here, start, unkId ?? throw new InvalidDataException("The Unigram model met an unknown char but has no unk_id."));
+                Offer(start + width, unkScore + here, start, unkId ?? throw new InvalidCheckpointException("The Unigram model met an unknown char but has no unk_id."));
             start += width;
         }
 
@@ -215,27 +216,27 @@ public sealed class UnigramTokenizer : ITokenizer
     public static UnigramTokenizer FromFolder(string dir)
     {
         string path = Path.Combine(dir, HfFiles.TokenizerJson);
-        var root = HfFiles.ReadJsonObject(path) ?? throw new FileNotFoundException($"A Unigram tokenizer needs {HfFiles.TokenizerJson} in {dir}.");
+        var root = HfFiles.ReadJsonObject(path) ?? throw new InvalidCheckpointException($"A Unigram tokenizer needs {HfFiles.TokenizerJson} in {dir}.");
         var config = HfFiles.ReadJsonObject(Path.Combine(dir, HfFiles.TokenizerConfig));
-        var model = root["model"] as JsonObject ?? throw new InvalidDataException($"{path} has no model.");
+        var model = root["model"] as JsonObject ?? throw new InvalidCheckpointException($"{path} has no model.");
         if (model["type"]?.GetValue<string>() != "Unigram")
-            throw new InvalidDataException($"{path} holds a '{model["type"]}' model, not Unigram.");
-        var vocab = (model["vocab"] as JsonArray ?? throw new InvalidDataException($"{path}: the Unigram model has no vocab."))
+            throw new InvalidCheckpointException($"{path} holds a '{model["type"]}' model, not Unigram.");
+        var vocab = (model["vocab"] as JsonArray ?? throw new InvalidCheckpointException($"{path}: the Unigram model has no vocab."))
             .Select(entry => entry is JsonArray { Count: 2 } pair
                 ? (pair[0]!.GetValue<string>(), pair[1]!.GetValue<double>())
-                : throw new InvalidDataException($"{path}: a Unigram vocab entry must be [piece, score].")).ToList();
+                : throw new InvalidCheckpointException($"{path}: a Unigram vocab entry must be [piece, score].")).ToList();
         int? unkId = model["unk_id"] is JsonValue unk ? unk.GetValue<int>() : null;
         var normalizer = TextNormalizer.FromJson(root["normalizer"], path);
         var metaspace = root["pre_tokenizer"] switch
         {
             null => null,
             JsonObject pre when pre["type"]?.GetValue<string>() == "Metaspace" => Metaspace.FromJson(pre, path),
-            var other => throw new InvalidDataException($"{path}: pre_tokenizer '{other["type"]}' is not supported for a Unigram model (Metaspace is)."),
+            var other => throw new InvalidCheckpointException($"{path}: pre_tokenizer '{other["type"]}' is not supported for a Unigram model (Metaspace is)."),
         };
         var addedTokens = AddedToken.ListFromJson(root["added_tokens"], path);
         int TokenId(string token) => vocab.FindIndex(v => v.Item1 == token) is int id and >= 0
             ? id
-            : throw new InvalidDataException($"{path}: the post-processor names '{token}', which is no token.");
+            : throw new InvalidCheckpointException($"{path}: the post-processor names '{token}', which is no token.");
         var (template, _) = PostTemplate.FromJson(root["post_processor"] as JsonObject, path, TokenId);
         return new UnigramTokenizer(vocab, unkId, model["byte_fallback"]?.GetValue<bool>() ?? false, normalizer, metaspace,
             addedTokens, template, root, config, path);

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json.Nodes;
+using FineTuneService.Training.Checkpoints;
 
 namespace FineTuneService.Training.Tokenization;
 
@@ -39,7 +40,7 @@ public sealed class WordPieceTokenizer : ITokenizer
         SpecialTokens = specialTokens ?? new BertSpecialTokens();
         int Require(string token) => tokenToId.TryGetValue(token, out int id)
             ? id
-            : throw new InvalidDataException($"The vocabulary has no special token '{token}'.");
+            : throw new InvalidCheckpointException($"The vocabulary has no special token '{token}'.");
         UnkId = Require(SpecialTokens.Unk);
         ClsId = Require(SpecialTokens.Cls);
         SepId = Require(SpecialTokens.Sep);
@@ -193,7 +194,7 @@ public sealed class WordPieceTokenizer : ITokenizer
             return FromTokenizerJson(tokenizerJson, specials, modelMaxLength);
         string vocabTxt = Path.Combine(dir, HfFiles.VocabTxt);
         if (!File.Exists(vocabTxt))
-            throw new FileNotFoundException($"A WordPiece tokenizer needs {HfFiles.TokenizerJson} or {HfFiles.VocabTxt} in {dir}.", vocabTxt);
+            throw new InvalidCheckpointException($"A WordPiece tokenizer needs {HfFiles.TokenizerJson} or {HfFiles.VocabTxt} in {dir}.");
         return new WordPieceTokenizer(ReadVocabTxt(vocabTxt),
             lowercase: config?["do_lower_case"]?.GetValue<bool>() ?? true,
             stripAccents: config?["strip_accents"]?.GetValue<bool?>(),
@@ -206,18 +207,18 @@ public sealed class WordPieceTokenizer : ITokenizer
 
     static WordPieceTokenizer FromTokenizerJson(string path, BertSpecialTokens? specials, int? modelMaxLength)
     {
-        var root = HfFiles.ReadJsonObject(path) ?? throw new InvalidDataException($"{path} is empty.");
-        var model = root["model"]?.AsObject() ?? throw new InvalidDataException($"{path} has no model.");
+        var root = HfFiles.ReadJsonObject(path) ?? throw new InvalidCheckpointException($"{path} is empty.");
+        var model = root["model"]?.AsObject() ?? throw new InvalidCheckpointException($"{path} has no model.");
         string type = model["type"]?.GetValue<string>() ?? "";
         if (type != "WordPiece")
-            throw new InvalidDataException($"{path} holds a '{type}' model, not WordPiece.");
+            throw new InvalidCheckpointException($"{path} holds a '{type}' model, not WordPiece.");
         if ((model["continuing_subword_prefix"]?.GetValue<string>() ?? ContinuingSubwordPrefix) != ContinuingSubwordPrefix
             || (model["max_input_chars_per_word"]?.GetValue<int>() ?? MaxInputCharsPerWord) != MaxInputCharsPerWord)
         {
-            throw new InvalidDataException($"{path}: only continuing_subword_prefix '##' and max_input_chars_per_word 100 are supported.");
+            throw new InvalidCheckpointException($"{path}: only continuing_subword_prefix '##' and max_input_chars_per_word 100 are supported.");
         }
 
-        var vocab = HfFiles.VocabByIds(model["vocab"]?.AsObject() ?? throw new InvalidDataException($"{path} has no vocab."), path);
+        var vocab = HfFiles.VocabByIds(model["vocab"]?.AsObject() ?? throw new InvalidCheckpointException($"{path} has no vocab."), path);
 
         bool lowercase = false, clean = false, chinese = false;
         bool? strip = null;
@@ -225,7 +226,7 @@ public sealed class WordPieceTokenizer : ITokenizer
         {
             string normalizerType = normalizerNode["type"]?.GetValue<string>() ?? "";
             if (normalizerType != "BertNormalizer")
-                throw new InvalidDataException($"{path}: normalizer '{normalizerType}' is not supported (BertNormalizer is).");
+                throw new InvalidCheckpointException($"{path}: normalizer '{normalizerType}' is not supported (BertNormalizer is).");
             clean = normalizerNode["clean_text"]?.GetValue<bool>() ?? true;
             chinese = normalizerNode["handle_chinese_chars"]?.GetValue<bool>() ?? true;
             strip = normalizerNode["strip_accents"]?.GetValue<bool?>();
@@ -233,7 +234,7 @@ public sealed class WordPieceTokenizer : ITokenizer
         }
         string preTokenizer = root["pre_tokenizer"]?["type"]?.GetValue<string>() ?? "";
         if (preTokenizer != "BertPreTokenizer")
-            throw new InvalidDataException($"{path}: pre_tokenizer '{preTokenizer}' is not supported (BertPreTokenizer is).");
+            throw new InvalidCheckpointException($"{path}: pre_tokenizer '{preTokenizer}' is not supported (BertPreTokenizer is).");
         specials ??= new BertSpecialTokens(Unk: model["unk_token"]?.GetValue<string>() ?? "[UNK]");
         return new WordPieceTokenizer(vocab, lowercase, strip, chinese, clean, specials, modelMaxLength);
     }

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using FineTuneService.Training.Checkpoints;
 using FineTuneService.Training.Tokenization;
 using HuggingFaceTokenizer = Tokenizers.DotNet.Tokenizer;
 // Tokenizers.DotNet's namespace `Tokenizers` hides our static class of that name.
@@ -110,7 +111,7 @@ public class TokenizerTrainingTests
     {
         Assert.IsType<WordPieceTokenizer>(TokenizerFolder.LoadFromFolder(Fixtures.MiniLm));
         var empty = TempDir.Create();
-        Assert.Throws<FileNotFoundException>(() => TokenizerFolder.LoadFromFolder(empty));
+        Assert.Throws<InvalidCheckpointException>(() => TokenizerFolder.LoadFromFolder(empty));
     }
 
     /// <summary>Saves the tokenizer, loads the folder back with ours and with Hugging Face's, and checks that all three agree.</summary>

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using FineTuneService.Training.Checkpoints;
 using FineTuneService.Training.Tokenization;
 using HuggingFaceTokenizer = Tokenizers.DotNet.Tokenizer;
 
@@ -159,7 +160,7 @@ public class UnigramTokenizerTests
             change(root);
             var bad = TempDir.Create();
             File.WriteAllText(Path.Combine(bad, "tokenizer.json"), root.ToJsonString());
-            var e = Assert.Throws<InvalidDataException>(() => FineTuneService.Training.Tokenization.Tokenizers.LoadFromFolder(bad));
+            var e = Assert.Throws<InvalidCheckpointException>(() => FineTuneService.Training.Tokenization.Tokenizers.LoadFromFolder(bad));
             Assert.Contains(expected, e.Message);
         }
         Refused(r => r["pre_tokenizer"] = new JsonObject { ["type"] = "Whitespace" }, "pre_tokenizer 'Whitespace'");
