@@ -38,7 +38,7 @@ public class FamilyFineTuneTests(SeededApiFactory factory) : IClassFixture<Seede
             _ => new Qwen2Config { HiddenSize = 32, IntermediateSize = 64, NumHiddenLayers = 2, NumAttentionHeads = 4, NumKeyValueHeads = 2, MaxPositionEmbeddings = 40, TieWordEmbeddings = true },
         };
         var family = ModelCatalogue.Find(modelType)!;
-        var head = family.ArchitectureFor(family.IsDecoder ? ModelTask.CausalLM : ModelTask.MaskedLM)!;
+        var head = TaskCatalogue.PretrainingArchitecture(family);
         var model = ModelFolder.Create(head, config.SizedFor(vocab, pad, pad), seed: 3);
         ModelFolder.Export(model, dir, tokenizer);
         model.Module.Dispose();

@@ -12,8 +12,6 @@ public sealed record ModelFamily(
     IReadOnlyList<ModelHead> Heads,
     string Tokenizers)
 {
-    public bool IsDecoder => Heads.Any(h => h.Task == ModelTask.CausalLM);
-
     public string? ArchitectureFor(ModelTask task) => Heads.FirstOrDefault(h => h.Task == task)?.Architecture;
 
     /// <summary>A head whose constructor takes the family's own config record.</summary>

@@ -63,9 +63,8 @@ public static class ModelFolder
         budget.Enforce(config);
         var weights = Weights(dir);
         var source = SourceArchitecture(config);
-        // A bare encoder checkpoint is checked as the masked-LM model a fine-tune or pretrain job would load it into.
-        var family = ModelCatalogue.Of(config);
-        var architecture = ModelCatalogue.Head(source) is not null ? source : family.ArchitectureFor(family.IsDecoder ? ModelTask.CausalLM : ModelTask.MaskedLM)!;
+        // A bare base checkpoint is checked as the model a job would load it into: its family's pretraining head.
+        var architecture = ModelCatalogue.Head(source) is not null ? source : TaskCatalogue.PretrainingArchitecture(ModelCatalogue.Of(config));
         var model = Create(architecture, config with { Architectures = [architecture] }, seed: null);
         try
         {

@@ -100,6 +100,11 @@ public static class TaskCatalogue
     public static IReadOnlyList<string> Families(TrainingTask task) =>
         [.. ModelCatalogue.Families.Where(f => f.ArchitectureFor(task.Head) is not null).Select(f => f.ModelType)];
 
+    /// <summary>The head the family's first pretraining task trains (masked LM, or causal LM for a decoder): what a bare
+    /// base checkpoint of the family is loaded as.</summary>
+    public static string PretrainingArchitecture(ModelFamily family) =>
+        Of(Pretrain).Select(t => family.ArchitectureFor(t.Head)).First(a => a is not null)!;
+
     /// <summary>"a", "a or b", "a, b or c".</summary>
     static string Names(IEnumerable<string> names, string conjunction)
     {
