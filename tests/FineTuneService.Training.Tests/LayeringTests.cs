@@ -13,11 +13,11 @@ public class LayeringTests
     static readonly Dictionary<string, int> Layers = new()
     {
         [""] = 0,
+        ["Onnx"] = 1,
         ["Checkpoints"] = 1,
         ["Tokenization"] = 2,
         ["Models"] = 3,
         ["Data"] = 4,
-        ["Onnx"] = 4,
         ["Trainer"] = 5,
         ["Inference"] = 5,
         ["Jobs"] = 6,

@@ -2,7 +2,8 @@ using FineTuneService.Training.Checkpoints;
 
 namespace FineTuneService.Training.Models;
 
-/// <summary>Every model family we build, one line each; a family's file holds its config, modules and heads.</summary>
+/// <summary>Every model family we build, one line each; a family's folder (<c>Models/&lt;Family&gt;/</c>) holds its config,
+/// modules, heads and ONNX graph, and its config's <c>Family</c> line names them.</summary>
 public static class ModelCatalogue
 {
     public static readonly IReadOnlyList<ModelFamily> Families =

@@ -1,8 +1,8 @@
-using FineTuneService.Training.Models;
+using FineTuneService.Training.Onnx;
 using static TorchSharp.torch;
 using DataType = Onnx.TensorProto.Types.DataType;
 
-namespace FineTuneService.Training.Onnx;
+namespace FineTuneService.Training.Models;
 
 /// <summary>DistilBERT's graph: word + position embeddings → LayerNorm; per layer one q_lin|k_lin|v_lin product →
 /// BERT's attention (<see cref="BertOnnx.Attention"/>) → out_lin + residual → sa_layer_norm, lin1 → activation → lin2 +

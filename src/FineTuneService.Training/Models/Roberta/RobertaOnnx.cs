@@ -1,8 +1,8 @@
-using FineTuneService.Training.Models;
+using FineTuneService.Training.Onnx;
 using static TorchSharp.torch;
 using DataType = Onnx.TensorProto.Types.DataType;
 
-namespace FineTuneService.Training.Onnx;
+namespace FineTuneService.Training.Models;
 
 /// <summary>RoBERTa's and XLM-R's graph: BERT's encoder (<see cref="BertOnnx.Encode"/>) under <c>roberta.</c>, with
 /// positions counted from padding_idx + 1 over the real tokens (padding gets padding_idx), the one token type's row

@@ -1,8 +1,8 @@
-using FineTuneService.Training.Models;
+using FineTuneService.Training.Onnx;
 using static TorchSharp.torch;
 using DataType = Onnx.TensorProto.Types.DataType;
 
-namespace FineTuneService.Training.Onnx;
+namespace FineTuneService.Training.Models;
 
 /// <summary>Llama's and Qwen2's causal-LM graph with a key-value cache, in GPT-2's input and output names
 /// (<see cref="Gpt2Onnx"/>; the past and present tensors hold the key/value heads, before grouped-query attention

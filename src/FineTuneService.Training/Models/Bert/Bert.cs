@@ -19,7 +19,8 @@ public record BertConfig : ModelConfig
         ModelFamily.Head<BertConfig>(nameof(BertForTokenClassification), ModelTask.TokenClassification, (c, seed) => new BertForTokenClassification(c, seed)),
         ModelFamily.Head<BertConfig>(nameof(BertForMaskedLM), ModelTask.MaskedLM, (c, seed) => new BertForMaskedLM(c, seed)),
         ModelFamily.Head<BertConfig>(nameof(BertForPreTraining), ModelTask.PreTraining, (c, seed) => new BertForPreTraining(c, seed)),
-    ], "WordPiece");
+    ], "WordPiece")
+    { Graph = new(BertOnnx.Architectures, BertOnnx.Build) };
 
     public BertConfig() => VocabSize = 30522;
 

@@ -17,7 +17,8 @@ public sealed record Gpt2Config : ModelConfig
         ModelFamily.Head<Gpt2Config>("GPT2LMHeadModel", ModelTask.CausalLM, (c, seed) => new Gpt2LMHeadModel(c, seed)),
         ModelFamily.Head<Gpt2Config>("GPT2ForSequenceClassification", ModelTask.SequenceClassification, (c, seed) => new Gpt2ForSequenceClassification(c, seed)),
         ModelFamily.Head<Gpt2Config>("GPT2ForTokenClassification", ModelTask.TokenClassification, (c, seed) => new Gpt2ForTokenClassification(c, seed)),
-    ], "byte-level BPE");
+    ], "byte-level BPE")
+    { Graph = new(Gpt2Onnx.Architectures, Gpt2Onnx.Build) };
 
     public Gpt2Config() => VocabSize = 50257;
 

@@ -1,8 +1,8 @@
-using FineTuneService.Training.Models;
+using FineTuneService.Training.Onnx;
 using static TorchSharp.torch;
 using DataType = Onnx.TensorProto.Types.DataType;
 
-namespace FineTuneService.Training.Onnx;
+namespace FineTuneService.Training.Models;
 
 /// <summary>The BERT family's graph, read from the task model's Hugging Face–named weights: embeddings
 /// (Gather + LayerNormalization), per layer one QKV product → attention in standard ops (padding as a -10000 key

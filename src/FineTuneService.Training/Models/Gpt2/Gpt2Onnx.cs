@@ -1,8 +1,8 @@
-using FineTuneService.Training.Models;
+using FineTuneService.Training.Onnx;
 using static TorchSharp.torch;
 using DataType = Onnx.TensorProto.Types.DataType;
 
-namespace FineTuneService.Training.Onnx;
+namespace FineTuneService.Training.Models;
 
 /// <summary>GPT-2's graph with a key-value cache, in Hugging Face Optimum's names: inputs <c>input_ids</c>
 /// (batch, sequence), <c>attention_mask</c> (batch, past + sequence) and per layer <c>past_key_values.{i}.key</c> /

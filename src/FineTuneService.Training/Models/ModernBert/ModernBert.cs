@@ -20,7 +20,8 @@ public sealed record ModernBertConfig : ModelConfig
         ModelFamily.Head<ModernBertConfig>(nameof(ModernBertForSequenceClassification), ModelTask.SequenceClassification, (c, seed) => new ModernBertForSequenceClassification(c, seed)),
         ModelFamily.Head<ModernBertConfig>(nameof(ModernBertForTokenClassification), ModelTask.TokenClassification, (c, seed) => new ModernBertForTokenClassification(c, seed)),
         ModelFamily.Head<ModernBertConfig>(nameof(ModernBertForMaskedLM), ModelTask.MaskedLM, (c, seed) => new ModernBertForMaskedLM(c, seed)),
-    ], "byte-level BPE");
+    ], "byte-level BPE")
+    { Graph = new(ModernBertOnnx.Architectures, ModernBertOnnx.Build) };
 
     public ModernBertConfig() => VocabSize = 50368;
 

@@ -20,7 +20,8 @@ public record RobertaConfig : BertConfig
         ModelFamily.Head<RobertaConfig>(stem + "ForSequenceClassification", ModelTask.SequenceClassification, (c, seed) => new RobertaForSequenceClassification(c, seed, stem)),
         ModelFamily.Head<RobertaConfig>(stem + "ForTokenClassification", ModelTask.TokenClassification, (c, seed) => new RobertaForTokenClassification(c, seed, stem)),
         ModelFamily.Head<RobertaConfig>(stem + "ForMaskedLM", ModelTask.MaskedLM, (c, seed) => new RobertaForMaskedLM(c, seed, stem)),
-    ], stem == "Roberta" ? "byte-level BPE" : "SentencePiece Unigram");
+    ], stem == "Roberta" ? "byte-level BPE" : "SentencePiece Unigram")
+    { Graph = new(RobertaOnnx.Architectures, RobertaOnnx.Build) };
 
     public RobertaConfig()
     {

@@ -1,14 +1,15 @@
 using System.Text;
 using System.Text.Json.Nodes;
 using FineTuneService.Training.Models;
+using FineTuneService.Training.Onnx;
 using Google.Protobuf;
 using static TorchSharp.torch;
 
-namespace FineTuneService.Training.Onnx;
+namespace FineTuneService.Training.Inference;
 
 /// <summary>ONNX graphs of our loaded task models, for ONNX Runtime (serving) and for users (download).
-/// A family adds its graph in its own file and one line in <see cref="Families"/>; a model without one is served by
-/// TorchSharp. Encoders are standard ops with ONNX Runtime's <c>BiasGelu</c>/<c>FastGelu</c>: its fused
+/// A family adds its graph in its own folder (<c>Models/&lt;Family&gt;/&lt;Family&gt;Onnx.cs</c>) and names it on its catalogue
+/// line (<see cref="ModelFamily"/>); a model without one is served by TorchSharp. Encoders are standard ops with ONNX Runtime's <c>BiasGelu</c>/<c>FastGelu</c>: its fused
 /// <c>MultiHeadAttention</c> and <c>SkipLayerNormalization</c> measured slower on the CPU EP (README, "ONNX graphs");
 /// GPT-2 keeps <c>MultiHeadAttention</c> for its past/present key-value cache.</summary>
 public static class OnnxExport
@@ -22,18 +23,12 @@ public static class OnnxExport
     public const string FileName = "model.onnx";
     const string StampFile = "export.json";
 
-    static readonly (string[] Architectures, Action<OnnxGraph, ITaskModel> Build)[] Families =
-    [
-        (BertOnnx.Architectures, BertOnnx.Build),
-        (RobertaOnnx.Architectures, RobertaOnnx.Build),
-        (DistilBertOnnx.Architectures, DistilBertOnnx.Build),
-        (ModernBertOnnx.Architectures, ModernBertOnnx.Build),
-        (Gpt2Onnx.Architectures, Gpt2Onnx.Build),
-        (LlamaOnnx.Architectures, LlamaOnnx.Build),
-    ];
+    /// <summary>The graph of the family that builds one for <paramref name="architecture"/> (its catalogue line says).</summary>
+    static FamilyGraph? GraphFor(string? architecture) =>
+        ModelCatalogue.Families.Select(f => f.Graph).FirstOrDefault(g => g is not null && g.Architectures.Contains(architecture));
 
     /// <summary>Whether the architecture (a config.json <c>architectures</c> name) has a graph.</summary>
-    public static bool Supports(string? architecture) => Families.Any(f => f.Architectures.Contains(architecture));
+    public static bool Supports(string? architecture) => GraphFor(architecture) is not null;
 
     /// <summary>The graph file of a model folder.</summary>
     public static string PathIn(string dir) => Path.Combine(dir, Folder, FileName);
@@ -41,11 +36,7 @@ public static class OnnxExport
     /// <summary>The model's graph with its weights inside (fp32, or int8 matrix products).</summary>
     public static byte[] Build(ITaskModel model, OnnxPrecision precision = OnnxPrecision.Fp32)
     {
-        var family = Families.FirstOrDefault(f => f.Architectures.Contains(model.Architecture));
-        if (family.Build is null)
-        {
-            throw new NotSupportedException($"{model.Architecture} has no ONNX graph yet");
-        }
+        var family = GraphFor(model.Architecture) ?? throw new NotSupportedException($"{model.Architecture} has no ONNX graph yet");
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var graph = new OnnxGraph(precision);

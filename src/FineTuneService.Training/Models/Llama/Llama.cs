@@ -22,7 +22,8 @@ public record LlamaConfig : ModelConfig
     [
         ModelFamily.Head<LlamaConfig>(stem + "ForCausalLM", ModelTask.CausalLM, (c, seed) => new LlamaForCausalLM(c, seed, stem)),
         ModelFamily.Head<LlamaConfig>(stem + "ForSequenceClassification", ModelTask.SequenceClassification, (c, seed) => new LlamaForSequenceClassification(c, seed, stem)),
-    ], "byte-level BPE");
+    ], "byte-level BPE")
+    { Graph = new(LlamaOnnx.Architectures, LlamaOnnx.Build) };
 
     public LlamaConfig() => VocabSize = 32000;
 

@@ -1,8 +1,8 @@
-using FineTuneService.Training.Models;
+using FineTuneService.Training.Onnx;
 using static TorchSharp.torch;
 using DataType = Onnx.TensorProto.Types.DataType;
 
-namespace FineTuneService.Training.Onnx;
+namespace FineTuneService.Training.Models;
 
 /// <summary>ModernBERT's graph: tok_embeddings → norm; per layer attn_norm (none in layer 0) → one Wqkv product → RoPE
 /// (global_rope_theta on global layers, local_rope_theta on the others) → attention over every real token (global) or

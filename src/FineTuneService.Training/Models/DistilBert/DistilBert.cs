@@ -18,7 +18,8 @@ public sealed record DistilBertConfig : ModelConfig
         ModelFamily.Head<DistilBertConfig>(nameof(DistilBertForSequenceClassification), ModelTask.SequenceClassification, (c, seed) => new DistilBertForSequenceClassification(c, seed)),
         ModelFamily.Head<DistilBertConfig>(nameof(DistilBertForTokenClassification), ModelTask.TokenClassification, (c, seed) => new DistilBertForTokenClassification(c, seed)),
         ModelFamily.Head<DistilBertConfig>(nameof(DistilBertForMaskedLM), ModelTask.MaskedLM, (c, seed) => new DistilBertForMaskedLM(c, seed)),
-    ], "WordPiece");
+    ], "WordPiece")
+    { Graph = new(DistilBertOnnx.Architectures, DistilBertOnnx.Build) };
 
     /// <summary>DistilBERT's LayerNorms use a fixed epsilon; the config has no field for it.</summary>
     public const double LayerNormEps = 1e-12;
