@@ -86,14 +86,14 @@ public static class TaskCatalogue
     }
 
     /// <summary>The task whose model a <c>config.json</c> describes, by its head and <c>problem_type</c> (a sequence
-    /// classifier without one is a regression when it has one label, as in Hugging Face); null for a bare encoder or
-    /// an architecture we do not build.</summary>
+    /// classifier without one is a regression when it has one label, as in Hugging Face, and one with a problem_type we do
+    /// not know a single-label classifier); null for a bare encoder or an architecture we do not build.</summary>
     public static TrainingTask? OfModel(ModelConfig config)
     {
         if (ModelCatalogue.Head(config.Architectures?.FirstOrDefault()) is not { } head) return null;
         var candidates = Variants.Where(t => t.Head == head.Task).ToArray();
         var problemType = config.ProblemType ?? (config.NumLabels == 1 ? ModelConfig.Regression : ModelConfig.SingleLabel);
-        return candidates.Length == 1 ? candidates[0] : candidates.FirstOrDefault(t => t.ProblemType == problemType);
+        return candidates.FirstOrDefault(t => t.ProblemType == problemType) ?? candidates.FirstOrDefault();
     }
 
     /// <summary>The model_types that can train <paramref name="task"/>: the families with its head.</summary>

@@ -100,6 +100,7 @@ public sealed class TaskCatalogueTests
 
         Assert.Equal(ModelKind.Regression, TaskCatalogue.OfModel(config)!.Predicts);
         Assert.Equal(ModelKind.SequenceClassification, TaskCatalogue.OfModel(config with { Id2Label = null })!.Predicts);
+        Assert.Equal(ModelKind.SequenceClassification, TaskCatalogue.OfModel(config with { ProblemType = "ordinal" })!.Predicts);
         Assert.Null(TaskCatalogue.OfModel(config with { Architectures = ["BertModel"] }));
     }
 
