@@ -18,8 +18,8 @@ public static class FineTuneJob
         if (TaskCatalogue.Refusal(TaskCatalogue.FineTune.Name, request.Task) is { } refusal)
             return new Dictionary<JobField, string[]> { [refusal.Field] = [refusal.Message + "."] };
         var args = TrainingArguments.Parse(TaskRules.TrainerHyperparameters(request.Hyperparameters), out var found);
-        var errors = found.ToDictionary(kv => kv.Key, kv => kv.Value.ToList());
-        void Error(JobField key, string message) => (errors.TryGetValue(key, out var l) ? l : errors[key] = []).Add(message);
+        var errors = new Dictionary<JobField, string[]>(found);
+        void Error(JobField key, string message) => errors.Append(key, message);
 
         var task = TaskOf(request, args);
         TaskRules.CheckHyperparameters(task, request.Hyperparameters, Error);
@@ -51,7 +51,7 @@ public static class FineTuneJob
         }
 
         if (errors.Count == 0) CheckData(request, task, args, Error);
-        return errors.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray());
+        return errors;
     }
 
     /// <summary>The catalogue's entry for the request's task (its multi-label variant when multi_label is set).</summary>

@@ -21,11 +21,11 @@ public static class PretrainingJob
     {
         var errors = new Dictionary<JobField, string[]>();
         spec = PretrainingSpec.Parse(request, errors);
-        args = TrainingArguments.Parse(spec?.TrainerHyperparameters ?? request.Hyperparameters, out var argErrors);
+        args = TrainingArguments.Parse(TaskRules.TrainerHyperparameters(request.Hyperparameters), out var argErrors);
         foreach (var (key, messages) in argErrors)
-            errors[key] = errors.TryGetValue(key, out var m) ? [.. m, .. messages] : messages;
+            foreach (var message in messages) errors.Append(key, message);
         if (spec is not null)
-            TaskRules.CheckEvaluation(spec.Entry, request, args, (key, message) => errors[key] = errors.TryGetValue(key, out var m) ? [.. m, message] : [message]);
+            TaskRules.CheckEvaluation(spec.Entry, request, args, errors.Append);
         return errors;
     }
 

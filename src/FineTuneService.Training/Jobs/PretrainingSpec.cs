@@ -34,7 +34,7 @@ public sealed record PretrainingSpec(
     /// hyperparameter, …). Returns null when there are any.</summary>
     public static PretrainingSpec? Parse(TrainingJobRequest request, Dictionary<JobField, string[]> errors)
     {
-        void Error(JobField key, string message) => errors[key] = errors.TryGetValue(key, out var m) ? [.. m, message] : [message];
+        void Error(JobField key, string message) => errors.Append(key, message);
         var before = errors.Count;
 
         var refusal = TaskCatalogue.Refusal(TaskCatalogue.Pretrain.Name, request.Task);
@@ -50,11 +50,11 @@ public sealed record PretrainingSpec(
         if (EvaluationDataRules.SplitError(request.ValidationSplit, request.Validation is not null) is { } splitError)
             Error(JobField.ValidationSplit, splitError);
 
-        var hyperparameters = request.Hyperparameters.DeepClone().AsObject();
+        var hyperparameters = request.Hyperparameters;
         var mlmProbability = TakeNumber(hyperparameters, "mlm_probability", 0.15, p => p is > 0 and < 1, "between 0 and 1 (exclusive)", Error);
         var shortSeqProb = TakeNumber(hyperparameters, "short_seq_prob", 0.1, p => p is >= 0 and <= 1, "between 0 and 1", Error);
         var wholeWordMask = false;
-        if (hyperparameters.Remove("whole_word_mask", out var wwm) && wwm is not null)
+        if (hyperparameters["whole_word_mask"] is { } wwm)
         {
             if (wwm.GetValueKind() is JsonValueKind.True or JsonValueKind.False)
                 wholeWordMask = wwm.GetValue<bool>();
@@ -100,13 +100,13 @@ public sealed record PretrainingSpec(
         }
 
         return errors.Count > before ? null
-            : new PretrainingSpec(request.Task, mlmProbability, wholeWordMask, shortSeqProb, shape, tokenizer, hyperparameters);
+            : new PretrainingSpec(request.Task, mlmProbability, wholeWordMask, shortSeqProb, shape, tokenizer, TaskRules.TrainerHyperparameters(hyperparameters));
     }
 
     static double TakeNumber(JsonObject hyperparameters, string name, double fallback, Func<double, bool> valid, string range,
         Action<JobField, string> error)
     {
-        if (!hyperparameters.Remove(name, out var node) || node is null)
+        if (hyperparameters[name] is not { } node)
             return fallback;
         if (node.GetValueKind() != JsonValueKind.Number || !valid(node.GetValue<double>()))
             error(JobField.Hyperparameter(name), $"must be a number {range}.");
